@@ -1,0 +1,42 @@
+import type { Logger } from '../shared/logger.js';
+
+export interface Running {
+  stop: () => Promise<void>;
+}
+
+/**
+ * Runs a long-lived service until SIGTERM or SIGINT: then it stops taking work, lets `stop`
+ * finish or hand back what is in flight, and exits 0. A second signal exits at once.
+ */
+export async function runService(logger: Logger, start: () => Promise<Running>, shutdownTimeoutSec: number): Promise<void> {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    stopping = true;
+    logger.info({ signal }, 'stopping: no new work; finishing what is in flight');
+    // Past the deadline (in-flight work's allowance plus closing connections) we exit anyway.
+    const hardStop = setTimeout(() => {
+      logger.error('shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, (shutdownTimeoutSec + 10) * 1000);
+    hardStop.unref();
+    void running.then((r) => r.stop()).then(
+      () => {
+        logger.info('stopped');
+        logger.flush();
+        process.exit(0);
+      },
+      (err) => {
+        logger.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const running = start();
+  await running;
+}

@@ -1,0 +1,108 @@
+import { Option, type Command } from 'commander';
+import { z } from 'zod';
+import type { ConversationGrant } from '../producer/ConversationRegistry.js';
+
+/**
+ * Every flag once: its environment twin, default, help and zod schema. Commander reads flags
+ * and environment; zod then checks the result, and an error names the flag and the variable.
+ */
+interface Spec {
+  flags: string;
+  env: string;
+  help: string;
+  default?: string;
+  schema: z.ZodType;
+  /** Repeatable flag whose environment twin is a comma list. */
+  list?: boolean;
+}
+
+const seconds = (min = 1) => z.coerce.number().int().min(min);
+const count = (min = 1) => z.coerce.number().int().min(min);
+const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
+
+const ConversationSchema = z.string().transform((text, ctx): ConversationGrant => {
+  const at = text.indexOf(':');
+  const id = at > 0 ? text.slice(0, at).trim() : '';
+  const token = at > 0 ? text.slice(at + 1).trim() : '';
+  if (!id || !token) {
+    // The token is a secret: the message never repeats the input.
+    ctx.addIssue({ code: 'custom', message: 'expected CONV_ID:TOKEN, the conversation id and its side-b token separated by a colon' });
+    return z.NEVER;
+  }
+  return { id, token };
+});
+
+export const COMMON = {
+  redis: { flags: '--redis <url>', env: 'REDIS_URL', help: 'Redis URL', default: 'redis://127.0.0.1:6379', schema: z.string().url() },
+  prefix: {
+    flags: '--prefix <prefix>', env: 'AUTOPOLL_PREFIX', default: '{autopoll}',
+    help: 'BullMQ key prefix, so several deployments share one Redis (hash-tagged for Redis Cluster)',
+    schema: z.string().min(1).refine((p) => !p.includes(':'), 'must not contain ":"'),
+  },
+  logLevel: {
+    flags: '--log-level <level>', env: 'LOG_LEVEL', default: 'info', help: 'pino log level',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  },
+  shutdownTimeout: {
+    flags: '--shutdown-timeout <seconds>', env: 'AUTOPOLL_SHUTDOWN_TIMEOUT', default: '30',
+    help: 'on SIGTERM/SIGINT, how long in-flight work may take before it is handed back', schema: seconds(0),
+  },
+} satisfies Record<string, Spec>;
+
+export const PRODUCER = {
+  bridgeDb: { flags: '--bridge-db <path>', env: 'BRIDGE_DB', default: './data/bridge.db', help: 'bridge SQLite file (created with the bridge schema if missing)', schema: z.string().min(1) },
+  conversation: {
+    flags: '--conversation <CONV_ID:TOKEN>', env: 'AUTOPOLL_CONVERSATIONS', list: true,
+    help: 'serve this conversation, checked against its side-b token (repeatable; env: comma list)',
+    schema: z.array(ConversationSchema).default([]),
+  },
+  role: { flags: '--role <role>', env: 'AUTOPOLL_ROLE', help: "serve every unexpired conversation whose session_b_role is this", schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },
+  contextRoot: { flags: '--context-root <dir>', env: 'AUTOPOLL_CONTEXT_ROOT', default: '.', help: "queries' context_file must resolve inside this folder", schema: z.string().min(1) },
+  contextMaxBytes: { flags: '--context-max-bytes <n>', env: 'AUTOPOLL_CONTEXT_MAX_BYTES', default: '200000', help: 'a context file is cut to this many bytes', schema: count() },
+  pollIntervalMs: { flags: '--poll-interval-ms <ms>', env: 'AUTOPOLL_POLL_INTERVAL_MS', default: '250', help: 'fallback poll of the bridge, besides watching it', schema: count(10) },
+  busyTimeoutMs: { flags: '--busy-timeout-ms <ms>', env: 'AUTOPOLL_BUSY_TIMEOUT_MS', default: '1000', help: 'SQLite busy timeout per statement; longer locks are retried', schema: count(0) },
+  reconcileInterval: { flags: '--reconcile-interval <seconds>', env: 'AUTOPOLL_RECONCILE_INTERVAL', default: '60', help: 're-enqueue ledger questions that Redis lost, this often', schema: seconds() },
+  heartbeatInterval: { flags: '--heartbeat-interval <seconds>', env: 'AUTOPOLL_HEARTBEAT_INTERVAL', default: '15', help: "refresh side b's session_status this often", schema: seconds() },
+} satisfies Record<string, Spec>;
+
+export const CONSUMER = {
+  sessions: { flags: '--sessions <n>', env: 'AUTOPOLL_SESSIONS', default: '2', help: 'questions answered at once (one session each)', schema: count() },
+  attempts: { flags: '--attempts <n>', env: 'AUTOPOLL_ATTEMPTS', default: '5', help: 'tries per question before an error response', schema: count() },
+  backoffMs: { flags: '--backoff-ms <ms>', env: 'AUTOPOLL_BACKOFF_MS', default: '1000', help: 'first retry delay, doubled on each further try', schema: count(0) },
+  answerer: { flags: '--answerer <name>', env: 'AUTOPOLL_ANSWERER', default: 'stub', help: 'who answers: stub', schema: z.enum(['stub']) },
+  stubLatencyMs: { flags: '--stub-latency-ms <ms>', env: 'AUTOPOLL_STUB_LATENCY_MS', default: '0', help: "the stub answerer's time per answer", schema: count(0) },
+  lockDurationMs: { flags: '--lock-duration-ms <ms>', env: 'AUTOPOLL_LOCK_DURATION_MS', default: '30000', help: "how soon a dead consumer's question goes to another", schema: count(1000) },
+  name: { flags: '--name <name>', env: 'AUTOPOLL_NAME', help: 'worker name shown in the board (default: host-pid)', schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },
+} satisfies Record<string, Spec>;
+
+type Specs = Record<string, Spec>;
+export type Parsed<S extends Specs> = { [K in keyof S]: z.output<S[K]['schema']> };
+
+export function addOptions(command: Command, specs: Specs): Command {
+  for (const spec of Object.values(specs)) {
+    const option = new Option(spec.flags, spec.help).env(spec.env);
+    if (spec.list) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), ...splitList(value)]);
+    if (spec.default !== undefined) option.default(spec.default);
+    command.addOption(option);
+  }
+  return command;
+}
+
+function splitList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export class ConfigError extends Error {}
+
+/** Validates commander's values against the specs; the error says which flag or variable to fix. */
+export function parseOptions<S extends Specs>(specs: S, values: Record<string, unknown>): Parsed<S> {
+  const shape = Object.fromEntries(Object.entries(specs).map(([k, s]) => [k, s.schema]));
+  const result = z.object(shape).safeParse(values);
+  if (result.success) return result.data as Parsed<S>;
+  const lines = result.error.issues.map((issue) => {
+    const spec = specs[String(issue.path[0])];
+    const where = spec ? `${spec.flags.split(' ')[0]} (env ${spec.env})` : issue.path.join('.');
+    return `  ${where}: ${issue.message}`;
+  });
+  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}

@@ -1,0 +1,47 @@
+import type { Redis } from 'ioredis';
+import { StubAnswerer } from '../consumer/StubAnswerer.js';
+import { Consumer } from '../consumer/Consumer.js';
+import { Producer } from '../producer/Producer.js';
+import type { Logger } from '../shared/logger.js';
+import type { CONSUMER, COMMON, Parsed, PRODUCER } from './options.js';
+
+/** Builds the producer from validated options. */
+export function buildProducer(redis: Redis, o: Parsed<typeof COMMON> & Parsed<typeof PRODUCER>, logger: Logger): Promise<Producer> {
+  return Producer.open(
+    {
+      connection: redis,
+      prefix: o.prefix,
+      bridgeDb: o.bridgeDb,
+      conversations: o.conversation,
+      role: o.role,
+      contextRoot: o.contextRoot,
+      contextMaxBytes: o.contextMaxBytes,
+      pollIntervalMs: o.pollIntervalMs,
+      busyTimeoutMs: o.busyTimeoutMs,
+      reconcileIntervalSec: o.reconcileInterval,
+      heartbeatIntervalSec: o.heartbeatInterval,
+      refreshIntervalMs: 2000,
+      batchSize: 500,
+      answerConcurrency: 200,
+    },
+    logger.child({ component: 'producer' }),
+  );
+}
+
+/** Builds a consumer and its answerer from validated options. */
+export function buildConsumer(redis: Redis, o: Parsed<typeof COMMON> & Parsed<typeof CONSUMER>, logger: Logger): Consumer {
+  const answerer = new StubAnswerer(o.stubLatencyMs);
+  return new Consumer(
+    answerer,
+    {
+      connection: redis,
+      prefix: o.prefix,
+      concurrency: o.sessions,
+      attempts: o.attempts,
+      backoffMs: o.backoffMs,
+      lockDurationMs: o.lockDurationMs,
+      name: o.name,
+    },
+    logger.child({ component: 'consumer' }),
+  );
+}

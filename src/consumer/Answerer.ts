@@ -1,0 +1,41 @@
+import type { QuestionJob } from '../shared/jobs.js';
+
+export interface AnswerContext {
+  /** 1 for the first try; counts every start, including one a crashed consumer never finished. */
+  attempt: number;
+  signal: AbortSignal;
+  /** A line for the job's log in the board. */
+  log: (line: string) => void;
+}
+
+export interface AnswerResult {
+  answer: string;
+  sources: string[];
+  model?: string;
+  sessionId?: string;
+  usage?: { inputTokens?: number; outputTokens?: number; costUsd?: number };
+}
+
+/** What a consumer asks to answer a question. Implementations: stub (tests, benchmarks) and claude. */
+export interface Answerer {
+  /** Reported to askers as the response's `llm_type`. */
+  readonly llmType: string;
+  start(): Promise<void>;
+  answer(question: QuestionJob, context: AnswerContext): Promise<AnswerResult>;
+  close(): Promise<void>;
+}
+
+/**
+ * A failure the answerer understands. `retryable` false ends the question at once with an
+ * error response; true lets the worker try again with backoff.
+ */
+export class AnswerError extends Error {
+  constructor(
+    readonly kind: string,
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = 'AnswerError';
+  }
+}

@@ -1,0 +1,139 @@
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { describeZodError, QuestionJobSchema, type AnswerJob, type AnswerOutcome, type QuestionJob } from '../shared/jobs.js';
+import type { Logger } from '../shared/logger.js';
+import { ANSWERS_QUEUE, answerJobId, QUESTIONS_QUEUE } from '../shared/queues.js';
+import type { Answerer } from './Answerer.js';
+import { backoffDelayMs, classifyFailure } from './retryPolicy.js';
+
+export interface QuestionWorkerOptions {
+  connection: Redis;
+  prefix: string;
+  /** Questions answered at once: one per session. */
+  concurrency: number;
+  attempts: number;
+  backoffMs: number;
+  /** How long a job stays locked to a consumer that stopped renewing it (one that died). */
+  lockDurationMs: number;
+  name?: string | undefined;
+}
+
+/** Answer jobs retry on their own: the producer may be restarting or its bridge locked. */
+const ANSWER_JOB_OPTIONS = {
+  attempts: 20,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 30 * 24 * 3600, count: 10_000 },
+};
+
+/** Enough of a question job to send an error response when the rest of it is unusable. */
+const AddressSchema = QuestionJobSchema.pick({ messageId: true, conversationId: true, queryId: true });
+
+/**
+ * The consumer's BullMQ worker on `questions`: one question per concurrency slot, handed to the
+ * answerer, its result put on `answers`. Retries are the consumer's policy (--attempts,
+ * --backoff-ms): a failed try moves the job to delayed; the last one sends an error response.
+ */
+export class QuestionWorker {
+  readonly worker: Worker;
+  readonly answers: Queue;
+
+  constructor(
+    private readonly answerer: Answerer,
+    private readonly options: QuestionWorkerOptions,
+    private readonly logger: Logger,
+  ) {
+    this.answers = new Queue(ANSWERS_QUEUE, { connection: options.connection, prefix: options.prefix, defaultJobOptions: ANSWER_JOB_OPTIONS });
+    this.answers.on('error', (err) => logger.debug({ err }, 'answers queue connection error'));
+    this.worker = new Worker(QUESTIONS_QUEUE, (job, token, signal) => this.process(job, token, signal), {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.lockDurationMs,
+      // A question whose consumer keeps dying fails after as many tries as any other.
+      maxStalledCount: options.attempts,
+      name: options.name ?? `${hostname()}-${process.pid}`,
+      autorun: false,
+    });
+    this.worker.on('error', (err) => logger.debug({ err }, 'questions worker connection error'));
+  }
+
+  start(): void {
+    void this.worker.run();
+  }
+
+  /** Stops taking jobs; waits for the ones in flight up to `timeoutMs`, then hands them back. */
+  async close(timeoutMs: number): Promise<void> {
+    const graceful = this.worker.close();
+    const timedOut = await Promise.race([
+      graceful.then(() => false),
+      new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref()),
+    ]);
+    if (timedOut) {
+      this.logger.warn({ timeoutMs }, 'in-flight questions did not finish in time; handing them back to the queue');
+      await this.worker.close(true);
+    }
+    await this.answers.close();
+  }
+
+  private async process(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+    const parsed = QuestionJobSchema.safeParse(job.data);
+    if (!parsed.success) return this.refuseInvalid(job, parsed.error);
+    const q = parsed.data;
+    const attempt = Math.max(1, job.attemptsStarted);
+    const ids = { conversation: q.conversationId, messageId: q.messageId, queryId: q.queryId, job: job.id, attempt };
+    const started = Date.now();
+    try {
+      const result = await this.answerer.answer(q, {
+        attempt,
+        signal: signal ?? new AbortController().signal,
+        log: (line) => void job.log(line).catch(() => undefined),
+      });
+      const outcome: AnswerOutcome = { kind: 'answer', ...result };
+      await this.answers.add('answer', this.answerJob(job, q, attempt, outcome), { jobId: answerJobId(job.id!, 'answer') });
+      this.logger.info({ ...ids, sessionId: result.sessionId, ms: Date.now() - started }, 'question answered');
+      return { sessionId: result.sessionId, model: result.model, sources: result.sources };
+    } catch (err) {
+      const failure = classifyFailure(err);
+      if (failure.retryable && attempt < this.options.attempts && token) {
+        const delay = backoffDelayMs(this.options.backoffMs, attempt);
+        this.logger.warn({ ...ids, kind: failure.kind, err: failure.message, retryInMs: delay }, 'answering failed; will retry');
+        await job.log(`attempt ${attempt} failed (${failure.kind}): ${failure.message}; retry in ${delay} ms`).catch(() => undefined);
+        await job.moveToDelayed(Date.now() + delay, token);
+        throw new DelayedError();
+      }
+      this.logger.error({ ...ids, kind: failure.kind, err: failure.message }, 'answering failed for good; sending an error response');
+      const outcome: AnswerOutcome = { kind: 'error', errorKind: failure.kind, message: failure.message };
+      await this.answers.add('error', this.answerJob(job, q, attempt, outcome), { jobId: answerJobId(job.id!, 'error') });
+      throw new UnrecoverableError(`${failure.kind}: ${failure.message}`);
+    }
+  }
+
+  private answerJob(job: Job, q: QuestionJob, attempt: number, outcome: AnswerOutcome): AnswerJob {
+    return {
+      messageId: q.messageId,
+      conversationId: q.conversationId,
+      queryId: q.queryId,
+      questionJobId: job.id!,
+      llmType: this.answerer.llmType,
+      attempts: attempt,
+      outcome,
+    };
+  }
+
+  /** Bad job data cannot be answered; when the question can still be addressed, say so to the asker. */
+  private async refuseInvalid(job: Job, error: z.ZodError): Promise<never> {
+    const why = `invalid question job data: ${describeZodError(error)}`;
+    const address = AddressSchema.safeParse(job.data);
+    this.logger.error({ job: job.id, why }, 'question job refused');
+    if (address.success) {
+      const q = { ...address.data, question: '' };
+      const outcome: AnswerOutcome = { kind: 'error', errorKind: 'invalid_job', message: why };
+      await this.answers.add('error', this.answerJob(job, q, 1, outcome), { jobId: answerJobId(job.id!, 'error') });
+    }
+    throw new UnrecoverableError(why);
+  }
+}

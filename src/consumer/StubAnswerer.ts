@@ -1,0 +1,28 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { QuestionJob } from '../shared/jobs.js';
+import { AnswerError, type AnswerContext, type AnswerResult, type Answerer } from './Answerer.js';
+
+/**
+ * A deterministic answerer for tests, benchmarks and smoke runs: no model, a fixed latency.
+ * A question containing `#stub-fail` always fails, and `#stub-fail-until-N` fails its first
+ * N-1 attempts, so that retries and error responses can be exercised end to end.
+ */
+export class StubAnswerer implements Answerer {
+  readonly llmType = 'stub';
+
+  constructor(private readonly latencyMs: number) {}
+
+  async start(): Promise<void> {}
+
+  async answer(q: QuestionJob, ctx: AnswerContext): Promise<AnswerResult> {
+    if (this.latencyMs > 0) await sleep(this.latencyMs, undefined, { signal: ctx.signal });
+    const until = /#stub-fail-until-(\d+)/.exec(q.question);
+    if (/#stub-fail(?!-until)/.test(q.question) || (until && ctx.attempt < Number(until[1]))) {
+      throw new AnswerError('stub_failure', `stub failure requested by the question (attempt ${ctx.attempt})`, true);
+    }
+    const sources = q.context ? [`${q.context.path}:1`] : [];
+    return { answer: `Stub answer to ${q.queryId}.`, sources, model: 'stub' };
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,130 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { AnswerJobSchema, describeZodError, type AnswerJob } from '../shared/jobs.js';
+import type { Logger } from '../shared/logger.js';
+import { ANSWERS_QUEUE } from '../shared/queues.js';
+import { nowMicros, parseBridgeTimestamp } from '../shared/timestamp.js';
+import { runImmediate, type Db } from './BridgeDatabase.js';
+import type { BridgeWriter } from './BridgeWriter.js';
+import { retryBusy } from './busyRetry.js';
+import type { Ledger } from './Ledger.js';
+import { answerResponseBody } from './responseBody.js';
+
+export interface AnswerWriterOptions {
+  connection: Redis;
+  prefix: string;
+  /** Answers taken from Redis at once; they are written in one transaction per batch. */
+  concurrency: number;
+}
+
+export type WriteResult =
+  | { written: true; responseMessageId: number; state: 'answered' | 'failed' }
+  | { written: false; reason: string };
+
+interface Pending {
+  job: AnswerJob;
+  jobId: string;
+  resolve: (r: WriteResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * The `answers` worker: writes each answer to the bridge as side `b`'s response and moves its
+ * ledger row on, both in one transaction, so the bridge gets one answer per query. Answers that
+ * arrive together are written together: one transaction per batch keeps SQLite's fsyncs off
+ * the per-answer path.
+ */
+export class AnswerWriter {
+  readonly worker: Worker;
+  private pending: Pending[] = [];
+  private flushScheduled = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: Ledger,
+    private readonly writer: BridgeWriter,
+    private readonly logger: Logger,
+    options: AnswerWriterOptions,
+    /** Called after each committed batch, for the heartbeat and the metrics. */
+    private readonly onWritten: (results: WriteResult[]) => void = () => undefined,
+  ) {
+    this.worker = new Worker(ANSWERS_QUEUE, (job) => this.process(job), {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: options.concurrency,
+      autorun: false,
+    });
+    this.worker.on('error', (err) => this.logger.debug({ err }, 'answers worker connection error'));
+  }
+
+  start(): void {
+    void this.worker.run();
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+  }
+
+  private process(job: Job): Promise<WriteResult> {
+    const parsed = AnswerJobSchema.safeParse(job.data);
+    if (!parsed.success) {
+      const why = describeZodError(parsed.error);
+      this.logger.error({ job: job.id, why }, 'answer job has invalid data; dropped');
+      return Promise.reject(new UnrecoverableError(`invalid answer job data: ${why}`));
+    }
+    return new Promise<WriteResult>((resolve, reject) => {
+      this.pending.push({ job: parsed.data, jobId: job.id ?? '', resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    this.flushScheduled = false;
+    try {
+      const results = await retryBusy('write answers', this.logger, () =>
+        runImmediate(this.db, () => batch.map((p) => this.writeOne(p.job))),
+      );
+      batch.forEach((p, i) => {
+        this.log(p, results[i]!);
+        p.resolve(results[i]!);
+      });
+      this.onWritten(results);
+    } catch (err) {
+      this.logger.error({ err, count: batch.length }, 'writing answers to the bridge failed; they will be retried');
+      for (const p of batch) p.reject(err);
+    }
+  }
+
+  private writeOne(job: AnswerJob): WriteResult {
+    const row = this.ledger.get(job.messageId);
+    const isAnswer = job.outcome.kind === 'answer';
+    if (!row) return { written: false, reason: 'no ledger row: autopoll never took this message' };
+    if (row.state === 'answered') return { written: false, reason: 'duplicate: the query is already answered' };
+    if (row.state === 'rejected') return { written: false, reason: 'the query was rejected' };
+    if (row.state === 'failed' && !isAnswer) return { written: false, reason: 'duplicate: the query already has an error response' };
+    const takenAt = parseBridgeTimestamp(row.taken_at) ?? nowMicros();
+    const seconds = Math.max(0, Math.round((nowMicros() - takenAt) / 1000) / 1000);
+    const responseMessageId = this.writer.sendResponse(job.conversationId, answerResponseBody(job, seconds));
+    const o = job.outcome;
+    const state = o.kind === 'error' ? 'failed' : 'answered';
+    this.ledger.finish({
+      messageId: job.messageId,
+      state,
+      attempts: job.attempts,
+      responseMessageId,
+      ...(o.kind === 'error' ? { errorKind: o.errorKind, lastError: o.message.slice(0, 2000) } : {}),
+    });
+    return { written: true, responseMessageId, state };
+  }
+
+  private log(p: Pending, r: WriteResult): void {
+    const ids = { conversation: p.job.conversationId, messageId: p.job.messageId, queryId: p.job.queryId, job: p.jobId };
+    if (r.written) this.logger.info({ ...ids, responseMessageId: r.responseMessageId, state: r.state }, 'response written');
+    else this.logger.warn({ ...ids, reason: r.reason }, 'answer dropped');
+  }
+}

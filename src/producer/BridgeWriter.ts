@@ -1,0 +1,53 @@
+import { pyJsonDumps } from '../shared/pyjson.js';
+import { redactValues } from '../shared/redact.js';
+import { bridgeNow } from '../shared/timestamp.js';
+import type { Db } from './BridgeDatabase.js';
+
+const RESPONSE_METADATA = pyJsonDumps({ action_type: 'response' });
+
+/**
+ * Writes rows the way the bridge's own send and fetch do (PROTOCOL.md): side `b` to side `a`,
+ * redacted, with the audit row. Callers run it inside their transaction.
+ */
+export class BridgeWriter {
+  private readonly insertMessage;
+  private readonly insertAudit;
+  private readonly markRead;
+
+  constructor(db: Db) {
+    this.insertMessage = db.prepare(
+      `INSERT INTO messages (conversation_id, from_session, to_session, message, metadata, timestamp, read)
+       VALUES (?, 'b', 'a', ?, ?, ?, 0)`,
+    );
+    this.insertAudit = db.prepare(
+      `INSERT INTO audit_log (conversation_id, session_id, action, details, timestamp) VALUES (?, 'b', ?, ?, ?)`,
+    );
+    this.markRead = db.prepare(`UPDATE messages SET read = 1 WHERE id = ? AND read = 0`);
+  }
+
+  /** Sends `body` from `b` to `a`; returns the new message id. */
+  sendResponse(conversationId: string, body: Record<string, unknown>): number {
+    const { value, redacted } = redactValues(body);
+    // pyJsonDumps writes ASCII only, so .length is Python's len(), the bridge's message_length.
+    const text = pyJsonDumps(value);
+    const now = bridgeNow();
+    const id = Number(this.insertMessage.run(conversationId, text, RESPONSE_METADATA, now).lastInsertRowid);
+    this.insertAudit.run(
+      conversationId,
+      'send_message',
+      pyJsonDumps({ to: 'a', message_length: text.length, redacted }),
+      now,
+    );
+    return id;
+  }
+
+  /** Marks one message read, as the bridge's fetch does; false when someone else already read it. */
+  takeMessage(messageId: number): boolean {
+    return this.markRead.run(messageId).changes === 1;
+  }
+
+  /** The audit row the bridge writes for a fetch of `count` messages by side `b`. */
+  auditFetch(conversationId: string, count: number): void {
+    this.insertAudit.run(conversationId, 'get_messages', pyJsonDumps({ count }), bridgeNow());
+  }
+}

@@ -1,0 +1,93 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Logger } from '../shared/logger.js';
+import { bridgeNow } from '../shared/timestamp.js';
+import type { Db } from './BridgeDatabase.js';
+
+export interface ConversationGrant {
+  id: string;
+  token: string;
+}
+
+interface ConversationRow {
+  id: string;
+  session_b_token: string;
+  expires_at: string;
+}
+
+/** Constant-time token check; hashing first makes the compared lengths equal. */
+export function tokensMatch(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * Which conversations the producer serves: the ones granted by id and side-`b` token, and every
+ * unexpired one whose side `b` has the configured role. Refreshed while running, so new role
+ * conversations are picked up and expired ones dropped. Problems are logged once, never thrown.
+ */
+export class ConversationRegistry {
+  private served = new Map<string, string>(); // id -> expires_at
+  private reported = new Set<string>();
+  private readonly byId;
+  private readonly byRole;
+
+  constructor(
+    db: Db,
+    private readonly grants: ConversationGrant[],
+    private readonly role: string | undefined,
+    private readonly logger: Logger,
+  ) {
+    this.byId = db.prepare<[string], ConversationRow>(
+      'SELECT id, session_b_token, expires_at FROM conversations WHERE id = ?',
+    );
+    this.byRole = db.prepare<[string, string], ConversationRow>(
+      'SELECT id, session_b_token, expires_at FROM conversations WHERE session_b_role = ? AND expires_at > ?',
+    );
+  }
+
+  /** Re-reads the conversations; returns the ids that became served with this refresh. */
+  refresh(): string[] {
+    const now = bridgeNow();
+    const next = new Map<string, string>();
+    for (const grant of this.grants) {
+      const row = this.byId.get(grant.id);
+      if (!row) {
+        this.reportOnce(`missing:${grant.id}`, 'error', { conversation: grant.id },
+          `conversation ${grant.id} does not exist in the bridge file; check --conversation and BRIDGE_DB`);
+      } else if (!tokensMatch(grant.token, row.session_b_token)) {
+        this.reportOnce(`token:${grant.id}`, 'error', { conversation: grant.id },
+          `conversation ${grant.id}: token refused, it is not this conversation's side-b token; pass --conversation ${grant.id}:<session_b_token>`);
+      } else if (row.expires_at <= now) {
+        this.reportOnce(`expired:${grant.id}`, 'warn', { conversation: grant.id, expiresAt: row.expires_at },
+          `conversation ${grant.id} expired at ${row.expires_at} UTC; skipped`);
+      } else {
+        next.set(row.id, row.expires_at);
+      }
+    }
+    if (this.role) {
+      for (const row of this.byRole.all(this.role, now)) next.set(row.id, row.expires_at);
+    }
+    const added = [...next.keys()].filter((id) => !this.served.has(id));
+    for (const id of this.served.keys()) {
+      if (!next.has(id)) this.logger.info({ conversation: id }, 'conversation no longer served (expired)');
+    }
+    for (const id of added) this.logger.info({ conversation: id, expiresAt: next.get(id) }, 'serving conversation');
+    this.served = next;
+    return added;
+  }
+
+  isServed(conversationId: string): boolean {
+    return this.served.has(conversationId);
+  }
+
+  ids(): string[] {
+    return [...this.served.keys()];
+  }
+
+  private reportOnce(key: string, level: 'error' | 'warn', fields: object, message: string): void {
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.logger[level](fields, message);
+  }
+}

@@ -1,0 +1,64 @@
+import type { QuestionJob } from '../shared/jobs.js';
+import type { Logger } from '../shared/logger.js';
+import { questionJobId } from '../shared/queues.js';
+import { runImmediate, type Db } from './BridgeDatabase.js';
+import type { BridgeWriter } from './BridgeWriter.js';
+import type { ContextText } from './ContextReader.js';
+import type { Ledger } from './Ledger.js';
+import type { InboxRow } from './QueryParser.js';
+import { rejectionResponseBody } from './responseBody.js';
+
+/** What the producer decided about one inbox row before taking it. */
+export type Verdict =
+  | { row: InboxRow; accept: true; queryId: string; question: string; context?: ContextText }
+  | { row: InboxRow; accept: false; reason: string; queryId?: string };
+
+/**
+ * Takes inbox rows off the bridge in one BEGIN IMMEDIATE transaction: read=1 and the bridge's
+ * get_messages audit row, as the bridge's fetch does, plus a ledger row each. A rejected query
+ * that named a query_id gets its error response in the same transaction. Returns the jobs to
+ * enqueue; if the process dies before they reach Redis, the reconciler finds them in the ledger.
+ */
+export class MessageTaker {
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: Ledger,
+    private readonly writer: BridgeWriter,
+    private readonly logger: Logger,
+  ) {}
+
+  take(verdicts: Verdict[]): QuestionJob[] {
+    const jobs: QuestionJob[] = [];
+    const rejected: Array<{ id: number; conversation: string; reason: string }> = [];
+    runImmediate(this.db, () => {
+      const fetched = new Map<string, number>();
+      for (const v of verdicts) {
+        const { id, conversation_id: conversationId } = v.row;
+        if (!this.writer.takeMessage(id)) continue; // someone else read it first
+        fetched.set(conversationId, (fetched.get(conversationId) ?? 0) + 1);
+        if (v.accept) {
+          const jobId = questionJobId(id);
+          if (this.ledger.insert({ messageId: id, conversationId, queryId: v.queryId, state: 'queued', jobId })) {
+            jobs.push({
+              messageId: id,
+              conversationId,
+              queryId: v.queryId,
+              question: v.question,
+              ...(v.context ? { context: v.context } : {}),
+            });
+          }
+        } else {
+          const responseMessageId =
+            v.queryId !== undefined ? this.writer.sendResponse(conversationId, rejectionResponseBody(v.queryId, v.reason)) : undefined;
+          this.ledger.insert({ messageId: id, conversationId, queryId: v.queryId, state: 'rejected', responseMessageId, lastError: v.reason });
+          rejected.push({ id, conversation: conversationId, reason: v.reason });
+        }
+      }
+      for (const [conversationId, count] of fetched) this.writer.auditFetch(conversationId, count);
+    });
+    for (const r of rejected) {
+      this.logger.warn({ conversation: r.conversation, messageId: r.id, reason: r.reason }, 'message rejected');
+    }
+    return jobs;
+  }
+}

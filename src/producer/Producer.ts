@@ -1,0 +1,272 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { EventEmitter } from 'node:events';
+import type { QuestionJob } from '../shared/jobs.js';
+import type { Logger } from '../shared/logger.js';
+import { ANSWERS_QUEUE, QUESTIONS_QUEUE, questionJobId } from '../shared/queues.js';
+import { AnswerWriter, type WriteResult } from './AnswerWriter.js';
+import { BridgeWatcher } from './BridgeWatcher.js';
+import { ensureAutopollSchema, openBridgeDatabase, runImmediate, type Db } from './BridgeDatabase.js';
+import { BridgeWriter } from './BridgeWriter.js';
+import { retryBusy } from './busyRetry.js';
+import { ContextReader } from './ContextReader.js';
+import { ConversationRegistry, type ConversationGrant } from './ConversationRegistry.js';
+import { Heartbeat } from './Heartbeat.js';
+import { InboxScanner } from './InboxScanner.js';
+import { Ledger, type LedgerRow } from './Ledger.js';
+import { MessageTaker } from './MessageTaker.js';
+import { judgeRow } from './QuestionJudge.js';
+import { Reconciler, type ReconcileReport } from './Reconciler.js';
+import type { InboxRow } from './QueryParser.js';
+import { rejectionResponseBody } from './responseBody.js';
+
+export interface ProducerOptions {
+  connection: Redis;
+  prefix: string;
+  bridgeDb: string;
+  conversations: ConversationGrant[];
+  role?: string | undefined;
+  contextRoot: string;
+  contextMaxBytes: number;
+  pollIntervalMs: number;
+  busyTimeoutMs: number;
+  reconcileIntervalSec: number;
+  heartbeatIntervalSec: number;
+  /** How often served conversations are re-read (new role conversations, expiry). */
+  refreshIntervalMs: number;
+  /** Bridge rows taken per transaction. */
+  batchSize: number;
+  answerConcurrency: number;
+}
+
+export interface ProducerEvents {
+  taken: [jobs: QuestionJob[]];
+  written: [results: WriteResult[]];
+  reconciled: [report: ReconcileReport];
+}
+
+/** Question jobs keep their history for the board, bounded so Redis does not grow without end. */
+const QUESTION_JOB_OPTIONS = {
+  removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 30 * 24 * 3600, count: 10_000 },
+};
+
+/**
+ * The bridge side of autopoll, and the only code that opens the SQLite file: watches for
+ * questions, takes them into the ledger, enqueues them, writes the answers back, and keeps the
+ * ledger and Redis in agreement.
+ */
+export class Producer extends EventEmitter<ProducerEvents> {
+  readonly db: Db;
+  readonly questions: Queue;
+  readonly answers: Queue;
+  private readonly ledger: Ledger;
+  private readonly writer: BridgeWriter;
+  private readonly registry: ConversationRegistry;
+  private readonly scanner: InboxScanner;
+  private readonly taker: MessageTaker;
+  private readonly contexts: ContextReader;
+  private readonly watcher: BridgeWatcher;
+  private readonly answerWriter: AnswerWriter;
+  private readonly reconciler: Reconciler;
+  private readonly heartbeat: Heartbeat;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly stopping = new AbortController();
+  private pumping: Promise<void> | undefined;
+  private pumpAgain = false;
+
+  /** Opens (or creates) the bridge file and adds autopoll's tables, then builds the producer. */
+  static async open(options: ProducerOptions, logger: Logger): Promise<Producer> {
+    const { db, created } = openBridgeDatabase(options.bridgeDb, { busyTimeoutMs: options.busyTimeoutMs });
+    if (created) logger.info({ bridgeDb: options.bridgeDb }, 'bridge file did not exist; created it with the bridge schema');
+    try {
+      await retryBusy('create autopoll tables', logger, () => ensureAutopollSchema(db));
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return new Producer(db, options, logger);
+  }
+
+  private constructor(
+    db: Db,
+    private readonly options: ProducerOptions,
+    private readonly logger: Logger,
+  ) {
+    super();
+    this.db = db;
+    const queueOpts = { connection: options.connection, prefix: options.prefix };
+    this.questions = new Queue(QUESTIONS_QUEUE, { ...queueOpts, defaultJobOptions: QUESTION_JOB_OPTIONS });
+    this.answers = new Queue(ANSWERS_QUEUE, queueOpts);
+    this.questions.on('error', (err) => logger.debug({ err }, 'questions queue connection error'));
+    this.answers.on('error', (err) => logger.debug({ err }, 'answers queue connection error'));
+    this.ledger = new Ledger(db);
+    this.writer = new BridgeWriter(db);
+    this.registry = new ConversationRegistry(db, options.conversations, options.role, logger);
+    this.scanner = new InboxScanner(db);
+    this.taker = new MessageTaker(db, this.ledger, this.writer, logger);
+    this.contexts = new ContextReader(options.contextRoot, options.contextMaxBytes);
+    this.watcher = new BridgeWatcher(db, { path: options.bridgeDb, pollIntervalMs: options.pollIntervalMs, onChange: () => this.pump() }, logger);
+    this.answerWriter = new AnswerWriter(db, this.ledger, this.writer, logger, {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: options.answerConcurrency,
+    }, (results) => this.emit('written', results));
+    this.reconciler = new Reconciler(
+      this.ledger, this.questions, this.answers,
+      (row) => this.rebuild(row), (jobs) => this.enqueue(jobs), logger,
+      { graceMs: 5_000, pageSize: 500 },
+    );
+    this.heartbeat = new Heartbeat(db, this.ledger, () => this.registry.ids(), logger);
+  }
+
+  async start(): Promise<void> {
+    this.scanner.startAtTop();
+    await this.refreshConversations();
+    if (this.registry.ids().length === 0 && !this.options.role) {
+      this.logger.warn('no conversation to serve: pass --conversation CONV_ID:TOKEN or --role ROLE');
+    }
+    this.answerWriter.start();
+    this.watcher.start();
+    this.pump();
+    await this.reconcile();
+    this.every(this.options.refreshIntervalMs, () => this.refreshConversations());
+    this.every(this.options.heartbeatIntervalSec * 1000, () => this.beat());
+    this.every(this.options.reconcileIntervalSec * 1000, () => this.reconcile());
+    this.logger.info({ bridgeDb: this.options.bridgeDb, conversations: this.registry.ids().length, role: this.options.role }, 'producer started');
+  }
+
+  async close(): Promise<void> {
+    this.stopping.abort();
+    this.watcher.stop();
+    for (const t of this.timers) clearInterval(t);
+    await this.pumping;
+    await this.answerWriter.close();
+    await Promise.all([this.questions.close(), this.answers.close()]);
+    this.db.close();
+    this.logger.info('producer stopped');
+  }
+
+  /** Runs the reconciler once now; also used by tests and on start. */
+  async reconcile(): Promise<ReconcileReport | undefined> {
+    try {
+      const report = await this.reconciler.run();
+      this.emit('reconciled', report);
+      return report;
+    } catch (err) {
+      this.logger.error({ err }, 'reconciler pass failed; the next one will try again');
+      return undefined;
+    }
+  }
+
+  /** Scans for new questions now (coalesced: one pass at a time, rerun if asked meanwhile). */
+  pump(): void {
+    if (this.stopping.signal.aborted) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = this.drain().finally(() => {
+      this.pumping = undefined;
+      if (this.pumpAgain) {
+        this.pumpAgain = false;
+        this.pump();
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    const batch = this.options.batchSize;
+    try {
+      for (;;) {
+        const rows = this.scanner.next(batch);
+        const served = rows.filter((r) => this.registry.isServed(r.conversation_id));
+        if (served.length) await this.takeRows(served);
+        if (rows.length < batch || this.stopping.signal.aborted) return;
+      }
+    } catch (err) {
+      if (this.stopping.signal.aborted) return;
+      this.logger.error({ err }, 'taking questions from the bridge failed; retrying in 1 s');
+      this.timers.push(setTimeout(() => this.pump(), 1000));
+    }
+  }
+
+  private async takeRows(rows: InboxRow[]): Promise<void> {
+    const verdicts = await Promise.all(rows.map((row) => judgeRow(row, this.contexts)));
+    try {
+      const jobs = await this.busy('take questions', () => this.taker.take(verdicts));
+      if (jobs.length) {
+        this.emit('taken', jobs);
+        await this.enqueue(jobs);
+      }
+    } catch (err) {
+      // Nothing was taken: the rows are still unread, so look at them again.
+      this.scanner.rewind(rows[0]!.id - 1);
+      throw err;
+    }
+  }
+
+  private async enqueue(jobs: QuestionJob[]): Promise<void> {
+    await this.questions.addBulk(
+      jobs.map((data) => ({ name: 'question', data, opts: { jobId: questionJobId(data.messageId) } })),
+    );
+    for (const j of jobs) {
+      this.logger.debug({ conversation: j.conversationId, messageId: j.messageId, queryId: j.queryId, job: questionJobId(j.messageId) }, 'question enqueued');
+    }
+  }
+
+  private async refreshConversations(): Promise<void> {
+    const added = this.registry.refresh();
+    for (const id of added) await this.takeBacklog(id);
+    if (added.length) await this.beat();
+  }
+
+  private async takeBacklog(conversationId: string): Promise<void> {
+    let after = 0;
+    for (;;) {
+      const rows = this.scanner.backlogOf(conversationId, after, this.options.batchSize);
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1]!.id;
+      await this.takeRows(rows);
+    }
+  }
+
+  /** The job for a ledger row whose job Redis lost, rebuilt from the bridge row itself. */
+  private async rebuild(row: LedgerRow): Promise<QuestionJob | undefined> {
+    const message = this.db
+      .prepare<[number], InboxRow>('SELECT id, conversation_id, from_session, message, timestamp FROM messages WHERE id = ?')
+      .get(row.message_id);
+    const verdict = message ? await judgeRow(message, this.contexts) : undefined;
+    if (verdict?.accept) {
+      return { messageId: row.message_id, conversationId: row.conversation_id, queryId: verdict.queryId, question: verdict.question, ...(verdict.context ? { context: verdict.context } : {}) };
+    }
+    const reason = verdict ? verdict.reason : 'the question message is gone from the bridge';
+    await this.busy('reject lost question', () =>
+      runImmediate(this.db, () => {
+        const responseMessageId = this.writer.sendResponse(row.conversation_id, rejectionResponseBody(row.query_id ?? '', reason));
+        this.ledger.finish({ messageId: row.message_id, state: 'failed', attempts: row.attempts, responseMessageId, errorKind: 'rejected', lastError: reason });
+      }),
+    );
+    return undefined;
+  }
+
+  private async beat(): Promise<void> {
+    await this.busy('heartbeat', () => runImmediate(this.db, () => this.heartbeat.beat()));
+  }
+
+  private busy<T>(what: string, fn: () => T): Promise<T> {
+    return retryBusy(what, this.logger, fn, this.stopping.signal);
+  }
+
+  private every(ms: number, fn: () => Promise<unknown>): void {
+    let running = false;
+    const t = setInterval(() => {
+      if (running || this.stopping.signal.aborted) return;
+      running = true;
+      fn()
+        .catch((err) => this.logger.error({ err }, 'periodic producer task failed; will run again'))
+        .finally(() => (running = false));
+    }, ms);
+    this.timers.push(t);
+  }
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+export const MAX_QUESTION_CHARS = 50_000;
+
+/** A bridge row addressed to side `b`, as the scanner reads it. */
+export interface InboxRow {
+  id: number;
+  conversation_id: string;
+  from_session: string;
+  message: string;
+  timestamp: string;
+}
+
+export type ParsedMessage =
+  | { ok: true; queryId: string; question: string; contextFile?: string }
+  | { ok: false; reason: string; queryId?: string };
+
+const QueryIdSchema = z.union([z.string().trim().min(1).max(200), z.number().int()]).transform(String);
+
+const QuerySchema = z.object({
+  type: z.literal('query'),
+  query_id: QueryIdSchema,
+  question: z
+    .string({ error: (i) => (i.input === undefined ? 'the query has no "question"' : '"question" must be a string') })
+    .refine((q) => q.trim().length > 0, '"question" is empty')
+    .refine((q) => q.length <= MAX_QUESTION_CHARS, {
+      message: `"question" is longer than ${MAX_QUESTION_CHARS} characters; shorten it or put the material in a context_file`,
+    }),
+  context_file: z.string().min(1).max(4096).optional().nullable(),
+});
+
+/**
+ * Decides what a message addressed to the shard is. Pure: no I/O, never throws. Anything that is
+ * not a well-formed query comes back with a reason, and with the query_id when there was one so
+ * that the asker can be told.
+ */
+export function parseInboxMessage(text: string): ParsedMessage {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'the message is not JSON; send {"type": "query", "query_id": ..., "question": ...}' };
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return { ok: false, reason: 'the message is JSON but not an object; send {"type": "query", ...}' };
+  }
+  const obj = body as Record<string, unknown>;
+  const idResult = QueryIdSchema.safeParse(obj.query_id);
+  const queryId = idResult.success ? idResult.data : undefined;
+  if (obj.type !== 'query') {
+    const type = typeof obj.type === 'string' ? `"${obj.type.slice(0, 40)}"` : 'missing';
+    return { ok: false, reason: `the message's type is ${type}, not "query"; autopoll answers only queries`, queryId };
+  }
+  const parsed = QuerySchema.safeParse(obj);
+  if (!parsed.success) {
+    const reason = parsed.error.issues
+      .map((i) => (i.path[0] === 'query_id' ? 'the query has no usable "query_id" (a non-empty string)' : i.message))
+      .join('; ');
+    return { ok: false, reason, queryId };
+  }
+  const q = parsed.data;
+  return { ok: true, queryId: q.query_id, question: q.question, ...(q.context_file ? { contextFile: q.context_file } : {}) };
+}

@@ -1,0 +1,13 @@
+import type { ContextReader } from './ContextReader.js';
+import type { Verdict } from './MessageTaker.js';
+import { parseInboxMessage, type InboxRow } from './QueryParser.js';
+
+/** Decides whether an inbox row is a query to answer, reading its context file when it names one. */
+export async function judgeRow(row: InboxRow, contexts: ContextReader): Promise<Verdict> {
+  const parsed = parseInboxMessage(row.message);
+  if (!parsed.ok) return { row, accept: false, reason: parsed.reason, ...(parsed.queryId ? { queryId: parsed.queryId } : {}) };
+  if (!parsed.contextFile) return { row, accept: true, queryId: parsed.queryId, question: parsed.question };
+  const ctx = await contexts.read(parsed.contextFile);
+  if (!ctx.ok) return { row, accept: false, reason: ctx.reason, queryId: parsed.queryId };
+  return { row, accept: true, queryId: parsed.queryId, question: parsed.question, context: ctx.context };
+}

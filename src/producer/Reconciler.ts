@@ -1,0 +1,118 @@
+import type { Queue } from 'bullmq';
+import type { AnswerJob, QuestionJob } from '../shared/jobs.js';
+import type { Logger } from '../shared/logger.js';
+import { answerJobId } from '../shared/queues.js';
+import { nowMicros, parseBridgeTimestamp } from '../shared/timestamp.js';
+import type { Ledger, LedgerRow } from './Ledger.js';
+
+const LIVE = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+export interface ReconcilerOptions {
+  /** Rows taken more recently than this are left to the normal path. */
+  graceMs: number;
+  pageSize: number;
+}
+
+export interface ReconcileReport {
+  checked: number;
+  requeued: number;
+  answersRetried: number;
+  errorsWritten: number;
+}
+
+/**
+ * Makes Redis agree with the ledger. A queued ledger row must have a live job in one of the
+ * queues; when Redis lost it (a crash before enqueue, a restart without persistence, FLUSHALL)
+ * the question is enqueued again. A question whose job failed without leaving an error answer
+ * gets one, and an answer job that failed to write is retried: nothing is timed out silently.
+ */
+export class Reconciler {
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly questions: Queue,
+    private readonly answers: Queue,
+    private readonly rebuildJob: (row: LedgerRow) => Promise<QuestionJob | undefined>,
+    private readonly enqueue: (jobs: QuestionJob[]) => Promise<void>,
+    private readonly logger: Logger,
+    private readonly options: ReconcilerOptions,
+  ) {}
+
+  async run(): Promise<ReconcileReport> {
+    const report: ReconcileReport = { checked: 0, requeued: 0, answersRetried: 0, errorsWritten: 0 };
+    const cutoff = nowMicros() - this.options.graceMs * 1000;
+    let after = 0;
+    for (;;) {
+      const page = this.ledger.queuedAfter(after, this.options.pageSize);
+      if (page.length === 0) break;
+      after = page[page.length - 1]!.message_id;
+      const due = page.filter((r) => (parseBridgeTimestamp(r.taken_at) ?? 0) <= cutoff);
+      report.checked += due.length;
+      const lost: QuestionJob[] = [];
+      await Promise.all(due.map((row) => this.check(row, report, lost)));
+      if (lost.length) {
+        await this.enqueue(lost);
+        report.requeued += lost.length;
+      }
+    }
+    if (report.requeued || report.answersRetried || report.errorsWritten) {
+      this.logger.warn(report, 'reconciler repaired questions Redis had lost or left behind');
+    }
+    return report;
+  }
+
+  private async check(row: LedgerRow, report: ReconcileReport, lost: QuestionJob[]): Promise<void> {
+    const qid = row.job_id ?? '';
+    const [qState, aState, eState] = await Promise.all([
+      this.questions.getJobState(qid),
+      this.answers.getJobState(answerJobId(qid, 'answer')),
+      this.answers.getJobState(answerJobId(qid, 'error')),
+    ]);
+    if (LIVE.has(qState) || LIVE.has(aState) || LIVE.has(eState)) return;
+    // Re-read: the answer may have been written while we looked at Redis.
+    if (this.ledger.get(row.message_id)?.state !== 'queued') return;
+    const ids = { conversation: row.conversation_id, messageId: row.message_id, queryId: row.query_id, job: qid };
+    for (const [state, id] of [[aState, answerJobId(qid, 'answer')], [eState, answerJobId(qid, 'error')]] as const) {
+      if (state === 'failed') {
+        const job = await this.answers.getJob(id);
+        if (job) {
+          await job.retry('failed');
+          report.answersRetried++;
+          this.logger.warn(ids, 'answer job had failed to write; retrying it');
+          return;
+        }
+      }
+    }
+    if (qState === 'failed') {
+      const job = await this.questions.getJob(qid);
+      if (job && row.query_id) {
+        await this.answers.add('error', this.errorAnswer(row, qid, job.failedReason ?? 'failed', job.attemptsStarted), {
+          jobId: answerJobId(qid, 'error'),
+        });
+        report.errorsWritten++;
+        this.logger.warn(ids, 'question had failed without an error answer; sending one');
+        return;
+      }
+    }
+    if (qState !== 'unknown') await this.questions.remove(qid);
+    for (const [state, id] of [[aState, answerJobId(qid, 'answer')], [eState, answerJobId(qid, 'error')]] as const) {
+      if (state !== 'unknown') await this.answers.remove(id);
+    }
+    const job = await this.rebuildJob(row);
+    if (job) {
+      lost.push(job);
+      this.logger.warn(ids, 'question missing from Redis; enqueueing it again');
+    }
+  }
+
+  private errorAnswer(row: LedgerRow, qid: string, reason: string, attempts: number): AnswerJob {
+    return {
+      messageId: row.message_id,
+      conversationId: row.conversation_id,
+      queryId: row.query_id ?? '',
+      questionJobId: qid,
+      llmType: 'unknown',
+      attempts: Math.max(1, attempts),
+      outcome: { kind: 'error', errorKind: 'failed', message: reason },
+    };
+  }
+}

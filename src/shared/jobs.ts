@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+/** What the producer puts on the `questions` queue. Never a token: consumers need none. */
+export const QuestionJobSchema = z.object({
+  messageId: z.number().int().positive(),
+  conversationId: z.string().min(1),
+  queryId: z.string().min(1),
+  question: z.string().min(1),
+  context: z
+    .object({
+      path: z.string(),
+      text: z.string(),
+      truncated: z.boolean(),
+    })
+    .optional(),
+});
+export type QuestionJob = z.infer<typeof QuestionJobSchema>;
+
+export const UsageSchema = z.object({
+  inputTokens: z.number().int().nonnegative().optional(),
+  outputTokens: z.number().int().nonnegative().optional(),
+  costUsd: z.number().nonnegative().optional(),
+});
+
+export const AnswerOutcomeSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('answer'),
+    answer: z.string(),
+    sources: z.array(z.string()),
+    model: z.string().optional(),
+    sessionId: z.string().optional(),
+    usage: UsageSchema.optional(),
+  }),
+  z.object({
+    kind: z.literal('error'),
+    errorKind: z.string().min(1),
+    message: z.string(),
+  }),
+]);
+export type AnswerOutcome = z.infer<typeof AnswerOutcomeSchema>;
+
+/** What a consumer puts on the `answers` queue for the producer's answer writer. */
+export const AnswerJobSchema = z.object({
+  messageId: z.number().int().positive(),
+  conversationId: z.string().min(1),
+  queryId: z.string().min(1),
+  questionJobId: z.string().min(1),
+  llmType: z.string().min(1),
+  attempts: z.number().int().positive(),
+  outcome: AnswerOutcomeSchema,
+});
+export type AnswerJob = z.infer<typeof AnswerJobSchema>;
+
+/** One line per zod issue, `path: message`, for errors a person reads. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+}

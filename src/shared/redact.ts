@@ -1,0 +1,41 @@
+/**
+ * The bridge's secret redaction rules, in the bridge's order (PROTOCOL.md). Python's `re.DOTALL`
+ * is the `s` flag; `(?i)` is `i`.
+ */
+const RULES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/AKIA[0-9A-Z]{16}/gs, 'AWS_KEY_REDACTED'],
+  [/-----BEGIN[^-]+PRIVATE KEY-----.*?-----END[^-]+PRIVATE KEY-----/gs, 'PRIVATE_KEY_REDACTED'],
+  [/Bearer [A-Za-z0-9\-._~+/]+=*/gs, 'BEARER_TOKEN_REDACTED'],
+  [/password["\s:=]+[^\s"]+/gis, 'PASSWORD_REDACTED'],
+  [/api[_-]?key["\s:=]+[^\s"]+/gis, 'API_KEY_REDACTED'],
+  [/secret["\s:=]+[^\s"]+/gis, 'SECRET_REDACTED'],
+  [/ghp_[A-Za-z0-9]{36}/gs, 'GITHUB_TOKEN_REDACTED'],
+  [/sk-[A-Za-z0-9]{48}/gs, 'OPENAI_KEY_REDACTED'],
+];
+
+export function redactText(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of RULES) out = out.replace(pattern, replacement);
+  return out;
+}
+
+/**
+ * Redacts every string inside a JSON-able value. The bridge redacts the serialised text, which
+ * can break the JSON; redacting the values first keeps it valid and hides the same secrets.
+ */
+export function redactValues<T>(value: T): { value: T; redacted: boolean } {
+  let redacted = false;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      const r = redactText(v);
+      if (r !== v) redacted = true;
+      return r;
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    }
+    return v;
+  };
+  return { value: walk(value) as T, redacted };
+}

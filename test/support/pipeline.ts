@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import type { Redis } from 'ioredis';
+import { Consumer } from '../../src/consumer/Consumer.js';
+import { StubAnswerer } from '../../src/consumer/StubAnswerer.js';
+import type { QuestionWorkerOptions } from '../../src/consumer/QuestionWorker.js';
+import { Producer, type ProducerOptions } from '../../src/producer/Producer.js';
+import { createLogger, type Logger } from '../../src/shared/logger.js';
+import { createRedis, RedisOutageReporter } from '../../src/shared/redis.js';
+
+export function testPrefix(): string {
+  return `{t${randomBytes(4).toString('hex')}}`;
+}
+
+export function testLogger(): Logger {
+  return createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+}
+
+export function testRedis(url = inject('redisUrl'), logger = testLogger()): Redis {
+  return createRedis(url, new RedisOutageReporter(url, logger));
+}
+
+export function producerOptions(redis: Redis, prefix: string, bridgeDb: string, extra: Partial<ProducerOptions> = {}): ProducerOptions {
+  return {
+    connection: redis,
+    prefix,
+    bridgeDb,
+    conversations: [],
+    contextRoot: '.',
+    contextMaxBytes: 200_000,
+    pollIntervalMs: 50,
+    busyTimeoutMs: 200,
+    reconcileIntervalSec: 60,
+    heartbeatIntervalSec: 15,
+    refreshIntervalMs: 200,
+    batchSize: 500,
+    answerConcurrency: 100,
+    ...extra,
+  };
+}
+
+/** Producer and stub consumer in this process, over a real Redis and a real bridge file. */
+export class InProcessPipeline {
+  readonly redis: Redis;
+  producer!: Producer;
+  readonly consumer: Consumer;
+
+  constructor(
+    readonly prefix: string,
+    private readonly bridgeDb: string,
+    private readonly producerExtra: Partial<ProducerOptions> = {},
+    consumerExtra: Partial<QuestionWorkerOptions> & { latencyMs?: number } = {},
+    readonly logger = testLogger(),
+  ) {
+    this.redis = testRedis(undefined, logger);
+    this.consumer = new Consumer(
+      new StubAnswerer(consumerExtra.latencyMs ?? 0),
+      { connection: this.redis, prefix, concurrency: 8, attempts: 3, backoffMs: 50, lockDurationMs: 30_000, ...consumerExtra },
+      logger,
+    );
+  }
+
+  async start(): Promise<this> {
+    this.producer = await Producer.open(producerOptions(this.redis, this.prefix, this.bridgeDb, this.producerExtra), this.logger);
+    await this.producer.start();
+    await this.consumer.start();
+    return this;
+  }
+
+  async close(): Promise<void> {
+    await this.consumer.close(5_000);
+    await this.producer.close();
+    await this.redis.quit();
+  }
+}
