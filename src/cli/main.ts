@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { closeRedis } from '../shared/closing.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createRedis, RedisOutageReporter, redisAnswers } from '../shared/redis.js';
 import { runService, type Running } from './lifecycle.js';
@@ -34,8 +35,8 @@ addOptions(addOptions(addOptions(program.command('up').description('producer and
       return {
         stop: async () => {
           await consumer.close(o.shutdownTimeout * 1000);
-          await producer.close();
-          await redis.quit().catch(() => undefined);
+          await producer.close(o.shutdownTimeout * 1000);
+          await closeRedis(redis);
           await privateRedis?.stop();
         },
       };
@@ -52,8 +53,8 @@ addOptions(addOptions(program.command('producer').description('watch the bridge,
       await producer.start();
       return {
         stop: async () => {
-          await producer.close();
-          await redis.quit().catch(() => undefined);
+          await producer.close(o.shutdownTimeout * 1000);
+          await closeRedis(redis);
         },
       };
     }, o.shutdownTimeout);
@@ -70,7 +71,7 @@ addOptions(addOptions(program.command('consumer').description('answer questions 
       return {
         stop: async () => {
           await consumer.close(o.shutdownTimeout * 1000);
-          await redis.quit().catch(() => undefined);
+          await closeRedis(redis);
         },
       };
     }, o.shutdownTimeout);

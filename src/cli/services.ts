@@ -19,6 +19,7 @@ export function buildProducer(redis: Redis, o: Parsed<typeof COMMON> & Parsed<ty
       pollIntervalMs: o.pollIntervalMs,
       busyTimeoutMs: o.busyTimeoutMs,
       reconcileIntervalSec: o.reconcileInterval,
+      reconcileGraceMs: 5000,
       heartbeatIntervalSec: o.heartbeatInterval,
       refreshIntervalMs: 2000,
       batchSize: 500,

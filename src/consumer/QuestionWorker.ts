@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { describeZodError, QuestionJobSchema, type AnswerJob, type AnswerOutcome, type QuestionJob } from '../shared/jobs.js';
+import { closeWorker } from '../shared/closing.js';
 import type { Logger } from '../shared/logger.js';
 import { ANSWERS_QUEUE, answerJobId, QUESTIONS_QUEUE } from '../shared/queues.js';
 import type { Answerer } from './Answerer.js';
@@ -67,14 +68,8 @@ export class QuestionWorker {
 
   /** Stops taking jobs; waits for the ones in flight up to `timeoutMs`, then hands them back. */
   async close(timeoutMs: number): Promise<void> {
-    const graceful = this.worker.close();
-    const timedOut = await Promise.race([
-      graceful.then(() => false),
-      new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref()),
-    ]);
-    if (timedOut) {
-      this.logger.warn({ timeoutMs }, 'in-flight questions did not finish in time; handing them back to the queue');
-      await this.worker.close(true);
+    if (!(await closeWorker(this.worker, timeoutMs))) {
+      this.logger.warn({ timeoutMs }, 'in-flight questions did not finish in time; handed them back to the queue');
     }
     await this.answers.close();
   }

@@ -1,5 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { closeWorker } from '../shared/closing.js';
 import { AnswerJobSchema, describeZodError, type AnswerJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
 import { ANSWERS_QUEUE } from '../shared/queues.js';
@@ -61,8 +62,9 @@ export class AnswerWriter {
     void this.worker.run();
   }
 
-  async close(): Promise<void> {
-    await this.worker.close();
+  /** Finishes the batch in flight (bounded by `timeoutMs`, as Redis may be down). */
+  async close(timeoutMs: number): Promise<void> {
+    await closeWorker(this.worker, timeoutMs);
   }
 
   private process(job: Job): Promise<WriteResult> {

@@ -31,6 +31,8 @@ export interface ProducerOptions {
   pollIntervalMs: number;
   busyTimeoutMs: number;
   reconcileIntervalSec: number;
+  /** Queued rows younger than this are left to the normal enqueue path by the periodic pass. */
+  reconcileGraceMs: number;
   heartbeatIntervalSec: number;
   /** How often served conversations are re-read (new role conversations, expiry). */
   refreshIntervalMs: number;
@@ -115,7 +117,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.reconciler = new Reconciler(
       this.ledger, this.questions, this.answers,
       (row) => this.rebuild(row), (jobs) => this.enqueue(jobs), logger,
-      { graceMs: 5_000, pageSize: 500 },
+      { graceMs: options.reconcileGraceMs, pageSize: 500 },
     );
     this.heartbeat = new Heartbeat(db, this.ledger, () => this.registry.ids(), logger);
   }
@@ -129,28 +131,29 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.answerWriter.start();
     this.watcher.start();
     this.pump();
-    await this.reconcile();
+    // Not awaited: with Redis down it waits for Redis, and start must not.
+    void this.reconcile(0);
     this.every(this.options.refreshIntervalMs, () => this.refreshConversations());
     this.every(this.options.heartbeatIntervalSec * 1000, () => this.beat());
     this.every(this.options.reconcileIntervalSec * 1000, () => this.reconcile());
     this.logger.info({ bridgeDb: this.options.bridgeDb, conversations: this.registry.ids().length, role: this.options.role }, 'producer started');
   }
 
-  async close(): Promise<void> {
+  async close(timeoutMs = 10_000): Promise<void> {
     this.stopping.abort();
     this.watcher.stop();
     for (const t of this.timers) clearInterval(t);
     await this.pumping;
-    await this.answerWriter.close();
+    await this.answerWriter.close(timeoutMs);
     await Promise.all([this.questions.close(), this.answers.close()]);
     this.db.close();
     this.logger.info('producer stopped');
   }
 
   /** Runs the reconciler once now; also used by tests and on start. */
-  async reconcile(): Promise<ReconcileReport | undefined> {
+  async reconcile(graceMs?: number): Promise<ReconcileReport | undefined> {
     try {
-      const report = await this.reconciler.run();
+      const report = await this.reconciler.run(graceMs);
       this.emit('reconciled', report);
       return report;
     } catch (err) {

@@ -37,9 +37,13 @@ export class Reconciler {
     private readonly options: ReconcilerOptions,
   ) {}
 
-  async run(): Promise<ReconcileReport> {
+  /**
+   * One pass over the queued ledger rows. `graceMs` overrides the option: on start it is 0, as no
+   * enqueue of this process can be in flight yet.
+   */
+  async run(graceMs = this.options.graceMs): Promise<ReconcileReport> {
     const report: ReconcileReport = { checked: 0, requeued: 0, answersRetried: 0, errorsWritten: 0 };
-    const cutoff = nowMicros() - this.options.graceMs * 1000;
+    const cutoff = nowMicros() - graceMs * 1000;
     let after = 0;
     for (;;) {
       const page = this.ledger.queuedAfter(after, this.options.pageSize);

@@ -29,7 +29,11 @@ export class RedisServer {
   }
 
   static async start(extraArgs: string[] = []): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), extraArgs);
+    return RedisServer.startOn(await freePort(), extraArgs);
+  }
+
+  static async startOn(port: number, extraArgs: string[] = []): Promise<RedisServer> {
+    const server = new RedisServer(port, extraArgs);
     await server.launch();
     return server;
   }

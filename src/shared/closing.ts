@@ -1,0 +1,27 @@
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return Promise.race([
+    promise.then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref()),
+  ]);
+}
+
+/**
+ * Closes a worker: it stops taking jobs and waits for those in flight up to `timeoutMs`. Past
+ * that, the jobs are cancelled and the worker's connections dropped without waiting: the jobs'
+ * locks lapse and another worker takes them. BullMQ's close never settles while Redis is down
+ * (and a second close returns the first's promise), so it cannot be awaited without a bound.
+ */
+export async function closeWorker(worker: Worker, timeoutMs: number): Promise<boolean> {
+  if (await within(worker.close(), timeoutMs)) return true;
+  worker.cancelAllJobs('shutting down');
+  await within(worker.disconnect(), 1000);
+  return false;
+}
+
+/** QUIT when Redis answers, a plain disconnect when it does not. */
+export async function closeRedis(redis: Redis, timeoutMs = 1000): Promise<void> {
+  if (!(await within(redis.quit().catch(() => undefined), timeoutMs))) redis.disconnect();
+}

@@ -1,0 +1,126 @@
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BridgeFixture, tempDir, type Conversation } from '../support/bridge.js';
+import { InProcessPipeline, testPrefix } from '../support/pipeline.js';
+import { waitFor } from '../support/wait.js';
+
+/**
+ * Each bad input on its own, against one running pipeline: after every case the producer must
+ * still answer a good question, so none of them stopped it.
+ */
+describe('bad input on the bridge is rejected with a reason and stops nothing', () => {
+  let bridge: BridgeFixture;
+  let conv: Conversation;
+  let pipeline: InProcessPipeline;
+  let root: string;
+  let good = 0;
+
+  beforeAll(async () => {
+    bridge = BridgeFixture.create();
+    conv = bridge.createConversation();
+    root = tempDir('autopoll-ctx-');
+    mkdirSync(join(root, 'docs'));
+    writeFileSync(join(root, 'docs', 'RESUME.md'), 'line one\nline two\n');
+    const outside = tempDir('autopoll-outside-');
+    writeFileSync(join(outside, 'secret.txt'), 'top secret');
+    symlinkSync(join(outside, 'secret.txt'), join(root, 'link.txt'));
+    pipeline = await new InProcessPipeline(testPrefix(), bridge.path, {
+      conversations: [{ id: conv.id, token: conv.tokenB }],
+      contextRoot: root,
+    }).start();
+  });
+
+  afterAll(async () => {
+    await pipeline.close();
+    bridge.close();
+  });
+
+  /** Sends the bad message, waits for its ledger row, then proves the producer still serves. */
+  async function rejects(text: string): Promise<{ ledger: Record<string, unknown>; responses: Array<Record<string, unknown>> }> {
+    const before = bridge.responses(conv.id).length;
+    const id = bridge.send(conv.id, text);
+    const ledger = await waitFor('ledger row', () => bridge.ledger(id));
+    const q = `good_${++good}`;
+    bridge.ask(conv.id, q, 'still there?');
+    await waitFor('good answer', () => bridge.responses(conv.id).some((r) => r.body.query_id === q && r.body.answer === `Stub answer to ${q}.`));
+    const responses = bridge.responses(conv.id).slice(before).map((r) => r.body).filter((b) => !String(b.query_id).startsWith('good_'));
+    return { ledger, responses };
+  }
+
+  it('a message that is not JSON', async () => {
+    const { ledger, responses } = await rejects('hello shard, are you there?');
+    expect(ledger).toMatchObject({ state: 'rejected', error_kind: 'rejected' });
+    expect(ledger.last_error).toMatch(/not JSON/);
+    expect(responses).toEqual([]);
+  });
+
+  it('JSON that is not a query (a status message with no query_id)', async () => {
+    const { ledger, responses } = await rejects('{"type": "status", "status": "busy"}');
+    expect(ledger.state).toBe('rejected');
+    expect(ledger.last_error).toMatch(/type is "status", not "query"/);
+    expect(responses).toEqual([]);
+  });
+
+  it('a control message that carries a query_id gets an error response', async () => {
+    const { ledger, responses } = await rejects('{"type": "control", "query_id": "ctl_1", "action": "shutdown"}');
+    expect(ledger).toMatchObject({ state: 'rejected', query_id: 'ctl_1' });
+    expect(responses).toHaveLength(1);
+    expect(responses[0]).toMatchObject({ type: 'response', query_id: 'ctl_1', error: { kind: 'rejected' } });
+  });
+
+  it('a query without question', async () => {
+    const { ledger, responses } = await rejects('{"type": "query", "query_id": "q_noq"}');
+    expect(ledger).toMatchObject({ state: 'rejected', query_id: 'q_noq' });
+    expect(responses[0]).toMatchObject({ query_id: 'q_noq', error: { kind: 'rejected', message: 'the query has no "question"' } });
+    expect(String(responses[0]!.answer)).toMatch(/^autopoll could not answer this query \(rejected\): the query has no "question"/);
+  });
+
+  it('a question over 50,000 characters', async () => {
+    const { ledger, responses } = await rejects(JSON.stringify({ type: 'query', query_id: 'q_long', question: 'x'.repeat(50_001) }));
+    expect(ledger).toMatchObject({ state: 'rejected', query_id: 'q_long' });
+    expect((responses[0]!.error as { message: string }).message).toMatch(/longer than 50000 characters/);
+  });
+
+  it('a query without query_id is rejected without a response (nobody could match it)', async () => {
+    const { ledger, responses } = await rejects('{"type": "query", "question": "who am I?"}');
+    expect(ledger).toMatchObject({ state: 'rejected', query_id: null });
+    expect(ledger.last_error).toMatch(/query_id/);
+    expect(responses).toEqual([]);
+  });
+
+  it('a context_file outside the context root, by .. and by absolute path', async () => {
+    for (const [qid, file] of [['q_dots', '../../etc/passwd'], ['q_abs', '/etc/passwd']]) {
+      const { ledger, responses } = await rejects(JSON.stringify({ type: 'query', query_id: qid, question: 'read it', context_file: file }));
+      expect(ledger).toMatchObject({ state: 'rejected', query_id: qid });
+      expect((responses[0]!.error as { message: string }).message).toMatch(/outside the context root/);
+    }
+  });
+
+  it('a context_file that escapes the root through a symlink', async () => {
+    const { ledger, responses } = await rejects(JSON.stringify({ type: 'query', query_id: 'q_link', question: 'read it', context_file: 'link.txt' }));
+    expect(ledger.state).toBe('rejected');
+    expect((responses[0]!.error as { message: string }).message).toMatch(/symbolic link/);
+  });
+
+  it('a context_file inside the root travels in the job with line numbers', async () => {
+    const id = bridge.ask(conv.id, 'q_ctx', 'what does it say?', { context_file: 'docs/RESUME.md' });
+    await waitFor('answer', () => bridge.responses(conv.id).some((r) => r.body.query_id === 'q_ctx'));
+    const job = await pipeline.producer.questions.getJob(`m-${id}`);
+    expect(job!.data.context).toEqual({ path: 'docs/RESUME.md', text: '     1\tline one\n     2\tline two', truncated: false });
+    const answer = bridge.responses(conv.id).find((r) => r.body.query_id === 'q_ctx')!.body;
+    expect(answer.sources).toEqual(['docs/RESUME.md:1']);
+  });
+
+  it('invalid job data put on the questions queue by hand is refused with an error response', async () => {
+    const id = bridge.ask(conv.id, 'q_tampered', 'fine question');
+    // The job that the producer enqueues is replaced by one with bad data before a consumer takes it.
+    await waitFor('answered', () => bridge.ledger(id)?.state === 'answered');
+    await pipeline.producer.questions.add('question', { messageId: 999_999, conversationId: conv.id, queryId: 'q_bad', question: 42 }, { jobId: 'm-999999' });
+    const job = await waitFor('failed job', async () => {
+      const j = await pipeline.producer.questions.getJob('m-999999');
+      return j && (await j.getState()) === 'failed' ? j : undefined;
+    });
+    expect(job.failedReason).toMatch(/invalid question job data: question: /);
+  });
+});

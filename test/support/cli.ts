@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { REPO } from './bridge.js';
+import { waitFor } from './wait.js';
+
+export const CLI = resolve(REPO, 'dist/cli/main.js');
+
+/** A spawned `autopoll` command (the built CLI), with its pino lines kept for the test to read. */
+export class AutopollProcess {
+  readonly child: ChildProcess;
+  readonly lines: Array<Record<string, unknown>> = [];
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(args: string[], env: Record<string, string | undefined> = {}) {
+    this.child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let buffered = '';
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const parts = buffered.split('\n');
+      buffered = parts.pop()!;
+      for (const line of parts) {
+        try {
+          this.lines.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          this.lines.push({ msg: line });
+        }
+      }
+    });
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise((r) => this.child.once('exit', (code, signal) => r({ code, signal })));
+  }
+
+  hasLog(pattern: RegExp): boolean {
+    return this.lines.some((l) => pattern.test(String(l.msg)));
+  }
+
+  async waitForLog(pattern: RegExp, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+    return waitFor(`log ${pattern}`, () => this.lines.find((l) => pattern.test(String(l.msg))), timeoutMs);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { answerResponseBody, failureLine, rejectionResponseBody, SHARD_ID } from '../../src/producer/responseBody.js';
+import { AnswerJobSchema, type AnswerJob } from '../../src/shared/jobs.js';
+import { pyJsonDumps } from '../../src/shared/pyjson.js';
+
+const baseJob = {
+  messageId: 12,
+  conversationId: 'conv_1',
+  queryId: 'q_12345',
+  questionJobId: 'conv_1:12',
+  llmType: 'stub',
+  attempts: 2,
+};
+
+describe('answerResponseBody', () => {
+  it('puts the fields askers read first, then timing and model details', () => {
+    const job: AnswerJob = AnswerJobSchema.parse({
+      ...baseJob,
+      outcome: { kind: 'answer', answer: 'The answer is 42 (SESSION-RESUME.md:82-86)', sources: ['SESSION-RESUME.md:82-86'], model: 'haiku', sessionId: 's1', usage: { inputTokens: 10, outputTokens: 5, costUsd: 0.25 } },
+    });
+    const body = answerResponseBody(job, 19.2);
+    expect(body).toEqual({
+      type: 'response',
+      query_id: 'q_12345',
+      answer: 'The answer is 42 (SESSION-RESUME.md:82-86)',
+      sources: ['SESSION-RESUME.md:82-86'],
+      shard_id: SHARD_ID,
+      llm_type: 'stub',
+      response_time_sec: 19.2,
+      attempts: 2,
+      model: 'haiku',
+      session_id: 's1',
+      usage: { input_tokens: 10, output_tokens: 5, cost_usd: 0.25 },
+    });
+    expect(Object.keys(body).slice(0, 4)).toEqual(['type', 'query_id', 'answer', 'sources']);
+    expect(body).not.toHaveProperty('error');
+  });
+
+  it('leaves out what the answerer did not report when serialised', () => {
+    const job: AnswerJob = { ...baseJob, outcome: { kind: 'answer', answer: 'A', sources: [] } };
+    const text = pyJsonDumps(answerResponseBody(job, 0.5));
+    expect(text).toBe(
+      `{"type": "response", "query_id": "q_12345", "answer": "A", "sources": [], "shard_id": "${SHARD_ID}", "llm_type": "stub", "response_time_sec": 0.5, "attempts": 2}`,
+    );
+  });
+
+  it('turns an error outcome into an error response with a readable answer line', () => {
+    const job: AnswerJob = { ...baseJob, attempts: 5, outcome: { kind: 'error', errorKind: 'timeout', message: 'no answer\n  within 60 s' } };
+    const body = answerResponseBody(job, 61);
+    expect(body).toMatchObject({
+      type: 'response',
+      query_id: 'q_12345',
+      error: { kind: 'timeout', message: 'no answer\n  within 60 s' },
+      answer: 'autopoll could not answer this query (timeout): no answer within 60 s',
+      sources: [],
+      shard_id: SHARD_ID,
+      llm_type: 'stub',
+      response_time_sec: 61,
+      attempts: 5,
+    });
+    expect(body).not.toHaveProperty('model');
+  });
+});
+
+describe('rejectionResponseBody', () => {
+  it('answers a refused query with an error and empty sources', () => {
+    expect(rejectionResponseBody('q_9', '"question" is empty')).toEqual({
+      type: 'response',
+      query_id: 'q_9',
+      error: { kind: 'rejected', message: '"question" is empty' },
+      answer: 'autopoll could not answer this query (rejected): "question" is empty',
+      sources: [],
+      shard_id: SHARD_ID,
+    });
+  });
+});
+
+describe('failureLine', () => {
+  it('collapses whitespace to one line and caps the message at 300 characters', () => {
+    expect(failureLine('internal', '  a\n\tb   c  ')).toBe('autopoll could not answer this query (internal): a b c');
+    const line = failureLine('internal', 'x'.repeat(1000));
+    expect(line).toBe(`autopoll could not answer this query (internal): ${'x'.repeat(300)}`);
+    expect(line).not.toContain('\n');
+  });
+});
