@@ -1,5 +1,5 @@
 import { open, realpath } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 
 export interface ContextText {
   path: string;
@@ -15,25 +15,26 @@ export type ContextResult = { ok: true; context: ContextText } | { ok: false; re
  * from another agent, and `../` or a link must not let it read the rest of the disk.
  */
 export class ContextReader {
-  private rootReal: Promise<string>;
+  private readonly root: string;
 
   constructor(
-    private readonly root: string,
+    root: string,
     private readonly maxBytes: number,
   ) {
-    this.rootReal = realpath(resolve(root));
+    this.root = resolve(root);
   }
 
   async read(contextFile: string): Promise<ContextResult> {
+    // Resolved on every read: the root may be created, moved or re-linked while autopoll runs.
     let rootReal: string;
     try {
-      rootReal = await this.rootReal;
+      rootReal = await realpath(this.root);
     } catch {
-      this.rootReal = realpath(resolve(this.root));
       return { ok: false, reason: `the context root ${this.root} does not exist; set AUTOPOLL_CONTEXT_ROOT to a directory` };
     }
-    const requested = isAbsolute(contextFile) ? contextFile : resolve(rootReal, contextFile);
-    if (!isInside(rootReal, resolve(requested))) {
+    const requested = resolve(rootReal, contextFile);
+    // An absolute path may name the root as configured or as it really is (the root may be a link).
+    if (!isInside(rootReal, requested) && !isInside(this.root, requested)) {
       return { ok: false, reason: `context_file ${contextFile} is outside the context root; use a file under AUTOPOLL_CONTEXT_ROOT` };
     }
     let real: string;

@@ -23,11 +23,32 @@ const QuerySchema = z.object({
   question: z
     .string({ error: (i) => (i.input === undefined ? 'the query has no "question"' : '"question" must be a string') })
     .refine((q) => q.trim().length > 0, '"question" is empty')
-    .refine((q) => q.length <= MAX_QUESTION_CHARS, {
+    .refine((q) => codePoints(q) <= MAX_QUESTION_CHARS, {
       message: `"question" is longer than ${MAX_QUESTION_CHARS} characters; shorten it or put the material in a context_file`,
     }),
-  context_file: z.string().min(1).max(4096).optional().nullable(),
+  context_file: z
+    .string({ error: '"context_file" must be a string (a path under the context root)' })
+    .min(1, '"context_file" is empty; leave it out or name a file')
+    .max(4096, '"context_file" is longer than 4096 characters')
+    .optional()
+    .nullable(),
 });
+
+/** Python's len(): code points, so an astral character counts once as it does for the bridge. */
+function codePoints(text: string): number {
+  let surrogatePairs = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        surrogatePairs++;
+        i++;
+      }
+    }
+  }
+  return text.length - surrogatePairs;
+}
 
 /**
  * Decides what a message addressed to the shard is. Pure: no I/O, never throws. Anything that is

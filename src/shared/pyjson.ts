@@ -8,7 +8,7 @@ export function pyJsonDumps(value: unknown): string {
   if (typeof value === 'string') return asciiString(value);
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new TypeError(`pyJsonDumps: ${value} is not JSON`);
-    return String(value);
+    return Number.isInteger(value) ? String(value) : pyFloatRepr(value);
   }
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (Array.isArray(value)) return `[${value.map(pyJsonDumps).join(', ')}]`;
@@ -21,6 +21,17 @@ export function pyJsonDumps(value: unknown): string {
     return `{${parts.join(', ')}}`;
   }
   throw new TypeError(`pyJsonDumps: ${typeof value} is not JSON`);
+}
+
+/**
+ * Python's float repr: the same shortest digits as JavaScript, but in exponent form below 1e-4
+ * and from 1e16 on, with a sign and at least two exponent digits (1e-05, 1.5e+16).
+ */
+function pyFloatRepr(n: number): string {
+  const [mantissa, exp] = n.toExponential().split('e') as [string, string];
+  const e = Number(exp);
+  if (e >= -4 && e < 16) return String(n);
+  return `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
 }
 
 function asciiString(s: string): string {

@@ -1,4 +1,15 @@
 /**
+ * Python's `\s` for str patterns (str.isspace): JavaScript's differs (it has U+FEFF, lacks
+ * U+001C-U+001F and U+0085), and a secret must end where the bridge's regex ends it.
+ */
+const PY_SPACE = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+
+/** `(?i)key["\s:=]+[^\s"]+` with Python's \s; `u` gives Python's Unicode case folding (ſ, K). */
+function keyValueRule(key: string): RegExp {
+  return new RegExp(`${key}["${PY_SPACE}:=]+[^${PY_SPACE}"]+`, 'gisu');
+}
+
+/**
  * The bridge's secret redaction rules, in the bridge's order (PROTOCOL.md). Python's `re.DOTALL`
  * is the `s` flag; `(?i)` is `i`.
  */
@@ -6,9 +17,9 @@ const RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [/AKIA[0-9A-Z]{16}/gs, 'AWS_KEY_REDACTED'],
   [/-----BEGIN[^-]+PRIVATE KEY-----.*?-----END[^-]+PRIVATE KEY-----/gs, 'PRIVATE_KEY_REDACTED'],
   [/Bearer [A-Za-z0-9\-._~+/]+=*/gs, 'BEARER_TOKEN_REDACTED'],
-  [/password["\s:=]+[^\s"]+/gis, 'PASSWORD_REDACTED'],
-  [/api[_-]?key["\s:=]+[^\s"]+/gis, 'API_KEY_REDACTED'],
-  [/secret["\s:=]+[^\s"]+/gis, 'SECRET_REDACTED'],
+  [keyValueRule('password'), 'PASSWORD_REDACTED'],
+  [keyValueRule('api[_-]?key'), 'API_KEY_REDACTED'],
+  [keyValueRule('secret'), 'SECRET_REDACTED'],
   [/ghp_[A-Za-z0-9]{36}/gs, 'GITHUB_TOKEN_REDACTED'],
   [/sk-[A-Za-z0-9]{48}/gs, 'OPENAI_KEY_REDACTED'],
 ];

@@ -146,9 +146,16 @@ describe('ContextReader.read', () => {
     expect(reason).toContain(missing);
     expect(reason).toContain('does not exist');
     expect(reason).toContain('AUTOPOLL_CONTEXT_ROOT');
-    // Works around a src bug (see the test report): after a failed read ContextReader starts a new
-    // realpath of the root and leaves its rejection unhandled, which would fail this test run.
-    const pending = (reader as unknown as Record<string, unknown>).rootReal;
-    if (pending instanceof Promise) pending.catch(() => undefined);
+    // Created later, the root works from the next read on.
+    await mkdir(missing);
+    await writeFile(join(missing, 'SESSION-RESUME.md'), 'now here\n');
+    expect(ok(await reader.read('SESSION-RESUME.md')).text).toBe('     1\tnow here');
+  });
+
+  it('accepts an absolute path under a root that is itself a symlink', async () => {
+    const linkRoot = join(base, 'linked-root');
+    await symlink(root, linkRoot);
+    const ctx = ok(await new ContextReader(linkRoot, 1000).read(join(linkRoot, 'docs', 'notes.md')));
+    expect(ctx.path).toBe(join('docs', 'notes.md'));
   });
 });

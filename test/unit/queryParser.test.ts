@@ -135,9 +135,19 @@ describe('parseInboxMessage: rejections', () => {
     expect(rejected(parseInboxMessage(query({ query_id: 77, question: '' }))).queryId).toBe('77');
   });
 
-  it('a context_file that is not a string', () => {
+  it('a context_file that is not a string, empty or too long, naming the field', () => {
     const r = rejected(parseInboxMessage(query({ context_file: 5 })));
     expect(r.queryId).toBe('q_1');
+    expect(r.reason).toBe('"context_file" must be a string (a path under the context root)');
+    expect(rejected(parseInboxMessage(query({ context_file: '' }))).reason).toBe('"context_file" is empty; leave it out or name a file');
+    expect(rejected(parseInboxMessage(query({ context_file: 'a'.repeat(4097) }))).reason).toBe('"context_file" is longer than 4096 characters');
+  });
+
+  it('counts question length in characters as Python does, not UTF-16 units', () => {
+    const emoji = '😀'.repeat(MAX_QUESTION_CHARS);
+    expect(emoji.length).toBe(2 * MAX_QUESTION_CHARS);
+    expect(parseInboxMessage(query({ question: emoji })).ok).toBe(true);
+    expect(rejected(parseInboxMessage(query({ question: `${emoji}x` }))).reason).toContain('longer than 50000 characters');
   });
 
   it('never throws, whatever the text', () => {

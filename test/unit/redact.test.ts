@@ -93,6 +93,12 @@ describe('redactText: each rule of PROTOCOL.md', () => {
       'pässword=x, clé secret:ü€😀',
       '{"password": "p", "api_key": "k", "note": "Bearer t0k"}',
       '',
+      // Unicode case folding and Python's notion of whitespace.
+      '\u017fecret=abc',
+      'api_\u212aey=abc',
+      'password=abc\ufeffdef',
+      'password=abc\x1cdef secret=x\x85y',
+      'password:\u3000abc\u00a0def',
     ];
     const expected = runPython(
       [
