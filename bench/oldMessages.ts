@@ -8,7 +8,7 @@ import { formatBridgeTimestamp, nowMicros } from '../src/shared/timestamp.js';
  * long ago. Timestamps run up to an hour ago, a few seconds apart. One prepared statement, big
  * transactions, then a WAL checkpoint, so the file looks like a bridge at rest.
  */
-export function seedOldMessages(bridge: BridgeFixture, count: number, conversations = 4): { seconds: number; fileMB: number } {
+export async function seedOldMessages(bridge: BridgeFixture, count: number, conversations = 4): Promise<{ seconds: number; fileMB: number }> {
   const started = performance.now();
   const convs = Array.from({ length: conversations }, () => bridge.createConversation().id);
   const insert = bridge.db.prepare(
@@ -18,7 +18,8 @@ export function seedOldMessages(bridge: BridgeFixture, count: number, conversati
   const responseMeta = pyJsonDumps({ action_type: 'response' });
   const stepMicros = 3_000_000;
   const firstMicros = nowMicros() - 3600 * 1_000_000 - count * stepMicros;
-  const chunk = 100_000;
+  // Chunks small enough that the bench stays responsive to signals between them.
+  const chunk = 20_000;
   for (let start = 0; start < count; start += chunk) {
     bridge.db.transaction(() => {
       for (let i = start; i < Math.min(count, start + chunk); i++) {
@@ -37,6 +38,7 @@ export function seedOldMessages(bridge: BridgeFixture, count: number, conversati
         }
       }
     }).immediate();
+    await new Promise((r) => setImmediate(r));
   }
   bridge.db.pragma('wal_checkpoint(TRUNCATE)');
   const pages = bridge.db.pragma('page_count', { simple: true }) as number;

@@ -10,14 +10,15 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BridgeFixture, tempDir, type Conversation } from '../test/support/bridge.js';
 import { RedisServer } from '../test/support/redisServer.js';
-import { QUESTIONS_QUEUE, questionJobId } from '../src/shared/queues.js';
+import { ANSWERS_QUEUE, QUESTIONS_QUEUE, questionJobId } from '../src/shared/queues.js';
 import { parseBridgeTimestamp } from '../src/shared/timestamp.js';
 import { seedOldMessages } from './oldMessages.js';
-import { cleanup, CpuMeter, distribution, nowMs, round, Service, table, waitFor, WaitTimeout, type Distribution } from './support.js';
+import { BENCH_TEMP_PREFIX, cleanup, CpuMeter, recordRedisServer, type CpuUse, distribution, nowMs, round, Service, table, waitFor, WaitTimeout, type Distribution } from './support.js';
 
 export const TARGETS = {
   throughputQps: 2000,
@@ -27,8 +28,10 @@ export const TARGETS = {
 };
 
 export interface PipelineConfig {
-  /** Questions in the throughput run. */
+  /** Questions in a throughput run. */
   throughputN: number;
+  /** Throughput runs per scenario; the median one is reported. */
+  throughputRepeat: number;
   /** Questions per bench transaction while inserting the throughput run. */
   insertBatch: number;
   /** Questions in the latency run, sent one at a time. */
@@ -48,8 +51,15 @@ export interface PipelineConfig {
 export interface LatencyResult {
   n: number;
   gapMs: number;
-  /** Bridge commit -> job active (processedOn): the pickup latency. */
+  /**
+   * Bridge commit -> job active (processedOn): the pickup latency. The commit time is read right
+   * after the bench's insert returns; when the OS runs the producer first and the bench a few ms
+   * later (2 busy cores), a sample comes out too small, even negative (see negativeSamples).
+   */
   pickupMs: Distribution | null;
+  negativeSamples: number;
+  /** How long the bench's insert took (BEGIN IMMEDIATE .. COMMIT with the bridge's fsync). */
+  insertCallMs: Distribution | null;
   /** Bridge commit -> job added to Redis (job.timestamp, the producer's clock). */
   insertToEnqueuedMs: Distribution | null;
   /** Job added -> job active. */
@@ -60,6 +70,7 @@ export interface LatencyResult {
 }
 
 export interface ThroughputResult {
+  run: number;
   n: number;
   insertBatch: number;
   answered: number;
@@ -71,8 +82,12 @@ export interface ThroughputResult {
   /** First insert -> last answer row. */
   totalSec: number;
   questionsPerSec: number;
-  /** CPU over the run, per process; percent of one core (the machine has os.availableParallelism()). */
-  cpu: Record<string, { cpuSec: number; percentOfOneCore: number } | null>;
+  /** CPU over the run, per process and for the whole machine; percent of one core (see machine.cpus). */
+  cpu: CpuUse;
+  /** Largest backlog seen in each queue (waiting + delayed), sampled every 250 ms. */
+  peakBacklog: { questions: number; answers: number };
+  /** The samples: seconds since the first insert, jobs waiting and active per queue, answers in the bridge. */
+  timeline: Array<{ t: number; qWait: number; qActive: number; aWait: number; aActive: number; answered: number }>;
 }
 
 export interface ScenarioResult {
@@ -82,9 +97,13 @@ export interface ScenarioResult {
   /** Producer spawn -> its first heartbeat row (startup includes creating autopoll's index on `messages`). */
   producerReadySec: number;
   latency: LatencyResult;
+  /** The median run by q/s (all runs in throughputRuns). */
   throughput: ThroughputResult;
+  throughputRuns: ThroughputResult[];
+  /** Redis commandstats over the throughput runs (commands run by scripts included), the costliest first. */
+  redisCommands: Array<{ command: string; calls: number; perQuestion: number; usecPerCall: number; usecPerQuestion: number }>;
   check: { asked: number; responseRows: number; distinctQueryIds: number; unreadForB: number; ledger: Record<string, number> };
-  logLines: { producerWarnings: number; producerErrors: number; consumerWarnings: number; consumerErrors: number };
+  logLines: { producerWarnings: number; producerErrors: number; consumerWarnings: number; consumerErrors: number; first: string[] };
 }
 
 export interface PipelineResult {
@@ -120,24 +139,27 @@ export async function runPipelineBench(config: PipelineConfig, log: (line: strin
 async function runScenario(scenario: string, oldMessages: number, config: PipelineConfig, log: (line: string) => void): Promise<ScenarioResult> {
   const undo: Array<() => Promise<void>> = [];
   try {
+    const dir = tempDir(`${BENCH_TEMP_PREFIX}${process.pid}-`);
+    undo.push(cleanup.add(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true })));
     const redis = await RedisServer.start();
     undo.push(cleanup.add('stop redis-server', () => redis.stop()));
-    const dir = tempDir('autopoll-bench-');
-    undo.push(cleanup.add(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true })));
-    const bridge = BridgeFixture.create(join(dir, 'bridge.db'));
-    undo.push(cleanup.add('close the bench bridge connection', () => bridge.close()));
     const client = new Redis(redis.url, { maxRetriesPerRequest: null });
     client.on('error', () => undefined);
-    undo.push(cleanup.add('close the bench Redis connection', async () => void (await client.quit().catch(() => client.disconnect()))));
+    undo.push(cleanup.add('close the bench Redis connection', () => client.disconnect()));
+    const redisPid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1] ?? -1);
+    recordRedisServer(dir, redisPid, redis.dir);
+    const bridge = BridgeFixture.create(join(dir, 'bridge.db'));
+    undo.push(cleanup.add('close the bench bridge connection', () => bridge.close()));
     const prefix = `{bench-${scenario}}`;
     const questions = new Queue(QUESTIONS_QUEUE, { connection: client, prefix });
-    undo.push(cleanup.add('close the bench queue', () => questions.close()));
+    const answerQueue = new Queue(ANSWERS_QUEUE, { connection: client, prefix });
+    undo.push(cleanup.add('close the bench queues', async () => void (await Promise.all([questions.close(), answerQueue.close()]))));
 
     const conv = bridge.createConversation();
     let seed: ScenarioResult['seed'] = null;
     if (oldMessages > 0) {
       log(`[${scenario}] inserting ${oldMessages.toLocaleString('en-US')} old messages`);
-      seed = seedOldMessages(bridge, oldMessages);
+      seed = await seedOldMessages(bridge, oldMessages);
       seed.seconds = round(seed.seconds, 1);
       log(`[${scenario}]   done in ${seed.seconds} s, bridge file ${seed.fileMB} MB`);
     }
@@ -175,7 +197,7 @@ async function runScenario(scenario: string, oldMessages: number, config: Pipeli
     await answers.waitFor(roundTrip, 1, 60_000);
     if (config.warmupN > 0) {
       const warm = answers.mark();
-      insertMany(bridge, conv, 'warm', config.warmupN, config.insertBatch);
+      await insertMany(bridge, conv, 'warm', config.warmupN, config.insertBatch);
       asked += config.warmupN;
       await answers.waitFor(warm, config.warmupN, 60_000);
     }
@@ -185,11 +207,21 @@ async function runScenario(scenario: string, oldMessages: number, config: Pipeli
     asked += config.latencyN;
     log(`[${scenario}]   pickup p50 ${latency.pickupMs?.p50} ms, p99 ${latency.pickupMs?.p99} ms`);
 
-    log(`[${scenario}] throughput: ${config.throughputN.toLocaleString('en-US')} questions, inserted in transactions of ${config.insertBatch}`);
-    const redisPid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1] ?? -1);
-    const throughput = await measureThroughput(bridge, conv, answers, config, { producer: producer.pid, consumer: consumer.pid, redis: redisPid, bench: process.pid });
-    asked += config.throughputN;
-    log(`[${scenario}]   ${throughput.answered} answered in ${throughput.totalSec} s: ${throughput.questionsPerSec} q/s${throughput.timedOut ? ' (TIMED OUT)' : ''}`);
+    log(`[${scenario}] throughput: ${config.throughputN.toLocaleString('en-US')} questions, inserted in transactions of ${config.insertBatch}, ${config.throughputRepeat} runs`);
+    const pids = { producer: producer.pid, consumer: consumer.pid, redis: redisPid, bench: process.pid };
+    const throughputRuns: ThroughputResult[] = [];
+    await client.config('RESETSTAT');
+    for (let run = 1; run <= config.throughputRepeat; run++) {
+      const r = await measureThroughput(run, bridge, conv, answers, config, { questions, answers: answerQueue }, pids);
+      throughputRuns.push(r);
+      asked += config.throughputN;
+      log(`[${scenario}]   run ${run}: ${r.answered} answered in ${r.totalSec} s: ${r.questionsPerSec} q/s${r.timedOut ? ' (TIMED OUT)' : ''}`);
+      // A run that timed out leaves work in flight, and slow runs would blow the time budget.
+      if (r.timedOut || r.totalSec > 30) break;
+    }
+    const redisCommands = topCommands(await client.info('commandstats'), throughputRuns.reduce((s, r) => s + r.answered, 0));
+    const byRate = [...throughputRuns].sort((a, b) => a.questionsPerSec - b.questionsPerSec);
+    const throughput = byRate[Math.floor((byRate.length - 1) / 2)]!;
 
     // Anything left in flight (after a timeout) gets a moment, then the bridge is checked.
     if (throughput.timedOut) await sleep(1000);
@@ -203,32 +235,56 @@ async function runScenario(scenario: string, oldMessages: number, config: Pipeli
       producerReadySec,
       latency,
       throughput,
+      throughputRuns,
+      redisCommands,
       check,
-      logLines: { producerWarnings: producer.warnings, producerErrors: producer.errors, consumerWarnings: consumer.warnings, consumerErrors: consumer.errors },
+      logLines: {
+        producerWarnings: producer.warnings, producerErrors: producer.errors, consumerWarnings: consumer.warnings, consumerErrors: consumer.errors,
+        first: [...producer.notable.map((m) => `producer ${m}`), ...consumer.notable.map((m) => `consumer ${m}`)],
+      },
     };
   } finally {
     for (const u of undo.reverse()) await u();
   }
 }
 
-/** Counts side b's answer rows in the conversation after a mark (a message id). */
+/**
+ * Counts side b's answer rows in the conversation after a mark (a message id). Incremental: each
+ * poll reads only the rows committed since the previous one (a rowid range), so watching a run
+ * costs the bench almost nothing however many answers there already are.
+ */
 class AnswerCounter {
-  private readonly since;
+  private readonly newRows;
   private readonly top;
+  private cursor = 0;
+  /** Answer ids seen so far with their timestamps, in id order. */
+  private seen: Array<{ id: number; timestamp: string }> = [];
 
   constructor(private readonly bridge: BridgeFixture, private readonly conv: Conversation, private readonly guard: Service[]) {
-    this.since = bridge.db.prepare<[number, string], { n: number; last: string | null }>(
-      "SELECT COUNT(*) AS n, MAX(timestamp) AS last FROM messages WHERE id > ? AND conversation_id = ? AND from_session = 'b'",
+    this.newRows = bridge.db.prepare<[string, number], { id: number; b: number; timestamp: string }>(
+      "SELECT id, (conversation_id = ? AND from_session = 'b') AS b, timestamp FROM messages WHERE id > ? ORDER BY id",
     );
     this.top = bridge.db.prepare<[], number | null>('SELECT MAX(id) FROM messages').pluck();
+    this.cursor = this.mark();
   }
 
   mark(): number {
     return this.top.get() ?? 0;
   }
 
+  /** Answers with an id above `after`: how many, and the latest timestamp among them. */
   count(after: number): { n: number; last: string | null } {
-    return this.since.get(after, this.conv.id)!;
+    for (const r of this.newRows.all(this.conv.id, this.cursor)) {
+      this.cursor = r.id;
+      if (r.b) this.seen.push({ id: r.id, timestamp: r.timestamp });
+    }
+    let n = 0;
+    let last: string | null = null;
+    for (let i = this.seen.length - 1; i >= 0 && this.seen[i]!.id > after; i--) {
+      n++;
+      if (last === null || this.seen[i]!.timestamp > last) last = this.seen[i]!.timestamp;
+    }
+    return { n, last };
   }
 
   async waitFor(after: number, n: number, timeoutMs: number): Promise<{ n: number; last: string }> {
@@ -243,22 +299,29 @@ class AnswerCounter {
   }
 }
 
-/** Inserts `n` questions as side `a`, `batch` to a transaction, as fast as the bench can. */
-function insertMany(bridge: BridgeFixture, conv: Conversation, tag: string, n: number, batch: number): void {
+/**
+ * Inserts `n` questions as side `a`, `batch` to a transaction, as fast as the bench can. It yields
+ * to the event loop between transactions (a few µs), so that a Ctrl-C is handled: tsx SIGKILLs a
+ * child that does not acknowledge a signal within 30 ms, and then nothing would be cleaned up.
+ */
+async function insertMany(bridge: BridgeFixture, conv: Conversation, tag: string, n: number, batch: number): Promise<void> {
   for (let start = 0; start < n; start += batch) {
     bridge.db.transaction(() => {
       for (let i = start; i < Math.min(n, start + batch); i++) bridge.ask(conv.id, `${tag}_${i}`, `Question ${i} of ${tag}: what changed?`);
     }).immediate();
+    await new Promise((r) => setImmediate(r));
   }
 }
 
 async function measureLatency(bridge: BridgeFixture, conv: Conversation, questions: Queue, answers: AnswerCounter, config: PipelineConfig): Promise<LatencyResult> {
   const mark = answers.mark();
-  const sent: Array<{ id: number; queryId: string; at: number }> = [];
+  const sent: Array<{ id: number; queryId: string; at: number; callMs: number }> = [];
   for (let i = 0; i < config.latencyN; i++) {
     const queryId = `lat_${i}`;
+    const before = nowMs();
     const id = bridge.ask(conv.id, queryId, `Latency question ${i}: where is the cache?`);
-    sent.push({ id, queryId, at: nowMs() });
+    const at = nowMs();
+    sent.push({ id, queryId, at, callMs: at - before });
     await sleep(config.latencyGapMs);
   }
   await answers.waitFor(mark, config.latencyN, 60_000);
@@ -290,6 +353,8 @@ async function measureLatency(bridge: BridgeFixture, conv: Conversation, questio
     n: config.latencyN,
     gapMs: config.latencyGapMs,
     pickupMs: distribution(pickup),
+    negativeSamples: pickup.filter((v) => v < 0).length,
+    insertCallMs: distribution(sent.map((s) => s.callMs)),
     insertToEnqueuedMs: distribution(enqueued),
     enqueuedToActiveMs: distribution(queued),
     insertToAnswerMs: distribution(answered),
@@ -298,14 +363,30 @@ async function measureLatency(bridge: BridgeFixture, conv: Conversation, questio
 }
 
 async function measureThroughput(
-  bridge: BridgeFixture, conv: Conversation, answers: AnswerCounter, config: PipelineConfig, pids: Record<string, number>,
+  run: number, bridge: BridgeFixture, conv: Conversation, answers: AnswerCounter, config: PipelineConfig,
+  queues: { questions: Queue; answers: Queue }, pids: Record<string, number>,
 ): Promise<ThroughputResult> {
   const n = config.throughputN;
   const mark = answers.mark();
   const cpu = new CpuMeter(pids);
+  const timeline: ThroughputResult['timeline'] = [];
+  let t0 = 0;
+  let sampling: Promise<void> | undefined;
+  const sample = async () => {
+    const t = round((nowMs() - t0) / 1000, 2);
+    const [q, a] = await Promise.all([
+      queues.questions.getJobCounts('wait', 'prioritized', 'delayed', 'active'),
+      queues.answers.getJobCounts('wait', 'prioritized', 'delayed', 'active'),
+    ]);
+    const waiting = (c: Record<string, number>) => (c.wait ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0);
+    timeline.push({ t, qWait: waiting(q), qActive: q.active ?? 0, aWait: waiting(a), aActive: a.active ?? 0, answered: answers.count(mark).n });
+  };
+  const sampler = setInterval(() => {
+    if (!sampling) sampling = sample().catch(() => undefined).finally(() => (sampling = undefined));
+  }, 250);
   cpu.start();
-  const t0 = nowMs();
-  insertMany(bridge, conv, 'tp', n, config.insertBatch);
+  t0 = nowMs();
+  await insertMany(bridge, conv, `tp${run}`, n, config.insertBatch);
   const insertedAt = nowMs();
   let timedOut = false;
   let done: { n: number; last: string | null };
@@ -315,12 +396,16 @@ async function measureThroughput(
     if (!(err instanceof WaitTimeout)) throw err;
     timedOut = true;
     done = answers.count(mark);
+  } finally {
+    clearInterval(sampler);
+    await sampling;
   }
   const usage = cpu.stop();
   const end = done.last ? (parseBridgeTimestamp(done.last) ?? 0) / 1000 : nowMs();
   const lastTaken = bridge.db.prepare<[number], string | null>('SELECT MAX(taken_at) FROM autopoll_ledger WHERE message_id > ?').pluck().get(mark);
   const totalSec = (end - t0) / 1000;
   return {
+    run,
     n,
     insertBatch: config.insertBatch,
     answered: done.n,
@@ -330,7 +415,25 @@ async function measureThroughput(
     totalSec: round(totalSec, 2),
     questionsPerSec: round(done.n / totalSec, 0),
     cpu: usage,
+    peakBacklog: {
+      questions: Math.max(0, ...timeline.map((s) => s.qWait)),
+      answers: Math.max(0, ...timeline.map((s) => s.aWait)),
+    },
+    timeline,
   };
+}
+
+/**
+ * Parses INFO commandstats; per-question figures divide by the questions answered meanwhile.
+ * Since Redis 7 the commands a script runs are counted too, so evalsha's time includes theirs.
+ */
+function topCommands(info: string, questions: number, top = 12): ScenarioResult['redisCommands'] {
+  const q = Math.max(1, questions);
+  return [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/gm)]
+    .map((m) => ({ command: m[1]!, calls: Number(m[2]), usec: Number(m[3]), usecPerCall: Number(m[4]) }))
+    .sort((a, b) => b.usec - a.usec)
+    .slice(0, top)
+    .map((r) => ({ command: r.command, calls: r.calls, perQuestion: round(r.calls / q, 2), usecPerCall: r.usecPerCall, usecPerQuestion: round(r.usec / q, 1) }));
 }
 
 function checkBridge(bridge: BridgeFixture, conv: Conversation, asked: number): ScenarioResult['check'] {
@@ -353,24 +456,37 @@ export function formatPipeline(result: PipelineResult): string {
   if (!empty) return '(no results)';
   const t = result.targets;
   const cell = (v: number | null | undefined, unit = '') => (v === null || v === undefined ? '-' : `${v}${unit}`);
-  const rows: string[][] = [['', 'empty bridge', old ? `${(old.oldMessages / 1e6).toLocaleString('en-US')}M old messages` : '', 'old / empty', 'target']];
+  const rows: string[][] = [['', 'empty bridge', old ? `${(old.oldMessages / 1e6).toLocaleString('en-US')}M old messages` : '', 'old vs empty (>1 worse)', 'target']];
   const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? `${round(a / b, 2)}x` : '-');
   const meets = (ok: boolean) => (ok ? 'met' : 'MISSED');
   rows.push([
-    'throughput (q/s)',
+    `throughput (q/s, median of ${empty.throughputRuns.length})`,
     cell(empty.throughput.questionsPerSec),
     old ? cell(old.throughput.questionsPerSec) : '',
-    old ? `${ratio(empty.throughput.questionsPerSec, old.throughput.questionsPerSec)} slower` : '',
+    old ? ratio(empty.throughput.questionsPerSec, old.throughput.questionsPerSec) : '',
     `>= ${t.throughputQps}; old within ${t.oldMessagesFactor}x`,
   ]);
-  rows.push(['  answered / asked', `${empty.throughput.answered}/${empty.throughput.n}`, old ? `${old.throughput.answered}/${old.throughput.n}` : '', '', '']);
+  const runs = (s: ScenarioResult) => s.throughputRuns.map((r) => r.questionsPerSec).join(', ');
+  rows.push(['  all runs', runs(empty), old ? runs(old) : '', '', '']);
+  rows.push(['  (median run) answered / asked', `${empty.throughput.answered}/${empty.throughput.n}`, old ? `${old.throughput.answered}/${old.throughput.n}` : '', '', '']);
   rows.push(['  inserts done after (s)', cell(empty.throughput.insertSec), old ? cell(old.throughput.insertSec) : '', '', '']);
   rows.push(['  last taken after (s)', cell(empty.throughput.lastTakenSec), old ? cell(old.throughput.lastTakenSec) : '', '', '']);
   rows.push(['  last answer after (s)', cell(empty.throughput.totalSec), old ? cell(old.throughput.totalSec) : '', '', '']);
-  for (const who of ['producer', 'consumer', 'redis', 'bench']) {
+  rows.push([
+    '  peak backlog questions/answers',
+    `${empty.throughput.peakBacklog.questions} / ${empty.throughput.peakBacklog.answers}`,
+    old ? `${old.throughput.peakBacklog.questions} / ${old.throughput.peakBacklog.answers}` : '', '', '',
+  ]);
+  const perQuestion = (s: ScenarioResult) => {
+    const c = s.throughput.cpu;
+    const ours = ['producer', 'consumer', 'redis'].reduce((sum, k) => sum + (c[k]?.cpuSec ?? 0), 0);
+    return s.throughput.answered ? `${Math.round((ours / s.throughput.answered) * 1e6)} µs` : '-';
+  };
+  rows.push(['  cpu per question (prod+cons+redis)', perQuestion(empty), old ? perQuestion(old) : '', '', '']);
+  for (const who of ['producer', 'consumer', 'redis', 'bench', 'machine']) {
     const c = (s: ScenarioResult) => s.throughput.cpu[who];
     const fmt = (s: ScenarioResult) => (c(s) ? `${c(s)!.percentOfOneCore}% (${c(s)!.cpuSec} s)` : '-');
-    rows.push([`  cpu ${who}`, fmt(empty), old ? fmt(old) : '', '', '']);
+    rows.push([`  cpu ${who}`, fmt(empty), old ? fmt(old) : '', '', who === 'machine' ? `of ${availableParallelism() * 100}%` : '']);
   }
   rows.push([
     'pickup p50 (ms)', cell(empty.latency.pickupMs?.p50), old ? cell(old.latency.pickupMs?.p50) : '',
@@ -381,6 +497,7 @@ export function formatPipeline(result: PipelineResult): string {
     ['  insert -> enqueued p50/p99', 'insertToEnqueuedMs'],
     ['  enqueued -> active p50/p99', 'enqueuedToActiveMs'],
     ['  insert -> answer row p50/p99', 'insertToAnswerMs'],
+    ['  (bench insert call p50/p99)', 'insertCallMs'],
   ];
   for (const [label, key] of steps) {
     const d = (s: ScenarioResult) => s.latency[key] as Distribution | null;
@@ -402,10 +519,10 @@ export function formatPipeline(result: PipelineResult): string {
   }
   if (result.oldVsEmpty) {
     const o = result.oldVsEmpty;
-    verdicts.push(`old vs empty: throughput ${meets(o.throughputSlowdown <= t.oldMessagesFactor)} (${o.throughputSlowdown}x slower), pickup p50 ${meets((o.pickupP50Factor ?? Infinity) <= t.oldMessagesFactor)} (${o.pickupP50Factor}x)`);
+    verdicts.push(`old vs empty: throughput ${meets(o.throughputSlowdown <= t.oldMessagesFactor)} (${o.throughputSlowdown}x the empty bridge's time per question), pickup p50 ${meets((o.pickupP50Factor ?? Infinity) <= t.oldMessagesFactor)} (${o.pickupP50Factor}x)`);
   }
   const warnings = result.scenarios
     .filter((s) => s.logLines.producerWarnings + s.logLines.producerErrors + s.logLines.consumerWarnings + s.logLines.consumerErrors > 0)
-    .map((s) => `${s.scenario}: log lines at warn/error: producer ${s.logLines.producerWarnings}/${s.logLines.producerErrors}, consumer ${s.logLines.consumerWarnings}/${s.logLines.consumerErrors}`);
+    .map((s) => `${s.scenario}: log lines at warn/error: producer ${s.logLines.producerWarnings}/${s.logLines.producerErrors}, consumer ${s.logLines.consumerWarnings}/${s.logLines.consumerErrors}; first: ${s.logLines.first.join(' | ')}`);
   return [table(rows), '', ...verdicts.map((v) => `  ${v}`), ...warnings.map((w) => `  note: ${w}`)].join('\n');
 }

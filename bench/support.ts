@@ -4,8 +4,9 @@
  * from /proc, percentiles and table formatting.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { nowMicros } from '../src/shared/timestamp.js';
@@ -42,16 +43,71 @@ export class CleanupStack {
   }
 }
 
+/** Runs one cleanup task; a task that hangs (a close waiting on a dead Redis) is left after 20 s. */
 async function runTask(entry: { what: string; fn: Task }): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await entry.fn();
+    const timedOut = await Promise.race([
+      Promise.resolve(entry.fn()).then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), 20_000))),
+    ]);
+    if (timedOut) process.stderr.write(`bench cleanup: ${entry.what} did not finish in 20 s; going on\n`);
   } catch (err) {
     process.stderr.write(`bench cleanup: ${entry.what} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
 /** Everything a benchmark started; run by the entry point at the end, on a signal, or on the watchdog. */
 export const cleanup = new CleanupStack();
+
+/** Temporary folders of the bench are named `<prefix><pid>-XXXXXX`, so stale ones can be told apart. */
+export const BENCH_TEMP_PREFIX = 'autopoll-bench-';
+
+/** Where a bench folder records the redis-server it started, for `removeStaleTempDirs`. */
+const REDIS_RECORD = 'redis-server.json';
+
+/** Notes in the bench folder which redis-server (pid, folder) belongs to this run. */
+export function recordRedisServer(benchDir: string, pid: number, redisDir: string): void {
+  writeFileSync(join(benchDir, REDIS_RECORD), JSON.stringify({ pid, dir: redisDir }));
+}
+
+/**
+ * Removes bench folders left in the temp dir by a bench process that no longer runs (one that
+ * was killed before it could clean up: a bridge file with old messages is hundreds of MB), and
+ * stops the redis-server such a run left behind (its own pid and folder, checked, nothing else).
+ * Producer and consumer need no sweep: they run under setpriv --pdeathsig.
+ */
+export function removeStaleTempDirs(): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(tmpdir())) {
+    const m = new RegExp(`^${BENCH_TEMP_PREFIX}(\\d+)-`).exec(name);
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
+    const dir = join(tmpdir(), name);
+    try {
+      const redis = JSON.parse(readFileSync(join(dir, REDIS_RECORD), 'utf8')) as { pid: number; dir: string };
+      if (readlinkSync(`/proc/${redis.pid}/cwd`) === redis.dir && readFileSync(`/proc/${redis.pid}/cmdline`, 'utf8').startsWith('redis-server')) {
+        process.kill(redis.pid, 'SIGTERM');
+      }
+      rmSync(redis.dir, { recursive: true, force: true });
+    } catch {
+      // no record, or that redis-server is gone already
+    }
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 // ---------------------------------------------------------------- child processes
 
@@ -73,9 +129,14 @@ export class Service {
   /** pino lines at warn (40) or above. */
   warnings = 0;
   errors = 0;
+  /** The first few warn/error messages, for the report. */
+  readonly notable: string[] = [];
 
   private constructor(readonly name: string, options: ServiceOptions) {
-    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...options.args], {
+    // setpriv --pdeathsig: the child gets SIGTERM should the bench die without cleaning up (SIGKILL).
+    const argv = [process.execPath, ...(options.nodeArgs ?? []), CLI, ...options.args];
+    const [command, ...args] = hasSetpriv() ? ['setpriv', '--pdeathsig', 'SIGTERM', '--', ...argv] : argv;
+    this.child = spawn(command!, args, {
       cwd: REPO,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -133,15 +194,31 @@ export class Service {
   private keep(line: string): void {
     if (!line) return;
     try {
-      const level = (JSON.parse(line) as { level?: number }).level ?? 0;
+      const entry = JSON.parse(line) as { level?: number; msg?: string };
+      const level = entry.level ?? 0;
       if (level >= 50) this.errors++;
       else if (level >= 40) this.warnings++;
+      if (level >= 40 && this.notable.length < 5) this.notable.push(`${level >= 50 ? 'error' : 'warn'}: ${entry.msg ?? line}`);
     } catch {
       // not a pino line
     }
     this.tail.push(line);
     if (this.tail.length > 40) this.tail.shift();
   }
+}
+
+let setprivAvailable: boolean | undefined;
+
+function hasSetpriv(): boolean {
+  if (setprivAvailable === undefined) {
+    try {
+      execFileSync('setpriv', ['--pdeathsig', 'SIGTERM', '--', 'true'], { stdio: 'ignore' });
+      setprivAvailable = true;
+    } catch {
+      setprivAvailable = false;
+    }
+  }
+  return setprivAvailable;
 }
 
 // ---------------------------------------------------------------- waiting
@@ -198,7 +275,23 @@ export function cpuSeconds(pid: number): number | undefined {
   }
 }
 
-/** CPU used by a set of processes between `start()` and `stop()`, as seconds and as % of one core. */
+/** Busy CPU seconds of the whole machine, all cores (Linux /proc/stat: all but idle and iowait). */
+export function machineCpuSeconds(): number | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    return (total - (fields[3] ?? 0) - (fields[4] ?? 0)) / ticksPerSecond();
+  } catch {
+    return undefined;
+  }
+}
+
+export type CpuUse = Record<string, { cpuSec: number; percentOfOneCore: number } | null>;
+
+/**
+ * CPU used by a set of processes between `start()` and `stop()`, as seconds and as % of one
+ * core; `machine` is every process on the machine (so also anything else running meanwhile).
+ */
 export class CpuMeter {
   private before = new Map<string, number | undefined>();
   private startedAt = 0;
@@ -208,16 +301,16 @@ export class CpuMeter {
   start(): void {
     this.startedAt = performance.now();
     for (const [name, pid] of Object.entries(this.pids)) this.before.set(name, cpuSeconds(pid));
+    this.before.set('machine', machineCpuSeconds());
   }
 
-  stop(): Record<string, { cpuSec: number; percentOfOneCore: number } | null> {
+  stop(): CpuUse {
     const wallSec = (performance.now() - this.startedAt) / 1000;
-    const out: Record<string, { cpuSec: number; percentOfOneCore: number } | null> = {};
-    for (const [name, pid] of Object.entries(this.pids)) {
-      const a = this.before.get(name);
-      const b = cpuSeconds(pid);
-      out[name] = a === undefined || b === undefined ? null : { cpuSec: round(b - a, 2), percentOfOneCore: round(((b - a) / wallSec) * 100, 0) };
-    }
+    const out: CpuUse = {};
+    const use = (a: number | undefined, b: number | undefined) =>
+      a === undefined || b === undefined ? null : { cpuSec: round(b - a, 2), percentOfOneCore: round(((b - a) / wallSec) * 100, 0) };
+    for (const [name, pid] of Object.entries(this.pids)) out[name] = use(this.before.get(name), cpuSeconds(pid));
+    out.machine = use(this.before.get('machine'), machineCpuSeconds());
     return out;
   }
 }
