@@ -60,7 +60,10 @@ export const PRODUCER = {
   contextRoot: { flags: '--context-root <dir>', env: 'AUTOPOLL_CONTEXT_ROOT', default: '.', help: "queries' context_file must resolve inside this folder", schema: z.string().min(1) },
   contextMaxBytes: { flags: '--context-max-bytes <n>', env: 'AUTOPOLL_CONTEXT_MAX_BYTES', default: '200000', help: 'a context file is cut to this many bytes', schema: count() },
   pollIntervalMs: { flags: '--poll-interval-ms <ms>', env: 'AUTOPOLL_POLL_INTERVAL_MS', default: '250', help: 'fallback poll of the bridge, besides watching it', schema: count(10) },
-  busyTimeoutMs: { flags: '--busy-timeout-ms <ms>', env: 'AUTOPOLL_BUSY_TIMEOUT_MS', default: '1000', help: 'SQLite busy timeout per statement; longer locks are retried', schema: count(0) },
+  busyTimeoutMs: {
+    flags: '--busy-timeout-ms <ms>', env: 'AUTOPOLL_BUSY_TIMEOUT_MS', default: '20',
+    help: 'SQLite busy timeout per statement (it blocks the process); longer locks are retried without blocking', schema: count(0),
+  },
   reconcileInterval: { flags: '--reconcile-interval <seconds>', env: 'AUTOPOLL_RECONCILE_INTERVAL', default: '60', help: 're-enqueue ledger questions that Redis lost, this often', schema: seconds() },
   heartbeatInterval: { flags: '--heartbeat-interval <seconds>', env: 'AUTOPOLL_HEARTBEAT_INTERVAL', default: '15', help: "refresh side b's session_status this often", schema: seconds() },
 } satisfies Record<string, Spec>;

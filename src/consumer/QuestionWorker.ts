@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { describeZodError, QuestionJobSchema, type AnswerJob, type AnswerOutcome, type QuestionJob } from '../shared/jobs.js';
 import { closeWorker } from '../shared/closing.js';
 import type { Logger } from '../shared/logger.js';
-import { ANSWERS_QUEUE, answerJobId, QUESTIONS_QUEUE } from '../shared/queues.js';
+import { ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../shared/queues.js';
+import { AnswerSender } from './AnswerSender.js';
 import type { Answerer } from './Answerer.js';
 import { backoffDelayMs, classifyFailure } from './retryPolicy.js';
 
@@ -40,6 +41,7 @@ const AddressSchema = QuestionJobSchema.pick({ messageId: true, conversationId: 
 export class QuestionWorker {
   readonly worker: Worker;
   readonly answers: Queue;
+  private readonly sender: AnswerSender;
 
   constructor(
     private readonly answerer: Answerer,
@@ -48,6 +50,7 @@ export class QuestionWorker {
   ) {
     this.answers = new Queue(ANSWERS_QUEUE, { connection: options.connection, prefix: options.prefix, defaultJobOptions: ANSWER_JOB_OPTIONS });
     this.answers.on('error', (err) => logger.debug({ err }, 'answers queue connection error'));
+    this.sender = new AnswerSender(this.answers);
     this.worker = new Worker(QUESTIONS_QUEUE, (job, token, signal) => this.process(job, token, signal), {
       connection: options.connection,
       prefix: options.prefix,
@@ -88,7 +91,7 @@ export class QuestionWorker {
         log: (line) => void job.log(line).catch(() => undefined),
       });
       const outcome: AnswerOutcome = { kind: 'answer', ...result };
-      await this.answers.add('answer', this.answerJob(job, q, attempt, outcome), { jobId: answerJobId(job.id!, 'answer') });
+      await this.sender.send(this.answerJob(job, q, attempt, outcome));
       this.logger.info({ ...ids, sessionId: result.sessionId, ms: Date.now() - started }, 'question answered');
       return { sessionId: result.sessionId, model: result.model, sources: result.sources };
     } catch (err) {
@@ -102,7 +105,7 @@ export class QuestionWorker {
       }
       this.logger.error({ ...ids, kind: failure.kind, err: failure.message }, 'answering failed for good; sending an error response');
       const outcome: AnswerOutcome = { kind: 'error', errorKind: failure.kind, message: failure.message };
-      await this.answers.add('error', this.answerJob(job, q, attempt, outcome), { jobId: answerJobId(job.id!, 'error') });
+      await this.sender.send(this.answerJob(job, q, attempt, outcome));
       throw new UnrecoverableError(`${failure.kind}: ${failure.message}`);
     }
   }
@@ -127,7 +130,7 @@ export class QuestionWorker {
     if (address.success) {
       const q = { ...address.data, question: '' };
       const outcome: AnswerOutcome = { kind: 'error', errorKind: 'invalid_job', message: why };
-      await this.answers.add('error', this.answerJob(job, q, 1, outcome), { jobId: answerJobId(job.id!, 'error') });
+      await this.sender.send(this.answerJob(job, q, 1, outcome));
     }
     throw new UnrecoverableError(why);
   }

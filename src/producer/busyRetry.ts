@@ -17,7 +17,8 @@ export async function retryBusy<T>(what: string, logger: Logger, fn: () => T, si
       return fn();
     } catch (err) {
       if (!isBusyError(err) || signal?.aborted) throw err;
-      if (attempt === 1 || attempt % 20 === 0) {
+      // Short waits are normal while the bridge's own clients write; a long one is worth a warning.
+      if (attempt === 20 || attempt % 100 === 0) {
         logger.warn({ attempt, what }, 'bridge database is locked by another process; retrying');
       }
       await sleep(Math.min(25 * attempt, 500));

@@ -62,7 +62,7 @@ describe('parseOptions with the spec tables', () => {
       contextRoot: '.',
       contextMaxBytes: 200_000,
       pollIntervalMs: 250,
-      busyTimeoutMs: 1000,
+      busyTimeoutMs: 20,
       reconcileInterval: 60,
       heartbeatInterval: 15,
     });
