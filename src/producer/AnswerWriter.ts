@@ -11,6 +11,8 @@ import { retryBusy } from './busyRetry.js';
 import type { Ledger } from './Ledger.js';
 import { answerResponseBody } from './responseBody.js';
 
+const ANSWER_LOCK_MS = 5_000;
+
 export interface AnswerWriterOptions {
   connection: Redis;
   prefix: string;
@@ -53,6 +55,11 @@ export class AnswerWriter {
       connection: options.connection,
       prefix: options.prefix,
       concurrency: options.concurrency,
+      // A write takes milliseconds, and SQLITE_BUSY waits without blocking the lock renewals, so a
+      // short lock is safe; it lets a restarted producer take over a killed one's answers quickly.
+      lockDuration: ANSWER_LOCK_MS,
+      stalledInterval: ANSWER_LOCK_MS,
+      maxStalledCount: 100,
       autorun: false,
     });
     this.worker.on('error', (err) => this.logger.debug({ err }, 'answers worker connection error'));
