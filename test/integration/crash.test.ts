@@ -125,4 +125,27 @@ describe('crashes lose nothing and answer nothing twice', () => {
     expectAnsweredExactlyOnce(bridge, conv.id, queryIds, messageIds);
     expect(prod.hasLog(/reconciler repaired/)).toBe(true);
   });
+
+  it('SIGTERM to a consumer finishes its in-flight questions, then exits 0; SIGTERM to the producer exits 0', async () => {
+    redis = await RedisServer.start();
+    bridge = BridgeFixture.create();
+    const conv = bridge.createConversation();
+    const prefix = testPrefix();
+    const prod = producer(conv, prefix);
+    const cons = consumer(prefix, ['--stub-latency-ms', '1500']);
+    await prod.waitForLog(/^producer started$/);
+    await cons.waitForLog(/^consumer started$/);
+    const { queryIds, messageIds } = askMany(conv, 3, 'term');
+    await waitFor('all taken', () => messageIds.every((id) => bridge!.ledger(id)?.state === 'queued'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bridge.responses(conv.id)).toHaveLength(0); // in flight: each takes 1.5 s
+    cons.child.kill('SIGTERM');
+    expect(await cons.exited).toEqual({ code: 0, signal: null });
+    expect(cons.hasLog(/^question answered$/)).toBe(true);
+    await waitFor('answers written', () => bridge!.responses(conv.id).length === 3, 15_000);
+    expectAnsweredExactlyOnce(bridge, conv.id, queryIds, messageIds);
+    prod.child.kill('SIGTERM');
+    expect(await prod.exited).toEqual({ code: 0, signal: null });
+    expect(prod.hasLog(/^producer stopped$/)).toBe(true);
+  });
 });
