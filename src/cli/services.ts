@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { ClaudeAnswerer } from '../consumer/ClaudeAnswerer.js';
 import { StubAnswerer } from '../consumer/StubAnswerer.js';
 import { Consumer } from '../consumer/Consumer.js';
 import { Producer } from '../producer/Producer.js';
@@ -31,7 +32,21 @@ export function buildProducer(redis: Redis, o: Parsed<typeof COMMON> & Parsed<ty
 
 /** Builds a consumer and its answerer from validated options. */
 export function buildConsumer(redis: Redis, o: Parsed<typeof COMMON> & Parsed<typeof CONSUMER>, logger: Logger): Consumer {
-  const answerer = new StubAnswerer(o.stubLatencyMs);
+  const answerer =
+    o.answerer === 'stub'
+      ? new StubAnswerer(o.stubLatencyMs)
+      : new ClaudeAnswerer(
+          {
+            sessions: o.sessions,
+            model: o.model,
+            turnTimeoutSec: o.turnTimeout,
+            maxTurnsPerSession: o.maxTurnsPerSession,
+            maxContextTokens: o.maxContextTokens,
+            sessionMemory: o.sessionMemory,
+            toolsRoot: o.toolsRoot,
+          },
+          logger.child({ component: 'claude' }),
+        );
   return new Consumer(
     answerer,
     {

@@ -39,3 +39,19 @@ export class AnswerError extends Error {
     this.name = 'AnswerError';
   }
 }
+
+/** A failure that should back the whole worker off rather than spend the question's attempts. */
+export class RateLimitedError extends AnswerError {
+  readonly rateLimited = true;
+  constructor(message: string) {
+    super('rate_limited', message, true);
+  }
+}
+
+/** A failure no retry can fix on this consumer: it must stop taking questions. */
+export class FatalAnswererError extends AnswerError {
+  readonly fatal = true;
+  constructor(kind: string, message: string) {
+    super(kind, message, false);
+  }
+}

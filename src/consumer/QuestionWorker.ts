@@ -7,7 +7,7 @@ import { closeWorker } from '../shared/closing.js';
 import type { Logger } from '../shared/logger.js';
 import { ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../shared/queues.js';
 import { AnswerSender } from './AnswerSender.js';
-import type { Answerer } from './Answerer.js';
+import { FatalAnswererError, RateLimitedError, type Answerer } from './Answerer.js';
 import { backoffDelayMs, classifyFailure } from './retryPolicy.js';
 
 export interface QuestionWorkerOptions {
@@ -42,6 +42,9 @@ export class QuestionWorker {
   readonly worker: Worker;
   readonly answers: Queue;
   private readonly sender: AnswerSender;
+  /** Used only to back the queue off (rate limit); consumers never add questions. */
+  private readonly questions: Queue;
+  private stopped = false;
 
   constructor(
     private readonly answerer: Answerer,
@@ -51,6 +54,8 @@ export class QuestionWorker {
     this.answers = new Queue(ANSWERS_QUEUE, { connection: options.connection, prefix: options.prefix, defaultJobOptions: ANSWER_JOB_OPTIONS });
     this.answers.on('error', (err) => logger.debug({ err }, 'answers queue connection error'));
     this.sender = new AnswerSender(this.answers);
+    this.questions = new Queue(QUESTIONS_QUEUE, { connection: options.connection, prefix: options.prefix });
+    this.questions.on('error', (err) => logger.debug({ err }, 'questions queue connection error'));
     this.worker = new Worker(QUESTIONS_QUEUE, (job, token, signal) => this.process(job, token, signal), {
       connection: options.connection,
       prefix: options.prefix,
@@ -74,14 +79,16 @@ export class QuestionWorker {
     if (!(await closeWorker(this.worker, timeoutMs))) {
       this.logger.warn({ timeoutMs }, 'in-flight questions did not finish in time; handed them back to the queue');
     }
-    await this.answers.close();
+    await Promise.all([this.answers.close(), this.questions.close()]);
   }
 
   private async process(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
     const parsed = QuestionJobSchema.safeParse(job.data);
     if (!parsed.success) return this.refuseInvalid(job, parsed.error);
     const q = parsed.data;
-    const attempt = Math.max(1, job.attemptsStarted);
+    // Tries that ran: retries (attemptsMade) and runs lost with a dead consumer (stalledCounter).
+    // A rate-limited run is handed back without counting.
+    const attempt = job.attemptsMade + job.stalledCounter + 1;
     const ids = { conversation: q.conversationId, messageId: q.messageId, queryId: q.queryId, job: job.id, attempt };
     const started = Date.now();
     try {
@@ -95,6 +102,8 @@ export class QuestionWorker {
       this.logger.info({ ...ids, sessionId: result.sessionId, ms: Date.now() - started }, 'question answered');
       return { sessionId: result.sessionId, model: result.model, sources: result.sources };
     } catch (err) {
+      if (err instanceof RateLimitedError) return this.backOff(job, err);
+      if (err instanceof FatalAnswererError) return this.stopTakingWork(job, err);
       const failure = classifyFailure(err);
       if (failure.retryable && attempt < this.options.attempts && token) {
         const delay = backoffDelayMs(this.options.backoffMs, attempt);
@@ -108,6 +117,27 @@ export class QuestionWorker {
       await this.sender.send(this.answerJob(job, q, attempt, outcome));
       throw new UnrecoverableError(`${failure.kind}: ${failure.message}`);
     }
+  }
+
+  /** Overload or rate limit: the whole worker waits, and the question goes back unspent. */
+  private async backOff(job: Job, err: RateLimitedError): Promise<never> {
+    const delay = Math.max(this.options.backoffMs, 1000);
+    this.logger.warn({ job: job.id, err: err.message, delayMs: delay }, 'Claude API overloaded or rate limited; backing the worker off');
+    await job.log(`${err.message}; the worker backs off ${delay} ms and the question is retried without spending an attempt`).catch(() => undefined);
+    await this.questions.rateLimit(delay);
+    throw Worker.RateLimitError();
+  }
+
+  /** A failure no retry fixes here (no credentials): say so once, hand the question back, stop taking more. */
+  private async stopTakingWork(job: Job, err: FatalAnswererError): Promise<never> {
+    if (!this.stopped) {
+      this.stopped = true;
+      this.logger.fatal({ kind: err.kind }, `${err.message}; this consumer takes no more questions until it is restarted`);
+      void this.worker.pause(true);
+    }
+    await job.log(`${err.message}; handed back to the queue`).catch(() => undefined);
+    await this.questions.rateLimit(60_000);
+    throw Worker.RateLimitError();
   }
 
   private answerJob(job: Job, q: QuestionJob, attempt: number, outcome: AnswerOutcome): AnswerJob {

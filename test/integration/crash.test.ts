@@ -27,7 +27,7 @@ describe('crashes lose nothing and answer nothing twice', () => {
   }
 
   function consumer(prefix: string, extra: string[] = []): AutopollProcess {
-    const p = new AutopollProcess(['consumer', '--redis', redis!.url, '--prefix', prefix, '--sessions', '4', '--lock-duration-ms', '2000', '--backoff-ms', '100', ...extra]);
+    const p = new AutopollProcess(['consumer', '--redis', redis!.url, '--prefix', prefix, '--sessions', '4', '--lock-duration-ms', '2000', '--backoff-ms', '100', '--answerer', 'stub', ...extra]);
     procs.push(p);
     return p;
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import type { Redis } from 'ioredis';
+import type { Answerer } from '../../src/consumer/Answerer.js';
 import { Consumer } from '../../src/consumer/Consumer.js';
 import { StubAnswerer } from '../../src/consumer/StubAnswerer.js';
 import type { QuestionWorkerOptions } from '../../src/consumer/QuestionWorker.js';
@@ -50,12 +51,12 @@ export class InProcessPipeline {
     readonly prefix: string,
     private readonly bridgeDb: string,
     private readonly producerExtra: Partial<ProducerOptions> = {},
-    consumerExtra: Partial<QuestionWorkerOptions> & { latencyMs?: number } = {},
+    consumerExtra: Partial<QuestionWorkerOptions> & { latencyMs?: number; answerer?: Answerer } = {},
     readonly logger = testLogger(),
   ) {
     this.redis = testRedis(undefined, logger);
     this.consumer = new Consumer(
-      new StubAnswerer(consumerExtra.latencyMs ?? 0),
+      consumerExtra.answerer ?? new StubAnswerer(consumerExtra.latencyMs ?? 0),
       { connection: this.redis, prefix, concurrency: 8, attempts: 3, backoffMs: 50, lockDurationMs: 30_000, ...consumerExtra },
       logger,
     );

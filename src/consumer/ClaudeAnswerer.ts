@@ -1,0 +1,73 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { QuestionJob } from '../shared/jobs.js';
+import type { Logger } from '../shared/logger.js';
+import type { AnswerContext, AnswerResult, Answerer } from './Answerer.js';
+import { ClaudeSession } from './claude/ClaudeSession.js';
+import { ClaudeSessionPool, type SessionMemory } from './claude/ClaudeSessionPool.js';
+import { buildPrompt } from './claude/prompt.js';
+import { extractSources } from './claude/sources.js';
+
+export interface ClaudeAnswererOptions {
+  sessions: number;
+  model: string;
+  turnTimeoutSec: number;
+  maxTurnsPerSession: number;
+  maxContextTokens: number;
+  sessionMemory: SessionMemory;
+  /** What the read-only tools may read; an empty private folder when unset. */
+  toolsRoot?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  executable?: string | undefined;
+  interruptGraceMs?: number;
+}
+
+/** Answers with a pool of persistent Claude Code sessions: one turn per question. */
+export class ClaudeAnswerer implements Answerer {
+  readonly llmType = 'claude_code';
+  readonly pool: ClaudeSessionPool;
+
+  constructor(
+    private readonly options: ClaudeAnswererOptions,
+    private readonly logger: Logger,
+  ) {
+    const cwd = options.toolsRoot ?? mkdtempSync(join(tmpdir(), 'autopoll-session-'));
+    this.pool = new ClaudeSessionPool(
+      () =>
+        new ClaudeSession(
+          { model: options.model, cwd, env: options.env ?? process.env, interruptGraceMs: options.interruptGraceMs ?? 5000, executable: options.executable },
+          logger,
+        ),
+      {
+        size: options.sessions,
+        turnTimeoutMs: options.turnTimeoutSec * 1000,
+        maxTurnsPerSession: options.maxTurnsPerSession,
+        maxContextTokens: options.maxContextTokens,
+        memory: options.sessionMemory,
+        startTimeoutMs: 60_000,
+      },
+      logger,
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.pool.start();
+  }
+
+  async answer(q: QuestionJob, ctx: AnswerContext): Promise<AnswerResult> {
+    const turn = await this.pool.run(q.conversationId, buildPrompt(q), ctx.log);
+    this.logger.debug({ queryId: q.queryId, sessionId: turn.sessionId, sessionPid: turn.sessionPid }, 'turn done');
+    return {
+      answer: turn.text,
+      sources: extractSources(turn.text),
+      model: turn.model ?? this.options.model,
+      sessionId: turn.sessionId,
+      usage: { inputTokens: turn.inputTokens, outputTokens: turn.outputTokens, costUsd: turn.costUsd },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}

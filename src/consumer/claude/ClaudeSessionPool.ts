@@ -1,0 +1,160 @@
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../../shared/logger.js';
+import { AnswerError } from '../Answerer.js';
+import type { ClaudeSession, TurnOutput } from './ClaudeSession.js';
+
+export type SessionMemory = 'none' | 'conversation';
+
+export interface ClaudeSessionPoolOptions {
+  size: number;
+  turnTimeoutMs: number;
+  /** A session is replaced after this many turns... */
+  maxTurnsPerSession: number;
+  /** ...or once a turn was sent with more context than this. */
+  maxContextTokens: number;
+  /** none: every question starts a fresh conversation; conversation: follow-ups of one bridge conversation share it. */
+  memory: SessionMemory;
+  startTimeoutMs: number;
+}
+
+export interface PoolTurn extends TurnOutput {
+  sessionId: string;
+  sessionPid: number | undefined;
+  slot: number;
+}
+
+export interface PoolEvents {
+  sessionStarted: [info: { slot: number; sessionId: string; pid: number | undefined }];
+  sessionReplaced: [info: { slot: number; reason: 'exit' | 'recycle' | 'start_failed' }];
+}
+
+interface Slot {
+  index: number;
+  session: ClaudeSession | undefined;
+  ready: Promise<ClaudeSession>;
+  busy: boolean;
+  /** The bridge conversation whose context the session holds, if any. */
+  holds: string | undefined;
+  failures: number;
+}
+
+/**
+ * N slots, each one long-lived Claude Code session, all started up front so the first question
+ * does not pay the start. A slot whose process exits is restarted (with backoff if it keeps
+ * dying), one that served enough turns or grew too much context is recycled, and no slot ever
+ * carries one bridge conversation's context into another's question.
+ */
+export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
+  private readonly slots: Slot[] = [];
+  private readonly waiters: Array<() => void> = [];
+  private closing = false;
+
+  constructor(
+    private readonly createSession: () => ClaudeSession,
+    private readonly options: ClaudeSessionPoolOptions,
+    private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    for (let index = 0; index < this.options.size; index++) {
+      const slot: Slot = { index, session: undefined, ready: Promise.resolve(undefined as never), busy: false, holds: undefined, failures: 0 };
+      slot.ready = this.launch(slot);
+      this.slots.push(slot);
+    }
+    await Promise.all(this.slots.map((s) => s.ready));
+  }
+
+  async run(conversationId: string, prompt: string, log: (line: string) => void): Promise<PoolTurn> {
+    const slot = await this.acquire(conversationId);
+    try {
+      const session = await slot.ready.catch((err: unknown) => {
+        throw new AnswerError('session_start_failed', `Claude Code did not start: ${(err as Error).message}`, true);
+      });
+      if (slot.holds !== undefined && slot.holds !== conversationId) {
+        await session.clear();
+        slot.holds = undefined;
+      }
+      log(`session ${session.id} (pid ${session.pid}, slot ${slot.index}, turn ${session.turns + 1})`);
+      const out = await session.turn(prompt, this.options.turnTimeoutMs);
+      slot.failures = 0;
+      slot.holds = conversationId;
+      this.afterTurn(slot, session);
+      return { ...out, sessionId: session.id, sessionPid: session.pid, slot: slot.index };
+    } finally {
+      slot.busy = false;
+      this.waiters.shift()?.();
+    }
+  }
+
+  /** Finishes nothing new; closes every process (the worker has already drained its turns). */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        const session = await slot.ready.catch(() => undefined);
+        slot.session = undefined;
+        await session?.close();
+      }),
+    );
+  }
+
+  /** Pids of the live session processes, for tests and status. */
+  pids(): number[] {
+    return this.slots.map((s) => s.session?.pid).filter((p): p is number => p !== undefined);
+  }
+
+  private afterTurn(slot: Slot, session: ClaudeSession): void {
+    const o = this.options;
+    if (session.turns >= o.maxTurnsPerSession || session.contextTokens >= o.maxContextTokens) {
+      this.logger.info({ slot: slot.index, sessionId: session.id, turns: session.turns, contextTokens: session.contextTokens }, 'recycling Claude Code session');
+      slot.holds = undefined;
+      slot.session = undefined;
+      this.emit('sessionReplaced', { slot: slot.index, reason: 'recycle' });
+      slot.ready = session.close().then(() => this.launch(slot));
+    } else if (o.memory === 'none') {
+      // Cleared now, while the slot is free, so the next question does not wait for it.
+      slot.holds = undefined;
+      slot.ready = session.clear().then(
+        () => session,
+        () => this.launch(slot),
+      );
+    }
+  }
+
+  private acquire(conversationId: string): Promise<Slot> {
+    const free = this.slots.filter((s) => !s.busy);
+    const pick = free.find((s) => s.holds === conversationId) ?? free.find((s) => s.holds === undefined) ?? free[0];
+    if (pick) {
+      pick.busy = true;
+      return Promise.resolve(pick);
+    }
+    return new Promise<void>((r) => this.waiters.push(r)).then(() => this.acquire(conversationId));
+  }
+
+  private async launch(slot: Slot): Promise<ClaudeSession> {
+    if (slot.failures > 0) await sleep(Math.min(500 * 2 ** (slot.failures - 1), 30_000));
+    const session = this.createSession();
+    slot.session = session;
+    slot.holds = undefined;
+    session.once('exit', () => {
+      if (this.closing || slot.session !== session) return;
+      slot.failures++;
+      slot.session = undefined;
+      this.emit('sessionReplaced', { slot: slot.index, reason: 'exit' });
+      slot.ready = this.launch(slot);
+    });
+    try {
+      await session.warm(this.options.startTimeoutMs);
+    } catch (err) {
+      slot.failures++;
+      session.kill();
+      this.emit('sessionReplaced', { slot: slot.index, reason: 'start_failed' });
+      throw err;
+    }
+    this.emit('sessionStarted', { slot: slot.index, sessionId: session.id, pid: session.pid });
+    return session;
+  }
+}

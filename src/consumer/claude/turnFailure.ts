@@ -1,0 +1,24 @@
+import type { SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
+import { AnswerError, FatalAnswererError, RateLimitedError } from '../Answerer.js';
+
+/** What a turn showed before it ended: API retry statuses, assistant error codes, a timeout. */
+export interface TurnSignals {
+  retryStatus?: number | undefined;
+  assistantError?: string | undefined;
+  timedOut?: boolean;
+}
+
+export const NOT_AUTHENTICATED = 'Claude Code is not authenticated: set ANTHROPIC_API_KEY or run claude login';
+
+/** Classifies how a turn failed. Pure: the signals and the result message in, an error out. */
+export function classifyTurnFailure(signals: TurnSignals, result: SDKResultMessage | undefined): AnswerError & { rateLimited?: boolean } {
+  const status = signals.retryStatus ?? (result && 'api_error_status' in result ? (result.api_error_status ?? undefined) : undefined);
+  const code = signals.assistantError;
+  if (code === 'authentication_failed' || status === 401) return new FatalAnswererError('not_authenticated', NOT_AUTHENTICATED);
+  if (code === 'rate_limit' || code === 'overloaded' || status === 429 || status === 529) {
+    return new RateLimitedError(`the Claude API is ${status === 429 || code === 'rate_limit' ? 'rate limiting' : 'overloaded'} (HTTP ${status ?? code})`);
+  }
+  if (signals.timedOut) return new AnswerError('turn_timeout', 'the turn exceeded --turn-timeout and was interrupted', true);
+  const detail = result ? (result.subtype === 'success' ? result.result : result.errors.join('; ')) || result.subtype : 'no result';
+  return new AnswerError('claude_error', `Claude Code ended the turn with an error: ${detail.slice(0, 500)}`, true);
+}
