@@ -71,7 +71,7 @@ export class QuestionWorker {
   }
 
   start(): void {
-    void this.worker.run();
+    this.worker.run().catch((err: unknown) => this.logger.error({ err }, 'worker stopped with an error'));
   }
 
   /** Stops taking jobs; waits for the ones in flight up to `timeoutMs`, then hands them back. */
@@ -86,9 +86,9 @@ export class QuestionWorker {
     const parsed = QuestionJobSchema.safeParse(job.data);
     if (!parsed.success) return this.refuseInvalid(job, parsed.error);
     const q = parsed.data;
-    // Tries that ran: retries (attemptsMade) and runs lost with a dead consumer (stalledCounter).
-    // A rate-limited run is handed back without counting.
-    const attempt = job.attemptsMade + job.stalledCounter + 1;
+    // Every start counts (a consumer that died mid-run spent one), except the runs handed back
+    // unspent because of a rate limit. moveToDelayed leaves attemptsMade alone, so it cannot count.
+    const attempt = Math.max(1, job.attemptsStarted - (q.deferrals ?? 0));
     const ids = { conversation: q.conversationId, messageId: q.messageId, queryId: q.queryId, job: job.id, attempt };
     const started = Date.now();
     try {
@@ -102,8 +102,9 @@ export class QuestionWorker {
       this.logger.info({ ...ids, sessionId: result.sessionId, ms: Date.now() - started }, 'question answered');
       return { sessionId: result.sessionId, model: result.model, sources: result.sources };
     } catch (err) {
-      if (err instanceof RateLimitedError) return this.backOff(job, err);
-      if (err instanceof FatalAnswererError) return this.stopTakingWork(job, err);
+      if (signal?.aborted) return this.handBack(job, q, 'the consumer is shutting down');
+      if (err instanceof RateLimitedError) return this.backOff(job, q, err);
+      if (err instanceof FatalAnswererError) return this.stopTakingWork(job, q, err);
       const failure = classifyFailure(err);
       if (failure.retryable && attempt < this.options.attempts && token) {
         const delay = backoffDelayMs(this.options.backoffMs, attempt);
@@ -120,23 +121,28 @@ export class QuestionWorker {
   }
 
   /** Overload or rate limit: the whole worker waits, and the question goes back unspent. */
-  private async backOff(job: Job, err: RateLimitedError): Promise<never> {
+  private async backOff(job: Job, q: QuestionJob, err: RateLimitedError): Promise<never> {
     const delay = Math.max(this.options.backoffMs, 1000);
     this.logger.warn({ job: job.id, err: err.message, delayMs: delay }, 'Claude API overloaded or rate limited; backing the worker off');
-    await job.log(`${err.message}; the worker backs off ${delay} ms and the question is retried without spending an attempt`).catch(() => undefined);
     await this.questions.rateLimit(delay);
-    throw Worker.RateLimitError();
+    return this.handBack(job, q, `${err.message}; the worker backs off ${delay} ms`);
   }
 
   /** A failure no retry fixes here (no credentials): say so once, hand the question back, stop taking more. */
-  private async stopTakingWork(job: Job, err: FatalAnswererError): Promise<never> {
+  private async stopTakingWork(job: Job, q: QuestionJob, err: FatalAnswererError): Promise<never> {
     if (!this.stopped) {
       this.stopped = true;
       this.logger.fatal({ kind: err.kind }, `${err.message}; this consumer takes no more questions until it is restarted`);
       void this.worker.pause(true);
     }
-    await job.log(`${err.message}; handed back to the queue`).catch(() => undefined);
     await this.questions.rateLimit(60_000);
+    return this.handBack(job, q, err.message);
+  }
+
+  /** Puts the question back in the queue without spending an attempt (BullMQ's rate-limit path). */
+  private async handBack(job: Job, q: QuestionJob, why: string): Promise<never> {
+    await job.updateData({ ...q, deferrals: (q.deferrals ?? 0) + 1 });
+    await job.log(`${why}; handed back to the queue without spending an attempt`).catch(() => undefined);
     throw Worker.RateLimitError();
   }
 
@@ -148,6 +154,7 @@ export class QuestionWorker {
       questionJobId: job.id!,
       llmType: this.answerer.llmType,
       attempts: attempt,
+      ...(q.replay ? { replay: true } : {}),
       outcome,
     };
   }

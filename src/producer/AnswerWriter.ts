@@ -66,7 +66,7 @@ export class AnswerWriter {
   }
 
   start(): void {
-    void this.worker.run();
+    this.worker.run().catch((err: unknown) => this.logger.error({ err }, 'worker stopped with an error'));
   }
 
   /** Finishes the batch in flight (bounded by `timeoutMs`, as Redis may be down). */
@@ -113,12 +113,17 @@ export class AnswerWriter {
     const row = this.ledger.get(job.messageId);
     const isAnswer = job.outcome.kind === 'answer';
     if (!row) return { written: false, reason: 'no ledger row: autopoll never took this message' };
+    // The ledger, not the job, says where the answer goes: a job from another deployment sharing
+    // the prefix (message ids collide) must not write into this bridge's conversations.
+    if (row.job_id !== job.questionJobId) return { written: false, reason: `answer is for job ${job.questionJobId}, the ledger took job ${row.job_id}` };
     if (row.state === 'answered') return { written: false, reason: 'duplicate: the query is already answered' };
     if (row.state === 'rejected') return { written: false, reason: 'the query was rejected' };
     if (row.state === 'failed' && !isAnswer) return { written: false, reason: 'duplicate: the query already has an error response' };
+    if (row.state === 'failed' && !job.replay) return { written: false, reason: 'late answer after the error response (only a replay may follow one)' };
     const takenAt = parseBridgeTimestamp(row.taken_at) ?? nowMicros();
     const seconds = Math.max(0, Math.round((nowMicros() - takenAt) / 1000) / 1000);
-    const responseMessageId = this.writer.sendResponse(job.conversationId, answerResponseBody(job, seconds));
+    const addressed = { ...job, conversationId: row.conversation_id, queryId: row.query_id ?? job.queryId };
+    const responseMessageId = this.writer.sendResponse(row.conversation_id, answerResponseBody(addressed, seconds));
     const o = job.outcome;
     const state = o.kind === 'error' ? 'failed' : 'answered';
     this.ledger.finish({

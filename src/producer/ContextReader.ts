@@ -1,4 +1,5 @@
-import { open, realpath } from 'node:fs/promises';
+import { open, realpath, stat } from 'node:fs/promises';
+import { redactText } from '../shared/redact.js';
 import { relative, resolve, sep } from 'node:path';
 
 export interface ContextText {
@@ -16,12 +17,16 @@ export type ContextResult = { ok: true; context: ContextText } | { ok: false; re
  */
 export class ContextReader {
   private readonly root: string;
+  private readonly forbidden: Set<string>;
 
+  /** `forbidden`: files never handed out whatever the root, such as the bridge file and its WAL. */
   constructor(
     root: string,
     private readonly maxBytes: number,
+    forbidden: string[] = [],
   ) {
     this.root = resolve(root);
+    this.forbidden = new Set(forbidden.map((f) => resolve(f)));
   }
 
   async read(contextFile: string): Promise<ContextResult> {
@@ -46,9 +51,13 @@ export class ContextReader {
     if (!isInside(rootReal, real)) {
       return { ok: false, reason: `context_file ${contextFile} leads outside the context root through a symbolic link` };
     }
+    if (this.forbidden.has(real) || this.forbidden.has(resolve(requested))) {
+      return { ok: false, reason: `context_file ${contextFile} is the bridge database, which holds every conversation's tokens; it is never sent` };
+    }
     try {
       const { text, truncated } = await readCapped(real, this.maxBytes);
-      return { ok: true, context: { path: relative(rootReal, real), text: numberLines(text), truncated } };
+      // Redacted like a bridge message: the text travels in Redis job data and into a prompt.
+      return { ok: true, context: { path: relative(rootReal, real), text: numberLines(redactText(text)), truncated } };
     } catch (err) {
       return { ok: false, reason: `context_file ${contextFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` };
     }
@@ -60,6 +69,8 @@ function isInside(root: string, path: string): boolean {
 }
 
 async function readCapped(path: string, maxBytes: number): Promise<{ text: string; truncated: boolean }> {
+  // stat before open: opening a FIFO would block a libuv thread until a writer shows up.
+  if (!(await stat(path)).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
   const handle = await open(path, 'r');
   try {
     const stat = await handle.stat();

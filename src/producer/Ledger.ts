@@ -39,7 +39,7 @@ export class Ledger {
     this.finishStmt = db.prepare(
       `UPDATE autopoll_ledger SET state = @state, attempts = @attempts, finished_at = @now, response_message_id = @responseMessageId,
          error_kind = @errorKind, last_error = @lastError, updated_at = @now
-       WHERE message_id = @messageId`,
+       WHERE message_id = @messageId AND state IN ('queued', 'failed')`,
     );
     this.queuedPage = db.prepare<[number, number], LedgerRow>(
       `SELECT * FROM autopoll_ledger WHERE state = 'queued' AND message_id > ? ORDER BY message_id LIMIT ?`,
@@ -81,6 +81,7 @@ export class Ledger {
     return this.getStmt.get(messageId);
   }
 
+  /** Moves a queued (or failed, on replay) row to its end state; false when it was not in one. */
   finish(row: {
     messageId: number;
     state: 'answered' | 'failed';
@@ -88,8 +89,8 @@ export class Ledger {
     responseMessageId: number;
     errorKind?: string | undefined;
     lastError?: string | undefined;
-  }): void {
-    this.finishStmt.run({
+  }): boolean {
+    return this.finishStmt.run({
       messageId: row.messageId,
       state: row.state,
       attempts: row.attempts,
@@ -97,7 +98,7 @@ export class Ledger {
       responseMessageId: row.responseMessageId,
       errorKind: row.errorKind ?? null,
       lastError: row.lastError ?? null,
-    });
+    }).changes === 1;
   }
 
   queuedAfter(messageId: number, limit: number): LedgerRow[] {

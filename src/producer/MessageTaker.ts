@@ -4,7 +4,7 @@ import { questionJobId } from '../shared/queues.js';
 import { runImmediate, type Db } from './BridgeDatabase.js';
 import type { BridgeWriter } from './BridgeWriter.js';
 import type { ContextText } from './ContextReader.js';
-import type { Ledger } from './Ledger.js';
+import type { Ledger, LedgerRow } from './Ledger.js';
 import type { InboxRow } from './QueryParser.js';
 import { rejectionResponseBody } from './responseBody.js';
 
@@ -48,8 +48,7 @@ export class MessageTaker {
             });
           }
         } else {
-          const responseMessageId =
-            v.queryId !== undefined ? this.writer.sendResponse(conversationId, rejectionResponseBody(v.queryId, v.reason)) : undefined;
+          const responseMessageId = v.queryId !== undefined ? this.sendRejection(conversationId, v.queryId, v.reason) : undefined;
           this.ledger.insert({ messageId: id, conversationId, queryId: v.queryId, state: 'rejected', responseMessageId, lastError: v.reason });
           rejected.push({ id, conversation: conversationId, reason: v.reason });
         }
@@ -60,5 +59,22 @@ export class MessageTaker {
       this.logger.warn({ conversation: r.conversation, messageId: r.id, reason: r.reason }, 'message rejected');
     }
     return jobs;
+  }
+
+  /**
+   * A queued question that can no longer be asked (its row or context file is gone since it was
+   * taken): it gets an error response, unless it was answered meanwhile.
+   */
+  failLost(row: LedgerRow, reason: string): void {
+    runImmediate(this.db, () => {
+      if (this.ledger.get(row.message_id)?.state !== 'queued') return;
+      const responseMessageId = this.sendRejection(row.conversation_id, row.query_id ?? '', reason);
+      this.ledger.finish({ messageId: row.message_id, state: 'failed', attempts: row.attempts, responseMessageId, errorKind: 'rejected', lastError: reason });
+    });
+    this.logger.warn({ conversation: row.conversation_id, messageId: row.message_id, reason }, 'queued question could not be rebuilt; error response sent');
+  }
+
+  private sendRejection(conversationId: string, queryId: string, reason: string): number {
+    return this.writer.sendResponse(conversationId, rejectionResponseBody(queryId, reason));
   }
 }

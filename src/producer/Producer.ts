@@ -18,7 +18,6 @@ import { MessageTaker } from './MessageTaker.js';
 import { judgeRow } from './QuestionJudge.js';
 import { Reconciler, type ReconcileReport } from './Reconciler.js';
 import type { InboxRow } from './QueryParser.js';
-import { rejectionResponseBody } from './responseBody.js';
 
 export interface ProducerOptions {
   connection: Redis;
@@ -107,7 +106,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.registry = new ConversationRegistry(db, options.conversations, options.role, logger);
     this.scanner = new InboxScanner(db);
     this.taker = new MessageTaker(db, this.ledger, this.writer, logger);
-    this.contexts = new ContextReader(options.contextRoot, options.contextMaxBytes);
+    const bridgeFiles = ['', '-wal', '-shm', '-journal'].map((suffix) => `${options.bridgeDb}${suffix}`);
+    this.contexts = new ContextReader(options.contextRoot, options.contextMaxBytes, bridgeFiles);
     this.watcher = new BridgeWatcher(db, { path: options.bridgeDb, pollIntervalMs: options.pollIntervalMs, onChange: () => this.pump() }, logger);
     this.answerWriter = new AnswerWriter(db, this.ledger, this.writer, logger, {
       connection: options.connection,
@@ -124,14 +124,15 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   async start(): Promise<void> {
     this.scanner.startAtTop();
-    await this.refreshConversations();
+    // Not awaited, like the reconcile below: taking a backlog enqueues, which waits for Redis,
+    // and the producer must start (answer writer, heartbeat) while Redis is down.
+    this.refreshConversations().catch((err: unknown) => this.logger.error({ err }, 'taking the backlog failed; the next refresh retries'));
     if (this.registry.ids().length === 0 && !this.options.role) {
       this.logger.warn('no conversation to serve: pass --conversation CONV_ID:TOKEN or --role ROLE');
     }
     this.answerWriter.start();
     this.watcher.start();
     this.pump();
-    // Not awaited: with Redis down it waits for Redis, and start must not.
     void this.reconcile(0);
     this.every(this.options.refreshIntervalMs, () => this.refreshConversations());
     this.every(this.options.heartbeatIntervalSec * 1000, () => this.beat());
@@ -244,12 +245,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       return { messageId: row.message_id, conversationId: row.conversation_id, queryId: verdict.queryId, question: verdict.question, ...(verdict.context ? { context: verdict.context } : {}) };
     }
     const reason = verdict ? verdict.reason : 'the question message is gone from the bridge';
-    await this.busy('reject lost question', () =>
-      runImmediate(this.db, () => {
-        const responseMessageId = this.writer.sendResponse(row.conversation_id, rejectionResponseBody(row.query_id ?? '', reason));
-        this.ledger.finish({ messageId: row.message_id, state: 'failed', attempts: row.attempts, responseMessageId, errorKind: 'rejected', lastError: reason });
-      }),
-    );
+    await this.busy('reject lost question', () => this.taker.failLost(row, reason));
     return undefined;
   }
 

@@ -70,7 +70,10 @@ export function parseInboxMessage(text: string): ParsedMessage {
   const queryId = idResult.success ? idResult.data : undefined;
   if (obj.type !== 'query') {
     const type = typeof obj.type === 'string' ? `"${obj.type.slice(0, 40)}"` : 'missing';
-    return { ok: false, reason: `the message's type is ${type}, not "query"; autopoll answers only queries`, queryId };
+    const reason = `the message's type is ${type}, not "query"; autopoll answers only queries`;
+    // A message of another type gets no response: with a query_id it would read as a second
+    // answer to that query. One with no type but a question is a query that forgot to say so.
+    return obj.type === undefined && 'question' in obj ? { ok: false, reason, queryId } : { ok: false, reason };
   }
   const parsed = QuerySchema.safeParse(obj);
   if (!parsed.success) {

@@ -89,6 +89,8 @@ export class Reconciler {
     if (qState === 'failed') {
       const job = await this.questions.getJob(qid);
       if (job && row.query_id) {
+        // A finished error job would swallow the add (same id): the bridge lost that write.
+        if (eState !== 'unknown') await this.answers.remove(answerJobId(qid, 'error'));
         await this.answers.add('error', this.errorAnswer(row, qid, job.failedReason ?? 'failed', job.attemptsStarted), {
           jobId: answerJobId(qid, 'error'),
         });

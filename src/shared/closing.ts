@@ -10,14 +10,14 @@ function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
 
 /**
  * Closes a worker: it stops taking jobs and waits for those in flight up to `timeoutMs`. Past
- * that, the jobs are cancelled and the worker's connections dropped without waiting: the jobs'
- * locks lapse and another worker takes them. BullMQ's close never settles while Redis is down
- * (and a second close returns the first's promise), so it cannot be awaited without a bound.
+ * that, the jobs are cancelled (processors hand them back) and the close is left to finish on its
+ * own: BullMQ's close never settles while Redis is down (and a second close returns the first's
+ * promise), so it cannot be awaited without a bound. The caller then closes the connection.
  */
 export async function closeWorker(worker: Worker, timeoutMs: number): Promise<boolean> {
   if (await within(worker.close(), timeoutMs)) return true;
   worker.cancelAllJobs('shutting down');
-  await within(worker.disconnect(), 1000);
+  await within(worker.close(), 1000);
   return false;
 }
 

@@ -13,6 +13,10 @@ export const QuestionJobSchema = z.object({
       truncated: z.boolean(),
     })
     .optional(),
+  /** Runs handed back unspent (rate limits), which attemptsStarted counts but attempts do not. */
+  deferrals: z.number().int().nonnegative().optional(),
+  /** Set by a replay: its real answer may follow an error response (once). */
+  replay: z.boolean().optional(),
 });
 export type QuestionJob = z.infer<typeof QuestionJobSchema>;
 
@@ -47,6 +51,7 @@ export const AnswerJobSchema = z.object({
   questionJobId: z.string().min(1),
   llmType: z.string().min(1),
   attempts: z.number().int().positive(),
+  replay: z.boolean().optional(),
   outcome: AnswerOutcomeSchema,
 });
 export type AnswerJob = z.infer<typeof AnswerJobSchema>;

@@ -17,6 +17,9 @@ const REDACT_PATHS = [
   'authorization',
   '*.authorization',
   'headers.authorization',
+  // ioredis attaches the failed command to its errors: AUTH's password, or a job's whole data.
+  'err.command',
+  '*.err.command',
 ];
 
 export function createLogger(options: { level?: string; name?: string } = {}): Logger {

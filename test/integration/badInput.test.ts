@@ -14,12 +14,14 @@ describe('bad input on the bridge is rejected with a reason and stops nothing', 
   let conv: Conversation;
   let pipeline: InProcessPipeline;
   let root: string;
+  let bridgeDir: string;
   let good = 0;
 
   beforeAll(async () => {
-    bridge = BridgeFixture.create();
-    conv = bridge.createConversation();
     root = tempDir('autopoll-ctx-');
+    bridgeDir = root;
+    bridge = BridgeFixture.create(join(root, 'bridge.db'));
+    conv = bridge.createConversation();
     mkdirSync(join(root, 'docs'));
     writeFileSync(join(root, 'docs', 'RESUME.md'), 'line one\nline two\n');
     const outside = tempDir('autopoll-outside-');
@@ -62,11 +64,19 @@ describe('bad input on the bridge is rejected with a reason and stops nothing', 
     expect(responses).toEqual([]);
   });
 
-  it('a control message that carries a query_id gets an error response', async () => {
+  it('a control message that carries a query_id gets no response (it would read as a second answer to that query)', async () => {
     const { ledger, responses } = await rejects('{"type": "control", "query_id": "ctl_1", "action": "shutdown"}');
-    expect(ledger).toMatchObject({ state: 'rejected', query_id: 'ctl_1' });
-    expect(responses).toHaveLength(1);
-    expect(responses[0]).toMatchObject({ type: 'response', query_id: 'ctl_1', error: { kind: 'rejected' } });
+    expect(ledger).toMatchObject({ state: 'rejected', query_id: null });
+    expect(ledger.last_error).toMatch(/type is "control", not "query"/);
+    expect(responses).toEqual([]);
+  });
+
+  it('a context_file naming the bridge database itself is refused (it holds every token)', async () => {
+    for (const [qid, file] of [['q_db', 'bridge.db'], ['q_wal', 'bridge.db-wal']] as const) {
+      const { ledger, responses } = await rejects(JSON.stringify({ type: 'query', query_id: qid, question: 'tokens?', context_file: `${bridgeDir}/${file}` }));
+      expect(ledger).toMatchObject({ state: 'rejected', query_id: qid });
+      expect((responses[0]!.error as { message: string }).message).toMatch(/is the bridge database/);
+    }
   });
 
   it('a query without question', async () => {

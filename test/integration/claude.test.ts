@@ -55,4 +55,93 @@ describe('Claude Code answerer: persistent sessions against a fake Anthropic API
       bridge.close();
     }
   });
+
+  it('a session process killed mid-turn is replaced and its question still answered', async () => {
+    api.responder = echoResponder;
+    api.latencyMs = 1500;
+    const a = answerer();
+    const { bridge, conv, pipeline } = await pipelineWith(a, 2);
+    try {
+      const pidsBefore = a.pool.pids();
+      expect(pidsBefore).toHaveLength(2);
+      bridge.ask(conv.id, 'q_kill', 'about to lose my session');
+      await waitFor('request reached the API', () => api.messageRequests.some((r) => r.lastUser.includes('q_kill')));
+      for (const pid of pidsBefore) process.kill(pid, 'SIGKILL');
+      api.latencyMs = 0;
+      await waitFor('answer', () => bridge.responses(conv.id).length === 1, 60_000, 100);
+      const body = bridge.responses(conv.id)[0]!.body;
+      expect(body).toMatchObject({ query_id: 'q_kill', attempts: 2 });
+      expect(body.error).toBeUndefined();
+      await waitFor('pool refilled', () => a.pool.pids().length === 2 && a.pool.pids().every((p) => !pidsBefore.includes(p)), 30_000);
+    } finally {
+      api.latencyMs = 0;
+      await pipeline.close();
+      bridge.close();
+    }
+  });
+
+  it('a reply that never comes hits the turn timeout; the question is answered on retry', async () => {
+    api.responder = (req) => (req.lastUser.includes('q_hang') && api.messageRequests.filter((r) => r.lastUser.includes('q_hang')).length === 1 ? { kind: 'hang' } : echoResponder(req, 0));
+    const a = answerer({ turnTimeoutSec: 2 });
+    const { bridge, conv, pipeline } = await pipelineWith(a, 1);
+    try {
+      const started = Date.now();
+      const id = bridge.ask(conv.id, 'q_hang', 'will the first reply ever come?');
+      await waitFor('answer', () => bridge.responses(conv.id).length === 1, 60_000, 100);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+      expect(bridge.responses(conv.id)[0]!.body).toMatchObject({ query_id: 'q_hang', attempts: 2 });
+      const job = await pipeline.producer.questions.getJob(`m-${id}`);
+      const { logs } = await pipeline.producer.questions.getJobLogs(job!.id!);
+      expect(logs.some((l) => /attempt 1 failed \((turn_timeout|session_crashed)\)/.test(l))).toBe(true);
+      expect(logs.some((l) => /^session \S+ \(pid \d+, slot 0, turn \d+\)$/.test(l))).toBe(true);
+    } finally {
+      await pipeline.close();
+      bridge.close();
+    }
+  });
+
+  it('529 overloaded replies back the worker off and the question succeeds without spending its one attempt', async () => {
+    let overloaded = 3;
+    api.responder = (req) => (overloaded-- > 0 ? { kind: 'error', status: 529 } : echoResponder(req, 0));
+    const a = answerer();
+    const { bridge, conv, pipeline } = await pipelineWith(a, 1, { attempts: 1 });
+    try {
+      bridge.ask(conv.id, 'q_busy', 'are you overloaded?');
+      await waitFor('answer', () => bridge.responses(conv.id).length === 1, 60_000, 100);
+      const body = bridge.responses(conv.id)[0]!.body;
+      expect(body.error).toBeUndefined();
+      expect(body).toMatchObject({ query_id: 'q_busy', attempts: 1 });
+      expect(overloaded).toBeLessThan(0);
+    } finally {
+      await pipeline.close();
+      bridge.close();
+    }
+  });
+
+  it('never lets one conversation see another conversation questions, with or without session memory', async () => {
+    for (const memory of ['none', 'conversation'] as const) {
+      api.responder = echoResponder;
+      const first = api.messageRequests.length;
+      const a = answerer({ sessionMemory: memory });
+      const bridge = BridgeFixture.create();
+      const convA = bridge.createConversation();
+      const convB = bridge.createConversation();
+      const pipeline = await new InProcessPipeline(testPrefix(), bridge.path, { conversations: [convA, convB].map((c) => ({ id: c.id, token: c.tokenB })) }, { answerer: a, concurrency: 2 }).start();
+      try {
+        for (let i = 0; i < 6; i++) {
+          bridge.ask(convA.id, `a_${i}`, `ALPHA-${i} question`);
+          bridge.ask(convB.id, `b_${i}`, `BRAVO-${i} question`);
+        }
+        await waitFor('12 answers', () => bridge.responses().length >= 12, 60_000, 100);
+        const requests = api.messageRequests.slice(first).filter((r) => /ALPHA|BRAVO/.test(r.text));
+        expect(requests.length).toBeGreaterThanOrEqual(12);
+        for (const r of requests) expect(/ALPHA/.test(r.text) && /BRAVO/.test(r.text), r.text.slice(-300)).toBe(false);
+        if (memory === 'none') for (const r of requests) expect(r.text.match(/(ALPHA|BRAVO)-\d/g)!.length).toBe(1);
+        else expect(requests.some((r) => (r.text.match(/ALPHA-\d/g) ?? []).length > 1 || (r.text.match(/BRAVO-\d/g) ?? []).length > 1)).toBe(true);
+      } finally {
+        await pipeline.close();
+        bridge.close();
+      }
+    }
+  });
 });

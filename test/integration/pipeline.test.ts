@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BridgeFixture } from '../support/bridge.js';
-import { QueueEvents } from 'bullmq';
-import { InProcessPipeline, testPrefix, testRedis } from '../support/pipeline.js';
+import type { Job } from 'bullmq';
+import { InProcessPipeline, testPrefix } from '../support/pipeline.js';
 import { waitFor } from '../support/wait.js';
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?$/;
@@ -109,29 +109,33 @@ describe('pipeline: bridge -> questions -> consumer -> answers -> bridge', () =>
     const bad = bridge.ask(conv.id, 'q_bad', 'fails #stub-fail');
     await waitFor('two responses', () => bridge.responses(conv.id).length === 2);
     const answers = pipeline.producer.answers;
-    const eventsRedis = testRedis();
-    const events = new QueueEvents('answers', { connection: eventsRedis, prefix: pipeline.prefix });
-    await events.waitUntilReady();
+    // Polled, not QueueEvents: an event fired between its ready and its first read is missed.
+    const finished = (job: Job) =>
+      waitFor(`answer job ${job.id}`, async () => {
+        const j = await answers.getJob(job.id!);
+        return j && (await j.getState()) === 'completed' ? (j.returnvalue as unknown) : undefined;
+      });
     const outcome = { kind: 'answer', answer: 'late duplicate', sources: [] };
     const base = { conversationId: conv.id, llmType: 'stub', attempts: 2 };
 
     const dup = await answers.add('answer', { ...base, messageId: ok, queryId: 'q_ok', questionJobId: `m-${ok}`, outcome }, { jobId: 'dup-1' });
-    expect(await dup.waitUntilFinished(events)).toEqual({ written: false, reason: 'duplicate: the query is already answered' });
+    expect(await finished(dup)).toEqual({ written: false, reason: 'duplicate: the query is already answered' });
     const dupErr = await answers.add('error', { ...base, messageId: bad, queryId: 'q_bad', questionJobId: `m-${bad}`, outcome: { kind: 'error', errorKind: 'x', message: 'again' } }, { jobId: 'dup-2' });
-    expect(await dupErr.waitUntilFinished(events)).toEqual({ written: false, reason: 'duplicate: the query already has an error response' });
+    expect(await finished(dupErr)).toEqual({ written: false, reason: 'duplicate: the query already has an error response' });
     expect(bridge.responses(conv.id)).toHaveLength(2);
     expect(bridge.ledger(bad)).toMatchObject({ state: 'failed' });
 
     // A replay's real answer after the error response goes through once; a second one does not.
-    const real = { ...base, messageId: bad, queryId: 'q_bad', questionJobId: `m-${bad}`, outcome: { kind: 'answer', answer: 'the real answer', sources: [] } };
+    const late = { ...base, messageId: bad, queryId: 'q_bad', questionJobId: `m-${bad}`, outcome: { kind: 'answer', answer: 'a late answer', sources: [] } };
+    const lateJob = await answers.add('answer', late, { jobId: 'late-1' });
+    expect(await finished(lateJob)).toEqual({ written: false, reason: 'late answer after the error response (only a replay may follow one)' });
+    const real = { ...base, replay: true, messageId: bad, queryId: 'q_bad', questionJobId: `m-${bad}`, outcome: { kind: 'answer', answer: 'the real answer', sources: [] } };
     const replay = await answers.add('answer', real, { jobId: 'replay-1' });
-    expect(await replay.waitUntilFinished(events)).toMatchObject({ written: true, state: 'answered' });
+    expect(await finished(replay)).toMatchObject({ written: true, state: 'answered' });
     const again = await answers.add('answer', real, { jobId: 'replay-2' });
-    expect(await again.waitUntilFinished(events)).toMatchObject({ written: false });
+    expect(await finished(again)).toMatchObject({ written: false });
     const forBad = bridge.responses(conv.id).filter((r) => r.body.query_id === 'q_bad');
     expect(forBad.map((r) => r.body.answer)).toEqual([expect.stringMatching(/^autopoll could not answer/), 'the real answer']);
     expect(bridge.ledger(bad)).toMatchObject({ state: 'answered', attempts: 2 });
-    await events.close();
-    await eventsRedis.quit();
   });
 });

@@ -74,7 +74,13 @@ describe('parseOptions with the spec tables', () => {
       sessions: 2,
       attempts: 5,
       backoffMs: 1000,
-      answerer: 'stub',
+      answerer: 'claude',
+      model: 'haiku',
+      turnTimeout: 120,
+      maxTurnsPerSession: 50,
+      maxContextTokens: 100_000,
+      sessionMemory: 'none',
+      toolsRoot: undefined,
       stubLatencyMs: 0,
       lockDurationMs: 30_000,
       name: undefined,
@@ -152,7 +158,7 @@ describe('addOptions with commander', () => {
     expect(parsed.sessions).toBe(4);
     expect(parsed.attempts).toBe(7);
     expect(parsed.backoffMs).toBe(1000);
-    expect(parsed.answerer).toBe('stub');
+    expect(parsed.answerer).toBe('claude');
   });
 
   it('takes a flag over its environment twin', () => {
