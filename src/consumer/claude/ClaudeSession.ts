@@ -2,7 +2,7 @@ import { query, type Query, type SDKMessage, type SDKResultMessage, type SDKUser
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../shared/logger.js';
-import { AnswerError } from '../Answerer.js';
+import { AnswerError, FatalAnswererError, RateLimitedError } from '../Answerer.js';
 import { AsyncQueue } from './AsyncQueue.js';
 import { classifyTurnFailure, type TurnSignals } from './turnFailure.js';
 import { killGroup, spawnInGroup } from './processTree.js';
@@ -229,8 +229,9 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
       turn.signals.retryStatus = m.error_status ?? undefined;
       turn.signals.assistantError = m.error;
       const failure = classifyTurnFailure(turn.signals, undefined);
-      // Claude Code would keep retrying inside the turn; autopoll backs the whole worker off instead.
-      if (failure.rateLimited) this.abandon(turn, failure);
+      // Claude Code would keep retrying inside the turn (even a 401, for minutes); autopoll backs the
+      // whole worker off, or stops it, instead.
+      if (failure instanceof RateLimitedError || failure instanceof FatalAnswererError) this.abandon(turn, failure);
       return;
     }
     if (m.type === 'assistant' && m.error) {

@@ -11,7 +11,7 @@ export interface TurnSignals {
 export const NOT_AUTHENTICATED = 'Claude Code is not authenticated: set ANTHROPIC_API_KEY or run claude login';
 
 /** Classifies how a turn failed. Pure: the signals and the result message in, an error out. */
-export function classifyTurnFailure(signals: TurnSignals, result: SDKResultMessage | undefined): AnswerError & { rateLimited?: boolean } {
+export function classifyTurnFailure(signals: TurnSignals, result: SDKResultMessage | undefined): AnswerError {
   const status = signals.retryStatus ?? (result && 'api_error_status' in result ? (result.api_error_status ?? undefined) : undefined);
   const code = signals.assistantError;
   if (code === 'authentication_failed' || status === 401) return new FatalAnswererError('not_authenticated', NOT_AUTHENTICATED);

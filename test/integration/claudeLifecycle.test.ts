@@ -1,0 +1,187 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClaudeAnswerer, type ClaudeAnswererOptions } from '../../src/consumer/ClaudeAnswerer.js';
+import { Consumer } from '../../src/consumer/Consumer.js';
+import type { QuestionJob } from '../../src/shared/jobs.js';
+import { BridgeFixture } from '../support/bridge.js';
+import { claudeEnv } from '../support/claudeEnv.js';
+import { AutopollProcess } from '../support/cli.js';
+import { echoResponder, FakeAnthropic } from '../support/fakeAnthropic.js';
+import { InProcessPipeline, testLogger, testPrefix, testRedis } from '../support/pipeline.js';
+import { RedisServer } from '../support/redisServer.js';
+import { waitFor } from '../support/wait.js';
+
+function answerer(api: FakeAnthropic, extra: Partial<ClaudeAnswererOptions> = {}, logger = testLogger()): ClaudeAnswerer {
+  return new ClaudeAnswerer(
+    { sessions: 2, model: 'haiku', turnTimeoutSec: 30, maxTurnsPerSession: 1000, maxContextTokens: 1_000_000, sessionMemory: 'none', env: claudeEnv(api.url), interruptGraceMs: 2000, ...extra },
+    logger,
+  );
+}
+
+const job = (i: number): QuestionJob => ({ messageId: i + 1, conversationId: 'conv_lifecycle', queryId: `q_${i}`, question: `question ${i}` });
+const ctx = { attempt: 1, signal: new AbortController().signal, log: () => undefined };
+
+/** Every process below this one (Claude Code may start children of its own). */
+function descendants(): number[] {
+  // ps itself is a child while it runs: left out by name.
+  const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,comm='])
+    .toString()
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[2] !== 'ps')
+    .map((f) => [Number(f[0]), Number(f[1])] as [number, number]);
+  const out: number[] = [];
+  const walk = (parent: number) => {
+    for (const [pid, ppid] of rows) if (ppid === parent) { out.push(pid); walk(pid); }
+  };
+  walk(process.pid);
+  return out.filter((pid) => pid !== undefined);
+}
+
+function openDescriptors(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+describe('Claude Code session lifecycle', () => {
+  let api: FakeAnthropic;
+  beforeAll(async () => {
+    api = await new FakeAnthropic().start();
+  });
+  afterAll(async () => {
+    await api.stop();
+  });
+
+  it('recycles a session after --max-turns-per-session turns', async () => {
+    api.responder = echoResponder;
+    const a = answerer(api, { sessions: 1, maxTurnsPerSession: 3 });
+    const replaced: string[] = [];
+    a.pool.on('sessionReplaced', (e) => replaced.push(e.reason));
+    await a.start();
+    try {
+      const ids: string[] = [];
+      const pids = new Set<number>();
+      for (let i = 0; i < 7; i++) {
+        pids.add(a.pool.pids()[0]!);
+        ids.push((await a.answer(job(i), ctx)).sessionId!);
+      }
+      expect(new Set(ids).size).toBe(3); // turns 1-3, 4-6, 7
+      expect(pids.size).toBe(3);
+      expect(replaced.filter((r) => r === 'recycle')).toHaveLength(2);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('recycles a session whose context grew past --max-context-tokens (session memory on)', async () => {
+    api.responder = echoResponder;
+    const a = answerer(api, { sessions: 1, sessionMemory: 'conversation', maxContextTokens: 1000 });
+    await a.start();
+    try {
+      const ids: string[] = [];
+      // The fake counts ~4 characters a token: each kept turn adds ~250 tokens of context.
+      for (let i = 0; i < 8; i++) ids.push((await a.answer({ ...job(i), question: `${'context '.repeat(120)} ${i}` }, ctx)).sessionId!);
+      expect(new Set(ids).size).toBeGreaterThan(1);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('has as many child processes and open descriptors after 500 turns as after 50', async () => {
+    api.responder = echoResponder;
+    const a = answerer(api, { sessions: 2, maxTurnsPerSession: 50 });
+    await a.start();
+    const runTurns = async (from: number, to: number) => {
+      let next = from;
+      await Promise.all([0, 1].map(async () => {
+        while (next < to) await a.answer(job(next++), ctx);
+      }));
+    };
+    const settle = async () => {
+      await new Promise((r) => setTimeout(r, 1500));
+      return { children: descendants().length, fds: openDescriptors() };
+    };
+    try {
+      await runTurns(0, 50);
+      const at50 = await settle();
+      await runTurns(50, 500);
+      const at500 = await settle();
+      expect(at50.children).toBeGreaterThanOrEqual(2);
+      expect(at500.children).toBe(at50.children);
+      expect(at500.fds).toBe(at50.fds);
+    } finally {
+      await a.close();
+    }
+    await waitFor('no process left', () => descendants().length === 0, 10_000);
+  });
+
+  it('a missing or invalid credential is reported once, clearly, and the consumer stops taking questions without spending them', async () => {
+    api.responder = () => ({ kind: 'error', status: 401, message: 'invalid x-api-key' });
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, new Writable({ write(c, _e, cb) { for (const l of String(c).split('\n').filter(Boolean)) lines.push(JSON.parse(l)); cb(); } }));
+    const bridge = BridgeFixture.create();
+    const conv = bridge.createConversation();
+    const prefix = testPrefix();
+    const pipeline = await new InProcessPipeline(prefix, bridge.path, { conversations: [{ id: conv.id, token: conv.tokenB }] }, { answerer: answerer(api, { sessions: 1 }, logger), concurrency: 1, attempts: 2 }, logger).start();
+    let second: Consumer | undefined;
+    const redis = testRedis();
+    try {
+      for (let i = 0; i < 5; i++) bridge.ask(conv.id, `q_auth_${i}`, `question ${i}`);
+      await waitFor('fatal line', () => lines.some((l) => String(l.msg).startsWith('Claude Code is not authenticated')), 30_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      const fatal = lines.filter((l) => String(l.msg).startsWith('Claude Code is not authenticated'));
+      expect(fatal).toHaveLength(1);
+      expect(fatal[0]!.msg).toBe('Claude Code is not authenticated: set ANTHROPIC_API_KEY or run claude login; this consumer takes no more questions until it is restarted');
+      expect(fatal[0]!.level).toBe(60);
+      const authRequests = api.messageRequests.filter((r) => r.lastUser.includes('q_auth_')).length;
+      expect(authRequests).toBeLessThanOrEqual(2); // it did not burn through the queue
+      expect(bridge.responses(conv.id)).toEqual([]); // nothing failed for good
+      // A consumer with working credentials then answers all of them, none with attempts spent.
+      api.responder = echoResponder;
+      second = new Consumer(answerer(api, { sessions: 1 }), { connection: redis, prefix, concurrency: 1, attempts: 2, backoffMs: 50, lockDurationMs: 30_000 }, testLogger());
+      await second.start();
+      await waitFor('5 answers', () => bridge.responses(conv.id).length === 5, 120_000, 100);
+      for (const r of bridge.responses(conv.id)) expect(r.body).toMatchObject({ attempts: 1 });
+    } finally {
+      await second?.close(5000);
+      await pipeline.close();
+      await redis.quit();
+      bridge.close();
+    }
+  });
+
+  it('SIGTERM to a consumer process: in-flight turns finish, every Claude Code process is closed, exit 0', async () => {
+    api.responder = echoResponder;
+    api.latencyMs = 1500;
+    const redis = await RedisServer.start();
+    const bridge = BridgeFixture.create();
+    const conv = bridge.createConversation();
+    const prefix = testPrefix();
+    const common = ['--redis', redis.url, '--prefix', prefix];
+    const producer = new AutopollProcess(['producer', ...common, '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`]);
+    const consumer = new AutopollProcess(['consumer', ...common, '--answerer', 'claude', '--sessions', '2'], claudeEnv(api.url));
+    try {
+      await producer.waitForLog(/^producer started$/);
+      await consumer.waitForLog(/^consumer started$/, 60_000);
+      const sessionPids = consumer.lines.filter((l) => l.msg === 'Claude Code session ready').map((l) => Number(l.sessionPid));
+      expect(sessionPids).toHaveLength(2);
+      bridge.ask(conv.id, 'q_t1', 'one');
+      bridge.ask(conv.id, 'q_t2', 'two');
+      await waitFor('both at the API', () => api.messageRequests.filter((r) => /q_t[12]/.test(r.lastUser)).length >= 2, 20_000);
+      consumer.child.kill('SIGTERM');
+      expect(await consumer.exited).toEqual({ code: 0, signal: null });
+      await waitFor('answers written', () => bridge.responses(conv.id).length === 2, 20_000);
+      for (const r of bridge.responses(conv.id)) expect(r.body.error).toBeUndefined();
+      for (const pid of sessionPids) expect(() => process.kill(pid, 0)).toThrow(); // gone, not a zombie we hold
+    } finally {
+      api.latencyMs = 0;
+      await consumer.kill('SIGKILL');
+      await producer.kill('SIGKILL');
+      await redis.stop();
+      bridge.close();
+    }
+  });
+});
