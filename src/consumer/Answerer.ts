@@ -6,6 +6,8 @@ export interface AnswerContext {
   signal: AbortSignal;
   /** A line for the job's log in the board. */
   log: (line: string) => void;
+  /** The job's progress in the board (which session has it); for answerers slow enough to watch. */
+  progress: (value: Record<string, unknown>) => void;
 }
 
 export interface AnswerResult {
@@ -13,6 +15,8 @@ export interface AnswerResult {
   sources: string[];
   model?: string;
   sessionId?: string;
+  /** The process that answered, for logs (not sent to the asker). */
+  sessionPid?: number;
   usage?: { inputTokens?: number; outputTokens?: number; costUsd?: number };
 }
 

@@ -56,13 +56,14 @@ export class ClaudeAnswerer implements Answerer {
   }
 
   async answer(q: QuestionJob, ctx: AnswerContext): Promise<AnswerResult> {
-    const turn = await this.pool.run(q.conversationId, buildPrompt(q), ctx.log);
+    const turn = await this.pool.run(q.conversationId, buildPrompt(q), ctx);
     this.logger.debug({ queryId: q.queryId, sessionId: turn.sessionId, sessionPid: turn.sessionPid }, 'turn done');
     return {
       answer: turn.text,
       sources: extractSources(turn.text),
       model: turn.model ?? this.options.model,
       sessionId: turn.sessionId,
+      ...(turn.sessionPid !== undefined ? { sessionPid: turn.sessionPid } : {}),
       usage: { inputTokens: turn.inputTokens, outputTokens: turn.outputTokens, costUsd: turn.costUsd },
     };
   }

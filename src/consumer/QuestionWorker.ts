@@ -96,11 +96,13 @@ export class QuestionWorker {
         attempt,
         signal: signal ?? new AbortController().signal,
         log: (line) => void job.log(line).catch(() => undefined),
+        progress: (value) => void job.updateProgress({ attempt, ...value }).catch(() => undefined),
       });
-      const outcome: AnswerOutcome = { kind: 'answer', ...result };
+      const { sessionPid, ...answered } = result;
+      const outcome: AnswerOutcome = { kind: 'answer', ...answered };
       await this.sender.send(this.answerJob(job, q, attempt, outcome));
-      this.logger.info({ ...ids, sessionId: result.sessionId, ms: Date.now() - started }, 'question answered');
-      return { sessionId: result.sessionId, model: result.model, sources: result.sources };
+      this.logger.info({ ...ids, sessionId: result.sessionId, sessionPid, ms: Date.now() - started }, 'question answered');
+      return { sessionId: result.sessionId, sessionPid, model: result.model, sources: result.sources };
     } catch (err) {
       if (signal?.aborted) return this.handBack(job, q, 'the consumer is shutting down');
       if (err instanceof RateLimitedError) return this.backOff(job, q, err);

@@ -94,6 +94,9 @@ describe('Claude Code answerer: persistent sessions against a fake Anthropic API
       const { logs } = await pipeline.producer.questions.getJobLogs(job!.id!);
       expect(logs.some((l) => /attempt 1 failed \((turn_timeout|session_crashed)\)/.test(l))).toBe(true);
       expect(logs.some((l) => /^session \S+ \(pid \d+, slot 0, turn \d+\)$/.test(l))).toBe(true);
+      const done = await pipeline.producer.questions.getJob(`m-${id}`);
+      expect(done!.progress).toMatchObject({ attempt: 2, stage: 'asking', slot: 0 });
+      expect(done!.returnvalue).toMatchObject({ sessionId: expect.any(String), sessionPid: expect.any(Number), sources: ['notes.md:3-4'] });
     } finally {
       await pipeline.close();
       bridge.close();

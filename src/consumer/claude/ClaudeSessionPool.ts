@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../shared/logger.js';
-import { AnswerError } from '../Answerer.js';
+import { AnswerError, type AnswerContext } from '../Answerer.js';
 import type { ClaudeSession, TurnOutput } from './ClaudeSession.js';
 
 export type SessionMemory = 'none' | 'conversation';
@@ -67,7 +67,7 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
     await Promise.all(this.slots.map((s) => s.ready));
   }
 
-  async run(conversationId: string, prompt: string, log: (line: string) => void): Promise<PoolTurn> {
+  async run(conversationId: string, prompt: string, watch: Pick<AnswerContext, 'log' | 'progress'>): Promise<PoolTurn> {
     const slot = await this.acquire(conversationId);
     try {
       const session = await slot.ready.catch((err: unknown) => {
@@ -77,7 +77,8 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
         await session.clear();
         slot.holds = undefined;
       }
-      log(`session ${session.id} (pid ${session.pid}, slot ${slot.index}, turn ${session.turns + 1})`);
+      watch.log(`session ${session.id} (pid ${session.pid}, slot ${slot.index}, turn ${session.turns + 1})`);
+      watch.progress({ stage: 'asking', sessionId: session.id, sessionPid: session.pid, slot: slot.index });
       const out = await session.turn(prompt, this.options.turnTimeoutMs);
       slot.failures = 0;
       slot.holds = conversationId;
