@@ -16,8 +16,15 @@ interface Spec {
   list?: boolean;
 }
 
-const seconds = (min = 1) => z.coerce.number().int().min(min);
-const count = (min = 1) => z.coerce.number().int().min(min);
+/** A whole number in [min, max]; timers cap durations (setTimeout overflows past ~24 days). */
+const whole = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'expected a whole number' })
+    .int('expected a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+const DAY_SECONDS = 86_400;
+const DAY_MS = DAY_SECONDS * 1000;
 const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
 
 const ConversationSchema = z.string().transform((text, ctx): ConversationGrant => {
@@ -45,7 +52,7 @@ export const COMMON = {
   },
   shutdownTimeout: {
     flags: '--shutdown-timeout <seconds>', env: 'AUTOPOLL_SHUTDOWN_TIMEOUT', default: '30',
-    help: 'on SIGTERM/SIGINT, how long in-flight work may take before it is handed back', schema: seconds(0),
+    help: 'on SIGTERM/SIGINT, how long in-flight work may take before it is handed back', schema: whole(0, DAY_SECONDS),
   },
 } satisfies Record<string, Spec>;
 
@@ -58,34 +65,34 @@ export const PRODUCER = {
   },
   role: { flags: '--role <role>', env: 'AUTOPOLL_ROLE', help: "serve every unexpired conversation whose session_b_role is this", schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },
   contextRoot: { flags: '--context-root <dir>', env: 'AUTOPOLL_CONTEXT_ROOT', default: '.', help: "queries' context_file must resolve inside this folder", schema: z.string().min(1) },
-  contextMaxBytes: { flags: '--context-max-bytes <n>', env: 'AUTOPOLL_CONTEXT_MAX_BYTES', default: '200000', help: 'a context file is cut to this many bytes', schema: count() },
-  pollIntervalMs: { flags: '--poll-interval-ms <ms>', env: 'AUTOPOLL_POLL_INTERVAL_MS', default: '250', help: 'fallback poll of the bridge, besides watching it', schema: count(10) },
+  contextMaxBytes: { flags: '--context-max-bytes <n>', env: 'AUTOPOLL_CONTEXT_MAX_BYTES', default: '200000', help: 'a context file is cut to this many bytes', schema: whole(1, 10_000_000) },
+  pollIntervalMs: { flags: '--poll-interval-ms <ms>', env: 'AUTOPOLL_POLL_INTERVAL_MS', default: '250', help: 'fallback poll of the bridge, besides watching it', schema: whole(10, 60_000) },
   busyTimeoutMs: {
     flags: '--busy-timeout-ms <ms>', env: 'AUTOPOLL_BUSY_TIMEOUT_MS', default: '20',
-    help: 'SQLite busy timeout per statement (it blocks the process); longer locks are retried without blocking', schema: count(0),
+    help: 'SQLite busy timeout per statement (it blocks the process); longer locks are retried without blocking', schema: whole(0, 60_000),
   },
-  reconcileInterval: { flags: '--reconcile-interval <seconds>', env: 'AUTOPOLL_RECONCILE_INTERVAL', default: '60', help: 're-enqueue ledger questions that Redis lost, this often', schema: seconds() },
-  heartbeatInterval: { flags: '--heartbeat-interval <seconds>', env: 'AUTOPOLL_HEARTBEAT_INTERVAL', default: '15', help: "refresh side b's session_status this often", schema: seconds() },
+  reconcileInterval: { flags: '--reconcile-interval <seconds>', env: 'AUTOPOLL_RECONCILE_INTERVAL', default: '60', help: 're-enqueue ledger questions that Redis lost, this often', schema: whole(1, DAY_SECONDS) },
+  heartbeatInterval: { flags: '--heartbeat-interval <seconds>', env: 'AUTOPOLL_HEARTBEAT_INTERVAL', default: '15', help: "refresh side b's session_status this often (under 120: askers count b dead after 120 s)", schema: whole(1, 119) },
 } satisfies Record<string, Spec>;
 
 export const CONSUMER = {
-  sessions: { flags: '--sessions <n>', env: 'AUTOPOLL_SESSIONS', default: '2', help: 'questions answered at once (one session each)', schema: count() },
-  attempts: { flags: '--attempts <n>', env: 'AUTOPOLL_ATTEMPTS', default: '5', help: 'tries per question before an error response', schema: count() },
-  backoffMs: { flags: '--backoff-ms <ms>', env: 'AUTOPOLL_BACKOFF_MS', default: '1000', help: 'first retry delay, doubled on each further try', schema: count(0) },
+  sessions: { flags: '--sessions <n>', env: 'AUTOPOLL_SESSIONS', default: '2', help: 'questions answered at once (one session each)', schema: whole(1, 1000) },
+  attempts: { flags: '--attempts <n>', env: 'AUTOPOLL_ATTEMPTS', default: '5', help: 'tries per question before an error response', schema: whole(1, 100) },
+  backoffMs: { flags: '--backoff-ms <ms>', env: 'AUTOPOLL_BACKOFF_MS', default: '1000', help: 'first retry delay, doubled on each further try', schema: whole(0, DAY_MS) },
   answerer: { flags: '--answerer <name>', env: 'AUTOPOLL_ANSWERER', default: 'claude', help: 'who answers: claude (persistent Claude Code sessions) or stub', schema: z.enum(['claude', 'stub']) },
   model: { flags: '--model <model>', env: 'AUTOPOLL_MODEL', default: 'haiku', help: 'model Claude Code answers with', schema: z.string().min(1) },
-  turnTimeout: { flags: '--turn-timeout <seconds>', env: 'AUTOPOLL_TURN_TIMEOUT', default: '120', help: 'a turn running longer is interrupted (and its session killed if it does not stop)', schema: seconds() },
-  maxTurnsPerSession: { flags: '--max-turns-per-session <n>', env: 'AUTOPOLL_MAX_TURNS_PER_SESSION', default: '50', help: 'a session process is replaced after this many turns', schema: count() },
-  maxContextTokens: { flags: '--max-context-tokens <n>', env: 'AUTOPOLL_MAX_CONTEXT_TOKENS', default: '100000', help: 'a session is replaced once a turn carries more context than this', schema: count(1000) },
+  turnTimeout: { flags: '--turn-timeout <seconds>', env: 'AUTOPOLL_TURN_TIMEOUT', default: '120', help: 'a turn running longer is interrupted (and its session killed if it does not stop)', schema: whole(1, DAY_SECONDS) },
+  maxTurnsPerSession: { flags: '--max-turns-per-session <n>', env: 'AUTOPOLL_MAX_TURNS_PER_SESSION', default: '50', help: 'a session process is replaced after this many turns', schema: whole(1, 1_000_000) },
+  maxContextTokens: { flags: '--max-context-tokens <n>', env: 'AUTOPOLL_MAX_CONTEXT_TOKENS', default: '100000', help: 'a session is replaced once a turn carries more context than this', schema: whole(1000, 10_000_000) },
   sessionMemory: {
     flags: '--session-memory <mode>', env: 'AUTOPOLL_SESSION_MEMORY', default: 'none',
     help: 'none: each question starts a fresh conversation; conversation: follow-ups of one bridge conversation keep their context on a slot',
     schema: z.enum(['none', 'conversation']),
   },
   toolsRoot: { flags: '--tools-root <dir>', env: 'AUTOPOLL_TOOLS_ROOT', help: "what the sessions' read-only tools may read (default: an empty private folder)", schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },
-  stubLatencyMs: { flags: '--stub-latency-ms <ms>', env: 'AUTOPOLL_STUB_LATENCY_MS', default: '0', help: "the stub answerer's time per answer", schema: count(0) },
-  lockDurationMs: { flags: '--lock-duration-ms <ms>', env: 'AUTOPOLL_LOCK_DURATION_MS', default: '30000', help: "how soon a dead consumer's question goes to another", schema: count(1000) },
-  name: { flags: '--name <name>', env: 'AUTOPOLL_NAME', help: 'worker name shown in the board (default: host-pid)', schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },
+  stubLatencyMs: { flags: '--stub-latency-ms <ms>', env: 'AUTOPOLL_STUB_LATENCY_MS', default: '0', help: "the stub answerer's time per answer", schema: whole(0, DAY_MS) },
+  lockDurationMs: { flags: '--lock-duration-ms <ms>', env: 'AUTOPOLL_LOCK_DURATION_MS', default: '30000', help: "how soon a dead consumer's question goes to another", schema: whole(1000, DAY_MS) },
+  name: { flags: '--name <name>', env: 'AUTOPOLL_NAME', help: 'worker name, as BullMQ lists its workers (default: host-pid)', schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },
 } satisfies Record<string, Spec>;
 
 type Specs = Record<string, Spec>;

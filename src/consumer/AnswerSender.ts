@@ -1,41 +1,20 @@
 import type { Queue } from 'bullmq';
 import type { AnswerJob } from '../shared/jobs.js';
 import { answerJobId } from '../shared/queues.js';
+import { TickBatcher } from '../shared/TickBatcher.js';
 
-interface Pending {
-  job: AnswerJob;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
-/**
- * Puts answers on the `answers` queue. Answers finished in the same tick share one `addBulk`:
- * one round trip and one socket write instead of one per answer.
- */
+/** Puts answers on the `answers` queue; answers finished in the same tick share one `addBulk`. */
 export class AnswerSender {
-  private pending: Pending[] = [];
+  private readonly batcher: TickBatcher<AnswerJob, undefined>;
 
-  constructor(private readonly answers: Queue) {}
-
-  send(job: AnswerJob): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.pending.push({ job, resolve, reject }) === 1) setImmediate(() => void this.flush());
+  constructor(answers: Queue) {
+    this.batcher = new TickBatcher(async (jobs) => {
+      await answers.addBulk(jobs.map((job) => ({ name: job.outcome.kind, data: job, opts: { jobId: answerJobId(job.questionJobId, job.outcome.kind) } })));
+      return jobs.map(() => undefined);
     });
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.pending;
-    this.pending = [];
-    try {
-      await this.answers.addBulk(
-        batch.map(({ job }) => {
-          const kind = job.outcome.kind;
-          return { name: kind, data: job, opts: { jobId: answerJobId(job.questionJobId, kind) } };
-        }),
-      );
-      for (const p of batch) p.resolve();
-    } catch (err) {
-      for (const p of batch) p.reject(err);
-    }
+  async send(job: AnswerJob): Promise<void> {
+    await this.batcher.submit(job);
   }
 }

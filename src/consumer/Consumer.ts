@@ -14,10 +14,6 @@ export class Consumer {
     this.worker = new QuestionWorker(answerer, options, logger);
   }
 
-  get questionWorker(): QuestionWorker {
-    return this.worker;
-  }
-
   async start(): Promise<void> {
     await this.answerer.start();
     this.worker.start();

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { describeZodError, QuestionJobSchema, type AnswerJob, type AnswerOutcome, type QuestionJob } from '../shared/jobs.js';
 import { closeWorker } from '../shared/closing.js';
 import type { Logger } from '../shared/logger.js';
-import { ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../shared/queues.js';
+import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../shared/queues.js';
 import { AnswerSender } from './AnswerSender.js';
 import { FatalAnswererError, RateLimitedError, type Answerer } from './Answerer.js';
 import { backoffDelayMs, classifyFailure } from './retryPolicy.js';
@@ -21,14 +21,6 @@ export interface QuestionWorkerOptions {
   lockDurationMs: number;
   name?: string | undefined;
 }
-
-/** Answer jobs retry on their own: the producer may be restarting or its bridge locked. */
-const ANSWER_JOB_OPTIONS = {
-  attempts: 20,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
-  removeOnFail: { age: 30 * 24 * 3600, count: 10_000 },
-};
 
 /** Enough of a question job to send an error response when the rest of it is unusable. */
 const AddressSchema = QuestionJobSchema.pick({ messageId: true, conversationId: true, queryId: true });

@@ -1,6 +1,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { closeWorker } from '../shared/closing.js';
+import { TickBatcher } from '../shared/TickBatcher.js';
 import { AnswerJobSchema, describeZodError, type AnswerJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
 import { ANSWERS_QUEUE } from '../shared/queues.js';
@@ -24,13 +25,6 @@ export type WriteResult =
   | { written: true; responseMessageId: number; state: 'answered' | 'failed' }
   | { written: false; reason: string };
 
-interface Pending {
-  job: AnswerJob;
-  jobId: string;
-  resolve: (r: WriteResult) => void;
-  reject: (e: unknown) => void;
-}
-
 /**
  * The `answers` worker: writes each answer to the bridge as side `b`'s response and moves its
  * ledger row on, both in one transaction, so the bridge gets one answer per query. Answers that
@@ -39,8 +33,7 @@ interface Pending {
  */
 export class AnswerWriter {
   readonly worker: Worker;
-  private pending: Pending[] = [];
-  private flushScheduled = false;
+  private readonly batcher = new TickBatcher<AnswerJob, WriteResult>((batch) => this.write(batch));
 
   constructor(
     private readonly db: Db,
@@ -48,8 +41,6 @@ export class AnswerWriter {
     private readonly writer: BridgeWriter,
     private readonly logger: Logger,
     options: AnswerWriterOptions,
-    /** Called after each committed batch, for the heartbeat and the metrics. */
-    private readonly onWritten: (results: WriteResult[]) => void = () => undefined,
   ) {
     this.worker = new Worker(ANSWERS_QUEUE, (job) => this.process(job), {
       connection: options.connection,
@@ -74,38 +65,24 @@ export class AnswerWriter {
     await closeWorker(this.worker, timeoutMs);
   }
 
-  private process(job: Job): Promise<WriteResult> {
+  private async process(job: Job): Promise<WriteResult> {
     const parsed = AnswerJobSchema.safeParse(job.data);
     if (!parsed.success) {
       const why = describeZodError(parsed.error);
       this.logger.error({ job: job.id, why }, 'answer job has invalid data; dropped');
-      return Promise.reject(new UnrecoverableError(`invalid answer job data: ${why}`));
+      throw new UnrecoverableError(`invalid answer job data: ${why}`);
     }
-    return new Promise<WriteResult>((resolve, reject) => {
-      this.pending.push({ job: parsed.data, jobId: job.id ?? '', resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => void this.flush());
-      }
-    });
+    const result = await this.batcher.submit(parsed.data);
+    this.log(parsed.data, job.id ?? '', result);
+    return result;
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.pending;
-    this.pending = [];
-    this.flushScheduled = false;
+  private async write(batch: AnswerJob[]): Promise<WriteResult[]> {
     try {
-      const results = await retryBusy('write answers', this.logger, () =>
-        runImmediate(this.db, () => batch.map((p) => this.writeOne(p.job))),
-      );
-      batch.forEach((p, i) => {
-        this.log(p, results[i]!);
-        p.resolve(results[i]!);
-      });
-      this.onWritten(results);
+      return await retryBusy('write answers', this.logger, () => runImmediate(this.db, () => batch.map((job) => this.writeOne(job))));
     } catch (err) {
       this.logger.error({ err, count: batch.length }, 'writing answers to the bridge failed; they will be retried');
-      for (const p of batch) p.reject(err);
+      throw err;
     }
   }
 
@@ -136,8 +113,8 @@ export class AnswerWriter {
     return { written: true, responseMessageId, state };
   }
 
-  private log(p: Pending, r: WriteResult): void {
-    const ids = { conversation: p.job.conversationId, messageId: p.job.messageId, queryId: p.job.queryId, job: p.jobId };
+  private log(job: AnswerJob, jobId: string, r: WriteResult): void {
+    const ids = { conversation: job.conversationId, messageId: job.messageId, queryId: job.queryId, job: jobId };
     if (r.written) this.logger.info({ ...ids, responseMessageId: r.responseMessageId, state: r.state }, 'response written');
     else this.logger.warn({ ...ids, reason: r.reason }, 'answer dropped');
   }

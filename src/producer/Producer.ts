@@ -1,10 +1,9 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { EventEmitter } from 'node:events';
 import type { QuestionJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
-import { ANSWERS_QUEUE, QUESTIONS_QUEUE, questionJobId } from '../shared/queues.js';
-import { AnswerWriter, type WriteResult } from './AnswerWriter.js';
+import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, JOB_RETENTION, QUESTIONS_QUEUE, questionJobId } from '../shared/queues.js';
+import { AnswerWriter } from './AnswerWriter.js';
 import { BridgeWatcher } from './BridgeWatcher.js';
 import { ensureAutopollSchema, openBridgeDatabase, runImmediate, type Db } from './BridgeDatabase.js';
 import { BridgeWriter } from './BridgeWriter.js';
@@ -40,24 +39,12 @@ export interface ProducerOptions {
   answerConcurrency: number;
 }
 
-export interface ProducerEvents {
-  taken: [jobs: QuestionJob[]];
-  written: [results: WriteResult[]];
-  reconciled: [report: ReconcileReport];
-}
-
-/** Question jobs keep their history for the board, bounded so Redis does not grow without end. */
-const QUESTION_JOB_OPTIONS = {
-  removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
-  removeOnFail: { age: 30 * 24 * 3600, count: 10_000 },
-};
-
 /**
  * The bridge side of autopoll, and the only code that opens the SQLite file: watches for
  * questions, takes them into the ledger, enqueues them, writes the answers back, and keeps the
  * ledger and Redis in agreement.
  */
-export class Producer extends EventEmitter<ProducerEvents> {
+export class Producer {
   readonly db: Db;
   readonly questions: Queue;
   readonly answers: Queue;
@@ -94,11 +81,10 @@ export class Producer extends EventEmitter<ProducerEvents> {
     private readonly options: ProducerOptions,
     private readonly logger: Logger,
   ) {
-    super();
     this.db = db;
     const queueOpts = { connection: options.connection, prefix: options.prefix };
-    this.questions = new Queue(QUESTIONS_QUEUE, { ...queueOpts, defaultJobOptions: QUESTION_JOB_OPTIONS });
-    this.answers = new Queue(ANSWERS_QUEUE, queueOpts);
+    this.questions = new Queue(QUESTIONS_QUEUE, { ...queueOpts, defaultJobOptions: JOB_RETENTION });
+    this.answers = new Queue(ANSWERS_QUEUE, { ...queueOpts, defaultJobOptions: ANSWER_JOB_OPTIONS });
     this.questions.on('error', (err) => logger.debug({ err }, 'questions queue connection error'));
     this.answers.on('error', (err) => logger.debug({ err }, 'answers queue connection error'));
     this.ledger = new Ledger(db);
@@ -113,7 +99,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       connection: options.connection,
       prefix: options.prefix,
       concurrency: options.answerConcurrency,
-    }, (results) => this.emit('written', results));
+    });
     this.reconciler = new Reconciler(
       this.ledger, this.questions, this.answers,
       (row) => this.rebuild(row), (jobs) => this.enqueue(jobs), logger,
@@ -151,12 +137,10 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.logger.info('producer stopped');
   }
 
-  /** Runs the reconciler once now; also used by tests and on start. */
+  /** Runs the reconciler once now (on start with no grace, then periodically). */
   async reconcile(graceMs?: number): Promise<ReconcileReport | undefined> {
     try {
-      const report = await this.reconciler.run(graceMs);
-      this.emit('reconciled', report);
-      return report;
+      return await this.reconciler.run(graceMs);
     } catch (err) {
       this.logger.error({ err }, 'reconciler pass failed; the next one will try again');
       return undefined;
@@ -199,10 +183,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const verdicts = await Promise.all(rows.map((row) => judgeRow(row, this.contexts)));
     try {
       const jobs = await this.busy('take questions', () => this.taker.take(verdicts));
-      if (jobs.length) {
-        this.emit('taken', jobs);
-        await this.enqueue(jobs);
-      }
+      if (jobs.length) await this.enqueue(jobs);
     } catch (err) {
       // Nothing was taken: the rows are still unread, so look at them again.
       this.scanner.rewind(rows[0]!.id - 1);

@@ -11,3 +11,16 @@ export function questionJobId(messageId: number): string {
 export function answerJobId(questionJobId: string, kind: 'answer' | 'error'): string {
   return `${kind === 'answer' ? 'a' : 'e'}-${questionJobId}`;
 }
+
+/** Finished jobs stay for the board to show, bounded so that Redis does not grow without end. */
+export const JOB_RETENTION = {
+  removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 30 * 24 * 3600, count: 10_000 },
+};
+
+/** Answer jobs retry on their own: the producer may be restarting or its bridge locked. */
+export const ANSWER_JOB_OPTIONS = {
+  attempts: 20,
+  backoff: { type: 'exponential', delay: 1000 },
+  ...JOB_RETENTION,
+};

@@ -41,10 +41,6 @@ export class RedisOutageReporter {
     this.down = false;
     this.logger.info({ redis: safeRedisUrl(this.url) }, 'Redis is reachable again');
   }
-
-  get isDown(): boolean {
-    return this.down;
-  }
 }
 
 function errorCause(err: Error): string {

@@ -22,7 +22,7 @@ function answerer(api: FakeAnthropic, extra: Partial<ClaudeAnswererOptions> = {}
 }
 
 const job = (i: number): QuestionJob => ({ messageId: i + 1, conversationId: 'conv_lifecycle', queryId: `q_${i}`, question: `question ${i}` });
-const ctx = { attempt: 1, signal: new AbortController().signal, log: () => undefined };
+const ctx = { attempt: 1, signal: new AbortController().signal, log: () => undefined, progress: () => undefined };
 
 /** Every process below this one (Claude Code may start children of its own). */
 function descendants(): number[] {
