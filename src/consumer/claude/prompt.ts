@@ -15,8 +15,17 @@ export function buildPrompt(q: QuestionJob): string {
   const parts: string[] = [];
   if (q.context) {
     const cut = q.context.truncated ? ' (cut: the file is longer)' : '';
-    parts.push(`<context file="${q.context.path}"${cut}>\n${q.context.text}\n</context>`);
+    parts.push(`<context file="${attribute(q.context.path)}"${cut}>\n${contained(q.context.text)}\n</context>`);
   }
-  parts.push(`<question query_id="${q.queryId}">\n${q.question}\n</question>`);
+  parts.push(`<question query_id="${attribute(q.queryId)}">\n${contained(q.question)}\n</question>`);
   return parts.join('\n\n');
+}
+
+/** The asker's text cannot close the tag it is wrapped in and pose as autopoll's own words. */
+function contained(text: string): string {
+  return text.replace(/<\/(question|context)>/gi, '<\\/$1>');
+}
+
+function attribute(value: string): string {
+  return value.replace(/"/g, '&quot;');
 }

@@ -12,7 +12,9 @@ export const NOT_AUTHENTICATED = 'Claude Code is not authenticated: set ANTHROPI
 
 /** Classifies how a turn failed. Pure: the signals and the result message in, an error out. */
 export function classifyTurnFailure(signals: TurnSignals, result: SDKResultMessage | undefined): AnswerError {
-  const status = signals.retryStatus ?? (result && 'api_error_status' in result ? (result.api_error_status ?? undefined) : undefined);
+  // The result's status is the final word; a retry's is what the turn last saw before it.
+  const final: number | null | undefined = result?.subtype === 'success' ? result.api_error_status : undefined;
+  const status = final ?? signals.retryStatus;
   const code = signals.assistantError;
   if (code === 'authentication_failed' || status === 401) return new FatalAnswererError('not_authenticated', NOT_AUTHENTICATED);
   if (code === 'rate_limit' || code === 'overloaded' || status === 429 || status === 529) {
