@@ -54,6 +54,7 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
   private pending: PendingTurn | undefined;
   private stderrTail = '';
   private exited = false;
+  private closing = false;
   private costSoFar = 0;
   private model: string | undefined;
   /** The first Claude Code session id of the process: stable for its life, unlike /clear's new ones. */
@@ -134,6 +135,7 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
   /** Ends the process: stdin closed, a moment to exit, then the group is killed. */
   async close(graceMs = 2000): Promise<void> {
     if (this.exited) return;
+    this.closing = true;
     const exited = new Promise<void>((r) => this.once('exit', () => r()));
     this.input.end();
     this.query.close();
@@ -248,7 +250,9 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
     this.exited = true;
     this.input.end();
     this.pending?.reject(crashed(this.stderrTail));
-    this.logger.warn({ sessionId: this.id, sessionPid: this.pid, code, signal }, 'Claude Code session process exited');
+    const fields = { sessionId: this.id, sessionPid: this.pid, code, signal };
+    if (this.closing) this.logger.info(fields, 'Claude Code session closed');
+    else this.logger.warn({ ...fields, stderr: this.stderrTail.slice(-500) }, 'Claude Code session process exited unexpectedly');
     this.emit('exit', { code, signal, stderr: this.stderrTail });
   }
 }
