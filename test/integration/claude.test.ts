@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClaudeAnswerer, type ClaudeAnswererOptions } from '../../src/consumer/ClaudeAnswerer.js';
+import type { ClaudeAnswerer, ClaudeAnswererOptions } from '../../src/consumer/ClaudeAnswerer.js';
 import { BridgeFixture, type Conversation } from '../support/bridge.js';
-import { claudeEnv } from '../support/claudeEnv.js';
+import { testClaudeAnswerer } from '../support/claudeEnv.js';
 import { echoResponder, FakeAnthropic } from '../support/fakeAnthropic.js';
-import { InProcessPipeline, testLogger, testPrefix } from '../support/pipeline.js';
+import { InProcessPipeline, testPrefix } from '../support/pipeline.js';
 import { waitFor } from '../support/wait.js';
 
 describe('Claude Code answerer: persistent sessions against a fake Anthropic API', () => {
@@ -16,12 +16,7 @@ describe('Claude Code answerer: persistent sessions against a fake Anthropic API
     await api.stop();
   });
 
-  function answerer(extra: Partial<ClaudeAnswererOptions> = {}): ClaudeAnswerer {
-    return new ClaudeAnswerer(
-      { sessions: 2, model: 'haiku', turnTimeoutSec: 30, maxTurnsPerSession: 1000, maxContextTokens: 1_000_000, sessionMemory: 'none', env: claudeEnv(api.url), interruptGraceMs: 2000, ...extra },
-      testLogger(),
-    );
-  }
+  const answerer = (extra: Partial<ClaudeAnswererOptions> = {}) => testClaudeAnswerer(api, extra);
 
   async function pipelineWith(a: ClaudeAnswerer, sessions: number, extra: { attempts?: number } = {}): Promise<{ bridge: BridgeFixture; conv: Conversation; pipeline: InProcessPipeline }> {
     const bridge = BridgeFixture.create();

@@ -1,25 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClaudeAnswerer, type ClaudeAnswererOptions } from '../../src/consumer/ClaudeAnswerer.js';
 import { Consumer } from '../../src/consumer/Consumer.js';
 import type { QuestionJob } from '../../src/shared/jobs.js';
 import { BridgeFixture } from '../support/bridge.js';
-import { claudeEnv } from '../support/claudeEnv.js';
+import { claudeEnv, testClaudeAnswerer } from '../support/claudeEnv.js';
 import { AutopollProcess } from '../support/cli.js';
 import { echoResponder, FakeAnthropic } from '../support/fakeAnthropic.js';
-import { InProcessPipeline, testLogger, testPrefix, testRedis } from '../support/pipeline.js';
+import { capturingLogger, InProcessPipeline, testLogger, testPrefix, testRedis } from '../support/pipeline.js';
 import { RedisServer } from '../support/redisServer.js';
 import { waitFor } from '../support/wait.js';
 
-function answerer(api: FakeAnthropic, extra: Partial<ClaudeAnswererOptions> = {}, logger = testLogger()): ClaudeAnswerer {
-  return new ClaudeAnswerer(
-    { sessions: 2, model: 'haiku', turnTimeoutSec: 30, maxTurnsPerSession: 1000, maxContextTokens: 1_000_000, sessionMemory: 'none', env: claudeEnv(api.url), interruptGraceMs: 2000, ...extra },
-    logger,
-  );
-}
+const answerer = testClaudeAnswerer;
 
 const job = (i: number): QuestionJob => ({ messageId: i + 1, conversationId: 'conv_lifecycle', queryId: `q_${i}`, question: `question ${i}` });
 const ctx = { attempt: 1, signal: new AbortController().signal, log: () => undefined, progress: () => undefined };
@@ -120,8 +112,7 @@ describe('Claude Code session lifecycle', () => {
 
   it('a missing or invalid credential is reported once, clearly, and the consumer stops taking questions without spending them', async () => {
     api.responder = () => ({ kind: 'error', status: 401, message: 'invalid x-api-key' });
-    const lines: Array<Record<string, unknown>> = [];
-    const logger = pino({ level: 'info' }, new Writable({ write(c, _e, cb) { for (const l of String(c).split('\n').filter(Boolean)) lines.push(JSON.parse(l)); cb(); } }));
+    const { logger, lines } = capturingLogger();
     const bridge = BridgeFixture.create();
     const conv = bridge.createConversation();
     const prefix = testPrefix();

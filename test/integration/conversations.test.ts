@@ -1,22 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BridgeFixture } from '../support/bridge.js';
-import { InProcessPipeline, testLogger, testPrefix } from '../support/pipeline.js';
+import { capturingLogger, InProcessPipeline, testLogger, testPrefix } from '../support/pipeline.js';
 import { waitFor } from '../support/wait.js';
-import { createLogger } from '../../src/shared/logger.js';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
-
-/** A pino logger whose lines the test can read. */
-function capturingLogger(): { logger: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
 
 describe('which conversations the producer serves', () => {
   let bridge: BridgeFixture;

@@ -1,4 +1,8 @@
 import { mkdirSync } from 'node:fs';
+import { ClaudeAnswerer, type ClaudeAnswererOptions } from '../../src/consumer/ClaudeAnswerer.js';
+import type { Logger } from '../../src/shared/logger.js';
+import type { FakeAnthropic } from './fakeAnthropic.js';
+import { testLogger } from './pipeline.js';
 import { join } from 'node:path';
 import { tempDir } from './bridge.js';
 
@@ -18,4 +22,12 @@ export function claudeEnv(apiUrl: string): NodeJS.ProcessEnv {
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     DISABLE_AUTOUPDATER: '1',
   };
+}
+
+/** A Claude answerer on the fake API: 2 sessions, generous limits, a short interrupt grace. */
+export function testClaudeAnswerer(api: FakeAnthropic, extra: Partial<ClaudeAnswererOptions> = {}, logger: Logger = testLogger()): ClaudeAnswerer {
+  return new ClaudeAnswerer(
+    { sessions: 2, model: 'haiku', turnTimeoutSec: 30, maxTurnsPerSession: 1000, maxContextTokens: 1_000_000, sessionMemory: 'none', env: claudeEnv(api.url), interruptGraceMs: 2000, ...extra },
+    logger,
+  );
 }

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { inject } from 'vitest';
 import type { Redis } from 'ioredis';
 import type { Answerer } from '../../src/consumer/Answerer.js';
@@ -15,6 +17,18 @@ export function testPrefix(): string {
 
 export function testLogger(): Logger {
   return createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+}
+
+/** A pino logger whose lines the test can read. */
+export function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), lines };
 }
 
 export function testRedis(url = inject('redisUrl'), logger = testLogger()): Redis {
