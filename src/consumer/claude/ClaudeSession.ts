@@ -74,6 +74,8 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
         cwd: options.cwd,
         env: options.env,
         settingSources: [],
+        // A service answering for days must not grow a transcript file per question on disk.
+        persistSession: false,
         systemPrompt: SHARD_SYSTEM_PROMPT,
         tools: READ_ONLY_TOOLS,
         allowedTools: [],
