@@ -6,11 +6,19 @@
  * per scenario, median reported; 3), BENCH_LATENCY_N (300),
  * BENCH_LATENCY_GAP_MS (10), BENCH_WARMUP_N (500), BENCH_OLD_MESSAGES (1000000; 0 skips that
  * scenario), BENCH_SESSIONS (64), BENCH_INSERT_BATCH (100), BENCH_CPU_PROF=1 (children write
- * .cpuprofile files to bench/results/profiles), BENCH_TIMEOUT_SEC (whole run, 420).
+ * .cpuprofile files to bench/results/profiles), BENCH_TIMEOUT_SEC (whole run; 420 per benchmark run).
+ *
+ * Which benchmarks: BENCH_ONLY (a comma-separated list of pipeline, claude; all when unset),
+ * BENCH_CLAUDE=0 (skip the Claude one). The Claude benchmark's knobs: BENCH_CLAUDE_N (questions
+ * per phase, 200), BENCH_CLAUDE_BASELINE_N (the baseline's, at most BENCH_CLAUDE_N; 200),
+ * BENCH_CLAUDE_BASELINE_SEC (the baseline's time budget, 180), BENCH_CLAUDE_POOL_SEC (each pool
+ * phase's, 90), BENCH_CLAUDE_SESSIONS (pool sizes, "1,4"), BENCH_CLAUDE_MAX_TURNS (turns before a
+ * session is recycled, 50), BENCH_CLAUDE_BIN (Claude Code binary; the one the SDK ships).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { CLAUDE_BIN, formatClaude, runClaudeBench } from './claude.js';
 import { formatPipeline, runPipelineBench } from './pipeline.js';
 import { cleanup, envInt, removeStaleTempDirs, REPO } from './support.js';
 
@@ -18,18 +26,44 @@ const RESULTS = join(REPO, 'bench', 'results');
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 let aborting = false;
+/** Aborted when the run is being stopped (signal, watchdog): a benchmark that watches it stops starting work. */
+const stopping = new AbortController();
 
 /** Cleans up and exits; runs once (a Ctrl-C reaches the bench both from the terminal and relayed by tsx). */
 async function abort(why: string, code: number): Promise<void> {
   if (aborting) return;
   aborting = true;
+  stopping.abort();
   process.stderr.write(`bench: ${why}; cleaning up\n`);
   await cleanup.runAll();
   process.exit(code);
 }
 
+const BENCHMARKS = ['pipeline', 'claude'] as const;
+type Benchmark = (typeof BENCHMARKS)[number];
+
+/** The benchmarks to run: BENCH_ONLY's list (all when unset), less the Claude one when BENCH_CLAUDE=0. */
+function selected(): Benchmark[] {
+  const only = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const name of only) {
+    if (!(BENCHMARKS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown benchmark ${JSON.stringify(name)}; known: ${BENCHMARKS.join(', ')}`);
+  }
+  return BENCHMARKS.filter((b) => (only.length === 0 || only.includes(b)) && !(b === 'claude' && process.env.BENCH_CLAUDE === '0'));
+}
+
+/** A comma-separated list of positive integers. */
+function envInts(name: string, fallback: number[]): number[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const values = raw.split(',').map((s) => Number(s.trim()));
+  if (values.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`${name} must be a comma-separated list of positive integers, got ${JSON.stringify(raw)}`);
+  return values;
+}
+
 async function main(): Promise<void> {
-  const watchdog = setTimeout(() => void abort(`the whole run took longer than ${envInt('BENCH_TIMEOUT_SEC', 420)} s`, 1), envInt('BENCH_TIMEOUT_SEC', 420) * 1000);
+  const benchmarks = selected();
+  const timeoutSec = envInt('BENCH_TIMEOUT_SEC', 420 * Math.max(1, benchmarks.length));
+  const watchdog = setTimeout(() => void abort(`the whole run took longer than ${timeoutSec} s`, 1), timeoutSec * 1000);
   watchdog.unref();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void abort(`got ${signal}`, 130));
 
@@ -41,37 +75,67 @@ async function main(): Promise<void> {
   const machine = { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memoryGB: Math.round(totalmem() / 1e9), node: process.version, platform: process.platform };
   log(`autopoll benchmarks on ${machine.cpus} cores (${machine.cpuModel}), node ${machine.node}`);
 
-  const pipeline = await runPipelineBench(
-    {
-      throughputN: envInt('BENCH_N', 20_000),
-      throughputRepeat: Math.max(1, envInt('BENCH_REPEAT', 3)),
-      insertBatch: Math.max(1, envInt('BENCH_INSERT_BATCH', 100)),
-      latencyN: envInt('BENCH_LATENCY_N', 300),
-      latencyGapMs: envInt('BENCH_LATENCY_GAP_MS', 10),
-      warmupN: envInt('BENCH_WARMUP_N', 500),
-      oldMessages: envInt('BENCH_OLD_MESSAGES', 1_000_000),
-      sessions: Math.max(1, envInt('BENCH_SESSIONS', 64)),
-      throughputTimeoutMs: 100_000,
-      cpuProfDir,
-    },
-    log,
-  );
-  const file = join(RESULTS, 'pipeline.json');
-  writeFileSync(file, `${JSON.stringify({ ...pipeline, machine, finishedAt: new Date().toISOString() }, null, 2)}\n`);
+  const machineLine = `${machine.cpus} cores`;
+  if (benchmarks.length === 0) log('no benchmark selected (BENCH_ONLY, BENCH_CLAUDE)');
+  const reports: string[] = [];
 
-  log('');
-  log('== pipeline: bridge -> producer -> Redis -> consumer (stub) -> producer -> bridge ==');
-  log(formatPipeline(pipeline));
-  log('');
-  log(`results: ${file}${cpuProfDir ? `; CPU profiles: ${cpuProfDir}` : ''}`);
+  if (benchmarks.includes('pipeline')) {
+    const pipeline = await runPipelineBench(
+      {
+        throughputN: envInt('BENCH_N', 20_000),
+        throughputRepeat: Math.max(1, envInt('BENCH_REPEAT', 3)),
+        insertBatch: Math.max(1, envInt('BENCH_INSERT_BATCH', 100)),
+        latencyN: envInt('BENCH_LATENCY_N', 300),
+        latencyGapMs: envInt('BENCH_LATENCY_GAP_MS', 10),
+        warmupN: envInt('BENCH_WARMUP_N', 500),
+        oldMessages: envInt('BENCH_OLD_MESSAGES', 1_000_000),
+        sessions: Math.max(1, envInt('BENCH_SESSIONS', 64)),
+        throughputTimeoutMs: 100_000,
+        cpuProfDir,
+      },
+      log,
+    );
+    const file = join(RESULTS, 'pipeline.json');
+    writeFileSync(file, `${JSON.stringify({ ...pipeline, machine, finishedAt: new Date().toISOString() }, null, 2)}\n`);
+    reports.push('', '== pipeline: bridge -> producer -> Redis -> consumer (stub) -> producer -> bridge ==', formatPipeline(pipeline), '', `results: ${file}${cpuProfDir ? `; CPU profiles: ${cpuProfDir}` : ''}`);
+  }
+
+  if (benchmarks.includes('claude')) {
+    if (reports.length) log(reports.splice(0).join('\n'));
+    const n = Math.max(1, envInt('BENCH_CLAUDE_N', 200));
+    const claude = await runClaudeBench(
+      {
+        n,
+        baselineN: Math.max(1, Math.min(n, envInt('BENCH_CLAUDE_BASELINE_N', n))),
+        baselineBudgetSec: envInt('BENCH_CLAUDE_BASELINE_SEC', 180),
+        pools: envInts('BENCH_CLAUDE_SESSIONS', [1, 4]),
+        poolBudgetSec: envInt('BENCH_CLAUDE_POOL_SEC', 90),
+        model: 'haiku',
+        turnTimeoutSec: 60,
+        maxTurnsPerSession: Math.max(1, envInt('BENCH_CLAUDE_MAX_TURNS', 50)),
+        maxContextTokens: 100_000,
+        executable: process.env.BENCH_CLAUDE_BIN || CLAUDE_BIN,
+      },
+      log,
+      stopping.signal,
+    );
+    const file = join(RESULTS, 'claude.json');
+    writeFileSync(file, `${JSON.stringify({ ...claude, machine, finishedAt: new Date().toISOString() }, null, 2)}\n`);
+    reports.push('', `== claude: a Claude Code process per question vs the persistent pool (real binary, fake API, ${machineLine}) ==`, formatClaude(claude), '', `results: ${file}`);
+  }
+  if (reports.length) log(reports.join('\n'));
 }
 
+// Once abort() runs, it cleans up and sets the exit code; main's end (its work failing as things
+// are stopped under it) is not reported.
 main().then(
   async () => {
+    if (aborting) return;
     await cleanup.runAll();
     process.exit(0);
   },
   async (err: unknown) => {
+    if (aborting) return;
     process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     await cleanup.runAll();
     process.exit(1);

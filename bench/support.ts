@@ -76,8 +76,9 @@ export function recordRedisServer(benchDir: string, pid: number, redisDir: strin
 /**
  * Removes bench folders left in the temp dir by a bench process that no longer runs (one that
  * was killed before it could clean up: a bridge file with old messages is hundreds of MB), and
- * stops the redis-server such a run left behind (its own pid and folder, checked, nothing else).
- * Producer and consumer need no sweep: they run under setpriv --pdeathsig.
+ * stops the redis-server such a run left behind (its own pid and folder, checked, nothing else)
+ * and any process still working inside the folder (the Claude benchmark's sessions). Producer
+ * and consumer need no sweep: they run under setpriv --pdeathsig.
  */
 export function removeStaleTempDirs(): string[] {
   const removed: string[] = [];
@@ -94,10 +95,28 @@ export function removeStaleTempDirs(): string[] {
     } catch {
       // no record, or that redis-server is gone already
     }
+    killProcessesIn(dir);
     rmSync(dir, { recursive: true, force: true });
     removed.push(name);
   }
   return removed;
+}
+
+/**
+ * SIGKILLs the processes whose working directory is inside `dir`: Claude Code sessions of a
+ * bench that was killed (they run in their own process group, without --pdeathsig, and one that
+ * is mid-turn keeps retrying the gone API instead of exiting).
+ */
+function killProcessesIn(dir: string): void {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${name}/cwd`);
+      if (cwd === dir || cwd.startsWith(`${dir}/`)) process.kill(Number(name), 'SIGKILL');
+    } catch {
+      // gone, or not ours to read
+    }
+  }
 }
 
 function processAlive(pid: number): boolean {
@@ -209,7 +228,8 @@ export class Service {
 
 let setprivAvailable: boolean | undefined;
 
-function hasSetpriv(): boolean {
+/** Whether `setpriv --pdeathsig` works here (util-linux); children are wrapped in it when it does. */
+export function hasSetpriv(): boolean {
   if (setprivAvailable === undefined) {
     try {
       execFileSync('setpriv', ['--pdeathsig', 'SIGTERM', '--', 'true'], { stdio: 'ignore' });
@@ -270,6 +290,31 @@ export function cpuSeconds(pid: number): number | undefined {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
     return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds of a process and of the children it has already waited for (Linux /proc: utime,
+ * stime, cutime, cstime). Children that exited during a phase show up in the parent's figure, so
+ * the difference over a phase covers short-lived processes too. Undefined elsewhere or once gone.
+ */
+export function cpuSecondsWithChildren(pid: number | 'self'): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / ticksPerSecond();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The parent pid of a process (Linux /proc), undefined when it is gone. */
+export function parentPid(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
   } catch {
     return undefined;
   }
