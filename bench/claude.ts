@@ -217,7 +217,9 @@ async function runBaseline(
         break;
       }
       const q = question(i);
-      const args = ['-p', buildPrompt(q), '--model', config.model, '--tools', 'Read,Grep,Glob', '--setting-sources', '', '--system-prompt', SHARD_SYSTEM_PROMPT];
+      // The same work per question as the pool's default sessions: its system prompt, no tools
+      // (the context travels in the prompt), no settings.
+      const args = ['-p', buildPrompt(q), '--model', config.model, '--tools', '', '--setting-sources', '', '--system-prompt', SHARD_SYSTEM_PROMPT];
       const t = performance.now();
       const run = runProcess(config.executable, args, env, cwd, config.turnTimeoutSec * 1000, (child) => {
         current = child;

@@ -89,7 +89,7 @@ export const CONSUMER = {
     help: 'none: each question starts a fresh conversation; conversation: follow-ups of one bridge conversation keep their context on a slot',
     schema: z.enum(['none', 'conversation']),
   },
-  toolsRoot: { flags: '--tools-root <dir>', env: 'AUTOPOLL_TOOLS_ROOT', help: "what the sessions' read-only tools may read (default: an empty private folder)", schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },
+  toolsRoot: { flags: '--tools-root <dir>', env: 'AUTOPOLL_TOOLS_ROOT', help: 'give the sessions read-only tools (Read, Grep, Glob) inside this folder (default: no tools; the context travels in the prompt)', schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },
   stubLatencyMs: { flags: '--stub-latency-ms <ms>', env: 'AUTOPOLL_STUB_LATENCY_MS', default: '0', help: "the stub answerer's time per answer", schema: whole(0, DAY_MS) },
   lockDurationMs: { flags: '--lock-duration-ms <ms>', env: 'AUTOPOLL_LOCK_DURATION_MS', default: '30000', help: "how soon a dead consumer's question goes to another", schema: whole(1000, DAY_MS) },
   name: { flags: '--name <name>', env: 'AUTOPOLL_NAME', help: 'worker name, as BullMQ lists its workers (default: host-pid)', schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },

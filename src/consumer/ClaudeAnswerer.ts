@@ -16,7 +16,7 @@ export interface ClaudeAnswererOptions {
   maxTurnsPerSession: number;
   maxContextTokens: number;
   sessionMemory: SessionMemory;
-  /** What the read-only tools may read; an empty private folder when unset. */
+  /** Gives the sessions read-only tools inside this folder; none when unset. */
   toolsRoot?: string | undefined;
   env?: NodeJS.ProcessEnv;
   executable?: string | undefined;
@@ -36,7 +36,15 @@ export class ClaudeAnswerer implements Answerer {
     this.pool = new ClaudeSessionPool(
       () =>
         new ClaudeSession(
-          { model: options.model, cwd, env: options.env ?? process.env, interruptGraceMs: options.interruptGraceMs ?? 5000, executable: options.executable },
+          {
+            model: options.model,
+            cwd,
+            // Without a tools root there is nothing to read: the context travels in the prompt.
+            tools: options.toolsRoot !== undefined,
+            env: options.env ?? process.env,
+            interruptGraceMs: options.interruptGraceMs ?? 5000,
+            executable: options.executable,
+          },
           logger,
         ),
       {

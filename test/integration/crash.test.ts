@@ -136,8 +136,11 @@ describe('crashes lose nothing and answer nothing twice', () => {
     await prod.waitForLog(/^producer started$/);
     await cons.waitForLog(/^consumer started$/);
     const { queryIds, messageIds } = askMany(conv, 3, 'term');
-    await waitFor('all taken', () => messageIds.every((id) => bridge!.ledger(id)?.state === 'queued'));
-    await new Promise((r) => setTimeout(r, 300));
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const questions = new Queue('questions', { connection, prefix });
+    await waitFor('3 active jobs', async () => (await questions.getActiveCount()) === 3);
+    await questions.close();
+    connection.disconnect();
     expect(bridge.responses(conv.id)).toHaveLength(0); // in flight: each takes 1.5 s
     cons.child.kill('SIGTERM');
     expect(await cons.exited).toEqual({ code: 0, signal: null });

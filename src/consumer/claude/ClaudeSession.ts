@@ -11,8 +11,10 @@ import { SHARD_SYSTEM_PROMPT } from './prompt.js';
 
 export interface ClaudeSessionOptions {
   model: string;
-  /** The folder the session's read-only tools may read (the context root, or an empty folder). */
+  /** The session's working folder, and what its read-only tools may read. */
   cwd: string;
+  /** Give the session the read-only tools; without them it answers from the prompt alone. */
+  tools: boolean;
   env: NodeJS.ProcessEnv;
   /** How long an interrupted turn may take to stop before the process is killed. */
   interruptGraceMs: number;
@@ -77,7 +79,7 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
         // A service answering for days must not grow a transcript file per question on disk.
         persistSession: false,
         systemPrompt: SHARD_SYSTEM_PROMPT,
-        tools: READ_ONLY_TOOLS,
+        tools: options.tools ? READ_ONLY_TOOLS : [],
         allowedTools: [],
         permissionMode: 'default',
         canUseTool: readOnlyPolicy(options.cwd),
