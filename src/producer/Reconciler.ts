@@ -52,7 +52,11 @@ export class Reconciler {
       const due = page.filter((r) => (parseBridgeTimestamp(r.taken_at) ?? 0) <= cutoff);
       report.checked += due.length;
       const lost: QuestionJob[] = [];
-      await Promise.all(due.map((row) => this.check(row, report, lost)));
+      // One row that fails (a job that moved meanwhile) must not stop the pass for the others.
+      const outcomes = await Promise.allSettled(due.map((row) => this.check(row, report, lost)));
+      for (const o of outcomes) {
+        if (o.status === 'rejected') this.logger.warn({ err: o.reason }, 'reconciling one question failed; the next pass retries it');
+      }
       if (lost.length) {
         await this.enqueue(lost);
         report.requeued += lost.length;

@@ -17,6 +17,8 @@ export function claudeEnv(apiUrl: string): NodeJS.ProcessEnv {
     PATH: process.env.PATH,
     HOME: home,
     CLAUDE_CONFIG_DIR: join(home, '.claude'),
+    // Claude Code keeps probes and sockets in TMPDIR: inside the test's own folder, not /tmp.
+    TMPDIR: home,
     ANTHROPIC_BASE_URL: apiUrl,
     ANTHROPIC_API_KEY: 'sk-ant-test-key',
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
