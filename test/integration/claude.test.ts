@@ -41,6 +41,7 @@ describe('Claude Code answerer: persistent sessions against a fake Anthropic API
         expect(String(b.answer)).toContain(`What is ${String(b.query_id).slice(2)}?`);
         expect(b.sources).toEqual(['notes.md:3-4']);
         expect(typeof b.model).toBe('string');
+        expect(b.usage).toMatchObject({ input_tokens: expect.any(Number), output_tokens: 20, cost_usd: expect.any(Number) });
       }
       const sessionIds = new Set(bodies.map((b) => b.session_id));
       expect(sessionIds.size).toBeLessThanOrEqual(2);
@@ -140,6 +141,30 @@ describe('Claude Code answerer: persistent sessions against a fake Anthropic API
         await pipeline.close();
         bridge.close();
       }
+    }
+  });
+
+  it('a session that ignores the interrupt is killed (process group) after the grace period and replaced', async () => {
+    api.responder = echoResponder;
+    api.latencyMs = 0;
+    const a = answerer({ sessions: 1, turnTimeoutSec: 2, interruptGraceMs: 1000 });
+    const { bridge, conv, pipeline } = await pipelineWith(a, 1);
+    try {
+      const [pid] = a.pool.pids();
+      api.latencyMs = 60_000; // the reply would come far too late
+      bridge.ask(conv.id, 'q_frozen', 'will it thaw?');
+      await waitFor('request at the API', () => api.messageRequests.some((r) => r.lastUser.includes('q_frozen')));
+      process.kill(pid!, 'SIGSTOP'); // a frozen process cannot answer the interrupt
+      api.latencyMs = 0;
+      await waitFor('answer', () => bridge.responses(conv.id).length === 1, 60_000, 100);
+      expect(bridge.responses(conv.id)[0]!.body).toMatchObject({ query_id: 'q_frozen', attempts: 2 });
+      expect(() => process.kill(pid!, 0)).toThrow(); // killed, not left stopped
+      expect(a.pool.pids()).toHaveLength(1);
+      expect(a.pool.pids()[0]).not.toBe(pid);
+    } finally {
+      api.latencyMs = 0;
+      await pipeline.close();
+      bridge.close();
     }
   });
 });
