@@ -19,6 +19,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { ClaudeAnswerer } from '../src/consumer/ClaudeAnswerer.js';
 import { buildPrompt, SHARD_SYSTEM_PROMPT } from '../src/consumer/claude/prompt.js';
+import { SESSION_ENV_DEFAULTS } from '../src/consumer/claude/ClaudeSession.js';
 import type { QuestionJob } from '../src/shared/jobs.js';
 import type { Logger } from '../src/shared/logger.js';
 import { tempDir } from '../test/support/bridge.js';
@@ -162,7 +163,8 @@ export async function runClaudeBench(config: ClaudeConfig, log: (line: string) =
     const tmp = join(dir, 'tmp');
     const toolsRoot = join(dir, 'tools');
     for (const d of [join(home, '.claude'), tmp, toolsRoot]) mkdirSync(d, { recursive: true });
-    const env: NodeJS.ProcessEnv = { ...testEnv, HOME: home, CLAUDE_CONFIG_DIR: join(home, '.claude'), TMPDIR: tmp };
+    // The baseline runs with the environment the pool's sessions get, so the work matches.
+    const env: NodeJS.ProcessEnv = { ...SESSION_ENV_DEFAULTS, ...testEnv, HOME: home, CLAUDE_CONFIG_DIR: join(home, '.claude'), TMPDIR: tmp };
 
     const version = await claudeVersion(config.executable, env);
     log(`[claude] ${config.executable} (${version ?? 'version unknown'}), fake API at ${api.url} (0 ms latency)`);

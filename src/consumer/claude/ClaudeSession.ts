@@ -9,6 +9,22 @@ import { killGroup, spawnInGroup } from './processTree.js';
 import { READ_ONLY_TOOLS, readOnlyPolicy } from './toolPolicy.js';
 import { SHARD_SYSTEM_PROMPT } from './prompt.js';
 
+/**
+ * What an unattended answering session does without: telemetry, update checks, CLAUDE.md files
+ * from its folder (another agent's questions must not pick up local instructions), checkpoints
+ * of files it never edits, background tasks. The consumer's own environment overrides these.
+ */
+export const SESSION_ENV_DEFAULTS: Readonly<Record<string, string>> = {
+  DISABLE_TELEMETRY: '1',
+  DISABLE_ERROR_REPORTING: '1',
+  DISABLE_AUTOUPDATER: '1',
+  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+  CLAUDE_CODE_DISABLE_CLAUDE_MDS: '1',
+  CLAUDE_CODE_DISABLE_FILE_CHECKPOINTING: '1',
+  CLAUDE_CODE_DISABLE_BACKGROUND_TASKS: '1',
+  CLAUDE_CODE_DISABLE_TERMINAL_TITLE: '1',
+};
+
 export interface ClaudeSessionOptions {
   model: string;
   /** The session's working folder, and what its read-only tools may read. */
@@ -74,7 +90,7 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
       options: {
         model: options.model,
         cwd: options.cwd,
-        env: options.env,
+        env: { ...SESSION_ENV_DEFAULTS, ...options.env },
         settingSources: [],
         // A service answering for days must not grow a transcript file per question on disk.
         persistSession: false,
