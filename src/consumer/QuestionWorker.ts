@@ -8,7 +8,7 @@ import type { Logger } from '../shared/logger.js';
 import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../shared/queues.js';
 import { AnswerSender } from './AnswerSender.js';
 import { FatalAnswererError, RateLimitedError, type Answerer } from './Answerer.js';
-import { backoffDelayMs, classifyFailure } from './retryPolicy.js';
+import { attemptsSpent, backoffDelayMs, classifyFailure } from './retryPolicy.js';
 
 export interface QuestionWorkerOptions {
   connection: Redis;
@@ -78,9 +78,7 @@ export class QuestionWorker {
     const parsed = QuestionJobSchema.safeParse(job.data);
     if (!parsed.success) return this.refuseInvalid(job, parsed.error);
     const q = parsed.data;
-    // Every start counts (a consumer that died mid-run spent one), except the runs handed back
-    // unspent because of a rate limit. moveToDelayed leaves attemptsMade alone, so it cannot count.
-    const attempt = Math.max(1, job.attemptsStarted - (q.deferrals ?? 0));
+    const attempt = attemptsSpent(job);
     const ids = { conversation: q.conversationId, messageId: q.messageId, queryId: q.queryId, job: job.id, attempt };
     const started = Date.now();
     try {

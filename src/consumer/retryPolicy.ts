@@ -17,3 +17,13 @@ export function classifyFailure(err: unknown): Failure {
 export function backoffDelayMs(baseMs: number, attempt: number): number {
   return Math.min(baseMs * 2 ** Math.max(0, attempt - 1), 600_000);
 }
+
+/**
+ * Tries a question job has used: every start counts (a consumer that died mid-run spent one),
+ * except the runs handed back unspent because of a rate limit (`deferrals` in its data).
+ * moveToDelayed leaves attemptsMade alone, so attemptsMade cannot count retries.
+ */
+export function attemptsSpent(job: { attemptsStarted: number; data: unknown }): number {
+  const deferrals = (job.data as { deferrals?: unknown } | null)?.deferrals;
+  return Math.max(1, job.attemptsStarted - (typeof deferrals === 'number' ? deferrals : 0));
+}

@@ -39,13 +39,7 @@ export class MessageTaker {
         if (v.accept) {
           const jobId = questionJobId(id);
           if (this.ledger.insert({ messageId: id, conversationId, queryId: v.queryId, state: 'queued', jobId })) {
-            jobs.push({
-              messageId: id,
-              conversationId,
-              queryId: v.queryId,
-              question: v.question,
-              ...(v.context ? { context: v.context } : {}),
-            });
+            jobs.push(questionJobOf(v));
           }
         } else {
           const responseMessageId = v.queryId !== undefined ? this.sendRejection(conversationId, v.queryId, v.reason) : undefined;
@@ -77,4 +71,15 @@ export class MessageTaker {
   private sendRejection(conversationId: string, queryId: string, reason: string): number {
     return this.writer.sendResponse(conversationId, rejectionResponseBody(queryId, reason));
   }
+}
+
+/** The job for an accepted row: what a consumer needs, and no token. */
+export function questionJobOf(v: Extract<Verdict, { accept: true }>): QuestionJob {
+  return {
+    messageId: v.row.id,
+    conversationId: v.row.conversation_id,
+    queryId: v.queryId,
+    question: v.question,
+    ...(v.context ? { context: v.context } : {}),
+  };
 }

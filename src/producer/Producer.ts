@@ -13,7 +13,7 @@ import { ConversationRegistry, type ConversationGrant } from './ConversationRegi
 import { Heartbeat } from './Heartbeat.js';
 import { InboxScanner } from './InboxScanner.js';
 import { Ledger, type LedgerRow } from './Ledger.js';
-import { MessageTaker } from './MessageTaker.js';
+import { MessageTaker, questionJobOf } from './MessageTaker.js';
 import { judgeRow } from './QuestionJudge.js';
 import { Reconciler, type ReconcileReport } from './Reconciler.js';
 import type { InboxRow } from './QueryParser.js';
@@ -222,9 +222,7 @@ export class Producer {
       .prepare<[number], InboxRow>('SELECT id, conversation_id, from_session, message, timestamp FROM messages WHERE id = ?')
       .get(row.message_id);
     const verdict = message ? await judgeRow(message, this.contexts) : undefined;
-    if (verdict?.accept) {
-      return { messageId: row.message_id, conversationId: row.conversation_id, queryId: verdict.queryId, question: verdict.question, ...(verdict.context ? { context: verdict.context } : {}) };
-    }
+    if (verdict?.accept) return questionJobOf(verdict);
     const reason = verdict ? verdict.reason : 'the question message is gone from the bridge';
     await this.busy('reject lost question', () => this.taker.failLost(row, reason));
     return undefined;

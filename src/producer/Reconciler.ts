@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { AnswerJob, QuestionJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
+import { attemptsSpent } from '../consumer/retryPolicy.js';
 import { answerJobId } from '../shared/queues.js';
 import { nowMicros, parseBridgeTimestamp } from '../shared/timestamp.js';
 import type { Ledger, LedgerRow } from './Ledger.js';
@@ -70,16 +71,17 @@ export class Reconciler {
 
   private async check(row: LedgerRow, report: ReconcileReport, lost: QuestionJob[]): Promise<void> {
     const qid = row.job_id ?? '';
+    const answerIds = [answerJobId(qid, 'answer'), answerJobId(qid, 'error')] as const;
     const [qState, aState, eState] = await Promise.all([
       this.questions.getJobState(qid),
-      this.answers.getJobState(answerJobId(qid, 'answer')),
-      this.answers.getJobState(answerJobId(qid, 'error')),
+      ...answerIds.map((id) => this.answers.getJobState(id)),
     ]);
-    if (LIVE.has(qState) || LIVE.has(aState) || LIVE.has(eState)) return;
+    const answerJobs = [[aState!, answerIds[0]], [eState!, answerIds[1]]] as const;
+    if (LIVE.has(qState!) || LIVE.has(aState!) || LIVE.has(eState!)) return;
     // Re-read: the answer may have been written while we looked at Redis.
     if (this.ledger.get(row.message_id)?.state !== 'queued') return;
     const ids = { conversation: row.conversation_id, messageId: row.message_id, queryId: row.query_id, job: qid };
-    for (const [state, id] of [[aState, answerJobId(qid, 'answer')], [eState, answerJobId(qid, 'error')]] as const) {
+    for (const [state, id] of answerJobs) {
       if (state === 'failed') {
         const job = await this.answers.getJob(id);
         if (job) {
@@ -94,17 +96,15 @@ export class Reconciler {
       const job = await this.questions.getJob(qid);
       if (job && row.query_id) {
         // A finished error job would swallow the add (same id): the bridge lost that write.
-        if (eState !== 'unknown') await this.answers.remove(answerJobId(qid, 'error'));
-        await this.answers.add('error', this.errorAnswer(row, qid, job.failedReason ?? 'failed', job.attemptsStarted), {
-          jobId: answerJobId(qid, 'error'),
-        });
+        if (eState !== 'unknown') await this.answers.remove(answerIds[1]);
+        await this.answers.add('error', this.errorAnswer(row, qid, job.failedReason ?? 'failed', attemptsSpent(job)), { jobId: answerIds[1] });
         report.errorsWritten++;
         this.logger.warn(ids, 'question had failed without an error answer; sending one');
         return;
       }
     }
     if (qState !== 'unknown') await this.questions.remove(qid);
-    for (const [state, id] of [[aState, answerJobId(qid, 'answer')], [eState, answerJobId(qid, 'error')]] as const) {
+    for (const [state, id] of answerJobs) {
       if (state !== 'unknown') await this.answers.remove(id);
     }
     const job = await this.rebuildJob(row);
@@ -121,7 +121,7 @@ export class Reconciler {
       queryId: row.query_id ?? '',
       questionJobId: qid,
       llmType: 'unknown',
-      attempts: Math.max(1, attempts),
+      attempts,
       outcome: { kind: 'error', errorKind: 'failed', message: reason },
     };
   }

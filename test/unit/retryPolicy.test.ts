@@ -39,3 +39,13 @@ describe('classifyFailure', () => {
     expect(classifyFailure(undefined)).toEqual({ kind: 'internal', message: 'undefined', retryable: true });
   });
 });
+
+describe('attemptsSpent', () => {
+  it('counts every start except the rate-limit hand-backs, at least 1', async () => {
+    const { attemptsSpent } = await import('../../src/consumer/retryPolicy.js');
+    expect(attemptsSpent({ attemptsStarted: 3, data: {} })).toBe(3);
+    expect(attemptsSpent({ attemptsStarted: 5, data: { deferrals: 3 } })).toBe(2);
+    expect(attemptsSpent({ attemptsStarted: 0, data: null })).toBe(1);
+    expect(attemptsSpent({ attemptsStarted: 4, data: { deferrals: 'x' } })).toBe(4);
+  });
+});
