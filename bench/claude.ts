@@ -343,7 +343,7 @@ async function runPool(
     let stoppedBy: PhaseResult['stoppedBy'] = null;
     let next = 0;
     const abort = new AbortController();
-    const ctx = { attempt: 1, signal: abort.signal, log: () => undefined, progress: () => undefined };
+    const ctx = { attempt: 1, replay: false, signal: abort.signal, log: () => undefined, progress: () => undefined };
     // A turn is bounded by the pool's own timeout; this one only keeps the bench from hanging.
     const hardLimitMs = (config.turnTimeoutSec + 30) * 1000;
     const meter = new PhaseMeter(api, () => pool.pids());

@@ -9,7 +9,7 @@ export class AnswerSender {
 
   constructor(answers: Queue) {
     this.batcher = new TickBatcher(async (jobs) => {
-      await answers.addBulk(jobs.map((job) => ({ name: job.outcome.kind, data: job, opts: { jobId: answerJobId(job.questionJobId, job.outcome.kind) } })));
+      await answers.addBulk(jobs.map((job) => ({ name: job.outcome.kind, data: job, opts: { jobId: answerJobId(job.questionJobId, job.outcome.kind, job.round) } })));
       return jobs.map(() => undefined);
     });
   }

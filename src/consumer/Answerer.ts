@@ -3,6 +3,8 @@ import type { QuestionJob } from '../shared/jobs.js';
 export interface AnswerContext {
   /** 1 for the first try; counts every start, including one a crashed consumer never finished. */
   attempt: number;
+  /** A replay: the question already got an error response, and an operator asked again. */
+  replay: boolean;
   signal: AbortSignal;
   /** A line for the job's log in the board. */
   log: (line: string) => void;
@@ -26,6 +28,8 @@ export interface Answerer {
   readonly llmType: string;
   start(): Promise<void>;
   answer(question: QuestionJob, context: AnswerContext): Promise<AnswerResult>;
+  /** The live session processes, for `autopoll status`; none for answerers without processes. */
+  sessionPids(): number[];
   close(): Promise<void>;
 }
 

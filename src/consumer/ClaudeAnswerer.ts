@@ -76,6 +76,10 @@ export class ClaudeAnswerer implements Answerer {
     };
   }
 
+  sessionPids(): number[] {
+    return this.pool.pids();
+  }
+
   async close(): Promise<void> {
     await this.pool.close();
   }

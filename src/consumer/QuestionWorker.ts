@@ -1,6 +1,6 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { hostname } from 'node:os';
+import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import { describeZodError, QuestionJobSchema, type AnswerJob, type AnswerOutcome, type QuestionJob } from '../shared/jobs.js';
 import { closeWorker } from '../shared/closing.js';
@@ -8,7 +8,7 @@ import type { Logger } from '../shared/logger.js';
 import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../shared/queues.js';
 import { AnswerSender } from './AnswerSender.js';
 import { FatalAnswererError, RateLimitedError, type Answerer } from './Answerer.js';
-import { attemptsSpent, backoffDelayMs, classifyFailure } from './retryPolicy.js';
+import { backoffDelayMs, classifyFailure, closingMarks, runOf, type Run } from './retryPolicy.js';
 
 export interface QuestionWorkerOptions {
   connection: Redis;
@@ -19,7 +19,14 @@ export interface QuestionWorkerOptions {
   backoffMs: number;
   /** How long a job stays locked to a consumer that stopped renewing it (one that died). */
   lockDurationMs: number;
-  name?: string | undefined;
+  /** The worker's name, as BullMQ and `autopoll status` list it. */
+  name: string;
+}
+
+/** What a metrics reader (or a test) can watch. */
+export interface QuestionWorkerEvents {
+  answered: [{ ms: number; attempt: number; usage?: { inputTokens?: number; outputTokens?: number; costUsd?: number } | undefined }];
+  attemptFailed: [{ kind: string; final: boolean }];
 }
 
 /** Enough of a question job to send an error response when the rest of it is unusable. */
@@ -30,8 +37,10 @@ const AddressSchema = QuestionJobSchema.pick({ messageId: true, conversationId: 
  * answerer, its result put on `answers`. Retries are the consumer's policy (--attempts,
  * --backoff-ms): a failed try moves the job to delayed; the last one sends an error response.
  */
-export class QuestionWorker {
+export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
   readonly worker: Worker;
+  /** Questions being answered right now. */
+  busy = 0;
   readonly answers: Queue;
   private readonly sender: AnswerSender;
   /** Used only to back the queue off (rate limit); consumers never add questions. */
@@ -43,6 +52,7 @@ export class QuestionWorker {
     private readonly options: QuestionWorkerOptions,
     private readonly logger: Logger,
   ) {
+    super();
     this.answers = new Queue(ANSWERS_QUEUE, { connection: options.connection, prefix: options.prefix, defaultJobOptions: ANSWER_JOB_OPTIONS });
     this.answers.on('error', (err) => logger.debug({ err }, 'answers queue connection error'));
     this.sender = new AnswerSender(this.answers);
@@ -56,7 +66,7 @@ export class QuestionWorker {
       stalledInterval: options.lockDurationMs,
       // A question whose consumer keeps dying fails after as many tries as any other.
       maxStalledCount: options.attempts,
-      name: options.name ?? `${hostname()}-${process.pid}`,
+      name: options.name,
       autorun: false,
     });
     this.worker.on('error', (err) => logger.debug({ err }, 'questions worker connection error'));
@@ -77,37 +87,55 @@ export class QuestionWorker {
   private async process(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
     const parsed = QuestionJobSchema.safeParse(job.data);
     if (!parsed.success) return this.refuseInvalid(job, parsed.error);
-    const q = parsed.data;
-    const attempt = attemptsSpent(job);
-    const ids = { conversation: q.conversationId, messageId: q.messageId, queryId: q.queryId, job: job.id, attempt };
+    this.busy++;
+    try {
+      return await this.answer(job, parsed.data, token, signal);
+    } finally {
+      this.busy--;
+    }
+  }
+
+  private async answer(job: Job, question: QuestionJob, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+    const run = runOf(job, this.options.attempts);
+    const q: QuestionJob = run.opens ? { ...question, ...run.opens } : question;
+    if (run.opens) await job.updateData(q);
+    const { attempt } = run;
+    const ids = { conversation: q.conversationId, messageId: q.messageId, queryId: q.queryId, job: job.id, attempt, ...(run.replay ? { replay: run.round } : {}) };
     const started = Date.now();
     try {
       const result = await this.answerer.answer(q, {
         attempt,
+        replay: run.replay,
         signal: signal ?? new AbortController().signal,
         log: (line) => void job.log(line).catch(() => undefined),
         progress: (value) => void job.updateProgress({ attempt, ...value }).catch(() => undefined),
       });
       const { sessionPid, ...answered } = result;
       const outcome: AnswerOutcome = { kind: 'answer', ...answered };
-      await this.sender.send(this.answerJob(job, q, attempt, outcome));
-      this.logger.info({ ...ids, sessionId: result.sessionId, sessionPid, ms: Date.now() - started }, 'question answered');
+      await this.sender.send(this.answerJob(job, q, run, outcome));
+      const ms = Date.now() - started;
+      this.logger.info({ ...ids, sessionId: result.sessionId, sessionPid, ms }, 'question answered');
+      this.emit('answered', { ms, attempt, usage: result.usage });
       return { sessionId: result.sessionId, sessionPid, model: result.model, sources: result.sources };
     } catch (err) {
       if (signal?.aborted) return this.handBack(job, q, 'the consumer is shutting down');
       if (err instanceof RateLimitedError) return this.backOff(job, q, err);
       if (err instanceof FatalAnswererError) return this.stopTakingWork(job, q, err);
       const failure = classifyFailure(err);
-      if (failure.retryable && attempt < this.options.attempts && token) {
+      const final = !(failure.retryable && attempt < this.options.attempts && token);
+      this.emit('attemptFailed', { kind: failure.kind, final });
+      if (!final) {
         const delay = backoffDelayMs(this.options.backoffMs, attempt);
         this.logger.warn({ ...ids, kind: failure.kind, err: failure.message, retryInMs: delay }, 'answering failed; will retry');
         await job.log(`attempt ${attempt} failed (${failure.kind}): ${failure.message}; retry in ${delay} ms`).catch(() => undefined);
-        await job.moveToDelayed(Date.now() + delay, token);
+        await job.moveToDelayed(Date.now() + delay, token!);
         throw new DelayedError();
       }
       this.logger.error({ ...ids, kind: failure.kind, err: failure.message }, 'answering failed for good; sending an error response');
       const outcome: AnswerOutcome = { kind: 'error', errorKind: failure.kind, message: failure.message };
-      await this.sender.send(this.answerJob(job, q, attempt, outcome));
+      await this.sender.send(this.answerJob(job, q, run, outcome));
+      // A later run of this job (a retry from the board, a replay) is a new round whose answer may follow the error.
+      await job.updateData({ ...q, ...closingMarks(job) });
       throw new UnrecoverableError(`${failure.kind}: ${failure.message}`);
     }
   }
@@ -138,15 +166,16 @@ export class QuestionWorker {
     throw Worker.RateLimitError();
   }
 
-  private answerJob(job: Job, q: QuestionJob, attempt: number, outcome: AnswerOutcome): AnswerJob {
+  private answerJob(job: Job, q: Pick<QuestionJob, 'messageId' | 'conversationId' | 'queryId'>, run: Run, outcome: AnswerOutcome): AnswerJob {
     return {
       messageId: q.messageId,
       conversationId: q.conversationId,
       queryId: q.queryId,
       questionJobId: job.id!,
       llmType: this.answerer.llmType,
-      attempts: attempt,
-      ...(q.replay ? { replay: true } : {}),
+      attempts: run.attempt,
+      ...(run.replay ? { replay: true } : {}),
+      ...(run.round > 0 ? { round: run.round } : {}),
       outcome,
     };
   }
@@ -157,9 +186,8 @@ export class QuestionWorker {
     const address = AddressSchema.safeParse(job.data);
     this.logger.error({ job: job.id, why }, 'question job refused');
     if (address.success) {
-      const q = { ...address.data, question: '' };
       const outcome: AnswerOutcome = { kind: 'error', errorKind: 'invalid_job', message: why };
-      await this.sender.send(this.answerJob(job, q, 1, outcome));
+      await this.sender.send(this.answerJob(job, address.data, { attempt: 1, replay: false, round: 0 }, outcome));
     }
     throw new UnrecoverableError(why);
   }

@@ -5,7 +5,8 @@ import { AnswerError, type AnswerContext, type AnswerResult, type Answerer } fro
 /**
  * A deterministic answerer for tests, benchmarks and smoke runs: no model, a fixed latency.
  * A question containing `#stub-fail` always fails, and `#stub-fail-until-N` fails its first
- * N-1 attempts, so that retries and error responses can be exercised end to end.
+ * N-1 attempts, so that retries and error responses can be exercised end to end;
+ * `#stub-fail-unless-replay` fails until an operator replays it (board retry, `autopoll replay`).
  */
 export class StubAnswerer implements Answerer {
   readonly llmType = 'stub';
@@ -17,11 +18,16 @@ export class StubAnswerer implements Answerer {
   async answer(q: QuestionJob, ctx: AnswerContext): Promise<AnswerResult> {
     if (this.latencyMs > 0) await sleep(this.latencyMs, undefined, { signal: ctx.signal });
     const until = /#stub-fail-until-(\d+)/.exec(q.question);
-    if (/#stub-fail(?!-until)/.test(q.question) || (until && ctx.attempt < Number(until[1]))) {
+    const failing = /#stub-fail(?!-until|-unless-replay)/.test(q.question) || (until && ctx.attempt < Number(until[1])) || (!ctx.replay && q.question.includes('#stub-fail-unless-replay'));
+    if (failing) {
       throw new AnswerError('stub_failure', `stub failure requested by the question (attempt ${ctx.attempt})`, true);
     }
     const sources = q.context ? [`${q.context.path}:1`] : [];
     return { answer: `Stub answer to ${q.queryId}.`, sources, model: 'stub' };
+  }
+
+  sessionPids(): number[] {
+    return [];
   }
 
   async close(): Promise<void> {}

@@ -27,6 +27,22 @@ export function openBridgeDatabase(path: string, options: OpenBridgeOptions): { 
   return { db, created };
 }
 
+/**
+ * Opens an existing bridge file for reading only (status, replay, doctor): never creates it, and
+ * says what to do when autopoll has not run on it yet.
+ */
+export function openBridgeReadOnly(path: string, busyTimeoutMs = 5000): Db {
+  if (!existsSync(path)) throw new Error(`bridge file ${path} does not exist; pass --bridge-db (env BRIDGE_DB) with the bridge's SQLite file`);
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+  const ledger = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'autopoll_ledger'").get();
+  if (!ledger) {
+    db.close();
+    throw new Error(`bridge file ${path} has no autopoll_ledger table: autopoll's producer has not run on it yet`);
+  }
+  return db;
+}
+
 /** Adds autopoll's tables and indexes; idempotent, and a write, so callers retry it on SQLITE_BUSY. */
 export function ensureAutopollSchema(db: Db): void {
   runImmediate(db, () => db.exec(AUTOPOLL_SCHEMA));

@@ -28,6 +28,8 @@ export class Ledger {
   private readonly finishStmt;
   private readonly queuedPage;
   private readonly queuedByConversation;
+  private readonly byState;
+  private readonly inState;
 
   constructor(db: Db) {
     this.insertStmt = db.prepare(
@@ -47,6 +49,8 @@ export class Ledger {
     this.queuedByConversation = db.prepare<[], { conversation_id: string; n: number }>(
       `SELECT conversation_id, COUNT(*) AS n FROM autopoll_ledger WHERE state = 'queued' GROUP BY conversation_id`,
     );
+    this.byState = db.prepare<[], { state: LedgerState; n: number }>('SELECT state, COUNT(*) AS n FROM autopoll_ledger GROUP BY state');
+    this.inState = db.prepare<[LedgerState], LedgerRow>('SELECT * FROM autopoll_ledger WHERE state = ? ORDER BY message_id');
   }
 
   /** Records a taken message; false when it was already in the ledger. */
@@ -103,6 +107,17 @@ export class Ledger {
 
   queuedAfter(messageId: number, limit: number): LedgerRow[] {
     return this.queuedPage.all(messageId, limit);
+  }
+
+  /** Rows per state, every state present (0 when none). */
+  countsByState(): Record<LedgerState, number> {
+    const counts: Record<LedgerState, number> = { queued: 0, answered: 0, failed: 0, rejected: 0 };
+    for (const r of this.byState.all()) counts[r.state] = r.n;
+    return counts;
+  }
+
+  rowsInState(state: LedgerState): LedgerRow[] {
+    return this.inState.all(state);
   }
 
   queuedCounts(): Map<string, number> {

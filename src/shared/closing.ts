@@ -1,7 +1,8 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 
-function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+/** Whether `promise` settled within `ms` (it is left running either way). */
+export function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
   return Promise.race([
     promise.then(() => true),
     new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref()),

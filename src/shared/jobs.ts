@@ -17,6 +17,11 @@ export const QuestionJobSchema = z.object({
   deferrals: z.number().int().nonnegative().optional(),
   /** Set by a replay: its real answer may follow an error response (once). */
   replay: z.boolean().optional(),
+  /**
+   * Starts spent by earlier rounds, each of which ended in an error response. A failed job run
+   * again (a replay, or a retry from the board) counts its attempts afresh from here.
+   */
+  priorAttempts: z.number().int().nonnegative().optional(),
 });
 export type QuestionJob = z.infer<typeof QuestionJobSchema>;
 
@@ -52,6 +57,8 @@ export const AnswerJobSchema = z.object({
   llmType: z.string().min(1),
   attempts: z.number().int().positive(),
   replay: z.boolean().optional(),
+  /** The question job's priorAttempts: each replay round gets answer job ids of its own. */
+  round: z.number().int().nonnegative().optional(),
   outcome: AnswerOutcomeSchema,
 });
 export type AnswerJob = z.infer<typeof AnswerJobSchema>;

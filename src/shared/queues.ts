@@ -7,9 +7,12 @@ export function questionJobId(messageId: number): string {
   return `m-${messageId}`;
 }
 
-/** The answer for a question job. Distinct ids for answers and errors let a replay's real answer through. */
-export function answerJobId(questionJobId: string, kind: 'answer' | 'error'): string {
-  return `${kind === 'answer' ? 'a' : 'e'}-${questionJobId}`;
+/**
+ * The answer for a question job. Distinct ids for answers and errors let a replay's real answer
+ * through; each replay round has its own, so an earlier round's dropped answer cannot shadow it.
+ */
+export function answerJobId(questionJobId: string, kind: 'answer' | 'error', round = 0): string {
+  return `${kind === 'answer' ? 'a' : 'e'}-${questionJobId}${round > 0 ? `-r${round}` : ''}`;
 }
 
 /** Finished jobs stay for the board to show, bounded so that Redis does not grow without end. */

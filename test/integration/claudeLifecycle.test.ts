@@ -14,7 +14,7 @@ import { waitFor } from '../support/wait.js';
 const answerer = testClaudeAnswerer;
 
 const job = (i: number): QuestionJob => ({ messageId: i + 1, conversationId: 'conv_lifecycle', queryId: `q_${i}`, question: `question ${i}` });
-const ctx = { attempt: 1, signal: new AbortController().signal, log: () => undefined, progress: () => undefined };
+const ctx = { attempt: 1, replay: false, signal: new AbortController().signal, log: () => undefined, progress: () => undefined };
 
 /** Every process below this one (Claude Code may start children of its own). */
 function descendants(): number[] {

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { closeRedis } from '../../shared/closing.js';
+import { createLogger } from '../../shared/logger.js';
+import { connect } from '../connect.js';
+import { runService } from '../lifecycle.js';
+import { addOptions, COMMON, CONSUMER, parseOptions } from '../options.js';
+import { buildConsumer } from '../services.js';
+
+export function registerConsumer(program: Command): void {
+  const specs = { ...COMMON, ...CONSUMER };
+  addOptions(program.command('consumer').description('answer questions from Redis; needs only REDIS_URL (and Claude credentials)'), specs)
+    .action(async (_opts, cmd: Command) => {
+      const o = parseOptions(specs, cmd.opts());
+      const logger = createLogger({ level: o.logLevel });
+      await runService(logger, async () => {
+        const redis = connect(o.redis, logger);
+        const consumer = buildConsumer(redis, o, logger);
+        await consumer.start();
+        return {
+          stop: async () => {
+            await consumer.close(o.shutdownTimeout * 1000);
+            await closeRedis(redis);
+          },
+        };
+      }, o.shutdownTimeout);
+    });
+}

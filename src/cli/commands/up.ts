@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { closeRedis } from '../../shared/closing.js';
+import { createLogger } from '../../shared/logger.js';
+import { redisAnswers } from '../../shared/redis.js';
+import { connect } from '../connect.js';
+import { runService, type Running } from '../lifecycle.js';
+import { addOptions, COMMON, CONSUMER, parseOptions, PRODUCER } from '../options.js';
+import { onPath, PrivateRedis } from '../privateRedis.js';
+import { buildConsumer, buildProducer } from '../services.js';
+
+export function registerUp(program: Command): void {
+  const specs = { ...COMMON, ...PRODUCER, ...CONSUMER };
+  addOptions(program.command('up').description('producer and consumer in one process (the default of npm start)'), specs)
+    .action(async (_opts, cmd: Command) => {
+      const o = parseOptions(specs, cmd.opts());
+      const logger = createLogger({ level: o.logLevel });
+      await runService(logger, async (): Promise<Running> => {
+        let privateRedis: PrivateRedis | undefined;
+        const defaultUrl = cmd.getOptionValueSource('redis') === 'default';
+        if (defaultUrl && !(await redisAnswers(o.redis)) && onPath('redis-server')) {
+          privateRedis = await PrivateRedis.start(Number(new URL(o.redis).port || 6379), './data/redis', logger);
+        }
+        const redis = connect(o.redis, logger);
+        const producer = await buildProducer(redis, o, logger);
+        const consumer = buildConsumer(redis, o, logger);
+        await producer.start();
+        await consumer.start();
+        return {
+          stop: async () => {
+            await consumer.close(o.shutdownTimeout * 1000);
+            await producer.close(o.shutdownTimeout * 1000);
+            await closeRedis(redis);
+            await privateRedis?.stop();
+          },
+        };
+      }, o.shutdownTimeout);
+    });
+}
