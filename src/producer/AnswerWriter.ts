@@ -1,5 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { EventEmitter } from 'node:events';
 import { closeWorker } from '../shared/closing.js';
 import { TickBatcher } from '../shared/TickBatcher.js';
 import { AnswerJobSchema, describeZodError, type AnswerJob } from '../shared/jobs.js';
@@ -22,8 +23,14 @@ export interface AnswerWriterOptions {
 }
 
 export type WriteResult =
-  | { written: true; responseMessageId: number; state: 'answered' | 'failed' }
+  | { written: true; responseMessageId: number; state: 'answered' | 'failed'; seconds: number }
   | { written: false; reason: string };
+
+export interface AnswerWriterEvents {
+  /** A response reached the bridge; `seconds` from the take to the write. */
+  written: [{ state: 'answered' | 'failed'; seconds: number }];
+  dropped: [{ reason: string }];
+}
 
 /**
  * The `answers` worker: writes each answer to the bridge as side `b`'s response and moves its
@@ -31,7 +38,7 @@ export type WriteResult =
  * arrive together are written together: one transaction per batch keeps SQLite's fsyncs off
  * the per-answer path.
  */
-export class AnswerWriter {
+export class AnswerWriter extends EventEmitter<AnswerWriterEvents> {
   readonly worker: Worker;
   private readonly batcher = new TickBatcher<AnswerJob, WriteResult>((batch) => this.write(batch));
 
@@ -42,6 +49,7 @@ export class AnswerWriter {
     private readonly logger: Logger,
     options: AnswerWriterOptions,
   ) {
+    super();
     this.worker = new Worker(ANSWERS_QUEUE, (job) => this.process(job), {
       connection: options.connection,
       prefix: options.prefix,
@@ -110,12 +118,17 @@ export class AnswerWriter {
       responseMessageId,
       ...(o.kind === 'error' ? { errorKind: o.errorKind, lastError: o.message.slice(0, 2000) } : {}),
     });
-    return { written: true, responseMessageId, state };
+    return { written: true, responseMessageId, state, seconds };
   }
 
   private log(job: AnswerJob, jobId: string, r: WriteResult): void {
     const ids = { conversation: job.conversationId, messageId: job.messageId, queryId: job.queryId, job: jobId };
-    if (r.written) this.logger.info({ ...ids, responseMessageId: r.responseMessageId, state: r.state }, 'response written');
-    else this.logger.warn({ ...ids, reason: r.reason }, 'answer dropped');
+    if (r.written) {
+      this.logger.info({ ...ids, responseMessageId: r.responseMessageId, state: r.state }, 'response written');
+      this.emit('written', { state: r.state, seconds: r.seconds });
+    } else {
+      this.logger.warn({ ...ids, reason: r.reason }, 'answer dropped');
+      this.emit('dropped', { reason: r.reason });
+    }
   }
 }

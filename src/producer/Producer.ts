@@ -1,9 +1,10 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { EventEmitter } from 'node:events';
 import type { QuestionJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
 import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, JOB_RETENTION, QUESTIONS_QUEUE, questionJobId } from '../shared/queues.js';
-import { AnswerWriter } from './AnswerWriter.js';
+import { AnswerWriter, type AnswerWriterEvents } from './AnswerWriter.js';
 import { BridgeWatcher } from './BridgeWatcher.js';
 import { ensureAutopollSchema, openBridgeDatabase, runImmediate, type Db } from './BridgeDatabase.js';
 import { BridgeWriter } from './BridgeWriter.js';
@@ -39,12 +40,17 @@ export interface ProducerOptions {
   answerConcurrency: number;
 }
 
+export interface ProducerEvents extends AnswerWriterEvents {
+  /** Messages taken off the bridge: queued as questions, or rejected with a reason. */
+  taken: [{ queued: number; rejected: number }];
+}
+
 /**
  * The bridge side of autopoll, and the only code that opens the SQLite file: watches for
  * questions, takes them into the ledger, enqueues them, writes the answers back, and keeps the
  * ledger and Redis in agreement.
  */
-export class Producer {
+export class Producer extends EventEmitter<ProducerEvents> {
   readonly db: Db;
   readonly questions: Queue;
   readonly answers: Queue;
@@ -81,6 +87,7 @@ export class Producer {
     private readonly options: ProducerOptions,
     private readonly logger: Logger,
   ) {
+    super();
     this.db = db;
     const queueOpts = { connection: options.connection, prefix: options.prefix };
     this.questions = new Queue(QUESTIONS_QUEUE, { ...queueOpts, defaultJobOptions: JOB_RETENTION });
@@ -100,6 +107,8 @@ export class Producer {
       prefix: options.prefix,
       concurrency: options.answerConcurrency,
     });
+    this.answerWriter.on('written', (e) => this.emit('written', e));
+    this.answerWriter.on('dropped', (e) => this.emit('dropped', e));
     this.reconciler = new Reconciler(
       this.ledger, this.questions, this.answers,
       (row) => this.rebuild(row), (jobs) => this.enqueue(jobs), logger,
@@ -183,6 +192,7 @@ export class Producer {
     const verdicts = await Promise.all(rows.map((row) => judgeRow(row, this.contexts)));
     try {
       const jobs = await this.busy('take questions', () => this.taker.take(verdicts));
+      this.emit('taken', { queued: jobs.length, rejected: verdicts.filter((v) => !v.accept).length });
       if (jobs.length) await this.enqueue(jobs);
     } catch (err) {
       // Nothing was taken: the rows are still unread, so look at them again.
