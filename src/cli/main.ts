@@ -1,8 +1,14 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerBoard } from './commands/board.js';
 import { registerConsumer } from './commands/consumer.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerProducer } from './commands/producer.js';
+import { registerReplay } from './commands/replay.js';
 import { registerUp } from './commands/up.js';
+import { registerStatus } from './commands/status.js';
+import { registerAsk } from './commands/ask.js';
+import { BindRefusedError } from '../board/OperatorServer.js';
 import { ConfigError } from './options.js';
 
 const program = new Command('autopoll')
@@ -12,9 +18,14 @@ const program = new Command('autopoll')
 registerUp(program);
 registerProducer(program);
 registerConsumer(program);
+registerBoard(program);
+registerReplay(program);
+registerStatus(program);
+registerAsk(program);
+registerDoctor(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof BindRefusedError) {
     process.stderr.write(`autopoll: ${err.message}\nRun with --help for the options.\n`);
     process.exit(2);
   }

@@ -95,6 +95,60 @@ export const CONSUMER = {
   name: { flags: '--name <name>', env: 'AUTOPOLL_NAME', help: 'worker name, as BullMQ lists its workers (default: host-pid)', schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },
 } satisfies Record<string, Spec>;
 
+/** The operator server (Bull Board, /healthz, /readyz, /metrics) of every long-running command. */
+export const SERVER = {
+  host: { flags: '--host <host>', env: 'AUTOPOLL_HOST', default: '127.0.0.1', help: 'address the operator server binds to (a non-loopback one needs AUTOPOLL_BOARD_TOKEN)', schema: z.string().min(1) },
+  port: {
+    flags: '--port <port>', env: 'AUTOPOLL_PORT',
+    help: 'port of the operator server (/healthz, /readyz, /metrics); 0 picks a free one; producer and consumer serve none unless it is set',
+    schema: z.preprocess(emptyToUndefined, whole(0, 65_535).optional()),
+  },
+  boardToken: {
+    flags: '--board-token <token>', env: 'AUTOPOLL_BOARD_TOKEN',
+    help: 'token the board (and, off loopback, the probes) require, as a Bearer header or a login; prefer the variable: flags show in ps',
+    schema: z.preprocess(emptyToUndefined, z.string().min(16, 'use at least 16 characters, e.g. `openssl rand -hex 32`').optional()),
+  },
+} satisfies Record<string, Spec>;
+
+/** `board` and `up`: the server always runs, on port 3000 unless told otherwise. */
+export const BOARD = {
+  ...SERVER,
+  port: { ...SERVER.port, default: '3000', help: 'port of the board and probes; 0 picks a free one (logged)' },
+  readOnly: { flags: '--read-only', env: 'AUTOPOLL_READ_ONLY', help: "Bull Board's read-only mode: no retries, removals or pauses", schema: z.boolean().default(false) },
+} satisfies Record<string, Spec>;
+
+/** The bridge file as the operator commands use it: an existing one, never created. */
+const existingBridgeDb = { ...PRODUCER.bridgeDb, help: 'bridge SQLite file (must exist; these commands never create it)' };
+const json = { flags: '--json', env: 'AUTOPOLL_JSON', help: 'print JSON instead of text (env: any value turns it on)', schema: z.boolean().default(false) };
+
+/** `status`: a snapshot of conversations, ledger, queues, consumers and producers. */
+export const STATUS = { bridgeDb: existingBridgeDb, json } satisfies Record<string, Spec>;
+
+/** `ask`: one question as side `a`, in a conversation it creates or is given. */
+export const ASK = {
+  bridgeDb: existingBridgeDb,
+  role: { flags: '--role <role>', env: 'AUTOPOLL_ROLE', help: "session_b_role of the conversation ask creates: the role the producer serves (needed without --conversation)", schema: PRODUCER.role.schema },
+  conversation: {
+    flags: '--conversation <id>', env: 'AUTOPOLL_ASK_CONVERSATION', help: 'ask in this existing conversation, as its side a (with --token)',
+    schema: z.preprocess(emptyToUndefined, z.string().regex(/^conv_[0-9a-f]{16}$/, 'expected a conversation id: conv_ and 16 lowercase hex digits').optional()),
+  },
+  token: {
+    flags: '--token <token>', env: 'AUTOPOLL_ASK_TOKEN', help: "the conversation's side-a token (session_a_token); prefer the variable: flags show in ps",
+    // The token is a secret: the message never repeats the input.
+    schema: z.preprocess(emptyToUndefined, z.string().regex(/^[0-9a-f]{64}$/, 'expected the 64 lowercase hex digits of a side-a token').optional()),
+  },
+  wait: { flags: '--wait <seconds>', env: 'AUTOPOLL_ASK_WAIT', default: '120', help: 'how long to wait for the answer', schema: whole(1, DAY_SECONDS) },
+  contextFile: { flags: '--context-file <path>', env: 'AUTOPOLL_ASK_CONTEXT_FILE', help: "the query's context_file (resolved by the producer, inside its --context-root)", schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },
+  json,
+} satisfies Record<string, Spec>;
+
+/** `doctor`'s own flags; it also takes the flags of what it checks (Redis, bridge, conversations, Claude). */
+export const DOCTOR = {
+  bridgeDb: existingBridgeDb,
+  json,
+  skipClaude: { flags: '--skip-claude', env: 'AUTOPOLL_SKIP_CLAUDE', help: 'do not check Claude Code (no API request; env: any value turns it on)', schema: z.boolean().default(false) },
+} satisfies Record<string, Spec>;
+
 type Specs = Record<string, Spec>;
 export type Parsed<S extends Specs> = { [K in keyof S]: z.output<S[K]['schema']> };
 

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { ConsumerPresence } from '../shared/ConsumerPresence.js';
+import { CONSUMERS, type ConsumerInfo } from '../shared/ConsumerPresence.js';
+import { hostPid, Presence } from '../shared/Presence.js';
 import type { Logger } from '../shared/logger.js';
 import type { Answerer } from './Answerer.js';
 import { QuestionWorker, type QuestionWorkerOptions } from './QuestionWorker.js';
@@ -8,14 +9,14 @@ export type ConsumerOptions = Omit<QuestionWorkerOptions, 'name'> & { name?: str
 
 /** A consumer's name when none is given: unique per process, and says where to look. */
 export function defaultConsumerName(): string {
-  return `${hostname()}-${process.pid}`;
+  return hostPid();
 }
 
 /** A consumer: an answerer (its sessions) behind a BullMQ worker, visible to the fleet. Needs only Redis. */
 export class Consumer {
   readonly worker: QuestionWorker;
   readonly name: string;
-  private readonly presence: ConsumerPresence;
+  private readonly presence: Presence<ConsumerInfo>;
   private readonly startedAt = Date.now();
 
   constructor(
@@ -25,7 +26,7 @@ export class Consumer {
   ) {
     this.name = options.name ?? defaultConsumerName();
     this.worker = new QuestionWorker(answerer, { ...options, name: this.name }, logger);
-    this.presence = new ConsumerPresence(options.connection, options.prefix, () => ({
+    this.presence = new Presence(options.connection, options.prefix, CONSUMERS, () => ({
       name: this.name,
       host: hostname(),
       pid: process.pid,

@@ -18,8 +18,10 @@ export class StubAnswerer implements Answerer {
   async answer(q: QuestionJob, ctx: AnswerContext): Promise<AnswerResult> {
     if (this.latencyMs > 0) await sleep(this.latencyMs, undefined, { signal: ctx.signal });
     const until = /#stub-fail-until-(\d+)/.exec(q.question);
-    const failing = /#stub-fail(?!-until|-unless-replay)/.test(q.question) || (until && ctx.attempt < Number(until[1])) || (!ctx.replay && q.question.includes('#stub-fail-unless-replay'));
-    if (failing) {
+    if (!ctx.replay && q.question.includes('#stub-fail-unless-replay')) {
+      throw new AnswerError('stub_awaiting_replay', `stub failure until the question is replayed (attempt ${ctx.attempt})`, true);
+    }
+    if (/#stub-fail(?!-until|-unless-replay)/.test(q.question) || (until && ctx.attempt < Number(until[1]))) {
       throw new AnswerError('stub_failure', `stub failure requested by the question (attempt ${ctx.attempt})`, true);
     }
     const sources = q.context ? [`${q.context.path}:1`] : [];

@@ -85,6 +85,11 @@ export class ConversationRegistry {
     return [...this.served.keys()];
   }
 
+  /** The served conversations with their bridge expiry, for the producer's presence. */
+  expiries(): Array<{ id: string; expiresAt: string }> {
+    return [...this.served].map(([id, expiresAt]) => ({ id, expiresAt }));
+  }
+
   private reportOnce(key: string, level: 'error' | 'warn', fields: object, message: string): void {
     if (this.reported.has(key)) return;
     this.reported.add(key);

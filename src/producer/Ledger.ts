@@ -30,6 +30,7 @@ export class Ledger {
   private readonly queuedByConversation;
   private readonly byState;
   private readonly inState;
+  private readonly byQueryId;
 
   constructor(db: Db) {
     this.insertStmt = db.prepare(
@@ -51,6 +52,7 @@ export class Ledger {
     );
     this.byState = db.prepare<[], { state: LedgerState; n: number }>('SELECT state, COUNT(*) AS n FROM autopoll_ledger GROUP BY state');
     this.inState = db.prepare<[LedgerState], LedgerRow>('SELECT * FROM autopoll_ledger WHERE state = ? ORDER BY message_id');
+    this.byQueryId = db.prepare<[string], LedgerRow>('SELECT * FROM autopoll_ledger WHERE query_id = ? ORDER BY message_id');
   }
 
   /** Records a taken message; false when it was already in the ledger. */
@@ -118,6 +120,10 @@ export class Ledger {
 
   rowsInState(state: LedgerState): LedgerRow[] {
     return this.inState.all(state);
+  }
+
+  rowsWithQueryId(queryId: string): LedgerRow[] {
+    return this.byQueryId.all(queryId);
   }
 
   queuedCounts(): Map<string, number> {

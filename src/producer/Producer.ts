@@ -1,8 +1,12 @@
-import { Queue } from 'bullmq';
+import { Queue, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import type { QuestionJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
+import { hostPid, Presence } from '../shared/Presence.js';
+import { PRODUCERS, type ProducerInfo } from '../shared/ProducerPresence.js';
 import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, JOB_RETENTION, QUESTIONS_QUEUE, questionJobId } from '../shared/queues.js';
 import { AnswerWriter, type AnswerWriterEvents } from './AnswerWriter.js';
 import { BridgeWatcher } from './BridgeWatcher.js';
@@ -14,7 +18,8 @@ import { ConversationRegistry, type ConversationGrant } from './ConversationRegi
 import { Heartbeat } from './Heartbeat.js';
 import { InboxScanner } from './InboxScanner.js';
 import { Ledger, type LedgerRow } from './Ledger.js';
-import { MessageTaker, questionJobOf } from './MessageTaker.js';
+import { MessageTaker } from './MessageTaker.js';
+import { questionFromBridge } from './questionFromBridge.js';
 import { judgeRow } from './QuestionJudge.js';
 import { Reconciler, type ReconcileReport } from './Reconciler.js';
 import type { InboxRow } from './QueryParser.js';
@@ -64,6 +69,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   private readonly answerWriter: AnswerWriter;
   private readonly reconciler: Reconciler;
   private readonly heartbeat: Heartbeat;
+  private readonly presence: Presence<ProducerInfo>;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly stopping = new AbortController();
   private pumping: Promise<void> | undefined;
@@ -115,6 +121,26 @@ export class Producer extends EventEmitter<ProducerEvents> {
       { graceMs: options.reconcileGraceMs, pageSize: 500 },
     );
     this.heartbeat = new Heartbeat(db, this.ledger, () => this.registry.ids(), logger);
+    const startedAt = Date.now();
+    this.presence = new Presence(options.connection, options.prefix, PRODUCERS, () => ({
+      name: hostPid(),
+      host: hostname(),
+      pid: process.pid,
+      bridgeDb: resolve(options.bridgeDb),
+      role: options.role ?? null,
+      conversations: this.registry.expiries(),
+      backpressure: false,
+      startedAt,
+    }));
+  }
+
+  /** The `answers` worker, for readiness probes. */
+  get answersWorker(): Worker {
+    return this.answerWriter.worker;
+  }
+
+  get bridgeDbPath(): string {
+    return this.options.bridgeDb;
   }
 
   async start(): Promise<void> {
@@ -132,11 +158,13 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.every(this.options.refreshIntervalMs, () => this.refreshConversations());
     this.every(this.options.heartbeatIntervalSec * 1000, () => this.beat());
     this.every(this.options.reconcileIntervalSec * 1000, () => this.reconcile());
+    this.presence.start();
     this.logger.info({ bridgeDb: this.options.bridgeDb, conversations: this.registry.ids().length, role: this.options.role }, 'producer started');
   }
 
   async close(timeoutMs = 10_000): Promise<void> {
     this.stopping.abort();
+    await this.presence.stop();
     this.watcher.stop();
     for (const t of this.timers) clearInterval(t);
     await this.pumping;
@@ -228,13 +256,9 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   /** The job for a ledger row whose job Redis lost, rebuilt from the bridge row itself. */
   private async rebuild(row: LedgerRow): Promise<QuestionJob | undefined> {
-    const message = this.db
-      .prepare<[number], InboxRow>('SELECT id, conversation_id, from_session, message, timestamp FROM messages WHERE id = ?')
-      .get(row.message_id);
-    const verdict = message ? await judgeRow(message, this.contexts) : undefined;
-    if (verdict?.accept) return questionJobOf(verdict);
-    const reason = verdict ? verdict.reason : 'the question message is gone from the bridge';
-    await this.busy('reject lost question', () => this.taker.failLost(row, reason));
+    const rebuilt = await questionFromBridge(this.db, this.contexts, row.message_id);
+    if ('job' in rebuilt) return rebuilt.job;
+    await this.busy('reject lost question', () => this.taker.failLost(row, rebuilt.reason));
     return undefined;
   }
 

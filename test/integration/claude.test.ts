@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AutopollMetrics } from '../../src/board/metrics.js';
 import type { ClaudeAnswerer, ClaudeAnswererOptions } from '../../src/consumer/ClaudeAnswerer.js';
 import { BridgeFixture, type Conversation } from '../support/bridge.js';
 import { testClaudeAnswerer } from '../support/claudeEnv.js';
@@ -80,6 +81,12 @@ describe('Claude Code answerer: persistent sessions against a fake Anthropic API
     api.responder = (req) => (req.lastUser.includes('q_hang') && api.messageRequests.filter((r) => r.lastUser.includes('q_hang')).length === 1 ? { kind: 'hang' } : echoResponder(req, 0));
     const a = answerer({ turnTimeoutSec: 2 });
     const { bridge, conv, pipeline } = await pipelineWith(a, 1);
+    const metrics = new AutopollMetrics();
+    metrics.watchProducer(pipeline.producer);
+    metrics.watchConsumer(pipeline.consumer);
+    metrics.watchPool(a.pool);
+    const values = async (name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values;
+    const total = async (name: string) => (await values(name)).reduce((sum, v) => sum + v.value, 0);
     try {
       const started = Date.now();
       const id = bridge.ask(conv.id, 'q_hang', 'will the first reply ever come?');
@@ -93,6 +100,15 @@ describe('Claude Code answerer: persistent sessions against a fake Anthropic API
       const done = await pipeline.producer.questions.getJob(`m-${id}`);
       expect(done!.progress).toMatchObject({ attempt: 2, stage: 'asking', slot: 0 });
       expect(done!.returnvalue).toMatchObject({ sessionId: expect.any(String), sessionPid: expect.any(Number), sources: ['notes.md:3-4'] });
+      // The metrics followed it: one failed try (not final), one answer, its tokens and cost.
+      const failures = await values('autopoll_attempt_failures_total');
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toMatchObject({ value: 1, labels: { final: 'false' } });
+      expect(await total('autopoll_turn_timeouts_total')).toBe(failures[0]!.labels.kind === 'turn_timeout' ? 1 : 0);
+      expect(await total('autopoll_questions_answered_total')).toBe(1);
+      expect((await values('autopoll_claude_tokens_total')).find((v) => v.labels.direction === 'output')?.value).toBe(20);
+      expect(await total('autopoll_claude_cost_usd_total')).toBeGreaterThan(0);
+      if (failures[0]!.labels.kind === 'session_crashed') expect(await total('autopoll_session_restarts_total')).toBeGreaterThanOrEqual(1);
     } finally {
       await pipeline.close();
       bridge.close();

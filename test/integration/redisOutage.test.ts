@@ -23,7 +23,7 @@ describe('when Redis is not there', () => {
     const bridge = BridgeFixture.create();
     const conv = bridge.createConversation();
     const prefix = testPrefix();
-    const up = new AutopollProcess(['up', '--answerer', 'stub', '--redis', url, '--prefix', prefix, '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`]);
+    const up = new AutopollProcess(['up', '--answerer', 'stub', '--port', '0', '--redis', url, '--prefix', prefix, '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`]);
     procs.push(up);
     const line = await up.waitForLog(/unreachable/);
     expect(line.msg).toBe(
@@ -43,7 +43,7 @@ describe('when Redis is not there', () => {
 
   it('SIGTERM stops `up` cleanly with exit code 0 even while Redis is down', async () => {
     const bridge = BridgeFixture.create();
-    const up = new AutopollProcess(['up', '--answerer', 'stub', '--redis', `redis://127.0.0.1:${await freePort()}`, '--bridge-db', bridge.path, '--shutdown-timeout', '2']);
+    const up = new AutopollProcess(['up', '--answerer', 'stub', '--port', '0', '--redis', `redis://127.0.0.1:${await freePort()}`, '--bridge-db', bridge.path, '--shutdown-timeout', '2']);
     procs.push(up);
     await up.waitForLog(/unreachable/);
     up.child.kill('SIGTERM');

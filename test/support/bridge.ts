@@ -1,12 +1,9 @@
 import Database from 'better-sqlite3';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pyJsonDumps } from '../../src/shared/pyjson.js';
-import { redactText } from '../../src/shared/redact.js';
-import { bridgeNow, formatBridgeTimestamp, nowMicros } from '../../src/shared/timestamp.js';
+import { BridgeClient } from '../../src/bridge/BridgeClient.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(here, '../..');
@@ -23,12 +20,12 @@ export interface Conversation {
 }
 
 /**
- * The bridge as its MCP server (SecureBridge) uses it, written here the way that Python code
- * does: WAL, 10 s busy timeout, BEGIN IMMEDIATE, utcnow().isoformat() timestamps, redaction of
- * the whole text, audit rows. Tests play side `a` through it.
+ * The bridge as its MCP server (SecureBridge) uses it: WAL, 10 s busy timeout, and side `a`'s
+ * writes through BridgeClient, as that Python code makes them. Tests play side `a` through it.
  */
 export class BridgeFixture {
   readonly db: Database.Database;
+  private bridgeClient: BridgeClient | undefined;
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -42,43 +39,24 @@ export class BridgeFixture {
     return fixture;
   }
 
+  /** Made on first use: its statements need the tables, which `create` adds after opening. */
+  get client(): BridgeClient {
+    this.bridgeClient ??= new BridgeClient(this.db);
+    return this.bridgeClient;
+  }
+
   createConversation(options: { role?: string; expiresInSec?: number } = {}): Conversation {
-    const id = `conv_${randomBytes(8).toString('hex')}`;
-    const tokenA = randomBytes(32).toString('hex');
-    const tokenB = randomBytes(32).toString('hex');
-    const created = nowMicros();
-    const expires = created + (options.expiresInSec ?? 3 * 3600) * 1_000_000;
-    this.db.transaction(() => {
-      this.db
-        .prepare('INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(id, 'worker', options.role ?? 'haiku_shard', tokenA, tokenB, formatBridgeTimestamp(created), formatBridgeTimestamp(expires));
-      this.db
-        .prepare("INSERT INTO audit_log (conversation_id, session_id, action, details, timestamp) VALUES (?, NULL, 'create_conversation', ?, ?)")
-        .run(id, pyJsonDumps({ session_a_role: 'worker', session_b_role: options.role ?? 'haiku_shard' }), bridgeNow());
-    }).immediate();
+    const { id, tokenA, tokenB } = this.client.createConversation({ roleA: 'worker', roleB: options.role ?? 'haiku_shard', ttlSec: options.expiresInSec });
     return { id, tokenA, tokenB };
   }
 
   /** Side `a` sends a message, as the bridge's send_message does. Returns its id. */
-  send(conversationId: string, text: string, metadata: Record<string, unknown> = { action_type: 'question' }): number {
-    return this.db.transaction(() => {
-      const message = redactText(text);
-      const meta = redactText(pyJsonDumps(metadata));
-      const now = bridgeNow();
-      const id = Number(
-        this.db
-          .prepare("INSERT INTO messages (conversation_id, from_session, to_session, message, metadata, timestamp, read) VALUES (?, 'a', 'b', ?, ?, ?, 0)")
-          .run(conversationId, message, meta, now).lastInsertRowid,
-      );
-      this.db
-        .prepare("INSERT INTO audit_log (conversation_id, session_id, action, details, timestamp) VALUES (?, 'a', 'send_message', ?, ?)")
-        .run(conversationId, pyJsonDumps({ to: 'b', message_length: [...message].length, redacted: message !== text }), now);
-      return id;
-    }).immediate();
+  send(conversationId: string, text: string, metadata?: Record<string, unknown>): number {
+    return this.client.send(conversationId, 'a', text, metadata).id;
   }
 
   ask(conversationId: string, queryId: string, question: string, extra: Record<string, unknown> = {}): number {
-    return this.send(conversationId, pyJsonDumps({ type: 'query', query_id: queryId, question, ...extra }));
+    return this.client.ask(conversationId, queryId, question, extra).id;
   }
 
   /** Every message side `b` sent in the conversation, oldest first. */

@@ -3,11 +3,12 @@ import { closeRedis } from '../../shared/closing.js';
 import { createLogger } from '../../shared/logger.js';
 import { connect } from '../connect.js';
 import { runService } from '../lifecycle.js';
-import { addOptions, COMMON, CONSUMER, parseOptions } from '../options.js';
+import { addOptions, COMMON, CONSUMER, parseOptions, SERVER } from '../options.js';
+import { startOperatorServer } from '../operatorServer.js';
 import { buildConsumer } from '../services.js';
 
 export function registerConsumer(program: Command): void {
-  const specs = { ...COMMON, ...CONSUMER };
+  const specs = { ...COMMON, ...CONSUMER, ...SERVER };
   addOptions(program.command('consumer').description('answer questions from Redis; needs only REDIS_URL (and Claude credentials)'), specs)
     .action(async (_opts, cmd: Command) => {
       const o = parseOptions(specs, cmd.opts());
@@ -15,9 +16,11 @@ export function registerConsumer(program: Command): void {
       await runService(logger, async () => {
         const redis = connect(o.redis, logger);
         const consumer = buildConsumer(redis, o, logger);
+        const stopServer = await startOperatorServer(o, { redis, prefix: o.prefix, consumer }, logger);
         await consumer.start();
         return {
           stop: async () => {
+            await stopServer?.();
             await consumer.close(o.shutdownTimeout * 1000);
             await closeRedis(redis);
           },

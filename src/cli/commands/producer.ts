@@ -3,11 +3,12 @@ import { closeRedis } from '../../shared/closing.js';
 import { createLogger } from '../../shared/logger.js';
 import { connect } from '../connect.js';
 import { runService } from '../lifecycle.js';
-import { addOptions, COMMON, parseOptions, PRODUCER } from '../options.js';
+import { addOptions, COMMON, parseOptions, PRODUCER, SERVER } from '../options.js';
+import { startOperatorServer } from '../operatorServer.js';
 import { buildProducer } from '../services.js';
 
 export function registerProducer(program: Command): void {
-  const specs = { ...COMMON, ...PRODUCER };
+  const specs = { ...COMMON, ...PRODUCER, ...SERVER };
   addOptions(program.command('producer').description('watch the bridge, enqueue questions, write answers back'), specs)
     .action(async (_opts, cmd: Command) => {
       const o = parseOptions(specs, cmd.opts());
@@ -15,9 +16,11 @@ export function registerProducer(program: Command): void {
       await runService(logger, async () => {
         const redis = connect(o.redis, logger);
         const producer = await buildProducer(redis, o, logger);
+        const stopServer = await startOperatorServer(o, { redis, prefix: o.prefix, producer }, logger);
         await producer.start();
         return {
           stop: async () => {
+            await stopServer?.();
             await producer.close(o.shutdownTimeout * 1000);
             await closeRedis(redis);
           },

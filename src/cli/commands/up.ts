@@ -4,13 +4,14 @@ import { createLogger } from '../../shared/logger.js';
 import { redisAnswers } from '../../shared/redis.js';
 import { connect } from '../connect.js';
 import { runService, type Running } from '../lifecycle.js';
-import { addOptions, COMMON, CONSUMER, parseOptions, PRODUCER } from '../options.js';
+import { addOptions, BOARD, COMMON, CONSUMER, parseOptions, PRODUCER } from '../options.js';
+import { startOperatorServer } from '../operatorServer.js';
 import { onPath, PrivateRedis } from '../privateRedis.js';
 import { buildConsumer, buildProducer } from '../services.js';
 
 export function registerUp(program: Command): void {
-  const specs = { ...COMMON, ...PRODUCER, ...CONSUMER };
-  addOptions(program.command('up').description('producer and consumer in one process (the default of npm start)'), specs)
+  const specs = { ...COMMON, ...PRODUCER, ...CONSUMER, ...BOARD };
+  addOptions(program.command('up').description('producer, consumer and board in one process (the default of npm start)'), specs)
     .action(async (_opts, cmd: Command) => {
       const o = parseOptions(specs, cmd.opts());
       const logger = createLogger({ level: o.logLevel });
@@ -23,10 +24,12 @@ export function registerUp(program: Command): void {
         const redis = connect(o.redis, logger);
         const producer = await buildProducer(redis, o, logger);
         const consumer = buildConsumer(redis, o, logger);
+        const stopServer = await startOperatorServer(o, { redis, prefix: o.prefix, producer, consumer, board: { readOnly: o.readOnly } }, logger);
         await producer.start();
         await consumer.start();
         return {
           stop: async () => {
+            await stopServer?.();
             await consumer.close(o.shutdownTimeout * 1000);
             await producer.close(o.shutdownTimeout * 1000);
             await closeRedis(redis);

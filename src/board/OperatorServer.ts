@@ -1,0 +1,90 @@
+import type { Queue } from 'bullmq';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../shared/logger.js';
+import { loginRoutes, requireToken } from './auth.js';
+import { bindRefusal, isLoopback } from './bindPolicy.js';
+import { bullBoardRouter } from './bullBoard.js';
+import type { AutopollMetrics } from './metrics.js';
+import { runChecks, type ReadinessCheck } from './readiness.js';
+
+export interface OperatorServerOptions {
+  host: string;
+  /** 0 picks a free port (logged, and in `url`). */
+  port: number;
+  /** AUTOPOLL_BOARD_TOKEN; without one the server binds to loopback only. */
+  token?: string | undefined;
+  /** Bull Board over these queues; without it the server has health and metrics only. */
+  board?: { questions: Queue; answers: Queue; readOnly: boolean } | undefined;
+  checks: ReadinessCheck[];
+  metrics: AutopollMetrics;
+}
+
+export class BindRefusedError extends Error {}
+
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * The operator's HTTP server: /healthz, /readyz, /metrics and (for `board` and `up`) Bull Board,
+ * behind the board token. Probes need no token only on loopback, where only this machine's
+ * users (and its orchestrator) reach them.
+ */
+export class OperatorServer {
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async start(o: OperatorServerOptions, logger: Logger): Promise<OperatorServer> {
+    const refusal = bindRefusal(o.host, Boolean(o.token));
+    if (refusal) throw new BindRefusedError(refusal);
+    const app = express();
+    app.disable('x-powered-by');
+    const startedAt = Date.now();
+    if (o.token) {
+      const probesOpen = isLoopback(o.host);
+      app.use(loginRoutes(o.token));
+      app.use(requireToken(o.token, (path) => probesOpen && PROBES.has(path)));
+    } else if (o.board) {
+      logger.warn({ host: o.host }, 'board has no token: open to every user of this machine; set AUTOPOLL_BOARD_TOKEN to require one');
+    }
+    app.get('/healthz', (_req, res) => {
+      res.json({ status: 'ok', pid: process.pid, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });
+    });
+    app.get('/readyz', async (_req, res) => {
+      const result = await runChecks(o.checks);
+      res.status(result.ready ? 200 : 503).json(result);
+    });
+    app.get('/metrics', async (_req, res) => {
+      res.type(o.metrics.registry.contentType).send(await o.metrics.registry.metrics());
+    });
+    if (o.board) app.use(bullBoardRouter(o.board, o.board.readOnly));
+    app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+      logger.error({ err }, 'operator server request failed');
+      res.status(500).json({ error: err instanceof Error ? err.message : 'internal error' });
+    });
+    const server = await listen(app, o.host, o.port);
+    const { port } = server.address() as AddressInfo;
+    const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}/`;
+    logger.info({ url, board: Boolean(o.board), readOnly: o.board?.readOnly ?? false, tokenRequired: Boolean(o.token) }, 'operator server listening');
+    return new OperatorServer(server, url);
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Browsers hold keep-alive connections open; they would hold the close for minutes.
+    this.server.closeAllConnections();
+    await closed;
+  }
+}
+
+function listen(app: express.Express, host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once('listening', () => resolve(server));
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is in use: pick another with --port (env AUTOPOLL_PORT)`) : err);
+    });
+  });
+}

@@ -1,0 +1,94 @@
+import type { Queue } from 'bullmq';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Consumer } from '../consumer/Consumer.js';
+import type { ClaudeSessionPool } from '../consumer/claude/ClaudeSessionPool.js';
+import type { Producer } from '../producer/Producer.js';
+import { within } from '../shared/closing.js';
+
+const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
+
+/**
+ * The Prometheus metrics of one process. Labels are bounded sets (states, kinds, reasons): never
+ * a conversation, query or token, which would leak secrets and grow without end.
+ */
+export class AutopollMetrics {
+  readonly registry = new Registry();
+  private readonly taken = this.counter('autopoll_questions_taken_total', 'Questions taken off the bridge and queued');
+  private readonly rejected = this.counter('autopoll_questions_rejected_total', 'Bridge messages rejected (not a usable query)');
+  private readonly answered = this.counter('autopoll_questions_answered_total', 'Answers written to the bridge');
+  private readonly failed = this.counter('autopoll_questions_failed_total', 'Error responses written to the bridge');
+  private readonly dropped = this.counter('autopoll_answers_dropped_total', 'Answers not written (duplicates, late answers)');
+  private readonly latency = new Histogram({
+    name: 'autopoll_answer_latency_seconds',
+    help: 'From taking a question off the bridge to writing its response',
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+  private readonly answering = new Histogram({
+    name: 'autopoll_answer_duration_seconds',
+    help: "One answerer run (a consumer's turn), successful ones",
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  private readonly attemptFailures = this.counter('autopoll_attempt_failures_total', 'Failed answer attempts, by error kind', ['kind', 'final']);
+  private readonly turnTimeouts = this.counter('autopoll_turn_timeouts_total', 'Claude turns interrupted by --turn-timeout');
+  private readonly sessionRestarts = this.counter('autopoll_session_restarts_total', 'Claude Code sessions replaced, by reason', ['reason']);
+  private readonly tokens = this.counter('autopoll_claude_tokens_total', 'Claude tokens used, by direction', ['direction']);
+  private readonly cost = this.counter('autopoll_claude_cost_usd_total', 'Claude cost in US dollars, as Claude Code reports it');
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'autopoll_process_' });
+  }
+
+  watchProducer(producer: Producer): void {
+    producer.on('taken', (e) => {
+      this.taken.inc(e.queued);
+      this.rejected.inc(e.rejected);
+    });
+    producer.on('written', (e) => {
+      (e.state === 'answered' ? this.answered : this.failed).inc();
+      this.latency.observe(e.seconds);
+    });
+    producer.on('dropped', () => this.dropped.inc());
+  }
+
+  watchConsumer(consumer: Consumer): void {
+    consumer.worker.on('answered', (e) => {
+      this.answering.observe(e.ms / 1000);
+      if (e.usage?.inputTokens) this.tokens.inc({ direction: 'input' }, e.usage.inputTokens);
+      if (e.usage?.outputTokens) this.tokens.inc({ direction: 'output' }, e.usage.outputTokens);
+      if (e.usage?.costUsd) this.cost.inc(e.usage.costUsd);
+    });
+    consumer.worker.on('attemptFailed', (e) => {
+      this.attemptFailures.inc({ kind: e.kind, final: String(e.final) });
+      if (e.kind === 'turn_timeout') this.turnTimeouts.inc();
+    });
+  }
+
+  watchPool(pool: ClaudeSessionPool): void {
+    pool.on('sessionReplaced', (e) => this.sessionRestarts.inc({ reason: e.reason }));
+  }
+
+  /** Queue depths, read from Redis at each scrape; a scrape while Redis is down leaves them out. */
+  watchQueues(queues: Queue[]): void {
+    new Gauge({
+      name: 'autopoll_queue_jobs',
+      help: 'Jobs in each queue, by state',
+      labelNames: ['queue', 'state'],
+      registers: [this.registry],
+      async collect() {
+        const read = Promise.all(queues.map(async (q) => [q.name, await q.getJobCounts(...QUEUE_STATES)] as const));
+        let counts: Array<readonly [string, Record<string, number>]> = [];
+        if (!(await within(read.then((c) => (counts = c)), 2000).catch(() => false))) return;
+        this.reset();
+        for (const [queue, byState] of counts) {
+          for (const state of QUEUE_STATES) this.set({ queue, state }, byState[state] ?? 0);
+        }
+      },
+    });
+  }
+
+  private counter(name: string, help: string, labelNames: string[] = []): Counter {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+}

@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { closeRedis } from '../../shared/closing.js';
+import { createLogger } from '../../shared/logger.js';
+import { connect } from '../connect.js';
+import { runService } from '../lifecycle.js';
+import { startOperatorServer } from '../operatorServer.js';
+import { addOptions, BOARD, COMMON, parseOptions } from '../options.js';
+
+export function registerBoard(program: Command): void {
+  const specs = { ...COMMON, ...BOARD };
+  addOptions(program.command('board').description('Bull Board over both queues, with /healthz, /readyz and /metrics; needs only REDIS_URL'), specs)
+    .action(async (_opts, cmd: Command) => {
+      const o = parseOptions(specs, cmd.opts());
+      const logger = createLogger({ level: o.logLevel });
+      await runService(logger, async () => {
+        const redis = connect(o.redis, logger);
+        try {
+          const stopServer = await startOperatorServer(o, { redis, prefix: o.prefix, board: { readOnly: o.readOnly } }, logger);
+          return {
+            stop: async () => {
+              await stopServer?.();
+              await closeRedis(redis);
+            },
+          };
+        } catch (err) {
+          await closeRedis(redis);
+          throw err;
+        }
+      }, o.shutdownTimeout);
+    });
+}

@@ -1,0 +1,66 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { AutopollMetrics } from '../board/metrics.js';
+import { OperatorServer } from '../board/OperatorServer.js';
+import { bridgeCheck, progressCheck, redisCheck, type ReadinessCheck } from '../board/readiness.js';
+import { ClaudeAnswerer } from '../consumer/ClaudeAnswerer.js';
+import type { Consumer } from '../consumer/Consumer.js';
+import type { Producer } from '../producer/Producer.js';
+import type { Logger } from '../shared/logger.js';
+import { ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../shared/queues.js';
+import type { Parsed, SERVER } from './options.js';
+
+/** A worker with jobs waiting and free slots that started none for this long is not ready. */
+const STALL_MS = 60_000;
+
+export interface ServedParts {
+  redis: Redis;
+  prefix: string;
+  producer?: Producer | undefined;
+  consumer?: Consumer | undefined;
+  board?: { readOnly: boolean } | undefined;
+}
+
+/**
+ * Starts the operator server for what this process runs: readiness covers Redis, the producer's
+ * bridge and the workers' progress; metrics follow the producer's and the consumer's events.
+ * Returns a stop function, or undefined when no port is configured.
+ */
+export async function startOperatorServer(
+  o: Parsed<typeof SERVER> & { readOnly?: boolean },
+  parts: ServedParts,
+  logger: Logger,
+): Promise<(() => Promise<void>) | undefined> {
+  if (o.port === undefined) return undefined;
+  const queueOpts = { connection: parts.redis, prefix: parts.prefix };
+  const queues = { questions: new Queue(QUESTIONS_QUEUE, queueOpts), answers: new Queue(ANSWERS_QUEUE, queueOpts) };
+  for (const q of Object.values(queues)) q.on('error', (err) => logger.debug({ err }, 'operator server queue connection error'));
+  const metrics = new AutopollMetrics();
+  metrics.watchQueues(Object.values(queues));
+  const checks: ReadinessCheck[] = [redisCheck(parts.redis)];
+  const { producer, consumer } = parts;
+  if (producer) {
+    metrics.watchProducer(producer);
+    checks.push(bridgeCheck(producer.db, producer.bridgeDbPath));
+    checks.push(progressCheck({ name: 'answer-writer', worker: producer.answersWorker, queue: queues.answers, concurrency: producer.answersWorker.concurrency, busy: () => 0, stallMs: STALL_MS }));
+  }
+  if (consumer) {
+    metrics.watchConsumer(consumer);
+    if (consumer.answerer instanceof ClaudeAnswerer) metrics.watchPool(consumer.answerer.pool);
+    const worker = consumer.worker;
+    checks.push(progressCheck({ name: 'question-worker', worker: worker.worker, queue: queues.questions, concurrency: worker.worker.concurrency, busy: () => worker.busy, stallMs: STALL_MS }));
+  }
+  try {
+    const server = await OperatorServer.start(
+      { host: o.host, port: o.port, token: o.boardToken, checks, metrics, board: parts.board ? { ...queues, readOnly: parts.board.readOnly } : undefined },
+      logger.child({ component: 'operator-server' }),
+    );
+    return async () => {
+      await server.close();
+      await Promise.all(Object.values(queues).map((q) => q.close()));
+    };
+  } catch (err) {
+    await Promise.all(Object.values(queues).map((q) => q.close()));
+    throw err;
+  }
+}

@@ -1,0 +1,100 @@
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { tokensMatch, type ConversationGrant } from '../producer/ConversationRegistry.js';
+import { formatBridgeTimestamp, parseBridgeTimestamp } from '../shared/timestamp.js';
+import { errorText, fail, formatDuration, ok, skip, warn, type Check, type CheckResult } from './check.js';
+
+/** A conversation closer than this to its expiry is worth a warning: it stops being served then. */
+export const EXPIRY_WARNING_MS = 24 * 3600 * 1000;
+
+export interface ConversationRow {
+  id: string;
+  session_a_token: string;
+  session_b_token: string;
+  expires_at: string;
+}
+
+/**
+ * The conversations the producer would serve: each `--conversation` granted (exists, side-b
+ * token, not expired) and how many unexpired ones `--role` finds. Tokens are compared, never
+ * printed: every line names a conversation by its id only.
+ */
+export function conversationsCheck(bridgeDb: string, grants: readonly ConversationGrant[], role: string | undefined, timeoutMs = 5000): Check {
+  return {
+    name: 'conversation',
+    timeoutMs,
+    run: async () => {
+      if (grants.length === 0 && !role) {
+        return [warn('conversation', 'no conversation to serve: neither --conversation nor --role is set', 'pass --conversation CONV_ID:TOKEN (env AUTOPOLL_CONVERSATIONS) or --role ROLE (env AUTOPOLL_ROLE)')];
+      }
+      const names = [...(grants.length ? ['conversation'] : []), ...(role ? ['role'] : [])];
+      if (!existsSync(bridgeDb)) return names.map((n) => skip(n, 'no bridge file to read (see bridge)'));
+      let db: Database.Database | undefined;
+      try {
+        db = new Database(bridgeDb, { readonly: true, fileMustExist: true });
+        db.pragma('busy_timeout = 2000');
+        const nowMicros = Date.now() * 1000;
+        const byId = db.prepare<[string], ConversationRow>('SELECT id, session_a_token, session_b_token, expires_at FROM conversations WHERE id = ?');
+        const results = grants.map((g) => judgeGrant(g, byId.get(g.id), nowMicros));
+        if (role) results.push(judgeRole(role, roleCounts(db, role, formatBridgeTimestamp(nowMicros))));
+        return results;
+      } catch (err) {
+        return names.map((n) => skip(n, `cannot read the conversations (see bridge): ${errorText(err)}`));
+      } finally {
+        db?.close();
+      }
+    },
+  };
+}
+
+/** One granted conversation against its row. Pure: `nowMicros` is the caller's clock. */
+export function judgeGrant(grant: ConversationGrant, row: ConversationRow | undefined, nowMicros: number): CheckResult {
+  const id = grant.id;
+  if (!row) {
+    return fail('conversation', `${id} does not exist in the bridge file`, 'check the id in --conversation (env AUTOPOLL_CONVERSATIONS), and that --bridge-db (env BRIDGE_DB) is the file the bridge writes');
+  }
+  if (!tokensMatch(grant.token, row.session_b_token)) {
+    const which = tokensMatch(grant.token, row.session_a_token) ? "the token given is side a's, not side b's" : "the token given is not this conversation's side-b token";
+    return fail('conversation', `${id}: ${which}`, `pass --conversation ${id}:<session_b_token>, the side-b token of the conversation`);
+  }
+  const expires = parseBridgeTimestamp(row.expires_at);
+  if (expires === undefined) return warn('conversation', `${id}: expires_at ${JSON.stringify(row.expires_at)} is not a bridge timestamp`, 'the bridge writes naive UTC ISO 8601 (2026-11-22T01:58:36.769836); check what wrote this row');
+  const leftMs = (expires - nowMicros) / 1000;
+  const newConversation = 'start a new conversation on the bridge and pass its --conversation CONV_ID:TOKEN, or serve by --role ROLE, which picks new conversations up while running';
+  if (leftMs <= 0) return fail('conversation', `${id} expired at ${row.expires_at} UTC (${formatDuration(leftMs)} ago): the bridge refuses its tokens`, newConversation);
+  if (leftMs < EXPIRY_WARNING_MS) return warn('conversation', `${id} is served, and expires in ${formatDuration(leftMs)} (${row.expires_at} UTC)`, `after that it is no longer served: ${newConversation}`);
+  return ok('conversation', `${id} is served until ${row.expires_at} UTC`);
+}
+
+export interface RoleCounts {
+  unexpired: number;
+  expired: number;
+  /** Other roles with unexpired conversations, for a misspelled --role. */
+  others: Array<{ role: string; n: number }>;
+}
+
+function roleCounts(db: Database.Database, role: string, now: string): RoleCounts {
+  const rows = db
+    .prepare<[string], { role: string; live: number; dead: number }>(
+      'SELECT session_b_role AS role, SUM(expires_at > ?1) AS live, SUM(expires_at <= ?1) AS dead FROM conversations GROUP BY session_b_role',
+    )
+    .all(now);
+  const mine = rows.find((r) => r.role === role);
+  return {
+    unexpired: mine?.live ?? 0,
+    expired: mine?.dead ?? 0,
+    others: rows.filter((r) => r.role !== role && r.live > 0).map((r) => ({ role: r.role, n: r.live })),
+  };
+}
+
+/** What `--role` finds. None is a warning, not a failure: new conversations are picked up while running. */
+export function judgeRole(role: string, counts: RoleCounts): CheckResult {
+  const plural = (n: number) => `${n} unexpired ${n === 1 ? 'conversation has' : 'conversations have'}`;
+  if (counts.unexpired > 0) return ok('role', `${plural(counts.unexpired)} session_b_role ${role}${counts.expired ? ` (${counts.expired} expired)` : ''}`);
+  const others = counts.others.map((o) => `${o.role} (${o.n})`).join(', ');
+  return warn(
+    'role',
+    `no unexpired conversation has session_b_role ${role}${counts.expired ? ` (${counts.expired} expired)` : ''}${others ? `; the roles with unexpired ones: ${others}` : ''}`,
+    `check the spelling of --role (env AUTOPOLL_ROLE); conversations created later with this role are picked up while running`,
+  );
+}

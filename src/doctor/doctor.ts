@@ -1,0 +1,38 @@
+import type { ConversationGrant } from '../producer/ConversationRegistry.js';
+import type { Check } from './check.js';
+import { bridgeCheck } from './bridgeChecks.js';
+import { claudeCheck } from './claudeCheck.js';
+import { contextRootCheck } from './contextRootCheck.js';
+import { conversationsCheck } from './conversationChecks.js';
+import { redisChecks } from './redisChecks.js';
+
+export interface DoctorOptions {
+  redis: string;
+  bridgeDb: string;
+  conversations: readonly ConversationGrant[];
+  role: string | undefined;
+  contextRoot: string;
+  answerer: 'claude' | 'stub';
+  model: string;
+  skipClaude: boolean;
+  /** Claude Code's environment; the process's own by default, as the consumer does. */
+  claudeEnv?: NodeJS.ProcessEnv;
+  claudeTimeoutMs?: number;
+}
+
+/** The checks of `autopoll doctor`, in the order they are reported. */
+export function doctorChecks(o: DoctorOptions): Check[] {
+  const skipReason = o.answerer === 'stub' ? 'the stub answerer does not use Claude Code (--answerer stub)' : o.skipClaude ? '--skip-claude' : undefined;
+  return [
+    redisChecks(o.redis),
+    bridgeCheck(o.bridgeDb),
+    conversationsCheck(o.bridgeDb, o.conversations, o.role),
+    contextRootCheck(o.contextRoot),
+    claudeCheck({
+      model: o.model,
+      skipReason,
+      ...(o.claudeEnv ? { env: o.claudeEnv } : {}),
+      ...(o.claudeTimeoutMs ? { timeoutMs: o.claudeTimeoutMs } : {}),
+    }),
+  ];
+}

@@ -1,0 +1,59 @@
+import type { Queue } from 'bullmq';
+import { closingMarks } from '../../consumer/retryPolicy.js';
+import type { Db } from '../../producer/BridgeDatabase.js';
+import type { ContextReader } from '../../producer/ContextReader.js';
+import type { Ledger, LedgerRow } from '../../producer/Ledger.js';
+import { questionFromBridge } from '../../producer/questionFromBridge.js';
+import { QuestionJobSchema } from '../../shared/jobs.js';
+import { answerJobId, questionJobId } from '../../shared/queues.js';
+import { decide, matches, type Decision, type ReplaySelector } from './replaySelection.js';
+
+export type ReplayResult =
+  | { row: LedgerRow; replayed: true; how: 'retried' | 'rebuilt' }
+  | { row: LedgerRow; replayed: false; reason: string };
+
+/**
+ * Re-runs questions that got an error response. A question job still in Redis is retried as it
+ * is (the board's retry does the same); one that retention removed is rebuilt from the bridge.
+ * Either way it is marked a replay, so its answer may follow the error response, once: the
+ * answer writer moves the ledger row from failed to answered.
+ */
+export class Replayer {
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly db: Db,
+    private readonly contexts: ContextReader,
+    private readonly questions: Queue,
+    private readonly answers: Queue,
+  ) {}
+
+  /** The rows the selector names: by query id (whatever their state, so skips are reported), else the failed ones. */
+  plan(selector: ReplaySelector): Decision[] {
+    const rows = selector.queryIds.length
+      ? selector.queryIds.flatMap((id) => this.ledger.rowsWithQueryId(id))
+      : this.ledger.rowsInState('failed');
+    return rows.filter((row) => matches(row, selector)).map(decide);
+  }
+
+  async replay(row: LedgerRow): Promise<ReplayResult> {
+    const id = row.job_id ?? questionJobId(row.message_id);
+    const job = await this.questions.getJob(id);
+    if (job) {
+      const state = await job.getState();
+      const data = QuestionJobSchema.safeParse(job.data);
+      if ((state === 'failed' || state === 'completed') && data.success) {
+        await job.updateData({ ...data.data, ...closingMarks(job) });
+        await job.retry(state);
+        return { row, replayed: true, how: 'retried' };
+      }
+      if (state !== 'failed' && state !== 'completed') return { row, replayed: false, reason: `its job ${id} is ${state}: a retry is already under way` };
+      await job.remove();
+    }
+    const rebuilt = await questionFromBridge(this.db, this.contexts, row.message_id);
+    if ('reason' in rebuilt) return { row, replayed: false, reason: `cannot rebuild it from the bridge: ${rebuilt.reason}` };
+    // A round-0 answer left from before (dropped as late) would shadow the replay's answer id.
+    await this.answers.remove(answerJobId(id, 'answer')).catch(() => undefined);
+    await this.questions.add('question', { ...rebuilt.job, replay: true }, { jobId: id });
+    return { row, replayed: true, how: 'rebuilt' };
+  }
+}

@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { BridgeFixture, tempDir } from '../support/bridge.js';
+import { AutopollProcess, runAutopoll } from '../support/cli.js';
+import { testPrefix } from '../support/pipeline.js';
+
+const ROLE = 'ask_shard';
+
+/** `autopoll ask` against a real `autopoll up` with the stub answerer, on a real bridge file. */
+describe('autopoll ask', () => {
+  let bridge: BridgeFixture;
+  let up: AutopollProcess;
+
+  const ask = (...args: string[]) => runAutopoll(['ask', ...args, '--bridge-db', bridge.path]);
+  const rows = <T>(sql: string, ...params: unknown[]) => bridge.db.prepare(sql).all(...params) as T[];
+
+  beforeAll(async () => {
+    bridge = BridgeFixture.create();
+    up = new AutopollProcess([
+      'up', '--answerer', 'stub', '--attempts', '1', '--backoff-ms', '0', '--role', ROLE, '--bridge-db', bridge.path,
+      '--redis', inject('redisUrl'), '--prefix', testPrefix(), '--port', '0',
+    ]);
+    await up.waitForLog(/consumer started/);
+  });
+
+  afterAll(async () => {
+    await up?.kill('SIGTERM');
+    bridge?.close();
+  });
+
+  it("creates a conversation for --role, asks as side a, and prints the stub's answer", async () => {
+    const { code, stdout, stderr } = await ask('what is 2+2?', '--role', ROLE, '--wait', '30');
+    expect(code).toBe(0);
+    const [, convId, queryId] = /created conversation (conv_[0-9a-f]{16}) .*asked (q_[0-9a-f]+)/.exec(stderr) ?? [];
+    expect(convId).toBeDefined();
+    expect(stdout).toBe(`Stub answer to ${queryId}.\n`);
+
+    // The rows the bridge itself would have written for its caller.
+    const [conv] = rows<Record<string, string>>('SELECT * FROM conversations WHERE id = ?', convId);
+    expect(conv).toMatchObject({ session_a_role: 'autopoll-ask', session_b_role: ROLE });
+    expect(conv!.session_a_token).toMatch(/^[0-9a-f]{64}$/);
+    expect(stderr + stdout).not.toContain(conv!.session_a_token);
+    expect(stderr + stdout).not.toContain(conv!.session_b_token);
+    const audit = rows<{ session_id: string | null; action: string; details: string }>('SELECT session_id, action, details FROM audit_log WHERE conversation_id = ? ORDER BY id', convId);
+    expect(audit[0]).toEqual({ session_id: null, action: 'create_conversation', details: `{"roles": ["autopoll-ask", "${ROLE}"]}` });
+    expect(audit).toContainEqual({ session_id: 'a', action: 'send_message', details: expect.stringMatching(/^\{"to": "b", "message_length": \d+, "redacted": false\}$/) });
+    expect(audit.at(-1)).toEqual({ session_id: 'a', action: 'get_messages', details: '{"count": 1}' });
+    const messages = rows<{ from_session: string; message: string; metadata: string; read: number }>(
+      'SELECT from_session, message, metadata, read FROM messages WHERE conversation_id = ? ORDER BY id', convId);
+    expect(messages[0]).toEqual({
+      from_session: 'a', read: 1,
+      message: `{"type": "query", "query_id": "${queryId}", "question": "what is 2+2?"}`,
+      metadata: '{"action_type": "question"}',
+    });
+    expect(messages[1]).toMatchObject({ from_session: 'b', read: 1 });
+  });
+
+  it('asks in a given conversation with its side-a token; --json prints the whole response', async () => {
+    const conv = bridge.createConversation({ role: ROLE });
+    const { code, stdout, stderr } = await ask('which file?', '--conversation', conv.id, '--token', conv.tokenA, '--wait', '30', '--json');
+    expect(code).toBe(0);
+    expect(stderr).toContain(`conversation ${conv.id} (side b role ${ROLE})`);
+    const out = JSON.parse(stdout) as { conversation: Record<string, unknown>; queryId: string; response: Record<string, unknown> };
+    expect(out.conversation).toEqual({ id: conv.id, created: false, roleB: ROLE, expiresAt: expect.any(String) });
+    expect(out.response).toMatchObject({ type: 'response', query_id: out.queryId, answer: `Stub answer to ${out.queryId}.`, llm_type: 'stub' });
+    expect(stdout + stderr).not.toContain(conv.tokenA);
+    expect(stdout + stderr).not.toContain(conv.tokenB);
+  });
+
+  it('--json on a created conversation gives side a its token (never side b its)', async () => {
+    const { code, stdout } = await ask('again?', '--role', ROLE, '--wait', '30', '--json');
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout) as { conversation: { id: string; tokenA: string; created: boolean } };
+    const [conv] = rows<{ session_a_token: string; session_b_token: string }>('SELECT session_a_token, session_b_token FROM conversations WHERE id = ?', out.conversation.id);
+    expect(out.conversation).toMatchObject({ created: true, tokenA: conv!.session_a_token });
+    expect(stdout).not.toContain(conv!.session_b_token);
+    // The token lets the user ask again in the same conversation.
+    const again = await ask('and now?', '--conversation', out.conversation.id, '--token', out.conversation.tokenA, '--wait', '30');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^Stub answer to q_[0-9a-f]+\.\n$/);
+  });
+
+  it('an error response exits 1 with the error', async () => {
+    const { code, stdout, stderr } = await ask('this one fails #stub-fail', '--role', ROLE, '--wait', '30');
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/autopoll: the answer is an error response \(stub_failure: stub failure requested by the question \(attempt 1\)\)/);
+  });
+
+  it('nobody serving the role: exit 3 after --wait, with what to check', async () => {
+    const started = Date.now();
+    const { code, stderr } = await ask('hello?', '--role', 'nobody_serves_this', '--wait', '2');
+    expect(code).toBe(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(stderr).toMatch(/no answer to q_[0-9a-f]+ in conversation conv_[0-9a-f]{16} within 2\.\ds/);
+    expect(stderr).toContain('no producer has taken it up. Is one serving role nobody_serves_this');
+    expect(stderr).toContain('Run `autopoll status`');
+  });
+
+  it('refuses a wrong or malformed token, an unknown conversation and a missing role: exit 2', async () => {
+    const conv = bridge.createConversation({ role: ROLE });
+    const [wrong, sideB, malformed, unknown, noRole] = await Promise.all([
+      ask('hi', '--conversation', conv.id, '--token', randomBytes(32).toString('hex')),
+      ask('hi', '--conversation', conv.id, '--token', conv.tokenB),
+      ask('hi', '--conversation', conv.id, '--token', 'abc'),
+      ask('hi', '--conversation', 'conv_0000000000000000', '--token', conv.tokenA),
+      ask('hi'),
+    ]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain(`--token (env AUTOPOLL_ASK_TOKEN) refused: it is not the side-a token of conversation ${conv.id}`);
+    expect(sideB.code).toBe(2);
+    expect(sideB.stderr).not.toContain(conv.tokenB);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toContain('--token (env AUTOPOLL_ASK_TOKEN): expected the 64 lowercase hex digits of a side-a token');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('conversation conv_0000000000000000 does not exist in this bridge file');
+    expect(noRole.code).toBe(2);
+    expect(noRole.stderr).toContain('--role (env AUTOPOLL_ROLE) is needed to create a conversation');
+    // Nothing was sent by any of them.
+    expect(rows('SELECT 1 FROM messages WHERE conversation_id = ?', conv.id)).toEqual([]);
+  });
+
+  it('a missing bridge file: exit 2, and no file is created', async () => {
+    const missing = join(tempDir(), 'none.db');
+    const { code, stderr } = await runAutopoll(['ask', 'hi', '--role', ROLE, '--bridge-db', missing]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`bridge file ${missing} does not exist`);
+    expect(existsSync(missing)).toBe(false);
+  });
+});

@@ -1,0 +1,456 @@
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { BridgeFixture } from '../support/bridge.js';
+import { AutopollProcess } from '../support/cli.js';
+import { testPrefix } from '../support/pipeline.js';
+import { RedisServer } from '../support/redisServer.js';
+import { waitFor } from '../support/wait.js';
+
+/**
+ * The operator server of the built CLI: Bull Board behind the board token, its read-only mode,
+ * the loopback-only rule, /healthz, /readyz and /metrics of `board`, `up`, `producer`, `consumer`.
+ */
+
+const TOKEN = 'board-token-0123456789abcdef';
+
+/** The child's environment: nothing of the operator server's settings leaks in from ours. */
+function env(extra: Record<string, string> = {}): Record<string, string | undefined> {
+  return { AUTOPOLL_BOARD_TOKEN: undefined, AUTOPOLL_PORT: undefined, AUTOPOLL_HOST: undefined, AUTOPOLL_READ_ONLY: undefined, REDIS_URL: undefined, ...extra };
+}
+
+const procs: AutopollProcess[] = [];
+
+function spawnCli(args: string[], extraEnv: Record<string, string> = {}): AutopollProcess {
+  const p = new AutopollProcess(args, env(extraEnv));
+  procs.push(p);
+  return p;
+}
+
+/** The base URL the server logged (port 0: a free one), always reached over 127.0.0.1. */
+async function serverUrl(p: AutopollProcess): Promise<string> {
+  const line = await p.waitForLog(/^operator server listening$/);
+  const port = new URL(String(line.url)).port;
+  return `http://127.0.0.1:${port}`;
+}
+
+async function http(url: string, init: RequestInit & { bearer?: string; cookie?: string } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (init.bearer !== undefined) headers.set('authorization', `Bearer ${init.bearer}`);
+  if (init.cookie !== undefined) headers.set('cookie', init.cookie);
+  return fetch(url, { ...init, headers, redirect: 'manual' });
+}
+
+/** Prometheus text as `name{labels}` -> value. */
+function parseMetrics(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    values.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return values;
+}
+
+async function scrape(base: string, bearer?: string): Promise<Map<string, number>> {
+  const res = await http(`${base}/metrics`, bearer === undefined ? {} : { bearer });
+  expect(res.status).toBe(200);
+  return parseMetrics(await res.text());
+}
+
+async function killAll(): Promise<void> {
+  await Promise.all(procs.splice(0).map((p) => p.kill('SIGKILL')));
+}
+
+// Each describe kills what it spawned; this one catches a describe that failed to.
+afterAll(killAll);
+
+describe('board token', () => {
+  let base: string;
+  const prefix = testPrefix();
+
+  beforeAll(async () => {
+    const board = spawnCli(['board', '--redis', inject('redisUrl'), '--prefix', prefix, '--port', '0'], { AUTOPOLL_BOARD_TOKEN: TOKEN });
+    base = await serverUrl(board);
+  });
+
+  afterAll(killAll);
+
+  it('answers an unauthenticated API call with 401 and how to authenticate; a right bearer lists both queues; a wrong one is refused', async () => {
+    const anonymous = await http(`${base}/api/queues`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer');
+    const body = (await anonymous.json()) as { error: string };
+    expect(body.error).toContain('Authorization: Bearer <AUTOPOLL_BOARD_TOKEN>');
+    expect(body.error).toContain('/login');
+
+    const ok = await http(`${base}/api/queues`, { bearer: TOKEN });
+    expect(ok.status).toBe(200);
+    const { queues } = (await ok.json()) as { queues: Array<{ name: string; readOnlyMode: boolean }> };
+    expect(queues.map((q) => q.name).sort()).toEqual(['answers', 'questions']);
+
+    expect((await http(`${base}/api/queues`, { bearer: `${TOKEN}x` })).status).toBe(401);
+    expect((await http(`${base}/api/queues`, { bearer: TOKEN.slice(0, -1) })).status).toBe(401);
+    // The cookie's value is not the token, and the token is not a cookie.
+    expect((await http(`${base}/api/queues`, { cookie: `autopoll_board=${TOKEN}` })).status).toBe(401);
+    // A malformed cookie is just not a login (it once made the server fail with a 500).
+    expect((await http(`${base}/api/queues`, { cookie: 'autopoll_board=%E0%A4%A' })).status).toBe(401);
+  });
+
+  it('sends a browser to the login form, which sets an HttpOnly SameSite=Strict cookie without the token', async () => {
+    const page = await http(`${base}/`, { headers: { accept: 'text/html,application/xhtml+xml' } });
+    expect(page.status).toBe(302);
+    expect(page.headers.get('location')).toBe('/login?next=%2F');
+    const deep = await http(`${base}/queue/questions`, { headers: { accept: 'text/html' } });
+    expect(deep.status).toBe(302);
+    expect(deep.headers.get('location')).toBe('/login?next=%2Fqueue%2Fquestions');
+
+    const form = await http(`${base}/login?next=%2Fqueue%2Fquestions`);
+    expect(form.status).toBe(200);
+    const html = await form.text();
+    expect(html).toContain('<form method="post" action="/login">');
+    expect(html).toContain('name="next" value="/queue/questions"');
+
+    const login = await http(`${base}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: TOKEN, next: '/queue/questions' }).toString(),
+    });
+    expect(login.status).toBe(303);
+    expect(login.headers.get('location')).toBe('/queue/questions');
+    const cookies = login.headers.getSetCookie().filter((c) => c.startsWith('autopoll_board='));
+    expect(cookies).toHaveLength(1);
+    const cookie = cookies[0]!;
+    expect(cookie).toMatch(/;\s*HttpOnly/i);
+    expect(cookie).toMatch(/;\s*SameSite=Strict/i);
+    expect(cookie).not.toContain(TOKEN);
+    const value = cookie.split(';')[0]!;
+    expect(value).toMatch(/^autopoll_board=[0-9a-f]{64}$/);
+
+    expect((await http(`${base}/api/queues`, { cookie: value })).status).toBe(200);
+    expect((await http(`${base}/api/queues`, { cookie: `other=1; ${value}; more=2` })).status).toBe(200);
+    expect((await http(`${base}/`, { cookie: value, headers: { accept: 'text/html' } })).status).toBe(200);
+  });
+
+  it('refuses a wrong token at /login with 401 and the form again', async () => {
+    const login = await http(`${base}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: 'not-the-board-token-at-all', next: '/' }).toString(),
+    });
+    expect(login.status).toBe(401);
+    expect(login.headers.getSetCookie()).toEqual([]);
+    const html = await login.text();
+    expect(html).toContain('<form method="post" action="/login">');
+    expect(html).toContain('That token is not the board token');
+
+    const empty = await http(`${base}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'next=%2F' });
+    expect(empty.status).toBe(401);
+    expect(await empty.text()).toContain('Enter the board token');
+  });
+
+  it('never redirects a login off the site', async () => {
+    for (const next of ['//evil.example', 'https://evil.example/', '/\\evil.example', 'evil.example', '/ok\n//evil.example']) {
+      const login = await http(`${base}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: TOKEN, next }).toString(),
+      });
+      expect(login.status, next).toBe(303);
+      expect(login.headers.get('location'), next).toBe('/');
+    }
+    // The form's hidden field does not carry an off-site target either.
+    expect(await (await http(`${base}/login?next=${encodeURIComponent('//evil.example')}`)).text()).toContain('name="next" value="/"');
+  });
+
+  it('on loopback, /healthz, /readyz and /metrics need no token', async () => {
+    expect((await http(`${base}/healthz`)).status).toBe(200);
+    const ready = await http(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ready: true, checks: [{ name: 'redis', ok: true, detail: 'PING answered' }] });
+    const metrics = await scrape(base);
+    expect(metrics.get('autopoll_queue_jobs{queue="questions",state="waiting"}')).toBe(0);
+    // The process's own metrics, under autopoll's prefix.
+    expect([...metrics.keys()].some((k) => /^autopoll_process_\w*resident_memory_bytes$/.test(k))).toBe(true);
+  });
+});
+
+describe('read-only mode', () => {
+  const prefix = testPrefix();
+  let connection: Redis;
+  let questions: Queue;
+  let readOnly: string;
+  let writable: string;
+  let failedJobId: string;
+
+  beforeAll(async () => {
+    connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+    questions = new Queue('questions', { connection, prefix });
+    // One failed question job, for the retry.
+    const job = await questions.add('question', { messageId: 1, conversationId: 'conv_ro', queryId: 'q_ro', question: 'fails' }, { jobId: 'm-1' });
+    failedJobId = job.id!;
+    const worker = new Worker('questions', async () => {
+      throw new Error('failed on purpose');
+    }, { connection: connection.duplicate(), prefix });
+    await waitFor('the job failed', async () => (await questions.getJobState(failedJobId)) === 'failed');
+    await worker.close();
+    const [ro, rw] = [
+      spawnCli(['board', '--redis', inject('redisUrl'), '--prefix', prefix, '--port', '0', '--read-only']),
+      spawnCli(['board', '--redis', inject('redisUrl'), '--prefix', prefix, '--port', '0']),
+    ];
+    [readOnly, writable] = await Promise.all([serverUrl(ro), serverUrl(rw)]);
+  });
+
+  afterAll(async () => {
+    await killAll();
+    await questions.close();
+    connection.disconnect();
+  });
+
+  it('refuses writes with 405 and still serves reads', async () => {
+    const pause = await http(`${readOnly}/api/queues/questions/pause`, { method: 'PUT' });
+    expect(pause.status).toBe(405);
+    expect(await pause.json()).toEqual({ error: { key: 'ERRORS.QUEUE_READ_ONLY' } });
+    expect((await http(`${readOnly}/api/queues/answers/pause`, { method: 'PUT' })).status).toBe(405);
+    expect((await http(`${readOnly}/api/queues/questions/${failedJobId}/retry`, { method: 'PUT' })).status).toBe(405);
+    expect((await http(`${readOnly}/api/queues/questions/retry/failed`, { method: 'PUT' })).status).toBe(405);
+    expect((await http(`${readOnly}/api/queues/questions/${failedJobId}/clean`, { method: 'PUT' })).status).toBe(405);
+    expect((await http(`${readOnly}/api/queues/questions/empty`, { method: 'PUT' })).status).toBe(405);
+    // "Pause all" skips read-only queues.
+    expect((await http(`${readOnly}/api/queues/pause`, { method: 'PUT' })).status).toBe(200);
+    expect(await questions.isPaused()).toBe(false);
+    expect(await questions.getJobState(failedJobId)).toBe('failed');
+
+    const list = await http(`${readOnly}/api/queues?activeQueue=questions&status=failed`);
+    expect(list.status).toBe(200);
+    const { queues } = (await list.json()) as { queues: Array<{ name: string; readOnlyMode: boolean; jobs: Array<{ id: string; data: unknown }> }> };
+    expect(queues.map((q) => [q.name, q.readOnlyMode]).sort()).toEqual([['answers', true], ['questions', true]]);
+    expect(queues.find((q) => q.name === 'questions')!.jobs.map((j) => j.id)).toEqual([failedJobId]);
+    const job = await http(`${readOnly}/api/queues/questions/${failedJobId}`);
+    expect(job.status).toBe(200);
+  });
+
+  it('without --read-only, the same writes work: pause, resume, retry', async () => {
+    expect((await http(`${writable}/api/queues/questions/pause`, { method: 'PUT' })).status).toBe(200);
+    expect(await questions.isPaused()).toBe(true);
+    expect((await http(`${writable}/api/queues/questions/resume`, { method: 'PUT' })).status).toBe(200);
+    expect(await questions.isPaused()).toBe(false);
+
+    const retry = await http(`${writable}/api/queues/questions/${failedJobId}/retry`, { method: 'PUT' });
+    expect(retry.status).toBeLessThan(300);
+    expect(await questions.getJobState(failedJobId)).toBe('waiting');
+  });
+});
+
+describe('bind policy', () => {
+  afterEach(killAll);
+
+  it('refuses a non-loopback bind without a token: exit code 2 and what to do', async () => {
+    const board = spawnCli(['board', '--redis', inject('redisUrl'), '--prefix', testPrefix(), '--host', '0.0.0.0', '--port', '0']);
+    expect(await board.exited).toEqual({ code: 2, signal: null });
+    expect(board.stderr).toMatch(/refusing to serve the board on 0\.0\.0\.0 without a token/);
+    expect(board.stderr).toContain('Set AUTOPOLL_BOARD_TOKEN');
+    expect(board.stderr).toContain('bind to 127.0.0.1 with --host');
+    expect(board.hasLog(/^operator server listening$/)).toBe(false);
+  });
+
+  it('refuses a token shorter than 16 characters with exit code 2', async () => {
+    const board = spawnCli(['board', '--redis', inject('redisUrl'), '--prefix', testPrefix(), '--port', '0'], { AUTOPOLL_BOARD_TOKEN: 'short' });
+    expect(await board.exited).toEqual({ code: 2, signal: null });
+    expect(board.stderr).toContain('--board-token (env AUTOPOLL_BOARD_TOKEN): use at least 16 characters');
+    expect(board.stderr).not.toContain('short\n');
+  });
+
+  it('with a token it serves off loopback, and there the probes need the token too', async () => {
+    const board = spawnCli(['board', '--redis', inject('redisUrl'), '--prefix', testPrefix(), '--host', '0.0.0.0', '--port', '0'], { AUTOPOLL_BOARD_TOKEN: TOKEN });
+    const line = await board.waitForLog(/^operator server listening$/);
+    expect(line).toMatchObject({ tokenRequired: true, board: true });
+    expect(String(line.url)).toMatch(/^http:\/\/0\.0\.0\.0:\d+\/$/);
+    const base = await serverUrl(board);
+    for (const probe of ['/healthz', '/readyz', '/metrics']) {
+      const anonymous = await http(`${base}${probe}`);
+      expect(anonymous.status, probe).toBe(401);
+      expect(await anonymous.text(), probe).not.toContain('autopoll_'); // no metrics leak in the refusal
+      expect((await http(`${base}${probe}`, { bearer: 'wrong-token-0123456789' })).status, probe).toBe(401);
+      expect((await http(`${base}${probe}`, { bearer: TOKEN })).status, probe).toBe(200);
+    }
+    expect((await http(`${base}/api/queues`)).status).toBe(401);
+  });
+});
+
+describe('readiness follows Redis', () => {
+  let redis: RedisServer | undefined;
+  let bridge: BridgeFixture | undefined;
+
+  afterEach(async () => {
+    await killAll();
+    await redis?.stop();
+    bridge?.close();
+  });
+
+  it('`up`: /readyz goes 503 with the redis check failing when Redis stops, and 200 once it is back; /healthz stays 200', async () => {
+    redis = await RedisServer.start();
+    bridge = BridgeFixture.create();
+    const conv = bridge.createConversation();
+    const up = spawnCli([
+      'up', '--answerer', 'stub', '--redis', redis.url, '--prefix', testPrefix(), '--port', '0',
+      '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`, '--poll-interval-ms', '50',
+    ]);
+    const base = await serverUrl(up);
+    const healthz: number[] = [];
+    const readyz = async () => {
+      // A refused connection counts as a failed /healthz too, not as a poll to retry.
+      healthz.push(await http(`${base}/healthz`).then((r) => r.status, () => -1));
+      const res = await http(`${base}/readyz`);
+      return { status: res.status, body: (await res.json()) as { ready: boolean; checks: Array<{ name: string; ok: boolean; detail: string }> } };
+    };
+
+    const ready = await waitFor('ready', async () => ((await readyz()).status === 200 ? readyz() : undefined));
+    expect(ready.body.ready).toBe(true);
+    expect(ready.body.checks.map((c) => c.name).sort()).toEqual(['answer-writer', 'bridge', 'question-worker', 'redis']);
+    expect(ready.body.checks.every((c) => c.ok)).toBe(true);
+
+    await redis.kill();
+    const down = await waitFor('not ready', async () => {
+      const r = await readyz();
+      return r.status === 503 ? r : undefined;
+    });
+    expect(down.body.ready).toBe(false);
+    const redisCheck = down.body.checks.find((c) => c.name === 'redis')!;
+    expect(redisCheck.ok).toBe(false);
+    expect(redisCheck.detail).toMatch(/^connection (connecting|reconnecting|connect|close|end)$/);
+    expect(down.body.checks.find((c) => c.name === 'bridge')!.ok).toBe(true);
+    expect(up.child.exitCode).toBeNull();
+
+    await redis.launch();
+    const back = await waitFor('ready again', async () => {
+      const r = await readyz();
+      return r.status === 200 ? r : undefined;
+    }, 30_000);
+    expect(back.body.checks.every((c) => c.ok)).toBe(true);
+    expect(healthz.length).toBeGreaterThan(2);
+    expect(healthz.every((s) => s === 200)).toBe(true);
+
+    // And it works again: a question asked now is answered.
+    bridge.ask(conv.id, 'q_after_outage', 'still there?');
+    await waitFor('answer', () => bridge!.responses(conv.id).length === 1, 30_000);
+  });
+});
+
+describe('/metrics follows real work', () => {
+  let bridge: BridgeFixture | undefined;
+
+  afterEach(async () => {
+    await killAll();
+    bridge?.close();
+  });
+
+  it('`up --answerer stub`: taken, answered, failed, rejected, latency and queue depths are exact; no token or id in them', async () => {
+    bridge = BridgeFixture.create();
+    const conv = bridge.createConversation();
+    const up = spawnCli([
+      'up', '--answerer', 'stub', '--redis', inject('redisUrl'), '--prefix', testPrefix(), '--port', '0', '--attempts', '1',
+      '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`, '--poll-interval-ms', '50',
+    ]);
+    const base = await serverUrl(up);
+    await up.waitForLog(/^consumer started$/);
+    const before = await scrape(base);
+    expect(before.get('autopoll_questions_taken_total')).toBe(0);
+    expect(before.get('autopoll_questions_answered_total')).toBe(0);
+
+    const okIds = Array.from({ length: 5 }, (_, i) => `qidmetricsok${i}`);
+    const failIds = ['qidmetricsfail0', 'qidmetricsfail1'];
+    for (const q of okIds) bridge.ask(conv.id, q, `question ${q}`);
+    for (const q of failIds) bridge.ask(conv.id, q, `question ${q} #stub-fail`);
+    const rejectedIds = [bridge.send(conv.id, 'this is not JSON at all'), bridge.send(conv.id, '{"type": "chat", "text": "no query"}')];
+
+    await waitFor('7 responses', () => bridge!.responses(conv.id).length === 7, 30_000);
+    await waitFor('2 rejected', () => rejectedIds.every((id) => bridge!.ledger(id)?.state === 'rejected'));
+
+    const expected = {
+      autopoll_questions_taken_total: 7,
+      autopoll_questions_answered_total: 5,
+      autopoll_questions_failed_total: 2,
+      autopoll_questions_rejected_total: 2,
+      autopoll_answers_dropped_total: 0,
+      autopoll_answer_latency_seconds_count: 7,
+      autopoll_answer_duration_seconds_count: 5,
+      'autopoll_attempt_failures_total{kind="stub_failure",final="true"}': 2,
+      'autopoll_queue_jobs{queue="questions",state="completed"}': 5,
+      'autopoll_queue_jobs{queue="questions",state="failed"}': 2,
+      'autopoll_queue_jobs{queue="questions",state="waiting"}': 0,
+      'autopoll_queue_jobs{queue="questions",state="active"}': 0,
+      'autopoll_queue_jobs{queue="questions",state="delayed"}': 0,
+      'autopoll_queue_jobs{queue="answers",state="completed"}': 7,
+      'autopoll_queue_jobs{queue="answers",state="failed"}': 0,
+      'autopoll_queue_jobs{queue="answers",state="waiting"}': 0,
+      'autopoll_queue_jobs{queue="answers",state="active"}': 0,
+    };
+    const pick = (m: Map<string, number>) => Object.fromEntries(Object.keys(expected).map((k) => [k, m.get(k)]));
+    // The last question job may complete a moment after its answer reached the bridge.
+    await waitFor('metrics settled', async () => JSON.stringify(pick(await scrape(base))) === JSON.stringify(expected), 10_000).catch(() => undefined);
+    const res = await http(`${base}/metrics`);
+    const text = await res.text();
+    expect(pick(parseMetrics(text))).toEqual(expected);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+
+    // Labels are bounded: no conversation, token or query id shows.
+    for (const secret of [conv.id, conv.tokenA, conv.tokenB, ...okIds, ...failIds]) expect(text).not.toContain(secret);
+    expect(text).not.toMatch(/qidmetrics|conv_/);
+  });
+});
+
+describe('producer and consumer', () => {
+  let bridge: BridgeFixture | undefined;
+  let other: BridgeFixture | undefined;
+
+  afterEach(async () => {
+    await killAll();
+    bridge?.close();
+    other?.close();
+  });
+
+  it('serve /healthz, /readyz and /metrics only with --port, and never the board', async () => {
+    bridge = BridgeFixture.create();
+    const conv = bridge.createConversation();
+    const prefix = testPrefix();
+    const producer = spawnCli(['producer', '--redis', inject('redisUrl'), '--prefix', prefix, '--port', '0', '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`, '--poll-interval-ms', '50']);
+    const consumer = spawnCli(['consumer', '--answerer', 'stub', '--redis', inject('redisUrl'), '--prefix', prefix, '--port', '0']);
+    // Without --port: no server at all (it would start, and log, before the service does).
+    other = BridgeFixture.create();
+    const quietPrefix = testPrefix();
+    const quietProducer = spawnCli(['producer', '--redis', inject('redisUrl'), '--prefix', quietPrefix, '--bridge-db', other.path]);
+    const quietConsumer = spawnCli(['consumer', '--answerer', 'stub', '--redis', inject('redisUrl'), '--prefix', quietPrefix]);
+
+    const [producerUrl, consumerUrl] = await Promise.all([serverUrl(producer), serverUrl(consumer)]);
+    expect(producer.lines.find((l) => l.msg === 'operator server listening')).toMatchObject({ board: false, tokenRequired: false });
+    expect(consumer.lines.find((l) => l.msg === 'operator server listening')).toMatchObject({ board: false, tokenRequired: false });
+
+    bridge.ask(conv.id, 'q_split', 'answered by separate processes?');
+    await waitFor('answer', () => bridge!.responses(conv.id).length === 1, 30_000);
+
+    for (const [base, checks] of [[producerUrl, ['answer-writer', 'bridge', 'redis']], [consumerUrl, ['question-worker', 'redis']]] as const) {
+      expect((await http(`${base}/healthz`)).status).toBe(200);
+      const ready = await waitFor('ready', async () => {
+        const res = await http(`${base}/readyz`);
+        return res.status === 200 ? ((await res.json()) as { checks: Array<{ name: string; ok: boolean }> }) : undefined;
+      });
+      expect(ready.checks.map((c) => c.name).sort()).toEqual([...checks]);
+      expect((await http(`${base}/api/queues`)).status).toBe(404);
+      expect((await http(`${base}/api/queues`, { method: 'PUT' })).status).toBe(404);
+      expect((await http(`${base}/api/queues/questions/pause`, { method: 'PUT' })).status).toBe(404);
+      expect((await http(`${base}/`, { headers: { accept: 'text/html' } })).status).toBe(404);
+      expect((await http(`${base}/login`)).status).toBe(404);
+    }
+    // Each counts its own side of the work.
+    await waitFor('producer metrics', async () => (await scrape(producerUrl)).get('autopoll_questions_answered_total') === 1);
+    expect((await scrape(producerUrl)).get('autopoll_questions_taken_total')).toBe(1);
+    expect((await scrape(consumerUrl)).get('autopoll_answer_duration_seconds_count')).toBe(1);
+    expect((await scrape(consumerUrl)).get('autopoll_questions_taken_total')).toBe(0);
+
+    await Promise.all([quietProducer.waitForLog(/^producer started$/), quietConsumer.waitForLog(/^consumer started$/)]);
+    expect(quietProducer.hasLog(/operator server/)).toBe(false);
+    expect(quietConsumer.hasLog(/operator server/)).toBe(false);
+  });
+});

@@ -1,0 +1,145 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { QUESTIONS_QUEUE, questionJobId } from '../../src/shared/queues.js';
+import { BridgeFixture, tempDir, type Conversation } from '../support/bridge.js';
+import { CLI } from '../support/cli.js';
+import { InProcessPipeline, testPrefix } from '../support/pipeline.js';
+import { waitFor } from '../support/wait.js';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function replay(args: string[], bridge: BridgeFixture, prefix: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, 'replay', '--redis', inject('redisUrl'), '--prefix', prefix, '--bridge-db', bridge.path, ...args], (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('autopoll replay', () => {
+  const prefix = testPrefix();
+  const bridge = BridgeFixture.create(join(tempDir(), 'bridge.db'));
+  let c1: Conversation;
+  let c2: Conversation;
+  let pipeline: InProcessPipeline;
+  let questions: Queue;
+  const ids: Record<string, number> = {};
+
+  const state = (name: string) => bridge.ledger(ids[name]!)?.state;
+  const responsesTo = (queryId: string) => bridge.responses().filter((r) => r.body.query_id === queryId);
+
+  beforeAll(async () => {
+    c1 = bridge.createConversation();
+    c2 = bridge.createConversation();
+    pipeline = await new InProcessPipeline(
+      prefix,
+      bridge.path,
+      { conversations: [{ id: c1.id, token: c1.tokenB }, { id: c2.id, token: c2.tokenB }] },
+      { attempts: 1, backoffMs: 0 },
+    ).start();
+    questions = new Queue(QUESTIONS_QUEUE, { connection: pipeline.redis, prefix });
+    ids.ok = bridge.ask(c1.id, 'q-ok', 'plain question');
+    ids.f1 = bridge.ask(c1.id, 'q-f1', 'first #stub-fail-unless-replay');
+    ids.f2 = bridge.ask(c2.id, 'q-f2', 'second #stub-fail-unless-replay');
+    ids.f3 = bridge.ask(c1.id, 'q-f3', 'always #stub-fail');
+    await waitFor('every question settled', () => ['ok', 'f1', 'f2', 'f3'].every((n) => ['answered', 'failed'].includes(String(state(n)))));
+  });
+
+  afterAll(async () => {
+    await questions.close();
+    await pipeline.close();
+  });
+
+  it('starts from three error responses and one answer', () => {
+    expect([state('ok'), state('f1'), state('f2'), state('f3')]).toEqual(['answered', 'failed', 'failed', 'failed']);
+    expect(bridge.ledger(ids.f3!)?.error_kind).toBe('stub_failure');
+    expect(bridge.ledger(ids.f1!)?.error_kind).toBe('stub_awaiting_replay');
+  });
+
+  it('refuses to run without a selector, saying which ones exist', async () => {
+    const run = await replay([], bridge, prefix);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--failed.*--query-id/);
+  });
+
+  it('--dry-run lists every failed question and changes nothing', async () => {
+    const run = await replay(['--failed', '--dry-run'], bridge, prefix);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('would replay 3 questions');
+    for (const q of ['q-f1', 'q-f2', 'q-f3']) expect(run.stdout).toContain(`query ${q}`);
+    expect(run.stdout).not.toContain('query q-ok ');
+    expect(await questions.getJobCounts('waiting', 'active', 'delayed')).toEqual({ waiting: 0, active: 0, delayed: 0 });
+    expect([state('f1'), state('f2'), state('f3')]).toEqual(['failed', 'failed', 'failed']);
+  });
+
+  it('selects by --error-kind, and by --since/--until on the failure time', async () => {
+    const byKind = await replay(['--error-kind', 'stub_failure', '--dry-run'], bridge, prefix);
+    expect(byKind.stdout).toContain('would replay 1 question:');
+    expect(byKind.stdout).toContain('query q-f3');
+    const recent = await replay(['--since', '1h', '--dry-run'], bridge, prefix);
+    expect(recent.stdout).toContain('would replay 3 questions');
+    const old = await replay(['--until', '2020-01-01', '--dry-run'], bridge, prefix);
+    expect(old.stdout).toContain('would replay 0 questions');
+    const bad = await replay(['--since', 'yesterday-ish'], bridge, prefix);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--since: "yesterday-ish" is not a time/);
+  });
+
+  it('skips and reports a question that is already answered', async () => {
+    const run = await replay(['--query-id', 'q-ok'], bridge, prefix);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('skipped query q-ok: already answered');
+    expect(run.stdout).toContain('replayed 0');
+  });
+
+  it('--conversation replays only that conversation: its answer follows the error response once', async () => {
+    const run = await replay(['--conversation', c2.id], bridge, prefix);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('replayed 1 (1 retried, 0 rebuilt');
+    await waitFor('q-f2 answered', () => state('f2') === 'answered');
+    const [first, second] = responsesTo('q-f2');
+    expect(responsesTo('q-f2')).toHaveLength(2);
+    expect(first!.body.error).toMatchObject({ kind: 'stub_awaiting_replay' });
+    expect(second!.body).toMatchObject({ answer: 'Stub answer to q-f2.' });
+    expect(second!.body.error).toBeUndefined();
+    expect(state('f1')).toBe('failed');
+    // A second replay finds it answered.
+    const again = await replay(['--query-id', 'q-f2'], bridge, prefix);
+    expect(again.stdout).toContain('skipped query q-f2: already answered');
+  });
+
+  it('rebuilds a question whose job Redis no longer holds', async () => {
+    await (await questions.getJob(questionJobId(ids.f1!)))!.remove();
+    const run = await replay(['--query-id', 'q-f1'], bridge, prefix);
+    expect(run.stdout).toContain('replayed 1 (0 retried, 1 rebuilt from the bridge)');
+    await waitFor('q-f1 answered', () => state('f1') === 'answered');
+    expect(responsesTo('q-f1').map((r) => r.body.answer)).toEqual([expect.stringMatching(/could not answer/), 'Stub answer to q-f1.']);
+  });
+
+  it("a retry of the failed job (the board's action) is a replay too", async () => {
+    const id = bridge.ask(c1.id, 'q-board', 'board #stub-fail-unless-replay');
+    await waitFor('q-board failed', () => bridge.ledger(id)?.state === 'failed');
+    await (await questions.getJob(questionJobId(id)))!.retry('failed');
+    await waitFor('q-board answered', () => bridge.ledger(id)?.state === 'answered');
+    expect(responsesTo('q-board').map((r) => r.body.answer)).toEqual([expect.stringMatching(/could not answer/), 'Stub answer to q-board.']);
+  });
+
+  it('a question that fails again on replay gets no second error response', async () => {
+    const run = await replay(['--query-id', 'q-f3'], bridge, prefix);
+    expect(run.stdout).toContain('replayed 1');
+    await waitFor('q-f3 ran again and failed', async () => {
+      const job = await questions.getJob(questionJobId(ids.f3!));
+      return job!.attemptsStarted >= 2 && (await job!.getState()) === 'failed';
+    });
+    // The second error went to its own answer job (round 1), which the writer dropped as a duplicate.
+    await waitFor('second error processed', async () => (await pipeline.producer.answers.getJob('e-m-' + ids.f3 + '-r1'))?.finishedOn !== undefined);
+    expect(state('f3')).toBe('failed');
+    expect(responsesTo('q-f3')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import { isAuthorized, readCookie, SESSION_COOKIE, sessionCookieValue } from '../../src/board/auth.js';
+import { bindRefusal, isLoopback } from '../../src/board/bindPolicy.js';
+import { answerView, questionView } from '../../src/board/bullBoard.js';
+import { progressVerdict, runChecks, type ProgressState } from '../../src/board/readiness.js';
+
+describe('isLoopback', () => {
+  it.each(['127.0.0.1', '127.5.5.5', '127.255.255.254', '::1', '[::1]', 'localhost', 'LocalHost'])('%s is loopback', (host) => {
+    expect(isLoopback(host)).toBe(true);
+  });
+
+  it.each(['0.0.0.0', '10.0.0.1', '::', '[::]', '192.168.1.10', '128.0.0.1', '127.0.0.1.evil.example', 'localhost.evil.example', 'example.com', '::2'])(
+    '%s is not',
+    (host) => {
+      expect(isLoopback(host)).toBe(false);
+    },
+  );
+});
+
+describe('bindRefusal', () => {
+  it('lets loopback bind without a token and anything bind with one', () => {
+    expect(bindRefusal('127.0.0.1', false)).toBeUndefined();
+    expect(bindRefusal('::1', false)).toBeUndefined();
+    expect(bindRefusal('0.0.0.0', true)).toBeUndefined();
+    expect(bindRefusal('::', true)).toBeUndefined();
+  });
+
+  it('refuses any other bind without a token, saying what to do', () => {
+    for (const host of ['0.0.0.0', '::', '10.0.0.1']) {
+      const refusal = bindRefusal(host, false);
+      expect(refusal).toContain(`on ${host} without a token`);
+      expect(refusal).toContain('Set AUTOPOLL_BOARD_TOKEN');
+      expect(refusal).toContain('bind to 127.0.0.1 with --host');
+    }
+  });
+});
+
+describe('board auth', () => {
+  const token = 'the-board-token-0123456789';
+
+  it('sessionCookieValue is a stable HMAC of the token that does not contain it', () => {
+    const value = sessionCookieValue(token);
+    expect(value).toMatch(/^[0-9a-f]{64}$/);
+    expect(sessionCookieValue(token)).toBe(value);
+    expect(value).not.toContain(token);
+    expect(sessionCookieValue(`${token}x`)).not.toBe(value);
+  });
+
+  it('readCookie finds one cookie by its exact name', () => {
+    expect(readCookie(undefined, 'a')).toBeUndefined();
+    expect(readCookie('', 'a')).toBeUndefined();
+    expect(readCookie('a=1', 'a')).toBe('1');
+    expect(readCookie('x=0; a=1; b=2', 'b')).toBe('2');
+    expect(readCookie('x=0;a=1 ;  b = 2 ', 'b')).toBe('2');
+    expect(readCookie('xa=1; ax=2', 'a')).toBeUndefined();
+    expect(readCookie('a=1; a=2', 'a')).toBe('1');
+    expect(readCookie('a=x=y', 'a')).toBe('x=y');
+    expect(readCookie('a=hello%20world', 'a')).toBe('hello world');
+    expect(readCookie('=1; a', 'a')).toBeUndefined();
+  });
+
+  it('readCookie treats a malformed escape as no cookie instead of throwing', () => {
+    expect(readCookie('a=%E0%A4%A', 'a')).toBeUndefined();
+    expect(readCookie('b=%; a=1', 'a')).toBe('1');
+  });
+
+  it('isAuthorized accepts the token as a bearer, or the session cookie, and nothing else', () => {
+    const req = (headers: Record<string, string>) => ({ headers });
+    const session = `${SESSION_COOKIE}=${sessionCookieValue(token)}`;
+    expect(isAuthorized(req({}), token)).toBe(false);
+    expect(isAuthorized(req({ authorization: `Bearer ${token}` }), token)).toBe(true);
+    expect(isAuthorized(req({ authorization: `bearer   ${token}` }), token)).toBe(true);
+    expect(isAuthorized(req({ authorization: `Bearer ${token} ` }), token)).toBe(true);
+    expect(isAuthorized(req({ authorization: `Bearer ${token}x` }), token)).toBe(false);
+    expect(isAuthorized(req({ authorization: `Bearer ${token.slice(1)}` }), token)).toBe(false);
+    expect(isAuthorized(req({ authorization: `Basic ${token}` }), token)).toBe(false);
+    expect(isAuthorized(req({ authorization: token }), token)).toBe(false);
+    expect(isAuthorized(req({ cookie: session }), token)).toBe(true);
+    expect(isAuthorized(req({ cookie: `theme=dark; ${session}` }), token)).toBe(true);
+    // The cookie must be the session value, not the token; and another token's session is not this one's.
+    expect(isAuthorized(req({ cookie: `${SESSION_COOKIE}=${token}` }), token)).toBe(false);
+    expect(isAuthorized(req({ cookie: `${SESSION_COOKIE}=${sessionCookieValue(`${token}-old`)}` }), token)).toBe(false);
+    expect(isAuthorized(req({ cookie: `other=${sessionCookieValue(token)}` }), token)).toBe(false);
+    expect(isAuthorized(req({ cookie: `${SESSION_COOKIE}=%E0%A4%A` }), token)).toBe(false);
+  });
+});
+
+describe('progressVerdict', () => {
+  const healthy: ProgressState = { running: true, paused: false, waiting: 0, busy: 0, concurrency: 4, idleMs: 0, stallMs: 60_000 };
+
+  it('a worker that is not running is not ready', () => {
+    expect(progressVerdict({ ...healthy, running: false })).toEqual({ ok: false, detail: 'the worker is not running' });
+    // ...whatever else holds.
+    expect(progressVerdict({ ...healthy, running: false, paused: true }).detail).toBe('the worker is not running');
+  });
+
+  it('a paused worker is not ready, and the detail points at the log', () => {
+    const v = progressVerdict({ ...healthy, paused: true });
+    expect(v.ok).toBe(false);
+    expect(v.detail).toMatch(/^the worker is paused \(see the log/);
+  });
+
+  it('jobs waiting, free slots and nothing started for longer than stallMs: stalled', () => {
+    expect(progressVerdict({ ...healthy, waiting: 3, busy: 1, idleMs: 61_400 })).toEqual({
+      ok: false,
+      detail: '3 jobs waiting, 3 free slots, none started for 61 s',
+    });
+  });
+
+  it('is ready when any condition of a stall is missing', () => {
+    expect(progressVerdict({ ...healthy, waiting: 0, idleMs: 10 * 60_000 })).toEqual({ ok: true, detail: '0/4 busy, 0 waiting' });
+    expect(progressVerdict({ ...healthy, waiting: 5, busy: 4, idleMs: 10 * 60_000 })).toEqual({ ok: true, detail: '4/4 busy, 5 waiting' });
+    expect(progressVerdict({ ...healthy, waiting: 5, busy: 2, idleMs: 60_000 })).toEqual({ ok: true, detail: '2/4 busy, 5 waiting' }); // not yet past
+    expect(progressVerdict({ ...healthy, waiting: 5, busy: 2, idleMs: 1000 }).ok).toBe(true);
+  });
+});
+
+describe('runChecks', () => {
+  const ok = (name: string) => ({ name, run: async () => ({ ok: true, detail: `${name} fine` }) });
+
+  it('is ready when every check passes (and when there are none)', async () => {
+    expect(await runChecks([ok('a'), ok('b')])).toEqual({
+      ready: true,
+      checks: [{ name: 'a', ok: true, detail: 'a fine' }, { name: 'b', ok: true, detail: 'b fine' }],
+    });
+    expect(await runChecks([])).toEqual({ ready: true, checks: [] });
+  });
+
+  it('a check that fails, throws or hangs fails alone, in order, within the timeout; the checks run at once', async () => {
+    const started = Date.now();
+    const result = await runChecks([
+      ok('fine'),
+      { name: 'says-no', run: async () => ({ ok: false, detail: 'not today' }) },
+      { name: 'throws', run: async () => { throw new Error('bridge file is gone'); } },
+      { name: 'throws-sync', run: () => { throw new Error('thrown before any await'); } },
+      { name: 'rejects-string', run: () => Promise.reject('plain string') },
+      { name: 'hangs', run: () => new Promise(() => undefined) },
+      { name: 'hangs-too', run: () => new Promise(() => undefined) },
+    ]);
+    const elapsed = Date.now() - started;
+    expect(result).toEqual({
+      ready: false,
+      checks: [
+        { name: 'fine', ok: true, detail: 'fine fine' },
+        { name: 'says-no', ok: false, detail: 'not today' },
+        { name: 'throws', ok: false, detail: 'bridge file is gone' },
+        { name: 'throws-sync', ok: false, detail: 'thrown before any await' },
+        { name: 'rejects-string', ok: false, detail: 'plain string' },
+        { name: 'hangs', ok: false, detail: 'no answer within 2000 ms' },
+        { name: 'hangs-too', ok: false, detail: 'no answer within 2000 ms' },
+      ],
+    });
+    expect(elapsed).toBeGreaterThanOrEqual(1900);
+    expect(elapsed).toBeLessThan(3500); // both hung checks waited together, not one after the other
+  });
+
+  it('an answer that comes after the timeout does not change the result', async () => {
+    let finish!: (v: { ok: boolean; detail: string }) => void;
+    const result = await runChecks([{ name: 'late', run: () => new Promise((r) => (finish = r)) }]);
+    finish({ ok: true, detail: 'too late' });
+    await new Promise((r) => setImmediate(r));
+    expect(result.checks[0]).toEqual({ name: 'late', ok: false, detail: 'no answer within 2000 ms' });
+  });
+});
+
+describe('Bull Board job views', () => {
+  const question = { messageId: 7, conversationId: 'conv_1', queryId: 'q_7', question: 'short question', deferrals: 1 };
+
+  it('questionView shows a short question as it is', () => {
+    expect(questionView(question)).toEqual(question);
+  });
+
+  it('questionView cuts a long question to a preview that gives its length', () => {
+    const long = 'x'.repeat(300) + 'y'.repeat(200);
+    const view = questionView({ ...question, question: long }) as { question: string };
+    expect(view.question).toBe(`${'x'.repeat(300)}… (500 chars)`);
+    expect((questionView({ ...question, question: 'z'.repeat(300) }) as { question: string }).question).toBe('z'.repeat(300));
+    expect((questionView({ ...question, question: 'z'.repeat(301) }) as { question: string }).question).toBe(`${'z'.repeat(300)}… (301 chars)`);
+  });
+
+  it('questionView shows the context by path, size and truncation, never its text', () => {
+    const text = 'SECRET CONTEXT LINE\n'.repeat(10);
+    const view = questionView({ ...question, context: { path: 'docs/a.md', text, truncated: true } });
+    expect(view).toEqual({ ...question, context: { path: 'docs/a.md', chars: text.length, truncated: true } });
+    expect(JSON.stringify(view)).not.toContain('SECRET');
+    expect(questionView(question)).not.toHaveProperty('context');
+  });
+
+  it('questionView passes data that is not a question job through untouched', () => {
+    for (const data of [undefined, null, 'text', 42, { messageId: 'nope' }, { ...question, question: '' }]) {
+      expect(questionView(data)).toBe(data);
+    }
+  });
+
+  const answer = { messageId: 7, conversationId: 'conv_1', queryId: 'q_7', questionJobId: 'm-7', llmType: 'stub', attempts: 2 };
+
+  it('answerView cuts a long answer and keeps the rest', () => {
+    const outcome = { kind: 'answer' as const, answer: 'a'.repeat(1000), sources: ['docs/a.md:3'], model: 'stub' };
+    expect(answerView({ ...answer, outcome })).toEqual({ ...answer, outcome: { ...outcome, answer: `${'a'.repeat(300)}… (1000 chars)` } });
+    const short = { kind: 'answer' as const, answer: 'fine', sources: [] };
+    expect(answerView({ ...answer, outcome: short })).toEqual({ ...answer, outcome: short });
+  });
+
+  it('answerView shows an error outcome as it is, and passes invalid data through', () => {
+    const outcome = { kind: 'error' as const, errorKind: 'stub_failure', message: 'm'.repeat(1000) };
+    expect(answerView({ ...answer, outcome })).toEqual({ ...answer, outcome });
+    for (const data of [undefined, 'text', { ...answer, outcome: { kind: 'other' } }, { ...answer, attempts: 0, outcome }]) {
+      expect(answerView(data)).toBe(data);
+    }
+  });
+});
