@@ -37,7 +37,7 @@ export class OperatorServer {
   ) {}
 
   static async start(o: OperatorServerOptions, logger: Logger): Promise<OperatorServer> {
-    const refusal = bindRefusal(o.host, Boolean(o.token));
+    const refusal = bindRefusal(o.host, Boolean(o.token), Boolean(o.board));
     if (refusal) throw new BindRefusedError(refusal);
     const app = express();
     app.disable('x-powered-by');

@@ -8,10 +8,11 @@ export function isLoopback(host: string): boolean {
 }
 
 /** Why a server may not bind as asked, or undefined when it may. */
-export function bindRefusal(host: string, tokenSet: boolean): string | undefined {
+export function bindRefusal(host: string, tokenSet: boolean, board: boolean): string | undefined {
   if (tokenSet || isLoopback(host)) return undefined;
+  const risk = board ? 'the board, where anyone who reaches it could retry or delete jobs' : 'the probes and metrics, open to anyone who reaches them';
   return (
-    `refusing to serve the board on ${host} without a token: anyone who reaches it could retry or delete jobs. ` +
+    `refusing to serve ${risk}, on ${host} without a token. ` +
     'Set AUTOPOLL_BOARD_TOKEN (a long random string, e.g. `openssl rand -hex 32`), or bind to 127.0.0.1 with --host.'
   );
 }

@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Consumer } from '../consumer/Consumer.js';
 import type { ClaudeSessionPool } from '../consumer/claude/ClaudeSessionPool.js';
@@ -37,7 +38,7 @@ export class AutopollMetrics {
   private readonly cost = this.counter('autopoll_claude_cost_usd_total', 'Claude cost in US dollars, as Claude Code reports it');
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'autopoll_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'autopoll_' });
   }
 
   watchProducer(producer: Producer): void {
@@ -69,14 +70,18 @@ export class AutopollMetrics {
     pool.on('sessionReplaced', (e) => this.sessionRestarts.inc({ reason: e.reason }));
   }
 
-  /** Queue depths, read from Redis at each scrape; a scrape while Redis is down leaves them out. */
-  watchQueues(queues: Queue[]): void {
+  /**
+   * Queue depths, read from Redis at each scrape. A scrape while Redis is down leaves them out
+   * without asking: the connection would queue the commands and run them all on its return.
+   */
+  watchQueues(queues: Queue[], redis: Redis): void {
     new Gauge({
       name: 'autopoll_queue_jobs',
       help: 'Jobs in each queue, by state',
       labelNames: ['queue', 'state'],
       registers: [this.registry],
       async collect() {
+        if (redis.status !== 'ready') return this.reset();
         const read = Promise.all(queues.map(async (q) => [q.name, await q.getJobCounts(...QUEUE_STATES)] as const));
         let counts: Array<readonly [string, Record<string, number>]> = [];
         if (!(await within(read.then((c) => (counts = c)), 2000).catch(() => false))) return;

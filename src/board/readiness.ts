@@ -86,6 +86,8 @@ export function progressVerdict(s: ProgressState): { ok: boolean; detail: string
 
 export interface ProgressOptions {
   name: string;
+  /** The queue's connection: while it is down the check says so instead of queueing a command. */
+  redis: Redis;
   worker: Worker;
   queue: Queue;
   concurrency: number;
@@ -100,6 +102,7 @@ export function progressCheck(o: ProgressOptions): ReadinessCheck {
   return {
     name: o.name,
     async run() {
+      if (o.redis.status !== 'ready') return { ok: false, detail: 'cannot see its queue: Redis is unreachable' };
       const waiting = await o.queue.getWaitingCount();
       return progressVerdict({
         running: o.worker.isRunning(),

@@ -36,19 +36,19 @@ export async function startOperatorServer(
   const queues = { questions: new Queue(QUESTIONS_QUEUE, queueOpts), answers: new Queue(ANSWERS_QUEUE, queueOpts) };
   for (const q of Object.values(queues)) q.on('error', (err) => logger.debug({ err }, 'operator server queue connection error'));
   const metrics = new AutopollMetrics();
-  metrics.watchQueues(Object.values(queues));
+  metrics.watchQueues(Object.values(queues), parts.redis);
   const checks: ReadinessCheck[] = [redisCheck(parts.redis)];
   const { producer, consumer } = parts;
   if (producer) {
     metrics.watchProducer(producer);
     checks.push(bridgeCheck(producer.db, producer.bridgeDbPath));
-    checks.push(progressCheck({ name: 'answer-writer', worker: producer.answersWorker, queue: queues.answers, concurrency: producer.answersWorker.concurrency, busy: () => 0, stallMs: STALL_MS }));
+    checks.push(progressCheck({ name: 'answer-writer', redis: parts.redis, worker: producer.answersWorker, queue: queues.answers, concurrency: producer.answersWorker.concurrency, busy: () => 0, stallMs: STALL_MS }));
   }
   if (consumer) {
     metrics.watchConsumer(consumer);
     if (consumer.answerer instanceof ClaudeAnswerer) metrics.watchPool(consumer.answerer.pool);
     const worker = consumer.worker;
-    checks.push(progressCheck({ name: 'question-worker', worker: worker.worker, queue: queues.questions, concurrency: worker.worker.concurrency, busy: () => worker.busy, stallMs: STALL_MS }));
+    checks.push(progressCheck({ name: 'question-worker', redis: parts.redis, worker: worker.worker, queue: queues.questions, concurrency: worker.worker.concurrency, busy: () => worker.busy, stallMs: STALL_MS }));
   }
   try {
     const server = await OperatorServer.start(

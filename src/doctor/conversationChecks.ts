@@ -4,8 +4,11 @@ import { tokensMatch, type ConversationGrant } from '../producer/ConversationReg
 import { formatBridgeTimestamp, parseBridgeTimestamp } from '../shared/timestamp.js';
 import { errorText, fail, formatDuration, ok, skip, warn, type Check, type CheckResult } from './check.js';
 
-/** A conversation closer than this to its expiry is worth a warning: it stops being served then. */
-export const EXPIRY_WARNING_MS = 24 * 3600 * 1000;
+/**
+ * A conversation closer than this to its expiry is worth a warning: it stops being served then.
+ * Bridge conversations live 3 h, so a longer threshold would warn about every one.
+ */
+export const EXPIRY_WARNING_MS = 30 * 60 * 1000;
 
 export interface ConversationRow {
   id: string;
@@ -29,22 +32,34 @@ export function conversationsCheck(bridgeDb: string, grants: readonly Conversati
       }
       const names = [...(grants.length ? ['conversation'] : []), ...(role ? ['role'] : [])];
       if (!existsSync(bridgeDb)) return names.map((n) => skip(n, 'no bridge file to read (see bridge)'));
-      let db: Database.Database | undefined;
+      const db = openConversations(bridgeDb);
+      // Not SQLite, not a bridge, not readable: the bridge line says so and how to fix it.
+      if (db instanceof Error) return names.map((n) => skip(n, `cannot read the conversations (see bridge): ${errorText(db)}`));
       try {
-        db = new Database(bridgeDb, { readonly: true, fileMustExist: true });
-        db.pragma('busy_timeout = 2000');
         const nowMicros = Date.now() * 1000;
         const byId = db.prepare<[string], ConversationRow>('SELECT id, session_a_token, session_b_token, expires_at FROM conversations WHERE id = ?');
         const results = grants.map((g) => judgeGrant(g, byId.get(g.id), nowMicros));
         if (role) results.push(judgeRole(role, roleCounts(db, role, formatBridgeTimestamp(nowMicros))));
         return results;
-      } catch (err) {
-        return names.map((n) => skip(n, `cannot read the conversations (see bridge): ${errorText(err)}`));
       } finally {
-        db?.close();
+        db.close();
       }
     },
   };
+}
+
+/** The bridge file, read-only, once it is known to have a conversations table; or why not. */
+function openConversations(path: string): Database.Database | Error {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 2000');
+    db.prepare('SELECT 1 FROM conversations LIMIT 1').get();
+    return db;
+  } catch (err) {
+    db?.close();
+    return err instanceof Error ? err : new Error(String(err));
+  }
 }
 
 /** One granted conversation against its row. Pure: `nowMicros` is the caller's clock. */
@@ -75,10 +90,10 @@ export interface RoleCounts {
 
 function roleCounts(db: Database.Database, role: string, now: string): RoleCounts {
   const rows = db
-    .prepare<[string], { role: string; live: number; dead: number }>(
-      'SELECT session_b_role AS role, SUM(expires_at > ?1) AS live, SUM(expires_at <= ?1) AS dead FROM conversations GROUP BY session_b_role',
+    .prepare<[string, string], { role: string; live: number; dead: number }>(
+      'SELECT session_b_role AS role, SUM(expires_at > ?) AS live, SUM(expires_at <= ?) AS dead FROM conversations GROUP BY session_b_role',
     )
-    .all(now);
+    .all(now, now);
   const mine = rows.find((r) => r.role === role);
   return {
     unexpired: mine?.live ?? 0,

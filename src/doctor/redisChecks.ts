@@ -2,9 +2,9 @@ import { Redis } from 'ioredis';
 import { safeRedisUrl } from '../shared/redis.js';
 import { errorText, fail, ok, skip, warn, type Check, type CheckResult } from './check.js';
 
-/** BullMQ 6's Lua scripts use commands Redis added in 6.2. */
 const COMMAND_TIMEOUT_MS = 2000;
 
+/** BullMQ 6's Lua scripts use commands Redis added in 6.2. */
 export const MIN_REDIS: readonly [number, number] = [6, 2];
 
 /**
@@ -25,7 +25,7 @@ export function redisChecks(url: string, timeoutMs = 8000): Check {
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,
         enableOfflineQueue: false,
-        // The probe's own INFO is the ready check; ioredis's would wait without a timeout.
+        // The probe's own INFO is the ready check, bounded by commandTimeout like every call here.
         enableReadyCheck: false,
       });
       // connect() rejects with a bare "Connection is closed."; the error event has the cause.
@@ -169,7 +169,9 @@ export function judgePersistence(p: Persistence, cli: string): CheckResult {
   const fix = `${cli} CONFIG SET appendonly yes, and the line \`appendonly yes\` in redis.conf (or ${cli} CONFIG REWRITE) so a restart keeps it`;
   const why = 'a Redis restart loses the queued jobs (the producer\'s ledger enqueues them again, late)';
   if (p.aof === false && p.save === '') return warn('persistence', `no persistence (AOF off, no RDB snapshots): ${why}`, fix);
-  return warn('persistence', `AOF ${p.aof === false ? 'off' : 'state unknown'} and the RDB snapshot rules could not be read (CONFIG GET refused): ${why} if there are none`, fix);
+  const aof = p.aof === false ? 'AOF off' : 'AOF state unreadable';
+  const rdb = p.save === '' ? 'no RDB snapshots' : 'RDB snapshot rules unreadable (CONFIG GET refused)';
+  return warn('persistence', `persistence unknown (${aof}, ${rdb}): if there is none, ${why}`, fix);
 }
 
 /** `redis-cli` with the host, port and TLS of `url`; a password is asked for, never printed. */

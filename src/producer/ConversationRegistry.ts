@@ -85,9 +85,9 @@ export class ConversationRegistry {
     return [...this.served.keys()];
   }
 
-  /** The served conversations with their bridge expiry, for the producer's presence. */
+  /** The served conversations with their bridge expiry, by id, for the producer's presence. */
   expiries(): Array<{ id: string; expiresAt: string }> {
-    return [...this.served].map(([id, expiresAt]) => ({ id, expiresAt }));
+    return [...this.served].map(([id, expiresAt]) => ({ id, expiresAt })).sort((a, b) => a.id.localeCompare(b.id));
   }
 
   private reportOnce(key: string, level: 'error' | 'warn', fields: object, message: string): void {

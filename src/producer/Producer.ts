@@ -240,6 +240,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   private async refreshConversations(): Promise<void> {
     const added = this.registry.refresh();
+    if (added.length) void this.presence.publish();
     for (const id of added) await this.takeBacklog(id);
     if (added.length) await this.beat();
   }

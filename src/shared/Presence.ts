@@ -66,7 +66,11 @@ export class Presence<T extends PresenceEntry> {
     return this.kind.schema.parse({ ...this.describe(), seenAt: Date.now() });
   }
 
-  private async publish(): Promise<void> {
+  /** Publishes now, when what it describes changed (e.g. a newly served conversation). */
+  async publish(): Promise<void> {
+    // While Redis is down the connection would queue every refresh and replay them all on return;
+    // at start (still connecting) the first one waits for the connection as it should.
+    if (this.redis.status === 'reconnecting' || this.redis.status === 'end') return;
     try {
       const info = this.entry();
       await this.redis.hset(this.key, info.name, JSON.stringify(info));

@@ -37,9 +37,9 @@ describe('ask output', () => {
     const none = askOutput(outcome(null, { waitedSeconds: 2.01 }), false);
     expect(none.exitCode).toBe(3);
     expect(none.stdout).toBe('');
-    expect(none.stderr).toContain('autopoll: no answer to q_1 in conversation conv_0123456789abcdef within 2.0s. side b has no heartbeat in this conversation: no producer has taken it up. Is one serving role haiku_shard (--role haiku_shard) on this bridge file? Run `autopoll status`');
+    expect(none.stderr).toContain('autopoll: no answer to q_1 in conversation conv_0123456789abcdef within 2.0s. Side b has no heartbeat in this conversation: no producer has taken it up. Is one serving role haiku_shard (--role haiku_shard) on this bridge file? Run `autopoll status`');
     const taken = askOutput(outcome(null, { sideB: { status: 'working', lastHeartbeat: '2026-11-22T02:00:00.000001' } }), false);
-    expect(taken.stderr).toContain("side b's last heartbeat in this conversation was 2026-11-22T02:00:00.000001 UTC (working): a producer took it up; are consumers running and answering?");
+    expect(taken.stderr).toContain("Side b's last heartbeat in this conversation was 2026-11-22T02:00:00.000001 UTC (working): a producer took it up; are consumers running and answering?");
     expect(JSON.parse(askOutput(outcome(null), true).stdout)).toMatchObject({ response: null });
   });
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { collectStatus } from '../../ops/status/collectStatus.js';
 import { formatStatus } from '../../ops/status/formatStatus.js';
-import { connectOnce } from '../../ops/redis.js';
+import { connectOnce } from '../connect.js';
 import { addOptions, COMMON, parseOptions, STATUS } from '../options.js';
 
 export function registerStatus(program: Command): void {
@@ -11,8 +11,9 @@ export function registerStatus(program: Command): void {
     specs,
   ).action(async (_opts, cmd: Command) => {
     const o = parseOptions(specs, cmd.opts());
-    // Unreachable Redis throws one line, which main prints before exiting 1.
-    const redis = await connectOnce(o.redis);
+    // Unreachable Redis throws one line, which main prints before exiting 1; a Redis that stops
+    // answering later fails the read that waits on it, so the command never hangs.
+    const redis = await connectOnce(o.redis, 5000);
     try {
       const now = Date.now();
       const report = await collectStatus(redis, o.prefix, o.bridgeDb, now);

@@ -21,21 +21,27 @@ export function registerUp(program: Command): void {
         if (defaultUrl && !(await redisAnswers(o.redis)) && onPath('redis-server')) {
           privateRedis = await PrivateRedis.start(Number(new URL(o.redis).port || 6379), './data/redis', logger);
         }
-        const redis = connect(o.redis, logger);
-        const producer = await buildProducer(redis, o, logger);
-        const consumer = buildConsumer(redis, o, logger);
-        const stopServer = await startOperatorServer(o, { redis, prefix: o.prefix, producer, consumer, board: { readOnly: o.readOnly } }, logger);
-        await producer.start();
-        await consumer.start();
-        return {
-          stop: async () => {
-            await stopServer?.();
-            await consumer.close(o.shutdownTimeout * 1000);
-            await producer.close(o.shutdownTimeout * 1000);
-            await closeRedis(redis);
-            await privateRedis?.stop();
-          },
-        };
+        try {
+          const redis = connect(o.redis, logger);
+          const producer = await buildProducer(redis, o, logger);
+          const consumer = buildConsumer(redis, o, logger);
+          const stopServer = await startOperatorServer(o, { redis, prefix: o.prefix, producer, consumer, board: { readOnly: o.readOnly } }, logger);
+          await producer.start();
+          await consumer.start();
+          return {
+            stop: async () => {
+              await stopServer?.();
+              await consumer.close(o.shutdownTimeout * 1000);
+              await producer.close(o.shutdownTimeout * 1000);
+              await closeRedis(redis);
+              await privateRedis?.stop();
+            },
+          };
+        } catch (err) {
+          // The process exits on a failed start; the private redis-server would outlive it.
+          await privateRedis?.stop();
+          throw err;
+        }
       }, o.shutdownTimeout);
     });
 }

@@ -65,8 +65,8 @@ function askJson(o: AskOutcome): Record<string, unknown> {
 function timeoutHint(o: AskOutcome): string {
   const { sent } = o;
   const sideB = o.sideB
-    ? `side b's last heartbeat in this conversation was ${o.sideB.lastHeartbeat} UTC (${o.sideB.status}): a producer took it up; are consumers running and answering?`
-    : `side b has no heartbeat in this conversation: no producer has taken it up. Is one serving role ${sent.roleB} (--role ${sent.roleB}) on this bridge file?`;
+    ? `Side b's last heartbeat in this conversation was ${o.sideB.lastHeartbeat} UTC (${o.sideB.status}): a producer took it up; are consumers running and answering?`
+    : `Side b has no heartbeat in this conversation: no producer has taken it up. Is one serving role ${sent.roleB} (--role ${sent.roleB}) on this bridge file?`;
   return (
     `autopoll: no answer to ${sent.queryId} in conversation ${sent.conversationId} within ${formatDuration(o.waitedSeconds)}. ${sideB} ` +
     'Run `autopoll status` to see served conversations, queues, consumers and producers. The question stays on the bridge and is answered when one serves it.\n'

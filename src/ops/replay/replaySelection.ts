@@ -21,9 +21,9 @@ const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 }
 export function parseWhen(text: string, nowMs: number): number | Error {
   const age = /^(\d+)\s*([smhd])$/.exec(text.trim());
   if (age) return (nowMs - Number(age[1]) * UNIT_SECONDS[age[2]!]! * 1000) * 1000;
-  const iso = text.trim();
-  const zoned = /(Z|[+-]\d{2}:?\d{2})$/.test(iso) || !iso.includes('T') ? iso : `${iso}Z`;
-  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(zoned) ? `${zoned}T00:00:00Z` : zoned);
+  // Only ISO 8601 reaches Date.parse, which would otherwise read "12" as a year or a space-separated time as local.
+  const iso = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)(Z|[+-]\d{2}:?\d{2})?)?$/.exec(text.trim());
+  const ms = iso ? Date.parse(`${iso[1]}T${iso[2] ?? '00:00'}${iso[3] ?? 'Z'}`) : Number.NaN;
   if (Number.isNaN(ms)) return new Error(`"${text}" is not a time: use an ISO 8601 date or time (2026-11-22, 2026-11-22T08:00, UTC unless zoned) or an age (90m, 2h, 7d)`);
   return ms * 1000;
 }
