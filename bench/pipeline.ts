@@ -7,18 +7,16 @@
  *     (BullMQ's processedOn), plus the steps around it;
  *   - throughput: N questions inserted as fast as the bench can, first insert -> N-th answer row.
  */
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { rmSync } from 'node:fs';
+import type { Queue } from 'bullmq';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BridgeFixture, tempDir, type Conversation } from '../test/support/bridge.js';
-import { RedisServer } from '../test/support/redisServer.js';
-import { ANSWERS_QUEUE, QUESTIONS_QUEUE, questionJobId } from '../src/shared/queues.js';
+import type { BridgeFixture, Conversation } from '../test/support/bridge.js';
+import { questionJobId } from '../src/shared/queues.js';
 import { parseBridgeTimestamp } from '../src/shared/timestamp.js';
 import { seedOldMessages } from './oldMessages.js';
-import { BENCH_TEMP_PREFIX, cleanup, CpuMeter, recordRedisServer, type CpuUse, distribution, nowMs, round, Service, table, waitFor, WaitTimeout, type Distribution } from './support.js';
+import {
+  AnswerCounter, BenchStack, type BridgeCheck, checkBridge, CpuMeter, type CpuUse, distribution, insertMany, nowMs, round, table, WaitTimeout, type Distribution,
+} from './support.js';
 
 export const TARGETS = {
   throughputQps: 2000,
@@ -102,7 +100,7 @@ export interface ScenarioResult {
   throughputRuns: ThroughputResult[];
   /** Redis commandstats over the throughput runs (commands run by scripts included), the costliest first. */
   redisCommands: Array<{ command: string; calls: number; perQuestion: number; usecPerCall: number; usecPerQuestion: number }>;
-  check: { asked: number; responseRows: number; distinctQueryIds: number; unreadForB: number; ledger: Record<string, number> };
+  check: BridgeCheck;
   logLines: { producerWarnings: number; producerErrors: number; consumerWarnings: number; consumerErrors: number; first: string[] };
 }
 
@@ -137,24 +135,9 @@ export async function runPipelineBench(config: PipelineConfig, log: (line: strin
 }
 
 async function runScenario(scenario: string, oldMessages: number, config: PipelineConfig, log: (line: string) => void): Promise<ScenarioResult> {
-  const undo: Array<() => Promise<void>> = [];
+  const stack = await BenchStack.start(scenario);
   try {
-    const dir = tempDir(`${BENCH_TEMP_PREFIX}${process.pid}-`);
-    undo.push(cleanup.add(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true })));
-    const redis = await RedisServer.start();
-    undo.push(cleanup.add('stop redis-server', () => redis.stop()));
-    const client = new Redis(redis.url, { maxRetriesPerRequest: null });
-    client.on('error', () => undefined);
-    undo.push(cleanup.add('close the bench Redis connection', () => client.disconnect()));
-    const redisPid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1] ?? -1);
-    recordRedisServer(dir, redisPid, redis.dir);
-    const bridge = BridgeFixture.create(join(dir, 'bridge.db'));
-    undo.push(cleanup.add('close the bench bridge connection', () => bridge.close()));
-    const prefix = `{bench-${scenario}}`;
-    const questions = new Queue(QUESTIONS_QUEUE, { connection: client, prefix });
-    const answerQueue = new Queue(ANSWERS_QUEUE, { connection: client, prefix });
-    undo.push(cleanup.add('close the bench queues', async () => void (await Promise.all([questions.close(), answerQueue.close()]))));
-
+    const { bridge, client, questions, answers: answerQueue } = stack;
     const conv = bridge.createConversation();
     let seed: ScenarioResult['seed'] = null;
     if (oldMessages > 0) {
@@ -164,28 +147,17 @@ async function runScenario(scenario: string, oldMessages: number, config: Pipeli
       log(`[${scenario}]   done in ${seed.seconds} s, bridge file ${seed.fileMB} MB`);
     }
 
-    const common = ['--redis', redis.url, '--prefix', prefix, '--log-level', 'warn', '--shutdown-timeout', '5'];
     const prof = (who: string) => (config.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${config.cpuProfDir}`, `--cpu-prof-name=${scenario}-${who}.cpuprofile`] : []);
 
     log(`[${scenario}] starting producer and consumer (stub answerer, --sessions ${config.sessions})`);
-    const spawnedAt = nowMs();
-    const producer = Service.start({
-      name: `producer (${scenario})`,
-      args: ['producer', ...common, '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`],
-      nodeArgs: prof('producer'),
-    });
-    undo.push(() => producer.stop());
-    const heartbeat = bridge.db.prepare<[string], { ok: number }>("SELECT 1 AS ok FROM session_status WHERE conversation_id = ? AND session_id = 'b'");
-    await waitFor('the producer to write its heartbeat', () => heartbeat.get(conv.id) !== undefined, { timeoutMs: 120_000, everyMs: 10, guard: [producer] });
-    const producerReadySec = round((nowMs() - spawnedAt) / 1000, 2);
+    const { producer, readySec: producerReadySec } = await stack.startProducer(conv, { name: `producer (${scenario})`, nodeArgs: prof('producer') });
     log(`[${scenario}]   producer ready after ${producerReadySec} s`);
 
-    const consumer = Service.start({
+    const consumer = stack.service({
       name: `consumer (${scenario})`,
-      args: ['consumer', ...common, '--answerer', 'stub', '--sessions', String(config.sessions)],
+      args: ['consumer', ...stack.commonArgs(), '--answerer', 'stub', '--sessions', String(config.sessions)],
       nodeArgs: prof('consumer'),
     });
-    undo.push(() => consumer.stop());
     const guard = [producer, consumer];
     const answers = new AnswerCounter(bridge, conv, guard);
 
@@ -208,7 +180,7 @@ async function runScenario(scenario: string, oldMessages: number, config: Pipeli
     log(`[${scenario}]   pickup p50 ${latency.pickupMs?.p50} ms, p99 ${latency.pickupMs?.p99} ms`);
 
     log(`[${scenario}] throughput: ${config.throughputN.toLocaleString('en-US')} questions, inserted in transactions of ${config.insertBatch}, ${config.throughputRepeat} runs`);
-    const pids = { producer: producer.pid, consumer: consumer.pid, redis: redisPid, bench: process.pid };
+    const pids = { producer: producer.pid, consumer: consumer.pid, redis: stack.redisPid, bench: process.pid };
     const throughputRuns: ThroughputResult[] = [];
     await client.config('RESETSTAT');
     for (let run = 1; run <= config.throughputRepeat; run++) {
@@ -244,72 +216,7 @@ async function runScenario(scenario: string, oldMessages: number, config: Pipeli
       },
     };
   } finally {
-    for (const u of undo.reverse()) await u();
-  }
-}
-
-/**
- * Counts side b's answer rows in the conversation after a mark (a message id). Incremental: each
- * poll reads only the rows committed since the previous one (a rowid range), so watching a run
- * costs the bench almost nothing however many answers there already are.
- */
-class AnswerCounter {
-  private readonly newRows;
-  private readonly top;
-  private cursor = 0;
-  /** Answer ids seen so far with their timestamps, in id order. */
-  private seen: Array<{ id: number; timestamp: string }> = [];
-
-  constructor(private readonly bridge: BridgeFixture, private readonly conv: Conversation, private readonly guard: Service[]) {
-    this.newRows = bridge.db.prepare<[string, number], { id: number; b: number; timestamp: string }>(
-      "SELECT id, (conversation_id = ? AND from_session = 'b') AS b, timestamp FROM messages WHERE id > ? ORDER BY id",
-    );
-    this.top = bridge.db.prepare<[], number | null>('SELECT MAX(id) FROM messages').pluck();
-    this.cursor = this.mark();
-  }
-
-  mark(): number {
-    return this.top.get() ?? 0;
-  }
-
-  /** Answers with an id above `after`: how many, and the latest timestamp among them. */
-  count(after: number): { n: number; last: string | null } {
-    for (const r of this.newRows.all(this.conv.id, this.cursor)) {
-      this.cursor = r.id;
-      if (r.b) this.seen.push({ id: r.id, timestamp: r.timestamp });
-    }
-    let n = 0;
-    let last: string | null = null;
-    for (let i = this.seen.length - 1; i >= 0 && this.seen[i]!.id > after; i--) {
-      n++;
-      if (last === null || this.seen[i]!.timestamp > last) last = this.seen[i]!.timestamp;
-    }
-    return { n, last };
-  }
-
-  async waitFor(after: number, n: number, timeoutMs: number): Promise<{ n: number; last: string }> {
-    return waitFor(`${n} answers in the bridge`, () => {
-      const c = this.count(after);
-      return c.n >= n && c.last ? { n: c.n, last: c.last } : undefined;
-    }, { timeoutMs, everyMs: 20, guard: this.guard });
-  }
-
-  get db() {
-    return this.bridge.db;
-  }
-}
-
-/**
- * Inserts `n` questions as side `a`, `batch` to a transaction, as fast as the bench can. It yields
- * to the event loop between transactions (a few µs), so that a Ctrl-C is handled: tsx SIGKILLs a
- * child that does not acknowledge a signal within 30 ms, and then nothing would be cleaned up.
- */
-async function insertMany(bridge: BridgeFixture, conv: Conversation, tag: string, n: number, batch: number): Promise<void> {
-  for (let start = 0; start < n; start += batch) {
-    bridge.db.transaction(() => {
-      for (let i = start; i < Math.min(n, start + batch); i++) bridge.ask(conv.id, `${tag}_${i}`, `Question ${i} of ${tag}: what changed?`);
-    }).immediate();
-    await new Promise((r) => setImmediate(r));
+    await stack.close();
   }
 }
 
@@ -434,19 +341,6 @@ function topCommands(info: string, questions: number, top = 12): ScenarioResult[
     .sort((a, b) => b.usec - a.usec)
     .slice(0, top)
     .map((r) => ({ command: r.command, calls: r.calls, perQuestion: round(r.calls / q, 2), usecPerCall: r.usecPerCall, usecPerQuestion: round(r.usec / q, 1) }));
-}
-
-function checkBridge(bridge: BridgeFixture, conv: Conversation, asked: number): ScenarioResult['check'] {
-  const rows = bridge.db
-    .prepare("SELECT COUNT(*) AS n, COUNT(DISTINCT json_extract(message, '$.query_id')) AS d FROM messages WHERE conversation_id = ? AND from_session = 'b'")
-    .get(conv.id) as { n: number; d: number };
-  const unread = bridge.db.prepare("SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND to_session = 'b' AND read = 0").pluck().get(conv.id) as number;
-  const ledger = Object.fromEntries(
-    (bridge.db.prepare('SELECT state, COUNT(*) AS n FROM autopoll_ledger WHERE conversation_id = ? GROUP BY state').all(conv.id) as Array<{ state: string; n: number }>).map(
-      (r) => [r.state, r.n],
-    ),
-  );
-  return { asked, responseRows: rows.n, distinctQueryIds: rows.d, unreadForB: unread, ledger };
 }
 
 // ---------------------------------------------------------------- report

@@ -2,24 +2,34 @@
  * `npm run bench`: builds, then runs the benchmarks against the built CLI and prints figures
  * with their targets (figures, not pass/fail). Results also go to bench/results/<name>.json.
  *
- * Knobs (environment): BENCH_N (throughput questions, 20000), BENCH_REPEAT (throughput runs
+ * Which benchmarks: the names given as arguments (`npm run bench -- scale`, `... -- pipeline
+ * claude`), else BENCH_ONLY (a comma-separated list), else all of them: pipeline, claude, scale.
+ * BENCH_CLAUDE=0 skips the Claude one.
+ *
+ * Pipeline knobs (environment): BENCH_N (throughput questions, 20000), BENCH_REPEAT (throughput runs
  * per scenario, median reported; 3), BENCH_LATENCY_N (300),
  * BENCH_LATENCY_GAP_MS (10), BENCH_WARMUP_N (500), BENCH_OLD_MESSAGES (1000000; 0 skips that
  * scenario), BENCH_SESSIONS (64), BENCH_INSERT_BATCH (100), BENCH_CPU_PROF=1 (children write
  * .cpuprofile files to bench/results/profiles), BENCH_TIMEOUT_SEC (whole run; 420 per benchmark run).
  *
- * Which benchmarks: BENCH_ONLY (a comma-separated list of pipeline, claude; all when unset),
- * BENCH_CLAUDE=0 (skip the Claude one). The Claude benchmark's knobs: BENCH_CLAUDE_N (questions
+ * The Claude benchmark's knobs: BENCH_CLAUDE_N (questions
  * per phase, 200), BENCH_CLAUDE_BASELINE_N (the baseline's, at most BENCH_CLAUDE_N; 200),
  * BENCH_CLAUDE_BASELINE_SEC (the baseline's time budget, 180), BENCH_CLAUDE_POOL_SEC (each pool
  * phase's, 90), BENCH_CLAUDE_SESSIONS (pool sizes, "1,4"), BENCH_CLAUDE_MAX_TURNS (turns before a
  * session is recycled, 50), BENCH_CLAUDE_BIN (Claude Code binary; the one the SDK ships).
+ *
+ * The scale-out benchmark's knobs: BENCH_SCALE_SEC (window measured per phase, 30),
+ * BENCH_SCALE_WARMUP_SEC (first answer -> window, 3), BENCH_SCALE_CONSUMERS (consumer processes
+ * per phase, "1,2,4"), BENCH_SCALE_SESSIONS (--sessions of each, 4), BENCH_SCALE_LATENCY_MS
+ * (--stub-latency-ms, 500), BENCH_SCALE_BACKLOG_SEC (seconds of ideal throughput kept asked and
+ * unanswered, on top of one question per session; 3).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { CLAUDE_BIN, formatClaude, runClaudeBench } from './claude.js';
 import { formatPipeline, runPipelineBench } from './pipeline.js';
+import { formatScale, runScaleBench } from './scale.js';
 import { cleanup, envInt, removeStaleTempDirs, REPO } from './support.js';
 
 const RESULTS = join(REPO, 'bench', 'results');
@@ -39,14 +49,20 @@ async function abort(why: string, code: number): Promise<void> {
   process.exit(code);
 }
 
-const BENCHMARKS = ['pipeline', 'claude'] as const;
+const BENCHMARKS = ['pipeline', 'claude', 'scale'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
-/** The benchmarks to run: BENCH_ONLY's list (all when unset), less the Claude one when BENCH_CLAUDE=0. */
+/**
+ * The benchmarks to run: those named as arguments, else BENCH_ONLY's list, else all; less the
+ * Claude one when BENCH_CLAUDE=0.
+ */
 function selected(): Benchmark[] {
-  const only = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const args = process.argv.slice(2).filter((a) => a !== '--');
+  const [source, only] = args.length
+    ? ['arguments', args]
+    : ['BENCH_ONLY', (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean)];
   for (const name of only) {
-    if (!(BENCHMARKS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown benchmark ${JSON.stringify(name)}; known: ${BENCHMARKS.join(', ')}`);
+    if (!(BENCHMARKS as readonly string[]).includes(name)) throw new Error(`${source}: unknown benchmark ${JSON.stringify(name)}; known: ${BENCHMARKS.join(', ')}`);
   }
   return BENCHMARKS.filter((b) => (only.length === 0 || only.includes(b)) && !(b === 'claude' && process.env.BENCH_CLAUDE === '0'));
 }
@@ -76,8 +92,9 @@ async function main(): Promise<void> {
   log(`autopoll benchmarks on ${machine.cpus} cores (${machine.cpuModel}), node ${machine.node}`);
 
   const machineLine = `${machine.cpus} cores`;
-  if (benchmarks.length === 0) log('no benchmark selected (BENCH_ONLY, BENCH_CLAUDE)');
-  const reports: string[] = [];
+  if (benchmarks.length === 0) log('no benchmark selected (arguments, BENCH_ONLY, BENCH_CLAUDE)');
+  // Each report is printed as its benchmark finishes.
+  const report = (lines: string[]) => log(lines.join('\n'));
 
   if (benchmarks.includes('pipeline')) {
     const pipeline = await runPipelineBench(
@@ -97,11 +114,10 @@ async function main(): Promise<void> {
     );
     const file = join(RESULTS, 'pipeline.json');
     writeFileSync(file, `${JSON.stringify({ ...pipeline, machine, finishedAt: new Date().toISOString() }, null, 2)}\n`);
-    reports.push('', '== pipeline: bridge -> producer -> Redis -> consumer (stub) -> producer -> bridge ==', formatPipeline(pipeline), '', `results: ${file}${cpuProfDir ? `; CPU profiles: ${cpuProfDir}` : ''}`);
+    report(['', '== pipeline: bridge -> producer -> Redis -> consumer (stub) -> producer -> bridge ==', formatPipeline(pipeline), '', `results: ${file}${cpuProfDir ? `; CPU profiles: ${cpuProfDir}` : ''}`]);
   }
 
   if (benchmarks.includes('claude')) {
-    if (reports.length) log(reports.splice(0).join('\n'));
     const n = Math.max(1, envInt('BENCH_CLAUDE_N', 200));
     const claude = await runClaudeBench(
       {
@@ -121,9 +137,26 @@ async function main(): Promise<void> {
     );
     const file = join(RESULTS, 'claude.json');
     writeFileSync(file, `${JSON.stringify({ ...claude, machine, finishedAt: new Date().toISOString() }, null, 2)}\n`);
-    reports.push('', `== claude: a Claude Code process per question vs the persistent pool (real binary, fake API, ${machineLine}) ==`, formatClaude(claude), '', `results: ${file}`);
+    report(['', `== claude: a Claude Code process per question vs the persistent pool (real binary, fake API, ${machineLine}) ==`, formatClaude(claude), '', `results: ${file}`]);
   }
-  if (reports.length) log(reports.join('\n'));
+
+  if (benchmarks.includes('scale')) {
+    const scale = await runScaleBench(
+      {
+        consumers: envInts('BENCH_SCALE_CONSUMERS', [1, 2, 4]),
+        sessionsPerConsumer: Math.max(1, envInt('BENCH_SCALE_SESSIONS', 4)),
+        stubLatencyMs: Math.max(1, envInt('BENCH_SCALE_LATENCY_MS', 500)),
+        windowSec: Math.max(1, envInt('BENCH_SCALE_SEC', 30)),
+        warmupSec: envInt('BENCH_SCALE_WARMUP_SEC', 3),
+        backlogSec: Math.max(1, envInt('BENCH_SCALE_BACKLOG_SEC', 3)),
+      },
+      log,
+      stopping.signal,
+    );
+    const file = join(RESULTS, 'scale.json');
+    writeFileSync(file, `${JSON.stringify({ ...scale, machine, finishedAt: new Date().toISOString() }, null, 2)}\n`);
+    report(['', `== scale: 1 producer, N consumer processes (stub answerer, ${scale.config.stubLatencyMs} ms an answer), ${machineLine} ==`, formatScale(scale), '', `results: ${file}`]);
+  }
 }
 
 // Once abort() runs, it cleans up and sets the exit code; main's end (its work failing as things

@@ -1,14 +1,20 @@
 /**
  * Plumbing shared by the benchmarks: child processes of the built CLI, polling waits with
- * deadlines, a cleanup stack that also runs on signals and on the global watchdog, CPU time
+ * deadlines, a cleanup stack that also runs on signals and on the global watchdog, the stack the
+ * pipeline benchmarks run on (a private redis-server, a bridge file, the producer), CPU time
  * from /proc, percentiles and table formatting.
  */
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { BridgeFixture, tempDir, type Conversation } from '../test/support/bridge.js';
+import { RedisServer } from '../test/support/redisServer.js';
+import { ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../src/shared/queues.js';
 import { nowMicros } from '../src/shared/timestamp.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -150,6 +156,8 @@ export class Service {
   errors = 0;
   /** The first few warn/error messages, for the report. */
   readonly notable: string[] = [];
+  /** How many pino lines carried each message (`msg`), e.g. 'consumer started'. */
+  readonly logged = new Map<string, number>();
 
   private constructor(readonly name: string, options: ServiceOptions) {
     // setpriv --pdeathsig: the child gets SIGTERM should the bench die without cleaning up (SIGKILL).
@@ -215,6 +223,7 @@ export class Service {
     try {
       const entry = JSON.parse(line) as { level?: number; msg?: string };
       const level = entry.level ?? 0;
+      if (entry.msg !== undefined) this.logged.set(entry.msg, (this.logged.get(entry.msg) ?? 0) + 1);
       if (level >= 50) this.errors++;
       else if (level >= 40) this.warnings++;
       if (level >= 40 && this.notable.length < 5) this.notable.push(`${level >= 50 ? 'error' : 'warn'}: ${entry.msg ?? line}`);
@@ -239,6 +248,184 @@ export function hasSetpriv(): boolean {
     }
   }
   return setprivAvailable;
+}
+
+// ---------------------------------------------------------------- the pipeline stack
+
+/**
+ * What the pipeline benchmarks run on: a temp folder, a private redis-server (never the one on
+ * 6379), a bench connection to it with the two queues, and a bridge file the bench writes as side
+ * `a`. The producer and the consumers are started on it; `close()` stops all of it.
+ */
+export class BenchStack {
+  private constructor(
+    private readonly undo: Array<() => Promise<void>>,
+    readonly dir: string,
+    readonly redis: RedisServer,
+    readonly client: Redis,
+    readonly redisPid: number,
+    readonly bridge: BridgeFixture,
+    /** BullMQ prefix of this stack's queues. */
+    readonly prefix: string,
+    readonly questions: Queue,
+    readonly answers: Queue,
+  ) {}
+
+  /** `tag` names the prefix (`{bench-<tag>}`) and the processes. */
+  static async start(tag: string): Promise<BenchStack> {
+    const undo: Array<() => Promise<void>> = [];
+    try {
+      const dir = tempDir(`${BENCH_TEMP_PREFIX}${process.pid}-`);
+      undo.push(cleanup.add(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true })));
+      const redis = await RedisServer.start();
+      undo.push(cleanup.add('stop redis-server', () => redis.stop()));
+      const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+      client.on('error', () => undefined);
+      undo.push(cleanup.add('close the bench Redis connection', () => client.disconnect()));
+      const redisPid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1] ?? -1);
+      recordRedisServer(dir, redisPid, redis.dir);
+      const bridge = BridgeFixture.create(join(dir, 'bridge.db'));
+      undo.push(cleanup.add('close the bench bridge connection', () => bridge.close()));
+      const prefix = `{bench-${tag}}`;
+      const questions = new Queue(QUESTIONS_QUEUE, { connection: client, prefix });
+      const answers = new Queue(ANSWERS_QUEUE, { connection: client, prefix });
+      undo.push(cleanup.add('close the bench queues', async () => void (await Promise.all([questions.close(), answers.close()]))));
+      return new BenchStack(undo, dir, redis, client, redisPid, bridge, prefix, questions, answers);
+    } catch (err) {
+      await runUndo(undo);
+      throw err;
+    }
+  }
+
+  /** The flags producer and consumer share: this stack's Redis and prefix. */
+  commonArgs(logLevel = 'warn'): string[] {
+    return ['--redis', this.redis.url, '--prefix', this.prefix, '--log-level', logLevel, '--shutdown-timeout', '5'];
+  }
+
+  /** Starts a CLI process that `close()` stops (in the reverse order of starting). */
+  service(options: ServiceOptions): Service {
+    const service = Service.start(options);
+    this.undo.push(() => service.stop());
+    return service;
+  }
+
+  /** Starts the producer serving `conv` and waits for its first heartbeat; the seconds that took. */
+  async startProducer(conv: Conversation, options: { name: string; nodeArgs?: string[]; args?: string[] }): Promise<{ producer: Service; readySec: number }> {
+    const spawnedAt = nowMs();
+    const producer = this.service({
+      name: options.name,
+      args: ['producer', ...this.commonArgs(), '--bridge-db', this.bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`, ...(options.args ?? [])],
+      nodeArgs: options.nodeArgs ?? [],
+    });
+    const heartbeat = this.bridge.db.prepare<[string], { ok: number }>("SELECT 1 AS ok FROM session_status WHERE conversation_id = ? AND session_id = 'b'");
+    await waitFor('the producer to write its heartbeat', () => heartbeat.get(conv.id) !== undefined, { timeoutMs: 120_000, everyMs: 10, guard: [producer] });
+    return { producer, readySec: round((nowMs() - spawnedAt) / 1000, 2) };
+  }
+
+  /** Stops the processes, then Redis, and removes the folder. */
+  async close(): Promise<void> {
+    await runUndo(this.undo.splice(0));
+  }
+}
+
+async function runUndo(undo: Array<() => Promise<void>>): Promise<void> {
+  for (const u of undo.reverse()) await u();
+}
+
+/**
+ * Counts side b's answer rows in the conversation after a mark (a message id). Incremental: each
+ * poll reads only the rows committed since the previous one (a rowid range), so watching a run
+ * costs the bench almost nothing however many answers there already are.
+ */
+export class AnswerCounter {
+  private readonly newRows;
+  private readonly top;
+  private cursor = 0;
+  /** Answer ids seen so far with their timestamps, in id order. */
+  private seen: Array<{ id: number; timestamp: string }> = [];
+
+  constructor(private readonly bridge: BridgeFixture, private readonly conv: Conversation, private readonly guard: Service[]) {
+    this.newRows = bridge.db.prepare<[string, number], { id: number; b: number; timestamp: string }>(
+      "SELECT id, (conversation_id = ? AND from_session = 'b') AS b, timestamp FROM messages WHERE id > ? ORDER BY id",
+    );
+    this.top = bridge.db.prepare<[], number | null>('SELECT MAX(id) FROM messages').pluck();
+    this.cursor = this.mark();
+  }
+
+  mark(): number {
+    return this.top.get() ?? 0;
+  }
+
+  /** Answers with an id above `after`: how many, and the latest timestamp among them. */
+  count(after: number): { n: number; last: string | null } {
+    for (const r of this.newRows.all(this.conv.id, this.cursor)) {
+      this.cursor = r.id;
+      if (r.b) this.seen.push({ id: r.id, timestamp: r.timestamp });
+    }
+    let n = 0;
+    let last: string | null = null;
+    for (let i = this.seen.length - 1; i >= 0 && this.seen[i]!.id > after; i--) {
+      n++;
+      if (last === null || this.seen[i]!.timestamp > last) last = this.seen[i]!.timestamp;
+    }
+    return { n, last };
+  }
+
+  async waitFor(after: number, n: number, timeoutMs: number): Promise<{ n: number; last: string }> {
+    return waitFor(`${n} answers in the bridge`, () => {
+      const c = this.count(after);
+      return c.n >= n && c.last ? { n: c.n, last: c.last } : undefined;
+    }, { timeoutMs, everyMs: 20, guard: this.guard });
+  }
+
+  get db() {
+    return this.bridge.db;
+  }
+}
+
+/**
+ * Inserts `n` questions as side `a`, `batch` to a transaction, as fast as the bench can. It yields
+ * to the event loop between transactions (a few µs), so that a Ctrl-C is handled: tsx SIGKILLs a
+ * child that does not acknowledge a signal within 30 ms, and then nothing would be cleaned up.
+ * Query ids are `<tag>_<i>` for i from `from`.
+ */
+export async function insertMany(bridge: BridgeFixture, conv: Conversation, tag: string, n: number, batch: number, from = 0): Promise<void> {
+  for (let start = from; start < from + n; start += batch) {
+    bridge.db.transaction(() => {
+      for (let i = start; i < Math.min(from + n, start + batch); i++) bridge.ask(conv.id, `${tag}_${i}`, `Question ${i} of ${tag}: what changed?`);
+    }).immediate();
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+export interface BridgeCheck {
+  asked: number;
+  responseRows: number;
+  distinctQueryIds: number;
+  /** Query ids with more than one response row. */
+  answeredTwice: number;
+  unreadForB: number;
+  ledger: Record<string, number>;
+}
+
+/** Every question answered exactly once? Response rows, distinct query ids, unread questions, ledger states. */
+export function checkBridge(bridge: BridgeFixture, conv: Conversation, asked: number): BridgeCheck {
+  const rows = bridge.db
+    .prepare("SELECT COUNT(*) AS n, COUNT(DISTINCT json_extract(message, '$.query_id')) AS d FROM messages WHERE conversation_id = ? AND from_session = 'b'")
+    .get(conv.id) as { n: number; d: number };
+  const twice = bridge.db
+    .prepare(
+      "SELECT COUNT(*) FROM (SELECT json_extract(message, '$.query_id') AS q FROM messages WHERE conversation_id = ? AND from_session = 'b' GROUP BY q HAVING COUNT(*) > 1)",
+    )
+    .pluck()
+    .get(conv.id) as number;
+  const unread = bridge.db.prepare("SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND to_session = 'b' AND read = 0").pluck().get(conv.id) as number;
+  const ledger = Object.fromEntries(
+    (bridge.db.prepare('SELECT state, COUNT(*) AS n FROM autopoll_ledger WHERE conversation_id = ? GROUP BY state').all(conv.id) as Array<{ state: string; n: number }>).map(
+      (r) => [r.state, r.n],
+    ),
+  );
+  return { asked, responseRows: rows.n, distinctQueryIds: rows.d, answeredTwice: twice, unreadForB: unread, ledger };
 }
 
 // ---------------------------------------------------------------- waiting

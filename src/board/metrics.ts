@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../shared/redis.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Consumer } from '../consumer/Consumer.js';
 import type { ClaudeSessionPool } from '../consumer/claude/ClaudeSessionPool.js';
@@ -35,6 +35,11 @@ export class AutopollMetrics {
   private readonly turnTimeouts = this.counter('autopoll_turn_timeouts_total', 'Claude turns interrupted by --turn-timeout');
   private readonly sessionRestarts = this.counter('autopoll_session_restarts_total', 'Claude Code sessions replaced, by reason', ['reason']);
   private readonly tokens = this.counter('autopoll_claude_tokens_total', 'Claude tokens used, by direction', ['direction']);
+  private readonly backpressure = new Gauge({
+    name: 'autopoll_backpressure',
+    help: '1 while the producer holds its taking because the questions queue is full (--max-queued)',
+    registers: [this.registry],
+  });
   private readonly cost = this.counter('autopoll_claude_cost_usd_total', 'Claude cost in US dollars, as Claude Code reports it');
 
   constructor() {
@@ -51,6 +56,7 @@ export class AutopollMetrics {
       this.latency.observe(e.seconds);
     });
     producer.on('dropped', () => this.dropped.inc());
+    producer.on('backpressure', (e) => this.backpressure.set(e.engaged ? 1 : 0));
   }
 
   watchConsumer(consumer: Consumer): void {
@@ -74,7 +80,7 @@ export class AutopollMetrics {
    * Queue depths, read from Redis at each scrape. A scrape while Redis is down leaves them out
    * without asking: the connection would queue the commands and run them all on its return.
    */
-  watchQueues(queues: Queue[], redis: Redis): void {
+  watchQueues(queues: Queue[], redis: RedisConnection): void {
     new Gauge({
       name: 'autopoll_queue_jobs',
       help: 'Jobs in each queue, by state',

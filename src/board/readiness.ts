@@ -1,5 +1,5 @@
 import type { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../shared/redis.js';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { Db } from '../producer/BridgeDatabase.js';
@@ -35,7 +35,7 @@ export async function runChecks(checks: ReadinessCheck[]): Promise<{ ready: bool
   return { ready: results.every((r) => r.ok), checks: results };
 }
 
-export function redisCheck(redis: Redis): ReadinessCheck {
+export function redisCheck(redis: RedisConnection): ReadinessCheck {
   return {
     name: 'redis',
     async run() {
@@ -87,7 +87,7 @@ export function progressVerdict(s: ProgressState): { ok: boolean; detail: string
 export interface ProgressOptions {
   name: string;
   /** The queue's connection: while it is down the check says so instead of queueing a command. */
-  redis: Redis;
+  redis: RedisConnection;
   worker: Worker;
   queue: Queue;
   concurrency: number;
@@ -102,7 +102,7 @@ export function progressCheck(o: ProgressOptions): ReadinessCheck {
   return {
     name: o.name,
     async run() {
-      if (o.redis.status !== 'ready') return { ok: false, detail: 'cannot see its queue: Redis is unreachable' };
+      if (o.redis.status !== 'ready') return { ok: false, detail: 'cannot see its queue: RedisConnection is unreachable' };
       const waiting = await o.queue.getWaitingCount();
       return progressVerdict({
         running: o.worker.isRunning(),

@@ -1,10 +1,11 @@
-import { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { Logger } from '../shared/logger.js';
-import { createRedis, RedisOutageReporter, unreachableMessage } from '../shared/redis.js';
+import { createRedis, errorCause, redisClient, RedisOutageReporter, unreachableMessage, type RedisConnection } from '../shared/redis.js';
+import type { RedisTarget } from '../shared/redisTarget.js';
 
 /** The process's Redis connection, its outages reported once each. */
-export function connect(url: string, logger: Logger): Redis {
-  return createRedis(url, new RedisOutageReporter(url, logger));
+export function connect(target: RedisTarget, logger: Logger): RedisConnection {
+  return createRedis(target, new RedisOutageReporter(target, logger));
 }
 
 /**
@@ -13,20 +14,37 @@ export function connect(url: string, logger: Logger): Redis {
  * bounded even against a server that accepts the socket and never replies; later commands only
  * by `commandTimeoutMs` when given (a large replay's pipelines may take longer than a status read).
  */
-export async function connectOnce(url: string, commandTimeoutMs?: number): Promise<Redis> {
+export async function connectOnce(target: RedisTarget, commandTimeoutMs?: number): Promise<RedisConnection> {
   const connectMs = 3000;
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: connectMs, commandTimeout: connectMs, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  const redis = redisClient(target, {
+    lazyConnect: true,
+    connectTimeout: connectMs,
+    commandTimeout: connectMs,
+    maxRetriesPerRequest: 1,
+    retry: () => null,
+    // A Cluster's own ready check (CLUSTER INFO) could leave connect() unsettled; the PING below decides.
+    enableReadyCheck: target.kind !== 'cluster',
+  });
   // The socket's error says why (ECONNREFUSED); connect() itself only rejects with "Connection is closed".
   let socketError: Error | undefined;
   redis.on('error', (err: Error) => (socketError ??= err));
   try {
     await redis.connect();
     await redis.ping();
-    redis.options.commandTimeout = commandTimeoutMs;
+    setCommandTimeout(redis, commandTimeoutMs);
     return redis;
   } catch (err) {
     redis.disconnect();
-    const why = socketError ?? (err as Error);
-    throw new Error(unreachableMessage(url, (why as NodeJS.ErrnoException).code ?? why.message).replace('; retrying', ''));
+    throw new Error(unreachableMessage(target, errorCause(socketError ?? (err as Error)), false));
   }
+}
+
+function setCommandTimeout(redis: RedisConnection, ms: number | undefined): void {
+  if (!(redis instanceof Cluster)) {
+    redis.options.commandTimeout = ms;
+    return;
+  }
+  // A Cluster's node connections each have their options; nodes found later take redisOptions.
+  if (redis.options.redisOptions) redis.options.redisOptions.commandTimeout = ms;
+  for (const node of redis.nodes('all')) node.options.commandTimeout = ms;
 }

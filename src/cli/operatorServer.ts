@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../shared/redis.js';
 import { AutopollMetrics } from '../board/metrics.js';
 import { OperatorServer } from '../board/OperatorServer.js';
 import { bridgeCheck, progressCheck, redisCheck, type ReadinessCheck } from '../board/readiness.js';
@@ -14,7 +14,7 @@ import type { Parsed, SERVER } from './options.js';
 const STALL_MS = 60_000;
 
 export interface ServedParts {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   producer?: Producer | undefined;
   consumer?: Consumer | undefined;

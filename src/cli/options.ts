@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import type { ConversationGrant } from '../producer/ConversationRegistry.js';
+import { hashTag, parseRedisTarget, type RedisTarget } from '../shared/redisTarget.js';
 
 /**
  * Every flag once: its environment twin, default, help and zod schema. Commander reads flags
@@ -40,7 +41,17 @@ const ConversationSchema = z.string().transform((text, ctx): ConversationGrant =
 });
 
 export const COMMON = {
-  redis: { flags: '--redis <url>', env: 'REDIS_URL', help: 'Redis URL', default: 'redis://127.0.0.1:6379', schema: z.string().url() },
+  redis: {
+    flags: '--redis <url>', env: 'REDIS_URL', default: 'redis://127.0.0.1:6379',
+    help: 'Redis: redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS), a Sentinel set redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER_NAME[?db=N], or with --redis-cluster seed nodes redis://HOST:PORT[,HOST:PORT...]',
+    // The whole check needs --redis-cluster too: see crossIssues.
+    schema: z.string().min(1, 'expected a Redis URL'),
+  },
+  redisCluster: {
+    flags: '--redis-cluster', env: 'AUTOPOLL_REDIS_CLUSTER',
+    help: 'the Redis is a Redis Cluster and --redis lists seed nodes; --prefix must be hash-tagged, e.g. {autopoll} (env: any value turns it on)',
+    schema: z.boolean().default(false),
+  },
   prefix: {
     flags: '--prefix <prefix>', env: 'AUTOPOLL_PREFIX', default: '{autopoll}',
     help: 'BullMQ key prefix, so several deployments share one Redis (hash-tagged for Redis Cluster)',
@@ -72,6 +83,11 @@ export const PRODUCER = {
     help: 'SQLite busy timeout per statement (it blocks the process); longer locks are retried without blocking', schema: whole(0, 60_000),
   },
   reconcileInterval: { flags: '--reconcile-interval <seconds>', env: 'AUTOPOLL_RECONCILE_INTERVAL', default: '60', help: 're-enqueue ledger questions that Redis lost, this often', schema: whole(1, DAY_SECONDS) },
+  maxQueued: {
+    flags: '--max-queued <n>', env: 'AUTOPOLL_MAX_QUEUED', default: '10000',
+    help: 'stop taking questions from the bridge while the questions queue holds this many waiting jobs (they stay unread until consumers catch up)',
+    schema: whole(1, 10_000_000),
+  },
   heartbeatInterval: { flags: '--heartbeat-interval <seconds>', env: 'AUTOPOLL_HEARTBEAT_INTERVAL', default: '15', help: "refresh side b's session_status this often (under 120: askers count b dead after 120 s)", schema: whole(1, 119) },
 } satisfies Record<string, Spec>;
 
@@ -168,15 +184,38 @@ function splitList(value: string): string[] {
 
 export class ConfigError extends Error {}
 
+/** Rules between flags, checked once each flag is valid on its own: the Redis URL's form and --redis-cluster, the Cluster's hash tag. */
+function crossIssues(values: Record<string, unknown>): Array<{ path: PropertyKey[]; message: string }> {
+  if (typeof values.redis !== 'string') return [];
+  const cluster = values.redisCluster === true;
+  const parsed = parseRedisTarget(values.redis, cluster);
+  if ('error' in parsed) return [{ path: ['redis'], message: parsed.error }];
+  if (cluster && typeof values.prefix === 'string' && hashTag(values.prefix) === undefined) {
+    return [{
+      path: ['prefix'],
+      message: 'with --redis-cluster the prefix must be hash-tagged, e.g. {autopoll} or {myteam}: a non-empty {...} keeps all of a queue\'s keys in one Cluster slot, as BullMQ needs',
+    }];
+  }
+  return [];
+}
+
 /** Validates commander's values against the specs; the error says which flag or variable to fix. */
 export function parseOptions<S extends Specs>(specs: S, values: Record<string, unknown>): Parsed<S> {
   const shape = Object.fromEntries(Object.entries(specs).map(([k, s]) => [k, s.schema]));
   const result = z.object(shape).safeParse(values);
-  if (result.success) return result.data as Parsed<S>;
-  const lines = result.error.issues.map((issue) => {
+  const issues = result.success ? crossIssues(result.data) : result.error.issues;
+  if (result.success && !issues.length) return result.data as Parsed<S>;
+  const lines = issues.map((issue) => {
     const spec = specs[String(issue.path[0])];
     const where = spec ? `${spec.flags.split(' ')[0]} (env ${spec.env})` : issue.path.join('.');
     return `  ${where}: ${issue.message}`;
   });
   throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}
+
+/** The Redis that validated `--redis` and `--redis-cluster` name. */
+export function redisTarget(o: { redis: string; redisCluster: boolean }): RedisTarget {
+  const parsed = parseRedisTarget(o.redis, o.redisCluster);
+  if ('error' in parsed) throw new ConfigError(`invalid configuration:\n  --redis (env REDIS_URL): ${parsed.error}`);
+  return parsed.target;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../shared/redis.js';
 import { ClaudeAnswerer } from '../consumer/ClaudeAnswerer.js';
 import { StubAnswerer } from '../consumer/StubAnswerer.js';
 import { Consumer } from '../consumer/Consumer.js';
@@ -7,7 +7,7 @@ import type { Logger } from '../shared/logger.js';
 import type { CONSUMER, COMMON, Parsed, PRODUCER } from './options.js';
 
 /** Builds the producer from validated options. */
-export function buildProducer(redis: Redis, o: Parsed<typeof COMMON> & Parsed<typeof PRODUCER>, logger: Logger): Promise<Producer> {
+export function buildProducer(redis: RedisConnection, o: Parsed<typeof COMMON> & Parsed<typeof PRODUCER>, logger: Logger): Promise<Producer> {
   return Producer.open(
     {
       connection: redis,
@@ -24,6 +24,7 @@ export function buildProducer(redis: Redis, o: Parsed<typeof COMMON> & Parsed<ty
       heartbeatIntervalSec: o.heartbeatInterval,
       refreshIntervalMs: 2000,
       batchSize: 500,
+      maxQueued: o.maxQueued,
       answerConcurrency: 200,
     },
     logger.child({ component: 'producer' }),
@@ -31,7 +32,7 @@ export function buildProducer(redis: Redis, o: Parsed<typeof COMMON> & Parsed<ty
 }
 
 /** Builds a consumer and its answerer from validated options. */
-export function buildConsumer(redis: Redis, o: Parsed<typeof COMMON> & Parsed<typeof CONSUMER>, logger: Logger): Consumer {
+export function buildConsumer(redis: RedisConnection, o: Parsed<typeof COMMON> & Parsed<typeof CONSUMER>, logger: Logger): Consumer {
   const answerer =
     o.answerer === 'stub'
       ? new StubAnswerer(o.stubLatencyMs)

@@ -1,5 +1,5 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../shared/redis.js';
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import { describeZodError, QuestionJobSchema, type AnswerJob, type AnswerOutcome, type QuestionJob } from '../shared/jobs.js';
@@ -11,7 +11,7 @@ import { FatalAnswererError, RateLimitedError, type Answerer } from './Answerer.
 import { backoffDelayMs, classifyFailure, closingMarks, runOf, type Run } from './retryPolicy.js';
 
 export interface QuestionWorkerOptions {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   /** Questions answered at once: one per session. */
   concurrency: number;

@@ -1,4 +1,5 @@
 import type { ConversationGrant } from '../producer/ConversationRegistry.js';
+import type { RedisTarget } from '../shared/redisTarget.js';
 import type { Check } from './check.js';
 import { bridgeCheck } from './bridgeChecks.js';
 import { claudeCheck } from './claudeCheck.js';
@@ -7,7 +8,8 @@ import { conversationsCheck } from './conversationChecks.js';
 import { redisChecks } from './redisChecks.js';
 
 export interface DoctorOptions {
-  redis: string;
+  /** A plain URL is one redis-server. */
+  redis: string | RedisTarget;
   bridgeDb: string;
   conversations: readonly ConversationGrant[];
   role: string | undefined;

@@ -1,6 +1,7 @@
-import { Redis } from 'ioredis';
-import { safeRedisUrl } from '../shared/redis.js';
-import { errorText, fail, ok, skip, warn, type Check, type CheckResult } from './check.js';
+import { Cluster, type Redis } from 'ioredis';
+import { redisClient, safeRedisUrl, type RedisConnection } from '../shared/redis.js';
+import type { RedisTarget } from '../shared/redisTarget.js';
+import { errorText, fail, ok, skip, warn, type Check, type CheckResult, type CheckStatus } from './check.js';
 
 const COMMAND_TIMEOUT_MS = 2000;
 
@@ -10,30 +11,32 @@ export const MIN_REDIS: readonly [number, number] = [6, 2];
 /**
  * Reachability and version (`redis`), eviction policy (`eviction`) and persistence
  * (`persistence`), over one short-lived connection that never retries: a Redis that is down
- * fails at once instead of being waited for, as the services' own connections would.
+ * fails at once instead of being waited for, as the services' own connections would. Through
+ * Sentinel the master is checked; in a Cluster every master, each line saying the worst.
  */
-export function redisChecks(url: string, timeoutMs = 8000): Check {
+export function redisChecks(where: string | RedisTarget, timeoutMs = 8000): Check {
+  const target: RedisTarget = typeof where === 'string' ? { kind: 'single', url: where } : where;
   return {
     name: 'redis',
     timeoutMs,
-    timeoutFix: `check that ${safeRedisUrl(url)} is a Redis and answers (redis-cli ... PING)`,
+    timeoutFix: `check that ${safeRedisUrl(target.url)} is a Redis and answers (redis-cli ... PING)`,
     run: async (signal) => {
-      const redis = new Redis(url, {
+      const redis = redisClient(target, {
         lazyConnect: true,
         connectTimeout: COMMAND_TIMEOUT_MS,
         commandTimeout: COMMAND_TIMEOUT_MS,
         maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
+        retry: () => null,
         enableOfflineQueue: false,
         // The probe's own INFO is the ready check, bounded by commandTimeout like every call here.
         enableReadyCheck: false,
       });
       // connect() rejects with a bare "Connection is closed."; the error event has the cause.
       let lastError: unknown;
-      redis.on('error', (err) => (lastError = err));
+      redis.on('error', (err: Error) => (lastError = (err as { lastNodeError?: Error }).lastNodeError ?? err));
       signal.addEventListener('abort', () => redis.disconnect(), { once: true });
       try {
-        return await probe(redis, url, () => lastError);
+        return await probe(redis, target, () => lastError);
       } finally {
         redis.disconnect();
       }
@@ -41,30 +44,66 @@ export function redisChecks(url: string, timeoutMs = 8000): Check {
   };
 }
 
-async function probe(redis: Redis, url: string, lastError: () => unknown): Promise<CheckResult[]> {
-  const shown = safeRedisUrl(url);
-  let server: Record<string, string>;
+async function probe(redis: RedisConnection, target: RedisTarget, lastError: () => unknown): Promise<CheckResult[]> {
+  const shown = safeRedisUrl(target.url);
+  const nobody = [skip('eviction', 'no Redis to ask (see redis)'), skip('persistence', 'no Redis to ask (see redis)')];
+  let nodes: Redis[];
   try {
     await redis.connect();
-    server = parseInfo(await redis.info('server'));
+    if (redis instanceof Cluster) {
+      const state = parseInfo(String(await redis.cluster('INFO'))).cluster_state ?? 'unknown';
+      if (state !== 'ok') {
+        const fix = `see which slots have no master: redis-cli --cluster check ${target.kind === 'cluster' ? `${target.nodes[0]!.host}:${target.nodes[0]!.port}` : 'HOST:PORT'}`;
+        return [fail('redis', `Redis Cluster ${shown} is not serving: cluster_state:${state}`, fix), ...nobody];
+      }
+      nodes = redis.nodes('master');
+    } else {
+      nodes = [redis];
+    }
+    // Each node's INFO server: the version, and the proof that it answers as a Redis.
+    const servers = await Promise.all(nodes.map(async (node) => parseInfo(await node.info('server'))));
+    const perNode = await Promise.all(
+      nodes.map(async (node, i) => {
+        const cli = nodeCli(node, target);
+        return [
+          judgeVersion(servers[i]!.redis_version ?? 'unknown', shown),
+          judgeEviction(await evictionPolicy(node), cli),
+          judgePersistence(await persistence(node), cli),
+        ];
+      }),
+    );
+    const where = nodes.map((node) => `${node.options.host}:${node.options.port}`);
+    const results = [0, 1, 2].map((c) => worstOf(perNode.map((r) => r[c]!), where));
+    // A setting is per node: the fix goes to every node that may be (or become) the master.
+    const also = target.kind === 'sentinel' ? ' (and the same on its replicas: one may become the master)' : target.kind === 'cluster' ? ` (on each master: ${where.join(', ')})` : '';
+    return results.map((r) => (r.fix && also ? { ...r, fix: `${r.fix}${also}` } : r));
   } catch (err) {
-    const cause = errorText(lastError() ?? err);
-    return [
-      unreachable(cause, shown, url),
-      skip('eviction', 'no Redis to ask (see redis)'),
-      skip('persistence', 'no Redis to ask (see redis)'),
-    ];
+    return [unreachable(errorText(lastError() ?? err), shown, target), ...nobody];
   }
-  const version = server.redis_version ?? 'unknown';
-  const cli = redisCliCommand(url);
-  return [
-    judgeVersion(version, shown),
-    judgeEviction(await evictionPolicy(redis), cli),
-    judgePersistence(await persistence(redis), cli),
-  ];
 }
 
-function unreachable(cause: string, shown: string, url: string): CheckResult {
+const RANK: Record<CheckStatus, number> = { ok: 0, skip: 1, warn: 2, fail: 3 };
+
+/** One line for several Cluster masters: the worst, naming its node unless all say the same. */
+function worstOf(results: CheckResult[], where: string[]): CheckResult {
+  if (results.length === 1) return results[0]!;
+  const worst = results.reduce((a, b) => (RANK[b.status] > RANK[a.status] ? b : a));
+  if (results.every((r) => r.detail === worst.detail)) return { ...worst, detail: `${worst.detail} (all ${results.length} masters)` };
+  return { ...worst, detail: `master ${where[results.indexOf(worst)]}: ${worst.detail}` };
+}
+
+/** redis-cli for the node a fix applies to: the URL's, the master Sentinel named, or a Cluster master. */
+function nodeCli(node: Redis, target: RedisTarget): string {
+  if (target.kind === 'single') return redisCliCommand(target.url);
+  const host = target.kind === 'sentinel' ? node.stream?.remoteAddress ?? node.options.host : node.options.host;
+  const port = target.kind === 'sentinel' ? node.stream?.remotePort ?? node.options.port : node.options.port;
+  const user = target.username ? encodeURIComponent(target.username) : '';
+  const auth = user || target.password ? `${user}${target.password ? ':x' : ''}@` : '';
+  const scheme = target.kind === 'cluster' && target.tls ? 'rediss' : 'redis';
+  return redisCliCommand(`${scheme}://${auth}${host?.includes(':') ? `[${host}]` : host}:${port}`);
+}
+
+function unreachable(cause: string, shown: string, target: RedisTarget): CheckResult {
   if (/NOAUTH|WRONGPASS|invalid password|invalid username/i.test(cause)) {
     return fail('redis', `Redis at ${shown} refused the login (${cause})`, 'put the user and password in the URL: --redis redis://USER:PASSWORD@host:port (env REDIS_URL)');
   }
@@ -72,7 +111,16 @@ function unreachable(cause: string, shown: string, url: string): CheckResult {
     return fail('redis', `${shown} accepted the connection but did not answer within ${COMMAND_TIMEOUT_MS / 1000} s`, 'check that it is a Redis and not stuck (loading a large dataset, a long script), or point --redis (env REDIS_URL) at yours');
   }
   if (/RESP/.test(cause)) return fail('redis', `${shown} answered, but not as a Redis (${cause})`, 'point --redis (env REDIS_URL) at the Redis: host and port');
-  return fail('redis', `Redis at ${shown} is unreachable (${cause})`, `start one: redis-server --port ${portOf(url)} --appendonly yes --maxmemory-policy noeviction, or point --redis (env REDIS_URL) at yours`);
+  const yours = 'or point --redis (env REDIS_URL) at yours';
+  if (target.kind === 'sentinel') {
+    const s = target.sentinels[0]!;
+    return fail('redis', `Redis master "${target.masterName}" of the Sentinel set ${shown} is unreachable (${cause})`, `check that the sentinels answer and name a master: redis-cli -h ${s.host} -p ${s.port} SENTINEL get-master-addr-by-name ${target.masterName}, ${yours}`);
+  }
+  if (target.kind === 'cluster') {
+    const n = target.nodes[0]!;
+    return fail('redis', `Redis Cluster ${shown} is unreachable (${cause})`, `check that its nodes answer: redis-cli -h ${n.host} -p ${n.port} CLUSTER INFO, ${yours}`);
+  }
+  return fail('redis', `Redis at ${shown} is unreachable (${cause})`, `start one: redis-server --port ${portOf(target.url)} --appendonly yes --maxmemory-policy noeviction, ${yours}`);
 }
 
 function portOf(url: string): string {

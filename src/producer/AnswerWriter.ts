@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../shared/redis.js';
 import { EventEmitter } from 'node:events';
 import { closeWorker } from '../shared/closing.js';
 import { TickBatcher } from '../shared/TickBatcher.js';
@@ -16,7 +16,7 @@ import { answerResponseBody } from './responseBody.js';
 const ANSWER_LOCK_MS = 5_000;
 
 export interface AnswerWriterOptions {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   /** Answers taken from Redis at once; they are written in one transaction per batch. */
   concurrency: number;

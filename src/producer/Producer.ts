@@ -1,6 +1,7 @@
 import { Queue, type Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../shared/redis.js';
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { QuestionJob } from '../shared/jobs.js';
@@ -11,6 +12,8 @@ import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, JOB_RETENTION, QUESTIONS_QUEUE, ques
 import { AnswerWriter, type AnswerWriterEvents } from './AnswerWriter.js';
 import { BridgeWatcher } from './BridgeWatcher.js';
 import { ensureAutopollSchema, openBridgeDatabase, runImmediate, type Db } from './BridgeDatabase.js';
+import { Backpressure, withinRoom } from './Backpressure.js';
+import { isDown } from '../shared/redis.js';
 import { BridgeWriter } from './BridgeWriter.js';
 import { retryBusy } from './busyRetry.js';
 import { ContextReader } from './ContextReader.js';
@@ -25,7 +28,7 @@ import { Reconciler, type ReconcileReport } from './Reconciler.js';
 import type { InboxRow } from './QueryParser.js';
 
 export interface ProducerOptions {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   bridgeDb: string;
   conversations: ConversationGrant[];
@@ -42,12 +45,16 @@ export interface ProducerOptions {
   refreshIntervalMs: number;
   /** Bridge rows taken per transaction. */
   batchSize: number;
+  /** Taking stops while the questions queue holds this many waiting jobs (--max-queued). */
+  maxQueued: number;
   answerConcurrency: number;
 }
 
 export interface ProducerEvents extends AnswerWriterEvents {
   /** Messages taken off the bridge: queued as questions, or rejected with a reason. */
   taken: [{ queued: number; rejected: number }];
+  /** Taking stopped (engaged) or resumed, with the waiting count that decided it. */
+  backpressure: [{ engaged: boolean; waiting: number }];
 }
 
 /**
@@ -70,6 +77,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   private readonly reconciler: Reconciler;
   private readonly heartbeat: Heartbeat;
   private readonly presence: Presence<ProducerInfo>;
+  private readonly backpressure: Backpressure;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly stopping = new AbortController();
   private pumping: Promise<void> | undefined;
@@ -129,9 +137,24 @@ export class Producer extends EventEmitter<ProducerEvents> {
       bridgeDb: resolve(options.bridgeDb),
       role: options.role ?? null,
       conversations: this.registry.expiries(),
-      backpressure: false,
+      backpressure: this.backpressure.engaged,
       startedAt,
     }));
+    this.backpressure = new Backpressure(() => this.waitingCount(), { maxQueued: options.maxQueued, recheckMs: 500, freshMs: 100 }, logger);
+    this.backpressure.on('changed', (e) => {
+      this.emit('backpressure', e);
+      void this.presence.publish();
+    });
+  }
+
+  /**
+   * Waiting questions, or undefined when Redis does not answer within a second (down, or its loss
+   * not noticed yet): backpressure then lets the take go on to wait in its enqueue.
+   */
+  private async waitingCount(): Promise<number | undefined> {
+    if (isDown(this.options.connection)) return undefined;
+    const count = this.questions.getWaitingCount();
+    return Promise.race([count, sleep(1000, undefined, { ref: false }).then(() => undefined)]);
   }
 
   /** The `answers` worker, for readiness probes. */
@@ -206,7 +229,12 @@ export class Producer extends EventEmitter<ProducerEvents> {
       for (;;) {
         const rows = this.scanner.next(batch);
         const served = rows.filter((r) => this.registry.isServed(r.conversation_id));
-        if (served.length) await this.takeRows(served);
+        const last = served.length ? await this.takeRows(served) : undefined;
+        if (last !== undefined && last < served[served.length - 1]!.id) {
+          // Backpressure took part of the batch: the rest is scanned again (and waits for room).
+          this.scanner.rewind(last);
+          continue;
+        }
         if (rows.length < batch || this.stopping.signal.aborted) return;
       }
     } catch (err) {
@@ -216,12 +244,16 @@ export class Producer extends EventEmitter<ProducerEvents> {
     }
   }
 
-  private async takeRows(rows: InboxRow[]): Promise<void> {
+  /** Takes the rows, as many as the questions queue has room for; returns the id of the last one taken. */
+  private async takeRows(rows: InboxRow[]): Promise<number> {
     const verdicts = await Promise.all(rows.map((row) => judgeRow(row, this.contexts)));
     try {
-      const jobs = await this.busy('take questions', () => this.taker.take(verdicts));
-      this.emit('taken', { queued: jobs.length, rejected: verdicts.filter((v) => !v.accept).length });
+      const room = await this.backpressure.admit(verdicts.filter((v) => v.accept).length, this.stopping.signal);
+      const admitted = withinRoom(verdicts, room);
+      const jobs = await this.busy('take questions', () => this.taker.take(admitted));
+      this.emit('taken', { queued: jobs.length, rejected: admitted.filter((v) => !v.accept).length });
       if (jobs.length) await this.enqueue(jobs);
+      return admitted[admitted.length - 1]!.row.id;
     } catch (err) {
       // Nothing was taken: the rows are still unread, so look at them again.
       this.scanner.rewind(rows[0]!.id - 1);
@@ -250,8 +282,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     for (;;) {
       const rows = this.scanner.backlogOf(conversationId, after, this.options.batchSize);
       if (rows.length === 0) return;
-      after = rows[rows.length - 1]!.id;
-      await this.takeRows(rows);
+      after = await this.takeRows(rows);
     }
   }
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis.js';
 import { z } from 'zod';
 import { listPresence, type PresenceKind } from './Presence.js';
 
@@ -21,6 +21,6 @@ export type ConsumerInfo = z.infer<typeof ConsumerInfoSchema>;
 export const CONSUMERS: PresenceKind<ConsumerInfo> = { what: 'consumers', schema: ConsumerInfoSchema };
 
 /** The consumers seen lately, by name. */
-export function listConsumers(redis: Redis, prefix: string, now = Date.now()): Promise<ConsumerInfo[]> {
+export function listConsumers(redis: RedisConnection, prefix: string, now = Date.now()): Promise<ConsumerInfo[]> {
   return listPresence(redis, prefix, CONSUMERS, now);
 }

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { hostname } from 'node:os';
 import type { z } from 'zod';
 import { within } from './closing.js';
+import { isDown, type RedisConnection } from './redis.js';
 
 /** Every presence entry: keyed by a unique name, and when it was last refreshed. */
 export interface PresenceEntry {
@@ -39,7 +39,7 @@ export class Presence<T extends PresenceEntry> {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     prefix: string,
     private readonly kind: PresenceKind<T>,
     private readonly describe: () => Omit<T, 'seenAt'>,
@@ -70,7 +70,7 @@ export class Presence<T extends PresenceEntry> {
   async publish(): Promise<void> {
     // While Redis is down the connection would queue every refresh and replay them all on return;
     // at start (still connecting) the first one waits for the connection as it should.
-    if (this.redis.status === 'reconnecting' || this.redis.status === 'end') return;
+    if (isDown(this.redis)) return;
     try {
       const info = this.entry();
       await this.redis.hset(this.key, info.name, JSON.stringify(info));
@@ -82,7 +82,7 @@ export class Presence<T extends PresenceEntry> {
 
 /** The processes of a kind seen lately, by name; stale or unreadable entries are left out (and removed). */
 export async function listPresence<T extends PresenceEntry>(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   kind: PresenceKind<T>,
   now = Date.now(),

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis.js';
 import { z } from 'zod';
 import { listPresence, type PresenceKind } from './Presence.js';
 
@@ -23,6 +23,6 @@ export type ProducerInfo = z.infer<typeof ProducerInfoSchema>;
 export const PRODUCERS: PresenceKind<ProducerInfo> = { what: 'producers', schema: ProducerInfoSchema };
 
 /** The producers seen lately, by name. */
-export function listProducers(redis: Redis, prefix: string, now = Date.now()): Promise<ProducerInfo[]> {
+export function listProducers(redis: RedisConnection, prefix: string, now = Date.now()): Promise<ProducerInfo[]> {
   return listPresence(redis, prefix, PRODUCERS, now);
 }

@@ -1,5 +1,5 @@
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis.js';
 
 /** Whether `promise` settled within `ms` (it is left running either way). */
 export function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
@@ -23,6 +23,6 @@ export async function closeWorker(worker: Worker, timeoutMs: number): Promise<bo
 }
 
 /** QUIT when Redis answers, a plain disconnect when it does not. */
-export async function closeRedis(redis: Redis, timeoutMs = 1000): Promise<void> {
+export async function closeRedis(redis: RedisConnection, timeoutMs = 1000): Promise<void> {
   if (!(await within(redis.quit().catch(() => undefined), timeoutMs))) redis.disconnect();
 }

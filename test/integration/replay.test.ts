@@ -1,25 +1,14 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { QUESTIONS_QUEUE, questionJobId } from '../../src/shared/queues.js';
 import { BridgeFixture, tempDir, type Conversation } from '../support/bridge.js';
-import { CLI } from '../support/cli.js';
+import { runAutopoll } from '../support/cli.js';
 import { InProcessPipeline, testPrefix } from '../support/pipeline.js';
 import { waitFor } from '../support/wait.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function replay(args: string[], bridge: BridgeFixture, prefix: string): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, 'replay', '--redis', inject('redisUrl'), '--prefix', prefix, '--bridge-db', bridge.path, ...args], (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+function replay(args: string[], bridge: BridgeFixture, prefix: string) {
+  return runAutopoll(['replay', '--redis', inject('redisUrl'), '--prefix', prefix, '--bridge-db', bridge.path, ...args]);
 }
 
 describe('autopoll replay', () => {

@@ -50,6 +50,7 @@ export function producerOptions(redis: Redis, prefix: string, bridgeDb: string, 
     heartbeatIntervalSec: 15,
     refreshIntervalMs: 200,
     batchSize: 500,
+    maxQueued: 10_000,
     answerConcurrency: 100,
     ...extra,
   };

@@ -48,6 +48,7 @@ describe('parseOptions with the spec tables', () => {
   it('coerces the COMMON defaults', () => {
     expect(parseOptions(COMMON, defaults(COMMON))).toEqual({
       redis: 'redis://127.0.0.1:6379',
+      redisCluster: false,
       prefix: '{autopoll}',
       logLevel: 'info',
       shutdownTimeout: 30,
@@ -64,6 +65,7 @@ describe('parseOptions with the spec tables', () => {
       pollIntervalMs: 250,
       busyTimeoutMs: 20,
       reconcileInterval: 60,
+      maxQueued: 10_000,
       heartbeatInterval: 15,
     });
   });
@@ -142,6 +144,27 @@ describe('parseOptions with the spec tables', () => {
   it('refuses a bad Redis URL and log level', () => {
     expect(configError(() => parseOptions(COMMON, { ...defaults(COMMON), redis: 'not a url' }))).toContain('--redis (env REDIS_URL)');
     expect(configError(() => parseOptions(COMMON, { ...defaults(COMMON), logLevel: 'loud' }))).toContain('--log-level (env LOG_LEVEL)');
+  });
+
+  it('checks the Redis URL against --redis-cluster, and a Cluster\'s prefix for a hash tag', () => {
+    const seeds = 'redis://127.0.0.1:7000,127.0.0.1:7001';
+    expect(configError(() => parseOptions(COMMON, { ...defaults(COMMON), redis: seeds }))).toContain('--redis (env REDIS_URL): several hosts are the seed nodes of a Redis Cluster: add --redis-cluster');
+    expect(parseOptions(COMMON, { ...defaults(COMMON), redis: seeds, redisCluster: true }).redisCluster).toBe(true);
+    const msg = configError(() => parseOptions(COMMON, { ...defaults(COMMON), redis: seeds, redisCluster: true, prefix: 'autopoll' }));
+    expect(msg).toContain('--prefix (env AUTOPOLL_PREFIX): with --redis-cluster the prefix must be hash-tagged, e.g. {autopoll}');
+    expect(configError(() => parseOptions(COMMON, { ...defaults(COMMON), redis: seeds, redisCluster: true, prefix: '{}' }))).toContain('--prefix (env AUTOPOLL_PREFIX)');
+    // One Redis or a Sentinel set takes any prefix.
+    expect(parseOptions(COMMON, { ...defaults(COMMON), prefix: 'plain' }).prefix).toBe('plain');
+    expect(parseOptions(COMMON, { ...defaults(COMMON), redis: 'redis-sentinel://s1:26379,s2:26379/m', prefix: 'plain' }).redis).toBe('redis-sentinel://s1:26379,s2:26379/m');
+    expect(configError(() => parseOptions(COMMON, { ...defaults(COMMON), redis: 'redis-sentinel://s1/m', redisCluster: true }))).toContain('drop --redis-cluster');
+  });
+
+  it('reads AUTOPOLL_REDIS_CLUSTER and --redis-cluster', () => {
+    setEnv({ AUTOPOLL_REDIS_CLUSTER: '1', REDIS_URL: 'redis://127.0.0.1:7000' });
+    expect(parseOptions(COMMON, parseCli(COMMON, [])).redisCluster).toBe(true);
+    setEnv({});
+    expect(parseOptions(COMMON, parseCli(COMMON, ['--redis-cluster'])).redisCluster).toBe(true);
+    expect(parseOptions(COMMON, parseCli(COMMON, [])).redisCluster).toBe(false);
   });
 
   it('turns an empty role or name into undefined', () => {

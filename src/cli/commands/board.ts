@@ -4,7 +4,7 @@ import { createLogger } from '../../shared/logger.js';
 import { connect } from '../connect.js';
 import { runService } from '../lifecycle.js';
 import { startOperatorServer } from '../operatorServer.js';
-import { addOptions, BOARD, COMMON, parseOptions } from '../options.js';
+import { addOptions, BOARD, COMMON, parseOptions, redisTarget } from '../options.js';
 
 export function registerBoard(program: Command): void {
   const specs = { ...COMMON, ...BOARD };
@@ -13,7 +13,7 @@ export function registerBoard(program: Command): void {
       const o = parseOptions(specs, cmd.opts());
       const logger = createLogger({ level: o.logLevel });
       await runService(logger, async () => {
-        const redis = connect(o.redis, logger);
+        const redis = connect(redisTarget(o), logger);
         try {
           const stopServer = await startOperatorServer(o, { redis, prefix: o.prefix, board: { readOnly: o.readOnly } }, logger);
           return {

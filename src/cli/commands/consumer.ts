@@ -3,7 +3,7 @@ import { closeRedis } from '../../shared/closing.js';
 import { createLogger } from '../../shared/logger.js';
 import { connect } from '../connect.js';
 import { runService } from '../lifecycle.js';
-import { addOptions, COMMON, CONSUMER, parseOptions, SERVER } from '../options.js';
+import { addOptions, COMMON, CONSUMER, parseOptions, redisTarget, SERVER } from '../options.js';
 import { startOperatorServer } from '../operatorServer.js';
 import { buildConsumer } from '../services.js';
 
@@ -14,7 +14,7 @@ export function registerConsumer(program: Command): void {
       const o = parseOptions(specs, cmd.opts());
       const logger = createLogger({ level: o.logLevel });
       await runService(logger, async () => {
-        const redis = connect(o.redis, logger);
+        const redis = connect(redisTarget(o), logger);
         const consumer = buildConsumer(redis, o, logger);
         const stopServer = await startOperatorServer(o, { redis, prefix: o.prefix, consumer }, logger);
         await consumer.start();

@@ -2,11 +2,12 @@ import type { Command } from 'commander';
 import { doctorChecks } from '../../doctor/doctor.js';
 import { doctorExitCode, formatJson, formatReport } from '../../doctor/format.js';
 import { runChecks } from '../../doctor/runner.js';
-import { addOptions, COMMON, CONSUMER, DOCTOR, parseOptions, PRODUCER } from '../options.js';
+import { addOptions, COMMON, CONSUMER, DOCTOR, parseOptions, PRODUCER, redisTarget } from '../options.js';
 
 export function registerDoctor(program: Command): void {
   const specs = {
     redis: COMMON.redis,
+    redisCluster: COMMON.redisCluster,
     bridgeDb: DOCTOR.bridgeDb,
     conversation: PRODUCER.conversation,
     role: PRODUCER.role,
@@ -23,7 +24,7 @@ export function registerDoctor(program: Command): void {
     const o = parseOptions(specs, cmd.opts());
     const results = await runChecks(
       doctorChecks({
-        redis: o.redis,
+        redis: redisTarget(o),
         bridgeDb: o.bridgeDb,
         conversations: o.conversation,
         role: o.role,

@@ -11,7 +11,7 @@ import { Ledger } from '../../producer/Ledger.js';
 import { closeRedis } from '../../shared/closing.js';
 import { JOB_RETENTION, ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../../shared/queues.js';
 import { connectOnce } from '../connect.js';
-import { addOptions, COMMON, ConfigError, parseOptions, PRODUCER } from '../options.js';
+import { addOptions, COMMON, ConfigError, parseOptions, PRODUCER, redisTarget } from '../options.js';
 
 const optionalText = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());
 
@@ -34,7 +34,7 @@ function when(flag: string, text: string | undefined): number | undefined {
 
 export function registerReplay(program: Command): void {
   const specs = {
-    redis: COMMON.redis, prefix: COMMON.prefix, bridgeDb: PRODUCER.bridgeDb,
+    redis: COMMON.redis, redisCluster: COMMON.redisCluster, prefix: COMMON.prefix, bridgeDb: PRODUCER.bridgeDb,
     contextRoot: PRODUCER.contextRoot, contextMaxBytes: PRODUCER.contextMaxBytes, ...REPLAY,
   };
   addOptions(program.command('replay').description('re-run questions that got an error response; their real answers follow on the bridge'), specs)
@@ -48,7 +48,7 @@ export function registerReplay(program: Command): void {
         throw new ConfigError('invalid configuration:\n  say which questions to replay: --failed for every failed one, or --query-id, --conversation, --since, --until, --error-kind');
       }
       const db = openBridgeReadOnly(o.bridgeDb);
-      const redis = await connectOnce(o.redis).catch((err: unknown) => {
+      const redis = await connectOnce(redisTarget(o)).catch((err: unknown) => {
         db.close();
         throw err;
       });

@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { collectStatus } from '../../ops/status/collectStatus.js';
 import { formatStatus } from '../../ops/status/formatStatus.js';
 import { connectOnce } from '../connect.js';
-import { addOptions, COMMON, parseOptions, STATUS } from '../options.js';
+import { addOptions, COMMON, parseOptions, redisTarget, STATUS } from '../options.js';
 
 export function registerStatus(program: Command): void {
-  const specs = { redis: COMMON.redis, prefix: COMMON.prefix, ...STATUS };
+  const specs = { redis: COMMON.redis, redisCluster: COMMON.redisCluster, prefix: COMMON.prefix, ...STATUS };
   addOptions(
     program.command('status').description('served conversations, ledger, queues, consumers and producers, once (--json: the same as JSON)'),
     specs,
@@ -13,7 +13,7 @@ export function registerStatus(program: Command): void {
     const o = parseOptions(specs, cmd.opts());
     // Unreachable Redis throws one line, which main prints before exiting 1; a Redis that stops
     // answering later fails the read that waits on it, so the command never hangs.
-    const redis = await connectOnce(o.redis, 5000);
+    const redis = await connectOnce(redisTarget(o), 5000);
     try {
       const now = Date.now();
       const report = await collectStatus(redis, o.prefix, o.bridgeDb, now);

@@ -4,7 +4,7 @@ import { createLogger } from '../../shared/logger.js';
 import { redisAnswers } from '../../shared/redis.js';
 import { connect } from '../connect.js';
 import { runService, type Running } from '../lifecycle.js';
-import { addOptions, BOARD, COMMON, CONSUMER, parseOptions, PRODUCER } from '../options.js';
+import { addOptions, BOARD, COMMON, CONSUMER, parseOptions, PRODUCER, redisTarget } from '../options.js';
 import { startOperatorServer } from '../operatorServer.js';
 import { onPath, PrivateRedis } from '../privateRedis.js';
 import { buildConsumer, buildProducer } from '../services.js';
@@ -17,12 +17,13 @@ export function registerUp(program: Command): void {
       const logger = createLogger({ level: o.logLevel });
       await runService(logger, async (): Promise<Running> => {
         let privateRedis: PrivateRedis | undefined;
-        const defaultUrl = cmd.getOptionValueSource('redis') === 'default';
+        // Only for the single-node default: a Sentinel set or a Cluster is never started here.
+        const defaultUrl = cmd.getOptionValueSource('redis') === 'default' && !o.redisCluster;
         if (defaultUrl && !(await redisAnswers(o.redis)) && onPath('redis-server')) {
           privateRedis = await PrivateRedis.start(Number(new URL(o.redis).port || 6379), './data/redis', logger);
         }
         try {
-          const redis = connect(o.redis, logger);
+          const redis = connect(redisTarget(o), logger);
           const producer = await buildProducer(redis, o, logger);
           const consumer = buildConsumer(redis, o, logger);
           const stopServer = await startOperatorServer(o, { redis, prefix: o.prefix, producer, consumer, board: { readOnly: o.readOnly } }, logger);

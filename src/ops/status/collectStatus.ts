@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../shared/redis.js';
 import { openBridgeReadOnly, type Db } from '../../producer/BridgeDatabase.js';
 import { Ledger } from '../../producer/Ledger.js';
 import { listConsumers } from '../../shared/ConsumerPresence.js';
@@ -12,11 +12,11 @@ import { JOB_STATES, mergeConversations, type BridgeConversation, type JobCounts
 const SIDE_ALIVE_MS = 120_000;
 
 /**
- * Everything `autopoll status` shows, read once: Redis (queues, workers, presence) and, when the
+ * Everything `autopoll status` shows, read once: RedisConnection (queues, workers, presence) and, when the
  * file can be read, the bridge (ledger, side-b heartbeats). A bridge problem is reported in the
  * result; a Redis one is thrown.
  */
-export async function collectStatus(redis: Redis, prefix: string, bridgeDb: string, now = Date.now()): Promise<StatusReport> {
+export async function collectStatus(redis: RedisConnection, prefix: string, bridgeDb: string, now = Date.now()): Promise<StatusReport> {
   const bridge = readBridge(bridgeDb, now);
   const questions = new Queue(QUESTIONS_QUEUE, { connection: redis, prefix });
   const answers = new Queue(ANSWERS_QUEUE, { connection: redis, prefix });
