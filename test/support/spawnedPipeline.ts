@@ -18,7 +18,11 @@ export class SpawnedPipeline {
   readonly queryIds: string[] = [];
   readonly messageIds: number[] = [];
 
-  constructor(readonly redisArgs: string[]) {}
+  constructor(
+    readonly redisArgs: string[],
+    /** Added to every spawned process's environment (e.g. a chaos scenario's process marker). */
+    readonly env: Record<string, string> = {},
+  ) {}
 
   /** Both started (their "started" lines logged). */
   async start(o: { producer?: string[]; consumer?: string[] } = {}): Promise<{ producer: AutopollProcess; consumer: AutopollProcess }> {
@@ -30,7 +34,7 @@ export class SpawnedPipeline {
   }
 
   spawn(args: string[]): AutopollProcess {
-    const p = new AutopollProcess(args);
+    const p = new AutopollProcess(args, this.env);
     this.procs.push(p);
     return p;
   }

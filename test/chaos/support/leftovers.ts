@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * "No process left behind", checked without trusting parent links (an orphan is re-parented to
+ * init): every process a scenario starts carries a marker in its environment, which its children
+ * (Claude Code, redis-server started by `up`, ...) inherit; at the end, no live process may carry it.
+ */
+export class ProcessMarker {
+  readonly name = 'AUTOPOLL_CHAOS_RUN';
+  readonly value = randomBytes(6).toString('hex');
+
+  /** Add to the environment of everything the scenario spawns. */
+  get env(): Record<string, string> {
+    return { [this.name]: this.value };
+  }
+
+  /** Live processes carrying the marker (zombies excluded: they hold no resources and are reaped by their parent). */
+  alive(): Array<{ pid: number; command: string }> {
+    const needle = `${this.name}=${this.value}`;
+    const found: Array<{ pid: number; command: string }> = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+      try {
+        const state = readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+        if (state === 'Z') continue;
+        if (!readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(needle)) continue;
+        found.push({ pid: Number(entry), command: readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() });
+      } catch {
+        // Gone while we looked, or not ours to read.
+      }
+    }
+    return found;
+  }
+}
