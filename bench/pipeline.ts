@@ -55,6 +55,8 @@ export interface LatencyResult {
    * later (2 busy cores), a sample comes out too small, even negative (see negativeSamples).
    */
   pickupMs: Distribution | null;
+  /** Every pickup sample (ms, 0.01 ms resolution), in the order the questions were sent: the report's distribution chart. */
+  pickupSamplesMs: number[];
   negativeSamples: number;
   /** How long the bench's insert took (BEGIN IMMEDIATE .. COMMIT with the bridge's fsync). */
   insertCallMs: Distribution | null;
@@ -260,6 +262,7 @@ async function measureLatency(bridge: BridgeFixture, conv: Conversation, questio
     n: config.latencyN,
     gapMs: config.latencyGapMs,
     pickupMs: distribution(pickup),
+    pickupSamplesMs: pickup.map((v) => round(v, 2)),
     negativeSamples: pickup.filter((v) => v < 0).length,
     insertCallMs: distribution(sent.map((s) => s.callMs)),
     insertToEnqueuedMs: distribution(enqueued),

@@ -23,12 +23,18 @@
  * per phase, "1,2,4"), BENCH_SCALE_SESSIONS (--sessions of each, 4), BENCH_SCALE_LATENCY_MS
  * (--stub-latency-ms, 500), BENCH_SCALE_BACKLOG_SEC (seconds of ideal throughput kept asked and
  * unanswered, on top of one question per session; 3).
+ *
+ * At the end it writes bench/REPORT.md and its charts (bench/report/) from the results files, the
+ * machine and the versions (recorded in every results file as `environment`); BENCH_REPORT=0 skips
+ * that. `npm run bench:report` writes them again from the results files without running anything.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { CLAUDE_BIN, formatClaude, runClaudeBench } from './claude.js';
 import { formatPipeline, runPipelineBench } from './pipeline.js';
+import { collectEnvironment } from './report/environment.js';
+import { writeReport } from './report/write.js';
 import { formatScale, runScaleBench } from './scale.js';
 import { cleanup, envInt, removeStaleTempDirs, REPO } from './support.js';
 
@@ -90,6 +96,8 @@ async function main(): Promise<void> {
   if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
   const machine = { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memoryGB: Math.round(totalmem() / 1e9), node: process.version, platform: process.platform };
   log(`autopoll benchmarks on ${machine.cpus} cores (${machine.cpuModel}), node ${machine.node}`);
+  // Machine and versions, recorded in every results file for the report.
+  const environment = collectEnvironment();
 
   const machineLine = `${machine.cpus} cores`;
   if (benchmarks.length === 0) log('no benchmark selected (arguments, BENCH_ONLY, BENCH_CLAUDE)');
@@ -113,7 +121,7 @@ async function main(): Promise<void> {
       log,
     );
     const file = join(RESULTS, 'pipeline.json');
-    writeFileSync(file, `${JSON.stringify({ ...pipeline, machine, finishedAt: new Date().toISOString() }, null, 2)}\n`);
+    writeFileSync(file, `${JSON.stringify({ ...pipeline, machine, environment, finishedAt: new Date().toISOString() }, null, 2)}\n`);
     report(['', '== pipeline: bridge -> producer -> Redis -> consumer (stub) -> producer -> bridge ==', formatPipeline(pipeline), '', `results: ${file}${cpuProfDir ? `; CPU profiles: ${cpuProfDir}` : ''}`]);
   }
 
@@ -136,7 +144,7 @@ async function main(): Promise<void> {
       stopping.signal,
     );
     const file = join(RESULTS, 'claude.json');
-    writeFileSync(file, `${JSON.stringify({ ...claude, machine, finishedAt: new Date().toISOString() }, null, 2)}\n`);
+    writeFileSync(file, `${JSON.stringify({ ...claude, machine, environment, finishedAt: new Date().toISOString() }, null, 2)}\n`);
     report(['', `== claude: a Claude Code process per question vs the persistent pool (real binary, fake API, ${machineLine}) ==`, formatClaude(claude), '', `results: ${file}`]);
   }
 
@@ -154,8 +162,13 @@ async function main(): Promise<void> {
       stopping.signal,
     );
     const file = join(RESULTS, 'scale.json');
-    writeFileSync(file, `${JSON.stringify({ ...scale, machine, finishedAt: new Date().toISOString() }, null, 2)}\n`);
+    writeFileSync(file, `${JSON.stringify({ ...scale, machine, environment, finishedAt: new Date().toISOString() }, null, 2)}\n`);
     report(['', `== scale: 1 producer, N consumer processes (stub answerer, ${scale.config.stubLatencyMs} ms an answer), ${machineLine} ==`, formatScale(scale), '', `results: ${file}`]);
+  }
+
+  if (benchmarks.length > 0 && process.env.BENCH_REPORT !== '0') {
+    const { reportFile, charts } = await writeReport({ command: 'npm run bench' });
+    log(`\nreport: ${reportFile} (${charts.length} charts in ${join(REPO, 'bench', 'report')})`);
   }
 }
 

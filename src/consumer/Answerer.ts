@@ -38,6 +38,9 @@ export interface Answerer {
  * error response; true lets the worker try again with backoff.
  */
 export class AnswerError extends Error {
+  /** Secrets were redacted out of the message (the bridge's audit row of its error response says so). */
+  redacted = false;
+
   constructor(
     readonly kind: string,
     message: string,

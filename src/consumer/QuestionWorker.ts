@@ -6,6 +6,7 @@ import { describeZodError, QuestionJobSchema, type AnswerJob, type AnswerOutcome
 import { closeWorker } from '../shared/closing.js';
 import type { Logger } from '../shared/logger.js';
 import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../shared/queues.js';
+import { redactValues } from '../shared/redact.js';
 import { AnswerSender } from './AnswerSender.js';
 import { FatalAnswererError, RateLimitedError, type Answerer } from './Answerer.js';
 import { backoffDelayMs, classifyFailure, closingMarks, runOf, type Run } from './retryPolicy.js';
@@ -111,12 +112,14 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
         progress: (value) => void job.updateProgress({ attempt, ...value }).catch(() => undefined),
       });
       const { sessionPid, ...answered } = result;
-      const outcome: AnswerOutcome = { kind: 'answer', ...answered };
-      await this.sender.send(this.answerJob(job, q, run, outcome));
+      // Redacted with the bridge's rules before it leaves the consumer: the answer job's data sits in
+      // Redis (and the board), not only in the bridge row, which the producer redacts the same way.
+      const { value: outcome, redacted } = redactValues({ kind: 'answer' as const, ...answered });
+      await this.sender.send(this.answerJob(job, q, run, outcome, redacted));
       const ms = Date.now() - started;
       this.logger.info({ ...ids, sessionId: result.sessionId, sessionPid, ms }, 'question answered');
       this.emit('answered', { ms, attempt, usage: result.usage });
-      return { sessionId: result.sessionId, sessionPid, model: result.model, sources: result.sources };
+      return { sessionId: result.sessionId, sessionPid, model: result.model, sources: outcome.sources };
     } catch (err) {
       if (signal?.aborted) return this.handBack(job, q, 'the consumer is shutting down');
       if (err instanceof RateLimitedError) return this.backOff(job, q, err);
@@ -133,7 +136,7 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
       }
       this.logger.error({ ...ids, kind: failure.kind, err: failure.message }, 'answering failed for good; sending an error response');
       const outcome: AnswerOutcome = { kind: 'error', errorKind: failure.kind, message: failure.message };
-      await this.sender.send(this.answerJob(job, q, run, outcome));
+      await this.sender.send(this.answerJob(job, q, run, outcome, failure.redacted === true));
       // A later run of this job (a retry from the board, a replay) is a new round whose answer may follow the error.
       await job.updateData({ ...q, ...closingMarks(job) });
       throw new UnrecoverableError(`${failure.kind}: ${failure.message}`);
@@ -166,7 +169,7 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
     throw Worker.RateLimitError();
   }
 
-  private answerJob(job: Job, q: Pick<QuestionJob, 'messageId' | 'conversationId' | 'queryId'>, run: Run, outcome: AnswerOutcome): AnswerJob {
+  private answerJob(job: Job, q: Pick<QuestionJob, 'messageId' | 'conversationId' | 'queryId'>, run: Run, outcome: AnswerOutcome, redacted = false): AnswerJob {
     return {
       messageId: q.messageId,
       conversationId: q.conversationId,
@@ -176,6 +179,7 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
       attempts: run.attempt,
       ...(run.replay ? { replay: true } : {}),
       ...(run.round > 0 ? { round: run.round } : {}),
+      ...(redacted ? { redacted: true } : {}),
       outcome,
     };
   }

@@ -1,16 +1,25 @@
+import { redactText } from '../shared/redact.js';
 import { AnswerError } from './Answerer.js';
 
 export interface Failure {
   kind: string;
   message: string;
   retryable: boolean;
+  /** Secrets were redacted out of the message. */
+  redacted?: true;
 }
 
-/** What went wrong, in the terms of the error response; unknown errors are worth another try. */
+/**
+ * What went wrong, in the terms of the error response; unknown errors are worth another try. The
+ * message is redacted with the bridge's rules: it goes to the log, the job's log and failed
+ * reason, and the error answer, and may quote what the model or the API said.
+ */
 export function classifyFailure(err: unknown): Failure {
-  if (err instanceof AnswerError) return { kind: err.kind, message: err.message, retryable: err.retryable };
-  const message = err instanceof Error ? err.message : String(err);
-  return { kind: 'internal', message, retryable: true };
+  const raw = err instanceof Error ? err.message : String(err);
+  const message = redactText(raw);
+  const redacted = message !== raw || (err instanceof AnswerError && err.redacted) ? { redacted: true as const } : {};
+  if (err instanceof AnswerError) return { kind: err.kind, message, retryable: err.retryable, ...redacted };
+  return { kind: 'internal', message, retryable: true, ...redacted };
 }
 
 /** Exponential backoff: base, 2x base, 4x base, ... capped at ten minutes. */

@@ -107,8 +107,11 @@ export class AnswerWriter extends EventEmitter<AnswerWriterEvents> {
     if (row.state === 'failed' && !job.replay) return { written: false, reason: 'late answer after the error response (only a replay may follow one)' };
     const takenAt = parseBridgeTimestamp(row.taken_at) ?? nowMicros();
     const seconds = Math.max(0, Math.round((nowMicros() - takenAt) / 1000) / 1000);
-    const addressed = { ...job, conversationId: row.conversation_id, queryId: row.query_id ?? job.queryId };
-    const responseMessageId = this.writer.sendResponse(row.conversation_id, answerResponseBody(addressed, seconds));
+    // The query id as the asker wrote it: the job's, when the job is this row's conversation's. The
+    // ledger's copy can differ: SQLite stores a lone surrogate (a JSON "\ud800" escape) mangled.
+    const queryId = job.conversationId === row.conversation_id ? job.queryId : (row.query_id ?? job.queryId);
+    const addressed = { ...job, conversationId: row.conversation_id, queryId };
+    const responseMessageId = this.writer.sendResponse(row.conversation_id, answerResponseBody(addressed, seconds), job.redacted === true);
     const o = job.outcome;
     const state = o.kind === 'error' ? 'failed' : 'answered';
     this.ledger.finish({

@@ -25,9 +25,13 @@ export class BridgeWriter {
     this.markRead = db.prepare(`UPDATE messages SET read = 1 WHERE id = ? AND read = 0`);
   }
 
-  /** Sends `body` from `b` to `a`; returns the new message id. */
-  sendResponse(conversationId: string, body: Record<string, unknown>): number {
-    const { value, redacted } = redactValues(body);
+  /**
+   * Sends `body` from `b` to `a`; returns the new message id. `redactedBefore`: parts of the body
+   * were redacted before it got here (a consumer's answer), which the audit row reports too.
+   */
+  sendResponse(conversationId: string, body: Record<string, unknown>, redactedBefore = false): number {
+    const { value, redacted: redactedNow } = redactValues(body);
+    const redacted = redactedNow || redactedBefore;
     // pyJsonDumps writes ASCII only, so .length is Python's len(), the bridge's message_length.
     const text = pyJsonDumps(value);
     const now = bridgeNow();

@@ -1,6 +1,7 @@
 import type { QuestionJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
 import { questionJobId } from '../shared/queues.js';
+import { redactText } from '../shared/redact.js';
 import { runImmediate, type Db } from './BridgeDatabase.js';
 import type { BridgeWriter } from './BridgeWriter.js';
 import type { ContextText } from './ContextReader.js';
@@ -73,13 +74,17 @@ export class MessageTaker {
   }
 }
 
-/** The job for an accepted row: what a consumer needs, and no token. */
+/**
+ * The job for an accepted row: what a consumer needs, and no token. The question is redacted as
+ * the bridge's send redacts it (a no-op for rows it wrote), like the context file: a row written
+ * around the bridge's send must not carry a secret into Redis and the prompt.
+ */
 export function questionJobOf(v: Extract<Verdict, { accept: true }>): QuestionJob {
   return {
     messageId: v.row.id,
     conversationId: v.row.conversation_id,
     queryId: v.queryId,
-    question: v.question,
+    question: redactText(v.question),
     ...(v.context ? { context: v.context } : {}),
   };
 }

@@ -97,7 +97,7 @@ export class Reconciler {
       if (job && row.query_id) {
         // A finished error job would swallow the add (same id): the bridge lost that write.
         if (eState !== 'unknown') await this.answers.remove(answerIds[1]);
-        await this.answers.add('error', this.errorAnswer(row, qid, job.failedReason ?? 'failed', attemptsSpent(job)), { jobId: answerIds[1] });
+        await this.answers.add('error', this.errorAnswer(row, qid, job.failedReason ?? 'failed', attemptsSpent(job), job.data), { jobId: answerIds[1] });
         report.errorsWritten++;
         this.logger.warn(ids, 'question had failed without an error answer; sending one');
         return;
@@ -114,11 +114,15 @@ export class Reconciler {
     }
   }
 
-  private errorAnswer(row: LedgerRow, qid: string, reason: string, attempts: number): AnswerJob {
+  private errorAnswer(row: LedgerRow, qid: string, reason: string, attempts: number, data: unknown): AnswerJob {
+    // The question job's query id, when the job is this row's, is the asker's exact one (SQLite
+    // stores a lone surrogate of the ledger's copy mangled); see AnswerWriter.
+    const d = (data ?? {}) as { queryId?: unknown; conversationId?: unknown };
+    const own = d.conversationId === row.conversation_id && typeof d.queryId === 'string' && d.queryId !== '';
     return {
       messageId: row.message_id,
       conversationId: row.conversation_id,
-      queryId: row.query_id ?? '',
+      queryId: own ? (d.queryId as string) : (row.query_id ?? ''),
       questionJobId: qid,
       llmType: 'unknown',
       attempts,

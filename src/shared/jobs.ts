@@ -59,6 +59,8 @@ export const AnswerJobSchema = z.object({
   replay: z.boolean().optional(),
   /** The question job's priorAttempts: each replay round gets answer job ids of its own. */
   round: z.number().int().nonnegative().optional(),
+  /** The consumer redacted secrets out of the outcome (it travels redacted; the audit row says so). */
+  redacted: z.boolean().optional(),
   outcome: AnswerOutcomeSchema,
 });
 export type AnswerJob = z.infer<typeof AnswerJobSchema>;

@@ -1,4 +1,5 @@
 import type { SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
+import { redactText } from '../../shared/redact.js';
 import { AnswerError, FatalAnswererError, RateLimitedError } from '../Answerer.js';
 
 /** What a turn showed before it ended: API retry statuses, assistant error codes, a timeout. */
@@ -22,5 +23,9 @@ export function classifyTurnFailure(signals: TurnSignals, result: SDKResultMessa
   }
   if (signals.timedOut) return new AnswerError('turn_timeout', 'the turn exceeded --turn-timeout and was interrupted', true);
   const detail = result ? (result.subtype === 'success' ? result.result : result.errors.join('; ')) || result.subtype : 'no result';
-  return new AnswerError('claude_error', `Claude Code ended the turn with an error: ${detail.slice(0, 500)}`, true);
+  // Redacted before it is cut: a secret cut in two would no longer match the rules.
+  const clean = redactText(detail);
+  const error = new AnswerError('claude_error', `Claude Code ended the turn with an error: ${clean.slice(0, 500)}`, true);
+  error.redacted = clean !== detail;
+  return error;
 }

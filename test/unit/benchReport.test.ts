@@ -1,0 +1,330 @@
+import { compile } from 'vega-lite';
+import { describe, expect, it } from 'vitest';
+import type { ClaudeResult, PhaseResult } from '../../bench/claude.js';
+import type { PipelineResult, ScenarioResult, ThroughputResult } from '../../bench/pipeline.js';
+import { buildCharts, claudeChart, niceStep, pipelineLatencyChart, pipelineThroughputChart, scaleChart, soakCpuChart } from '../../bench/report/charts.js';
+import type { BenchEnvironment } from '../../bench/report/environment.js';
+import { renderReport, SOAK_ABSENT, type ReportInput } from '../../bench/report/markdown.js';
+import { renderSvg } from '../../bench/report/render.js';
+import { readSoak } from '../../bench/report/soak.js';
+import type { ScalePhase, ScaleResult } from '../../bench/scale.js';
+import type { Distribution } from '../../bench/support.js';
+
+const dist = (p50: number, p99: number): Distribution => ({ n: 4, min: 0, p50, p90: p99, p99, max: p99 * 2, mean: p50 });
+
+function run(n: number, qps: number): ThroughputResult {
+  const cpu = { producer: { cpuSec: 0.5, percentOfOneCore: 50 }, consumer: { cpuSec: 0.3, percentOfOneCore: 30 }, redis: { cpuSec: 0.2, percentOfOneCore: 20 }, machine: { cpuSec: 2, percentOfOneCore: 190 } };
+  return {
+    run: n, n: 1000, insertBatch: 100, answered: 1000, timedOut: false, insertSec: 0.2, lastTakenSec: 0.4, totalSec: 0.5, questionsPerSec: qps, cpu,
+    peakBacklog: { questions: 10, answers: 5 }, timeline: [],
+  };
+}
+
+function scenario(oldMessages: number, qps: number[], pickup: Distribution, samples: number[]): ScenarioResult {
+  const runs = qps.map((q, i) => run(i + 1, q));
+  return {
+    scenario: oldMessages ? 'old' : 'empty',
+    oldMessages,
+    seed: oldMessages ? { seconds: 10, fileMB: 200 } : null,
+    producerReadySec: oldMessages ? 2 : 0.5,
+    latency: {
+      n: samples.length, gapMs: 10, pickupMs: pickup, pickupSamplesMs: samples, negativeSamples: samples.filter((s) => s < 0).length,
+      insertCallMs: dist(0.3, 1), insertToEnqueuedMs: dist(0.4, 2), enqueuedToActiveMs: dist(0.5, 3), insertToAnswerMs: dist(4, 9), missingJobs: 0,
+    },
+    throughput: runs[1]!,
+    throughputRuns: runs,
+    redisCommands: [],
+    check: { asked: 3504, responseRows: 3504, distinctQueryIds: 3504, answeredTwice: 0, unreadForB: 0, ledger: { answered: 3504 } },
+    logLines: { producerWarnings: 0, producerErrors: 0, consumerWarnings: 0, consumerErrors: 0, first: [] },
+  };
+}
+
+const PIPELINE: PipelineResult = {
+  benchmark: 'pipeline',
+  targets: { throughputQps: 2000, pickupP50Ms: 20, oldMessagesFactor: 2 },
+  config: { throughputN: 1000, throughputRepeat: 3, insertBatch: 100, latencyN: 4, latencyGapMs: 10, warmupN: 500, oldMessages: 1_000_000, sessions: 64, throughputTimeoutMs: 100_000 },
+  scenarios: [
+    scenario(0, [2100, 2345, 2500], dist(0.6, 12), [-0.2, 0.6, 1.1, 12]),
+    {
+      ...scenario(1_000_000, [1500, 1700, 1800], dist(0.9, 30), [0.5, 0.9, 2, 30]),
+      logLines: { producerWarnings: 3, producerErrors: 0, consumerWarnings: 0, consumerErrors: 0, first: ['producer warn: answer dropped', 'producer warn: answer dropped'] },
+    },
+  ],
+  oldVsEmpty: { throughputSlowdown: 1.38, pickupP50Factor: 1.5, pickupP99Factor: 2.5 },
+};
+
+function phase(sessions: number | null, secPerQuestion: number, speedup: number | null, target: number | null): PhaseResult {
+  return {
+    phase: sessions === null ? 'baseline' : `pool of ${sessions}`, sessions, planned: 200, done: 200, answered: 200, failed: 0, failures: [], stoppedBy: null,
+    totalSec: secPerQuestion * 200, secPerQuestion, speedup, target, questionMs: dist(secPerQuestion * 1000, secPerQuestion * 1500), startSec: null, closeSec: null,
+    sessionsLaunched: null, sessionsReplaced: null, api: { messages: 200, all: 400, messagesPerQuestion: 1, withSeveralQuestions: 0 },
+    cpu: { machine: null, claude: null, bench: null, claudeMsPerQuestion: 90, machineMsPerQuestion: 120 }, sessionExits: null, logWarnings: 0, logErrors: 0, notable: [],
+  };
+}
+
+const CLAUDE: ClaudeResult = {
+  benchmark: 'claude',
+  targets: { 1: 5, 4: 20 },
+  config: { n: 200, baselineN: 200, baselineBudgetSec: 180, pools: [1, 4], poolBudgetSec: 90, model: 'haiku', turnTimeoutSec: 60, maxTurnsPerSession: 50, maxContextTokens: 100_000, executable: '/x/claude' },
+  binary: { path: '/x/claude', version: '9.9.9 (Claude Code)' },
+  phases: [phase(null, 0.8, null, null), phase(1, 0.08, 10, 5), phase(4, 0.05, 16, 20)],
+  leftoverProcesses: 0,
+};
+
+function scalePhase(consumers: number, qps: number): ScalePhase {
+  const asked = consumers * 100;
+  return {
+    consumers, sessionsTotal: consumers * 4, idealQps: consumers * 8, producerReadySec: 0.5, consumersReadySec: 0.6, windowSec: 30, answeredInWindow: qps * 30, questionsPerSec: qps,
+    perConsumer: Object.fromEntries(Array.from({ length: consumers }, (_, i) => [`c${i + 1}`, { window: 240, total: 300 }])),
+    queue: { samples: 100, minWaiting: 20, maxWaiting: 30, minActive: 4, maxActive: 4 }, asked, drainSec: 1,
+    cpu: { producer: { cpuSec: 1.5, percentOfOneCore: 5 }, 'consumer c1': { cpuSec: 3, percentOfOneCore: 10 }, redis: null, bench: { cpuSec: 0.6, percentOfOneCore: 2 }, machine: { cpuSec: 15.3, percentOfOneCore: 51 } },
+    jobs: { completed: asked, failed: 0, startedMoreThanOnce: 0, withoutProcessedBy: 0 },
+    check: { asked, responseRows: asked, distinctQueryIds: asked, answeredTwice: 0, unreadForB: 0, ledger: { answered: asked } },
+    logLines: { warnings: 0, errors: 0, first: [] },
+  };
+}
+
+const SCALE: ScaleResult = {
+  benchmark: 'scale',
+  targets: { efficiency: 0.9 },
+  config: { consumers: [1, 2, 4], sessionsPerConsumer: 4, stubLatencyMs: 500, windowSec: 30, warmupSec: 3, backlogSec: 3 },
+  phases: [scalePhase(1, 7.99), scalePhase(2, 16), scalePhase(4, 25)],
+  efficiency: [{ consumers: 1, efficiency: 1 }, { consumers: 2, efficiency: 1.001 }, { consumers: 4, efficiency: 0.782 }],
+};
+
+/** The shape test/chaos/soak.chaos.test.ts writes, cut down. */
+const SOAK = {
+  benchmark: 'soak',
+  date: '2026-11-22T06:29:00.000Z',
+  phases: {
+    stub: {
+      phase: 'stub', questions: 100000, durationSec: 50.1, questionsPerSec: 1994.1,
+      cpu: { msPerQuestion: { producer: 0.236, consumer: 0.162, redis: 0.274, total: 0.672 }, msPerQuestionAfterWarmup: { producer: 0.2, total: 0.6 } },
+      redis: { commands: 7773000, commandsPerQuestion: 77.73, scriptCallsPerQuestion: 4.02, top: [{ command: 'xadd', perQuestion: 8 }] },
+      sqlite: { commitsPerQuestion: 0.027, rowsWrittenPerQuestion: 5.004 },
+      resources: {
+        statistic: 'median of the samples', limit: 0.1,
+        growth: [
+          { metric: 'producer.rssKb', first: 192420, last: 209144, growthPercent: 8.7, samples: [9, 9] },
+          { metric: 'redis.fds', first: 13, last: 13, growthPercent: 0, samples: [9, 9] },
+        ],
+      },
+      check: { asked: 100001, responseRows: 100001, notOnce: [], notOnceCount: 0 },
+    },
+    claude: {
+      phase: 'claude', questions: 5000, durationSec: 600, questionsPerSec: 8.3,
+      cpu: { msPerQuestion: { producer: 1, consumer: 2, claudeCode: 90, redis: 1, total: 94 } },
+      redis: { commandsPerQuestion: 80 },
+      sqlite: { commitsPerQuestion: 0.5, rowsWrittenPerQuestion: 5 },
+      resources: { limit: 0.1, growth: [{ metric: 'consumer.descRssKb', first: 100, last: 130, growthPercent: 30 }, { metric: 'consumer.descFds', first: 0, last: 4, growthPercent: 'infinite' }] },
+      check: { asked: 5000, responseRows: 5000, notOnceCount: 0 },
+    },
+  },
+};
+
+const ENV: BenchEnvironment = {
+  collectedAt: '2026-11-22T06:00:00.000Z',
+  machine: { cpuModel: 'Test CPU 3000', cores: 2, memoryGiB: 23.5, os: 'Debian GNU/Linux 12 (bookworm)', kernel: 'Linux 6.1.0', arch: 'x64' },
+  loadAverage: [0.5, 0.25, 0.1],
+  versions: {
+    node: 'v20.0.0', redisServer: '7.0.15', claudeCode: '1.0.0 (Claude Code)', bullmq: '6.7.0', betterSqlite3: '12.11.1', sqlite: '3.50.0',
+    autopoll: { version: '0.1.0', commit: '0123456789abcdef0123456789abcdef01234567', dirty: true },
+  },
+};
+
+function input(over: Partial<ReportInput> = {}): ReportInput {
+  return {
+    generatedAt: '2026-11-22T07:08:09.000Z',
+    command: 'npm run bench',
+    environment: ENV,
+    environmentFrom: 'As recorded by the run',
+    pipeline: { ...PIPELINE, finishedAt: '2026-11-22T06:10:00.000Z', environment: ENV },
+    claude: { ...CLAUDE, finishedAt: '2026-11-22T06:14:00.000Z', environment: ENV },
+    scale: { ...SCALE, finishedAt: '2026-11-22T06:16:00.000Z' },
+    soak: SOAK,
+    charts: { 'pipeline-throughput': 'report/pipeline-throughput.svg', claude: 'report/claude.svg', scale: 'report/scale.svg' },
+    ...over,
+  };
+}
+
+/** Each expected row is a line of the Markdown. */
+function expectRows(md: string, rows: string[]): void {
+  const lines = md.split('\n');
+  for (const want of rows) expect(lines, want).toContain(want);
+}
+
+describe('renderReport', () => {
+  const md = renderReport(input());
+
+  it('heads the report with the command, the date and a summary of every figure against its target', () => {
+    expect(md.startsWith('# autopoll benchmark report\n\nWritten by `npm run bench` on 2026-11-22 07:08 UTC')).toBe(true);
+    expectRows(md, [
+      '| end-to-end throughput, empty bridge | 2,345 q/s | >= 2,000 q/s | met |',
+      "| end-to-end throughput, 1,000,000 old messages | 1,700 q/s (1.38x the empty bridge's time per question) | >= 2,000 q/s; within 2x | **missed** |",
+      '| pickup latency p50 / p99, empty bridge | 0.6 / 12 ms | p50 < 20 ms | met |',
+      '| pickup latency p50 / p99, 1,000,000 old messages | 0.9 / 30 ms (p50 1.5x) | p50 < 20 ms; within 2x | met |',
+      '| seconds per question through Claude Code, one `claude -p` per question | 0.8 s | baseline |  |',
+      '| seconds per question through Claude Code, pool, 1 session | 0.08 s (10x) | >= 5x the baseline | met |',
+      '| seconds per question through Claude Code, pool, 4 sessions | 0.05 s (16x) | >= 20x the baseline | **missed** |',
+      '| scale-out efficiency at 4 consumers | 0.78 (25.00 of 32 q/s ideal) | >= 0.9 | **missed** |',
+      '| resource use per question, soak (stub answerer) | CPU 0.672 ms, 77.73 Redis commands, 0.027 SQLite commits (5.004 rows written) |  |  |',
+      '| resource growth after warm-up (soak: RSS, descriptors, processes) | largest: consumer.descFds infinite (Claude Code) | <= 10% | **missed** |',
+    ]);
+  });
+
+  it('says how much other work the machine did meanwhile', () => {
+    expect(md).toContain(
+      "CPU used by other work on the machine while each benchmark measured (the machine's less the benchmark's own processes, % of one core of 200%): " +
+        'pipeline throughput (empty bridge) 90%, pipeline throughput (1,000,000 old messages) 90%, Claude Code (one `claude -p` per question) -, ' +
+        'Claude Code (pool, 1 session) -, Claude Code (pool, 4 sessions) -, scale-out (1) 34%, scale-out (2) 34%, scale-out (4) 34%. ',
+    );
+  });
+
+  it('names the machine, the versions and each run with its commit', () => {
+    expectRows(md, [
+      '| CPU | Test CPU 3000, 2 cores |',
+      '| memory | 23.5 GiB |',
+      '| OS, kernel | Debian GNU/Linux 12 (bookworm), Linux 6.1.0 (x64) |',
+      '| load average at the start (1, 5, 15 min) | 0.5, 0.25, 0.1 |',
+    ]);
+    // The binary the Claude benchmark ran, not the one found when the report was written.
+    expectRows(md, [
+      '| Claude Code | 9.9.9 |',
+      '| better-sqlite3 | 12.11.1 (SQLite 3.50.0) |',
+      '| autopoll | 0.1.0, commit `0123456789ab` + uncommitted changes |',
+      '| pipeline | 2026-11-22 06:10 UTC | `0123456789ab` + uncommitted changes | 1,000 questions x 3 runs, 4 latency questions, 1,000,000 old messages |',
+      '| scale | 2026-11-22 06:16 UTC | - | 1, 2, 4 consumers, 30 s windows |',
+    ]);
+  });
+
+  it('gives each benchmark its table and links the charts that were written, only those', () => {
+    expectRows(md, [
+      '| throughput, median of 3 | 2,345 q/s | 1,700 q/s | >= 2,000 q/s |',
+      '|   every run | 2,100, 2,345, 2,500 | 1,500, 1,700, 1,800 |  |',
+      '|   CPU per question (producer + consumer + Redis) | 1,000 µs | 1,000 µs |  |',
+    ]);
+    expect(md).toContain('Log lines at warn / error during the 1,000,000 old messages scenario: producer 3 / 0, consumer 0 / 0; first: `producer warn: answer dropped`.');
+    expect(md).not.toContain('during the empty bridge scenario');
+    expect(md).toContain('Pickup samples below zero (the producer ran before the bench read its clock after the insert): 1 of 4 (empty bridge).');
+    expectRows(md, [
+      '| seconds per question | 0.8 s | 0.08 s | 0.05 s |',
+      '| target |  | >= 5x: met | >= 20x: **missed** |',
+      '| 4 | 16 | 25.00 q/s | 32 q/s | 78% | 0.78 | c1 240, c2 240, c3 240, c4 240 | 20 | 34% | yes (400/400) |',
+      '|   CPU of the machine, % of one core | 190% | 190% | of 200% |',
+      '|   of it, producer + consumer + Redis / the bench | 100% / - | 100% / - |  |',
+      '|   of it, other work on the machine | 90% | 90% |  |',
+      '| CPU of other work on the machine, % of one core | - | - | - |',
+    ]);
+    expect(md).toContain('![throughput by scenario](report/pipeline-throughput.svg)');
+    expect(md).toContain('![scale-out throughput, measured vs ideal](report/scale.svg)');
+    expect(md).not.toContain('pipeline-latency.svg');
+  });
+
+  it('shows the soak per phase with its growth table', () => {
+    expectRows(md, [
+      '| per question | stub answerer | Claude Code |',
+      '| CPU, total | 0.672 ms | 94 ms |',
+      '|   by process | producer 0.236, consumer 0.162, redis 0.274 | producer 1, consumer 2, claudeCode 90, redis 1 |',
+      '| Redis commands | 77.73 (4.02 Lua script calls) | 80 |',
+      '| answered exactly once | yes (100,001 answers, 100,001 asked) | yes (5,000 answers, 5,000 asked) |',
+      '| stub answerer | producer.rssKb | 192,420 | 209,144 | +8.7% | <= 10% |',
+      '| Claude Code | consumer.descRssKb | 100 | 130 | +30% **over** | <= 10% |',
+    ]);
+  });
+
+  it('says what was not measured, and how to measure it', () => {
+    const empty = renderReport(input({ pipeline: null, claude: null, scale: null, soak: null, charts: {} }));
+    expectRows(empty, [
+      '| pipeline | not measured in this run: run `npm run bench -- pipeline` |  |  |',
+      '| Claude Code | not measured in this run: run `npm run bench -- claude` |  |  |',
+      '| scale-out | not measured in this run: run `npm run bench -- scale` |  |  |',
+      `| resource use per question (soak) | ${SOAK_ABSENT} |  |  |`,
+    ]);
+    expect(SOAK_ABSENT).toBe('not measured in this run: run `npm run test:chaos` (soak)');
+    expect(empty).toContain(`## Resource use per question (soak)\n\n${SOAK_ABSENT}; it writes`);
+    expect(empty).not.toContain('![');
+    expect(empty.endsWith('\n') && !empty.endsWith('\n\n')).toBe(true);
+  });
+});
+
+describe('readSoak', () => {
+  it('reads each phase of the soak file', () => {
+    const s = readSoak(SOAK)!;
+    expect(s.date).toBe('2026-11-22T06:29:00.000Z');
+    expect(s.phases.map((p) => p.name)).toEqual(['stub', 'claude']);
+    expect(s.phases[0]).toMatchObject({
+      questions: 100000, cpuMs: { total: 0.672, redis: 0.274 }, redisCommands: 77.73, redisScriptCalls: 4.02, sqliteCommits: 0.027, sqliteRowsWritten: 5.004, growthLimit: 0.1,
+      check: { asked: 100001, responseRows: 100001, notOnce: 0 },
+    });
+    expect(s.phases[1]!.growth[1]).toEqual({ metric: 'consumer.descFds', first: 0, last: 4, growthPercent: 'infinite' });
+  });
+
+  it('is lenient: what is missing or of another type is absent, not an error', () => {
+    expect(readSoak(null)).toBeNull();
+    expect(readSoak({ benchmark: 'soak' })).toBeNull();
+    const p = readSoak({ phases: { x: { cpu: { msPerQuestion: 'lots' }, redis: null, resources: { growth: [1, { first: 'a' }] } }, y: 3 } })!.phases;
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatchObject({ name: 'x', questions: null, cpuMs: {}, redisCommands: null, growth: [{ metric: '?', first: null, last: null, growthPercent: null }], check: null });
+  });
+});
+
+describe('charts', () => {
+  it('plot the figures of the results', () => {
+    const throughput = pipelineThroughputChart(PIPELINE)!;
+    expect((throughput.data as { values: unknown[] }).values).toEqual([
+      { scenario: 'empty bridge', run: 1, qps: 2100, median: false },
+      { scenario: 'empty bridge', run: 2, qps: 2345, median: true },
+      { scenario: 'empty bridge', run: 3, qps: 2500, median: false },
+      { scenario: '1,000,000 old messages', run: 1, qps: 1500, median: false },
+      { scenario: '1,000,000 old messages', run: 2, qps: 1700, median: true },
+      { scenario: '1,000,000 old messages', run: 3, qps: 1800, median: false },
+    ]);
+    const latency = (pipelineLatencyChart(PIPELINE)!.data as { values: Array<{ scenario: string; kind: string; ms: number }> }).values;
+    expect(latency.filter((v) => v.kind === 'sample').map((v) => v.ms)).toEqual([-0.2, 0.6, 1.1, 12, 0.5, 0.9, 2, 30]);
+    expect(latency.filter((v) => v.kind !== 'sample')).toEqual([
+      { scenario: 'empty bridge', kind: 'p50', ms: 0.6 }, { scenario: 'empty bridge', kind: 'p99', ms: 12 }, { scenario: 'empty bridge', kind: 'target', ms: 20 },
+      { scenario: '1,000,000 old messages', kind: 'p50', ms: 0.9 }, { scenario: '1,000,000 old messages', kind: 'p99', ms: 30 }, { scenario: '1,000,000 old messages', kind: 'target', ms: 20 },
+    ]);
+    const claude = (claudeChart(CLAUDE)!.data as { values: Array<Record<string, unknown>> }).values;
+    expect(claude.map((v) => [v.phase, v.seconds, v.label, v.targetSeconds])).toEqual([
+      ['one claude -p per question', 0.8, '0.8 s', null],
+      ['pool, 1 session', 0.08, '0.08 s (10x)', 0.16],
+      ['pool, 4 sessions', 0.05, '0.05 s (16x)', 0.04],
+    ]);
+    const scale = (scaleChart(SCALE)!.data as { values: unknown[] }).values;
+    expect(scale).toContainEqual({ consumers: 4, series: 'measured', qps: 25 });
+    expect(scale).toContainEqual({ consumers: 4, series: 'ideal', qps: 32 });
+    const soak = (soakCpuChart(SOAK)!.data as { values: unknown[] }).values;
+    expect(soak).toContainEqual({ phase: 'Claude Code', who: 'claudeCode', ms: 90 });
+    expect(soak).not.toContainEqual(expect.objectContaining({ who: 'total' }));
+  });
+
+  it('leave out a chart whose results are absent or empty', () => {
+    const noSamples: PipelineResult = { ...PIPELINE, scenarios: PIPELINE.scenarios.map((s) => ({ ...s, latency: { ...s.latency, pickupSamplesMs: [] } })) };
+    expect(pipelineLatencyChart(noSamples)).toBeNull();
+    expect(scaleChart({ ...SCALE, phases: [] })).toBeNull();
+    expect(soakCpuChart(null)).toBeNull();
+    expect(Object.keys(buildCharts({ pipeline: null, claude: CLAUDE, scale: null, soak: null }))).toEqual(['claude']);
+  });
+
+  it('bins latency in steps of 1, 2 or 5 x 10^k', () => {
+    expect(niceStep(57, 60)).toBe(1);
+    expect(niceStep(30, 60)).toBe(0.5);
+    expect(niceStep(500, 60)).toBe(10);
+    expect(niceStep(130, 60)).toBe(5);
+  });
+
+  it('compile with Vega-Lite without a warning and render to SVG headless', async () => {
+    const charts = buildCharts({ pipeline: PIPELINE, claude: CLAUDE, scale: SCALE, soak: SOAK });
+    expect(Object.keys(charts).sort()).toEqual(['claude', 'pipeline-latency', 'pipeline-throughput', 'scale', 'soak-cpu']);
+    for (const [name, spec] of Object.entries(charts)) {
+      const warnings: string[] = [];
+      const logger = { level: () => logger, error: (...m: unknown[]) => void warnings.push(`${name}: ${m.join(' ')}`), warn: (...m: unknown[]) => void warnings.push(`${name}: ${m.join(' ')}`), info: () => logger, debug: () => logger };
+      compile(spec!, { logger: logger as never });
+      expect(warnings).toEqual([]);
+      const svg = await renderSvg(spec!);
+      expect(svg.startsWith('<svg')).toBe(true);
+      expect(svg).toContain('</svg>');
+    }
+  });
+});
