@@ -8,7 +8,10 @@
  *       fast as the sessions answer. Redis keeps the last 10,000 finished jobs of each queue
  *       (JOB_RETENTION), so a fresh Redis grows by design until it holds them: (b) starts where a
  *       deployment that has run a while stands, with 11,000 questions answered by a stub consumer
- *       first, which then leaves (SIGTERM) for the Claude one. (a) goes 10 times past the cap.
+ *       first, which then leaves (SIGTERM) for the Claude one. A Claude job is a little larger than
+ *       the stub job it pushes out (its log line and progress), so Redis still grows a little
+ *       during (b), up to the same cap (measured: +7% used memory and RSS, +14% keys, the log
+ *       lists). (a) goes 10 times past the cap.
  *
  * Each phase has its own private redis-server and bridge file. The test plays side `a`: it keeps
  * the asking at the phase's rate with at most a fixed number of questions unanswered (topping up
@@ -35,8 +38,8 @@
  *   - CPU ms: utime + stime deltas of the producer, the consumer, Claude Code (live sessions plus
  *     those the consumer reaped) and redis-server, over the whole phase and after warm-up;
  *   - Redis commands: `total_commands_processed` delta (since Redis 7 it counts the commands
- *     BullMQ's Lua scripts run as well as the scripts' calls), the test's own INFO excluded, and
- *     the commandstats breakdown;
+ *     BullMQ's Lua scripts run as well as the scripts' calls), the test's own INFO commands
+ *     excluded, and the commandstats breakdown;
  *   - SQLite writes: commits, from the `iChange` counter of the WAL-index header (the `-shm` file),
  *     which SQLite increments once per commit that wrote to the WAL, by any connection; the test's
  *     own commits (its insert transactions) are subtracted. Of them, take transactions are counted
