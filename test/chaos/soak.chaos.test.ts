@@ -534,6 +534,8 @@ async function runPhase(c: PhaseConfig, marker: ProcessMarker, api?: { requests:
       resources: {
         statistic: `median of the samples taken while ${GROWTH.window * 100}% of the questions were answered, the last window against the first after a warm-up of ${GROWTH.warmup * 100}%; growth = (last - first) / first`,
         limit: GROWTH_LIMIT,
+        judgedMemory:
+          'producer and consumer: heldRssKb = RSS - V8 committed heap + live heap after the latest full collection (node --trace-gc), as V8 sizes its committed heap from the load; redis-server and Claude Code (descRssKb, the sum over the sessions): RSS',
         sampleEveryMs: SAMPLE_EVERY_MS,
         samples: samples.length,
         fullCollections: { producer: producer.gc.filter((e) => e.full).length, consumer: consumer.gc.filter((e) => e.full).length },
