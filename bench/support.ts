@@ -455,7 +455,8 @@ export async function waitFor<T>(
 
 let clockTicks: number | undefined;
 
-function ticksPerSecond(): number {
+/** CLK_TCK: the unit of utime/stime in /proc/<pid>/stat. */
+export function ticksPerSecond(): number {
   if (clockTicks === undefined) {
     try {
       clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;

@@ -211,7 +211,7 @@ describe('network partition of a consumer holding a question', () => {
     note(`${pipeline.queryIds.length} questions answered exactly once; ledger and queues agree`);
 
     // A clean stop of everything, the partitioned consumer included.
-    const stops = await Promise.all([ns, hostConsumer, producer].map((proc: NamespacedAutopoll | AutopollProcess) => proc.kill('SIGTERM')));
+    const stops = await Promise.all([ns, hostConsumer, producer].map((proc: AutopollProcess) => proc.kill('SIGTERM')));
     expect(stops, 'namespaced consumer, host consumer, producer stopped by SIGTERM').toEqual(Array(3).fill({ code: 0, signal: null }));
   });
 

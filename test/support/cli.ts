@@ -12,8 +12,10 @@ export class AutopollProcess {
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], env: Record<string, string | undefined> = {}) {
-    this.child = spawn(process.execPath, [CLI, ...args], {
+  /** `launcher` runs the CLI through another command that execs it, e.g. `ip netns exec NS`. */
+  constructor(args: string[], env: Record<string, string | undefined> = {}, launcher: string[] = []) {
+    const [command, ...argv] = [...launcher, process.execPath, CLI, ...args];
+    this.child = spawn(command!, argv, {
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

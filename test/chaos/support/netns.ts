@@ -1,7 +1,6 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { CLI } from '../../support/cli.js';
-import { waitFor } from '../../support/wait.js';
+import { AutopollProcess } from '../../support/cli.js';
 
 function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -127,42 +126,10 @@ export class NetnsLink {
 
 /**
  * The built `autopoll` CLI run inside a network namespace (`ip netns exec` keeps the environment
- * and execs, so the child is node itself), its pino lines kept as AutopollProcess keeps them.
+ * and execs, so the child is node itself).
  */
-export class NamespacedAutopoll {
-  readonly child: ChildProcess;
-  readonly lines: Array<Record<string, unknown>> = [];
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
+export class NamespacedAutopoll extends AutopollProcess {
   constructor(ns: string, args: string[], env: Record<string, string | undefined> = {}) {
-    this.child = spawn('ip', ['netns', 'exec', ns, process.execPath, CLI, ...args], {
-      env: { ...process.env, LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let buffered = '';
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const parts = buffered.split('\n');
-      buffered = parts.pop()!;
-      for (const line of parts) {
-        try {
-          this.lines.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          this.lines.push({ msg: line });
-        }
-      }
-    });
-    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
-    this.exited = new Promise((r) => this.child.once('exit', (code, signal) => r({ code, signal })));
-  }
-
-  async waitForLog(pattern: RegExp, timeoutMs = 20_000): Promise<Record<string, unknown>> {
-    return waitFor(`log ${pattern}`, () => this.lines.find((l) => pattern.test(String(l.msg))), timeoutMs);
-  }
-
-  kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-    return this.exited;
+    super(args, env, ['ip', 'netns', 'exec', ns]);
   }
 }

@@ -5,8 +5,8 @@
  * per-question figures: Redis INFO and the SQLite WAL-index header (commits). The statistics are
  * pure functions, tested in test/unit/resourceSampler.test.ts.
  */
-import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { ticksPerSecond } from '../../../bench/support.js';
 
 // ---------------------------------------------------------------- pure: parsing
 
@@ -273,20 +273,6 @@ export function round(value: number, digits: number): number {
 }
 
 // ---------------------------------------------------------------- reading /proc
-
-let clockTicks: number | undefined;
-
-/** CLK_TCK: the unit of utime/stime in /proc/<pid>/stat. */
-export function ticksPerSecond(): number {
-  if (clockTicks === undefined) {
-    try {
-      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      clockTicks = 100;
-    }
-  }
-  return clockTicks;
-}
 
 /** Every live process: pid -> its stat (zombies included; they hold a pid, no memory). */
 export function processTable(): Map<number, ProcStat> {
