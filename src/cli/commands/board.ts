@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { closeRedis } from '../../shared/closing.js';
 import { createLogger } from '../../shared/logger.js';
 import { connect } from '../connect.js';
 import { runService } from '../lifecycle.js';
-import { startOperatorServer } from '../operatorServer.js';
+import { startServices } from '../startServices.js';
 import { addOptions, BOARD, COMMON, parseOptions, redisTarget } from '../options.js';
 
 export function registerBoard(program: Command): void {
@@ -14,18 +13,7 @@ export function registerBoard(program: Command): void {
       const logger = createLogger({ level: o.logLevel });
       await runService(logger, async () => {
         const redis = connect(redisTarget(o), logger);
-        try {
-          const stopServer = await startOperatorServer(o, { redis, prefix: o.prefix, board: { readOnly: o.readOnly } }, logger);
-          return {
-            stop: async () => {
-              await stopServer?.();
-              await closeRedis(redis);
-            },
-          };
-        } catch (err) {
-          await closeRedis(redis);
-          throw err;
-        }
+        return startServices(o, { redis, prefix: o.prefix, board: { readOnly: o.readOnly } }, logger);
       }, o.shutdownTimeout);
     });
 }

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { closeRedis } from '../../shared/closing.js';
 import { createLogger } from '../../shared/logger.js';
 import { connect } from '../connect.js';
 import { runService } from '../lifecycle.js';
 import { addOptions, COMMON, CONSUMER, parseOptions, redisTarget, SERVER } from '../options.js';
-import { startOperatorServer } from '../operatorServer.js';
+import { startServices } from '../startServices.js';
 import { buildConsumer } from '../services.js';
 
 export function registerConsumer(program: Command): void {
@@ -15,16 +14,7 @@ export function registerConsumer(program: Command): void {
       const logger = createLogger({ level: o.logLevel });
       await runService(logger, async () => {
         const redis = connect(redisTarget(o), logger);
-        const consumer = buildConsumer(redis, o, logger);
-        const stopServer = await startOperatorServer(o, { redis, prefix: o.prefix, consumer }, logger);
-        await consumer.start();
-        return {
-          stop: async () => {
-            await stopServer?.();
-            await consumer.close(o.shutdownTimeout * 1000);
-            await closeRedis(redis);
-          },
-        };
+        return startServices(o, { redis, prefix: o.prefix, consumer: buildConsumer(redis, o, logger) }, logger);
       }, o.shutdownTimeout);
     });
 }

@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { closeRedis } from '../../shared/closing.js';
 import { createLogger } from '../../shared/logger.js';
 import { redisAnswers } from '../../shared/redis.js';
 import { connect } from '../connect.js';
 import { runService, type Running } from '../lifecycle.js';
 import { addOptions, BOARD, COMMON, CONSUMER, parseOptions, PRODUCER, redisTarget } from '../options.js';
-import { startOperatorServer } from '../operatorServer.js';
+import { startServices } from '../startServices.js';
 import { onPath, PrivateRedis } from '../privateRedis.js';
 import { buildConsumer, buildProducer } from '../services.js';
 
@@ -25,16 +24,10 @@ export function registerUp(program: Command): void {
         try {
           const redis = connect(redisTarget(o), logger);
           const producer = await buildProducer(redis, o, logger);
-          const consumer = buildConsumer(redis, o, logger);
-          const stopServer = await startOperatorServer(o, { redis, prefix: o.prefix, producer, consumer, board: { readOnly: o.readOnly } }, logger);
-          await producer.start();
-          await consumer.start();
+          const running = await startServices(o, { redis, prefix: o.prefix, producer, consumer: buildConsumer(redis, o, logger), board: { readOnly: o.readOnly } }, logger);
           return {
             stop: async () => {
-              await stopServer?.();
-              await consumer.close(o.shutdownTimeout * 1000);
-              await producer.close(o.shutdownTimeout * 1000);
-              await closeRedis(redis);
+              await running.stop();
               await privateRedis?.stop();
             },
           };

@@ -1,0 +1,35 @@
+import { closeRedis } from '../shared/closing.js';
+import type { Logger } from '../shared/logger.js';
+import type { Running } from './lifecycle.js';
+import type { COMMON, Parsed, SERVER } from './options.js';
+import { startOperatorServer, type ServedParts } from './operatorServer.js';
+
+/**
+ * Starts what a long-running command serves over its Redis connection: the operator server
+ * first (a bind it may not make fails the start before any work is taken), then the producer and
+ * the consumer. Stopping runs the other way: the server, the consumer (its in-flight answers
+ * still reach the producer's queue), the producer, the connection.
+ */
+export async function startServices(
+  o: Parsed<typeof COMMON> & Parsed<typeof SERVER>,
+  parts: ServedParts,
+  logger: Logger,
+): Promise<Running> {
+  const { redis, producer, consumer } = parts;
+  try {
+    const stopServer = await startOperatorServer(o, parts, logger);
+    await producer?.start();
+    await consumer?.start();
+    return {
+      stop: async () => {
+        await stopServer?.();
+        await consumer?.close(o.shutdownTimeout * 1000);
+        await producer?.close(o.shutdownTimeout * 1000);
+        await closeRedis(redis);
+      },
+    };
+  } catch (err) {
+    await closeRedis(redis);
+    throw err;
+  }
+}
