@@ -221,12 +221,12 @@ export class Service {
   private keep(line: string): void {
     if (!line) return;
     try {
-      const entry = JSON.parse(line) as { level?: number; msg?: string };
+      const entry = JSON.parse(line) as { level?: number; msg?: string; reason?: string };
       const level = entry.level ?? 0;
       if (entry.msg !== undefined) this.logged.set(entry.msg, (this.logged.get(entry.msg) ?? 0) + 1);
       if (level >= 50) this.errors++;
       else if (level >= 40) this.warnings++;
-      if (level >= 40 && this.notable.length < 5) this.notable.push(`${level >= 50 ? 'error' : 'warn'}: ${entry.msg ?? line}`);
+      if (level >= 40 && this.notable.length < 5) this.notable.push(`${level >= 50 ? 'error' : 'warn'}: ${entry.msg ?? line}${entry.reason ? ` (${entry.reason})` : ''}`);
     } catch {
       // not a pino line
     }

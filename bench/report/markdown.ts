@@ -303,8 +303,8 @@ function scaleSection(input: ReportInput, r: ScaleResult): string[] {
 
 /** Growth in percent; `infinite` (from 0 to more) is Infinity; null when not judged (too few samples). */
 const growthValue = (g: SoakGrowth) => (typeof g.growthPercent === 'string' ? Infinity : g.growthPercent);
-/** Whether a growth figure is above the limit (a fraction); null when either is unknown. */
-const grewTooMuch = (g: SoakGrowth, limit: number | null) => (growthValue(g) === null || limit === null ? null : growthValue(g)! > limit * 100);
+/** Whether a judged growth figure is above the limit (a fraction); null when either is unknown; false when not judged. */
+const grewTooMuch = (g: SoakGrowth, limit: number | null) => (!g.judged ? false : growthValue(g) === null || limit === null ? null : growthValue(g)! > limit * 100);
 const growthText = (g: SoakGrowth) => (g.growthPercent === null ? 'not judged (too few samples)' : typeof g.growthPercent === 'string' ? g.growthPercent : `${g.growthPercent > 0 ? '+' : ''}${num(g.growthPercent, 1)}%`);
 
 function soakSummary(raw: unknown): string[][] {
@@ -316,7 +316,7 @@ function soakSummary(raw: unknown): string[][] {
     '',
     '',
   ]);
-  const judged = s.phases.flatMap((p) => p.growth.map((g) => ({ p, g, over: grewTooMuch(g, p.growthLimit) })));
+  const judged = s.phases.flatMap((p) => p.growth.filter((g) => g.judged).map((g) => ({ p, g, over: grewTooMuch(g, p.growthLimit) })));
   if (judged.length) {
     const worst = judged.filter((j) => growthValue(j.g) !== null).sort((a, b) => growthValue(b.g)! - growthValue(a.g)!)[0];
     const limits = [...new Set(s.phases.map((p) => p.growthLimit).filter((l) => l !== null))].map((l) => `<= ${num(l! * 100)}%`).join(', ');
@@ -361,6 +361,7 @@ function soakSection(input: ReportInput): string[] {
   const growth = phases.flatMap((p) => p.growth.map((g) => ({ p, g })));
   if (growth.length === 0) return [...out, 'The soak recorded no resource-growth figures.', ''];
   const statistic = phases.find((p) => p.growthStatistic)?.growthStatistic;
+  const judgedMemory = phases.find((p) => p.judgedMemory)?.judgedMemory;
   out.push(
     `Resource growth after warm-up${statistic ? ` (${statistic})` : ''}:`,
     '',
@@ -368,10 +369,12 @@ function soakSection(input: ReportInput): string[] {
       ['phase', 'metric', 'first', 'last', 'growth', 'limit'],
       ...growth.map(({ p, g }) => {
         const over = grewTooMuch(g, p.growthLimit);
-        return [soakPhaseLabel(p), g.metric, num(g.first), num(g.last), `${growthText(g)}${over ? ' **over**' : ''}`, p.growthLimit === null ? '-' : `<= ${num(p.growthLimit * 100)}%`];
+        const limit = !g.judged ? 'shown, not judged' : p.growthLimit === null ? '-' : `<= ${num(p.growthLimit * 100)}%`;
+        return [soakPhaseLabel(p), g.metric, num(g.first), num(g.last), `${growthText(g)}${over ? ' **over**' : ''}`, limit];
       }),
     ]),
     '',
+    ...(judgedMemory ? [`Memory judged: ${judgedMemory}.`, ''] : []),
   );
   return out;
 }

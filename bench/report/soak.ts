@@ -13,6 +13,8 @@ export interface SoakGrowth {
   last: number | null;
   /** Percent; a string (`infinite`) when the first window's median was 0 and the last one's was not. */
   growthPercent: number | string | null;
+  /** Held to the limit; the rest are shown beside them (raw RSS and V8 heap of the Node processes). */
+  judged: boolean;
 }
 
 export interface SoakPhase {
@@ -32,6 +34,8 @@ export interface SoakPhase {
   /** The growth allowed after warm-up, a fraction (0.1 = 10%). */
   growthLimit: number | null;
   growthStatistic: string | null;
+  /** Which memory figure is held to the limit, and why. */
+  judgedMemory: string | null;
   /** Questions asked and answer rows, and how many were not answered exactly once. */
   check: { asked: number | null; responseRows: number | null; notOnce: number | null } | null;
 }
@@ -75,9 +79,11 @@ function readPhase(name: string, p: Json): SoakPhase {
       first: number(g.first),
       last: number(g.last),
       growthPercent: number(g.growthPercent) ?? string(g.growthPercent),
+      judged: g.judged !== false,
     })),
     growthLimit: number(resources.limit),
     growthStatistic: string(resources.statistic),
+    judgedMemory: string(resources.judgedMemory),
     check: check
       ? { asked: number(check.asked), responseRows: number(check.responseRows), notOnce: number(check.notOnceCount) ?? (Array.isArray(check.notOnce) ? check.notOnce.length : null) }
       : null,

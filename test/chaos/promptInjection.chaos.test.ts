@@ -6,7 +6,7 @@ import { tempDir } from '../support/bridge.js';
 import { claudeEnv } from '../support/claudeEnv.js';
 import { AutopollProcess } from '../support/cli.js';
 import { FakeAnthropic } from '../support/fakeAnthropic.js';
-import { SpawnedPipeline } from '../support/spawnedPipeline.js';
+import { CLAUDE_CONSUMER, SpawnedPipeline } from '../support/spawnedPipeline.js';
 import { waitFor } from '../support/wait.js';
 import { errorLines, expectBridgeRowsValid, stopAll } from './support/hostileInput.js';
 import { ProcessMarker } from './support/leftovers.js';
@@ -40,7 +40,7 @@ describe('chaos: tool calls a hijacked model makes are refused', () => {
     mkdirSync(join(toolsRoot, 'docs'));
     symlinkSync(secretFile, join(toolsRoot, 'docs', 'notes.md'));
     await api.start();
-    producer = pipeline.spawn(['producer', '--redis', redisUrl, '--prefix', pipeline.prefix, '--bridge-db', pipeline.bridge.path, '--conversation', `${pipeline.conv.id}:${pipeline.conv.tokenB}`, '--poll-interval-ms', '50']);
+    producer = pipeline.producer();
     await producer.waitForLog(/^producer started$/);
   });
 
@@ -52,11 +52,7 @@ describe('chaos: tool calls a hijacked model makes are refused', () => {
   });
 
   function startConsumer(extra: string[]): AutopollProcess {
-    const consumer = new AutopollProcess(
-      ['consumer', '--redis', redisUrl, '--prefix', pipeline.prefix, '--answerer', 'claude', '--sessions', '2', '--attempts', '2', '--backoff-ms', '200', '--turn-timeout', '60', ...extra],
-      { ...claudeEnv(api.url), ...marker.env },
-    );
-    pipeline.procs.push(consumer);
+    const consumer = pipeline.consumer([...CLAUDE_CONSUMER, ...extra], claudeEnv(api.url));
     consumers.push(consumer);
     return consumer;
   }

@@ -4,7 +4,7 @@ import { pyJsonDumps } from '../../src/shared/pyjson.js';
 import { claudeEnv } from '../support/claudeEnv.js';
 import { AutopollProcess } from '../support/cli.js';
 import { FakeAnthropic, type Reply } from '../support/fakeAnthropic.js';
-import { SpawnedPipeline } from '../support/spawnedPipeline.js';
+import { CLAUDE_CONSUMER, SpawnedPipeline } from '../support/spawnedPipeline.js';
 import { waitFor } from '../support/wait.js';
 import { errorLines, expectBridgeRowsValid, insertRaw, stopAll } from './support/hostileInput.js';
 import { ProcessMarker } from './support/leftovers.js';
@@ -81,14 +81,9 @@ describe('chaos: secrets never leave autopoll unredacted', () => {
       return { kind: 'text', text };
     };
     await api.start();
-    const env = { ...marker.env, AUTOPOLL_BOARD_TOKEN: boardToken };
-    const common = ['--redis', redisUrl, '--prefix', pipeline.prefix, '--port', '0'];
-    producer = new AutopollProcess(['producer', ...common, '--bridge-db', pipeline.bridge.path, '--conversation', `${pipeline.conv.id}:${pipeline.conv.tokenB}`, '--poll-interval-ms', '50'], env);
-    consumer = new AutopollProcess(
-      ['consumer', ...common, '--answerer', 'claude', '--sessions', '2', '--attempts', '2', '--backoff-ms', '200', '--turn-timeout', '60'],
-      { ...claudeEnv(api.url), ANTHROPIC_API_KEY: anthropicKey, ...env },
-    );
-    pipeline.procs.push(producer, consumer);
+    const env = { AUTOPOLL_BOARD_TOKEN: boardToken };
+    producer = pipeline.producer(['--port', '0'], env);
+    consumer = pipeline.consumer([...CLAUDE_CONSUMER, '--port', '0'], { ...claudeEnv(api.url), ANTHROPIC_API_KEY: anthropicKey, ...env });
     await producer.waitForLog(/^producer started$/);
     await consumer.waitForLog(/^consumer started$/, 90_000);
   });

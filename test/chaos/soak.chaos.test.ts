@@ -7,8 +7,9 @@
  *       real Claude Code binary the SDK ships, against the fake Anthropic API with no latency, as
  *       fast as the sessions answer. Redis keeps the last 10,000 finished jobs of each queue
  *       (JOB_RETENTION), so a fresh Redis grows by design until it holds them: (b) starts where a
- *       deployment that has run a while stands, with 11,000 questions answered by a stub consumer
- *       first, which then leaves (SIGTERM) for the Claude one. A Claude job is a little larger than
+ *       deployment that has run a while stands, with 11,000 questions answered first by a producer
+ *       and a stub consumer of their own, which then leave (SIGTERM) for the measured producer and
+ *       Claude consumer. A Claude job is a little larger than
  *       the stub job it pushes out (its log line and progress), so Redis still grows a little
  *       during (b), up to the same cap (measured: +7% used memory and RSS, +14% keys, the log
  *       lists). (a) goes 10 times past the cap.
@@ -373,28 +374,33 @@ async function runPhase(c: PhaseConfig, marker: ProcessMarker, api?: { requests:
       procs.push(p);
       return p;
     };
-    const producer = start('producer', ['producer', ...common, '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`]);
+    const producerArgs = ['producer', ...common, '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`];
     const exits: PhaseOutcome['exits'] = {};
     const askers: Asker[] = [];
 
     let prefillSec: number | null = null;
     if (c.prefill > 0) {
+      // Its own producer too: the burst leaves a producer's heap large, and V8 gives it back over
+      // minutes, which would pass for growth in the measured producer's windows.
       const t = performance.now();
+      const prefillProducer = start('prefill producer', producerArgs);
       const stub = start('stub consumer', ['consumer', ...common, '--answerer', 'stub', '--sessions', '64']);
       const prefill = new Asker(bridge, conv, `${c.name}_prefill`);
       askers.push(prefill);
-      await prefill.run(c.prefill, { ratePerSec: Infinity, outstanding: 2000, insertBatch: 500, timeLimitSec: 300, guard: [producer, stub] });
+      await prefill.run(c.prefill, { ratePerSec: Infinity, outstanding: 2000, insertBatch: 500, timeLimitSec: 300, guard: [prefillProducer, stub] });
       exits.prefillConsumer = await stub.stop();
+      exits.prefillProducer = await prefillProducer.stop();
       prefillSec = round((performance.now() - t) / 1000, 1);
     }
 
     const spawnedAt = performance.now();
+    const producer = start('producer', producerArgs);
     const consumer = start('consumer', ['consumer', ...common, ...c.consumerArgs], c.consumerEnv);
     // One round trip proves the pipeline up (the consumer takes jobs only once its sessions are warm).
     const ping = new Asker(bridge, conv, `${c.name}_ping`);
     askers.push(ping);
     await ping.run(1, { ratePerSec: Infinity, outstanding: 1, insertBatch: 1, timeLimitSec: 120, guard: [producer, consumer] });
-    const consumerReadySec = round((performance.now() - spawnedAt) / 1000, 2);
+    const pipelineReadySec = round((performance.now() - spawnedAt) / 1000, 2);
 
     const asker = new Asker(bridge, conv, c.name);
     askers.push(asker);
@@ -496,8 +502,8 @@ async function runPhase(c: PhaseConfig, marker: ProcessMarker, api?: { requests:
       questions: n,
       ratePerSec: Number.isFinite(c.ratePerSec) ? c.ratePerSec : 'as fast as answered',
       outstandingAtMost: c.outstanding,
-      prefill: c.prefill ? { questions: c.prefill, by: 'consumer --answerer stub --sessions 64, stopped before the phase', seconds: prefillSec } : null,
-      consumerReadySec,
+      prefill: c.prefill ? { questions: c.prefill, by: 'a producer and a consumer --answerer stub --sessions 64 of their own, stopped before the phase', seconds: prefillSec } : null,
+      pipelineReadySec,
       durationSec: round(durationSec, 1),
       questionsPerSec: round(n / durationSec, 1),
       loadavg: { before: loadBefore.map((v) => round(v, 2)), after: loadAfter.map((v) => round(v, 2)) },

@@ -1,40 +1,26 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { BridgeFixture } from '../support/bridge.js';
-import { AutopollProcess } from '../support/cli.js';
-import { expectAnsweredExactlyOnce } from '../support/exactlyOnce.js';
-import { testPrefix } from '../support/pipeline.js';
+import { SpawnedPipeline, STUB_CONSUMER } from '../support/spawnedPipeline.js';
 import { waitFor } from '../support/wait.js';
 
 describe('graceful shutdown and rolling restarts (spawned processes)', () => {
-  const procs: AutopollProcess[] = [];
-  const spawn = (args: string[]) => {
-    const p = new AutopollProcess(args);
-    procs.push(p);
+  const pipelines: SpawnedPipeline[] = [];
+  const newPipeline = () => {
+    const p = new SpawnedPipeline(['--redis', inject('redisUrl')]);
+    pipelines.push(p);
     return p;
   };
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.kill()));
+    await Promise.all(pipelines.map((p) => p.stop()));
   });
 
   it('consumers stopped with SIGTERM and replaced one at a time during a stream lose nothing and answer nothing twice', async () => {
-    const common = ['--redis', inject('redisUrl'), '--prefix', testPrefix()];
-    const bridge = BridgeFixture.create();
-    const conv = bridge.createConversation();
-    spawn(['producer', ...common, '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`, '--poll-interval-ms', '50']);
-    const consumer = (n: number) => spawn(['consumer', ...common, '--answerer', 'stub', '--stub-latency-ms', '100', '--sessions', '4', '--name', `roll-${n}`, '--shutdown-timeout', '10']);
+    const pipeline = newPipeline();
+    pipeline.producer();
+    const consumer = (n: number) => pipeline.consumer([...STUB_CONSUMER, '--stub-latency-ms', '100', '--name', `roll-${n}`, '--shutdown-timeout', '10']);
     let live = [consumer(0), consumer(1)];
     for (const c of live) await c.waitForLog(/consumer started/);
-    const queryIds: string[] = [];
-    const messageIds: number[] = [];
-    let asked = 0;
-    const ask = (n: number) => {
-      for (let i = 0; i < n; i++, asked++) {
-        queryIds.push(`q_${asked}`);
-        messageIds.push(bridge.ask(conv.id, `q_${asked}`, `Question ${asked}?`));
-      }
-    };
     for (let round = 2; round < 8; round++) {
-      ask(40);
+      pipeline.ask(40, 'q');
       await new Promise((r) => setTimeout(r, 300));
       // Stop the oldest while it has questions in flight; start its replacement.
       const [oldest, ...rest] = live;
@@ -46,20 +32,16 @@ describe('graceful shutdown and rolling restarts (spawned processes)', () => {
       // As an orchestrator does: the next one is stopped only once its replacement is up.
       await next.waitForLog(/consumer started/);
     }
-    ask(40);
-    await waitFor('every question answered', () => bridge.responses(conv.id).length >= asked, 45_000, 50);
-    await new Promise((r) => setTimeout(r, 300));
-    expectAnsweredExactlyOnce(bridge, conv.id, queryIds, messageIds);
-    bridge.close();
+    pipeline.ask(40, 'q');
+    await pipeline.expectAllAnsweredOnce(45_000);
   });
 
   it('SIGTERM: board, producer and consumer each exit 0 after logging "stopped"; a second signal exits at once', async () => {
-    const common = ['--redis', inject('redisUrl'), '--prefix', testPrefix()];
-    const bridge = BridgeFixture.create();
-    const conv = bridge.createConversation();
-    const board = spawn(['board', ...common, '--port', '0']);
-    const producer = spawn(['producer', ...common, '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`, '--port', '0']);
-    const slow = spawn(['consumer', ...common, '--answerer', 'stub', '--stub-latency-ms', '20000', '--sessions', '1', '--shutdown-timeout', '30']);
+    const pipeline = newPipeline();
+    const { bridge, conv } = pipeline;
+    const board = pipeline.spawn(['board', ...pipeline.common, '--port', '0']);
+    const producer = pipeline.producer(['--port', '0']);
+    const slow = pipeline.consumer(['--answerer', 'stub', '--stub-latency-ms', '20000', '--sessions', '1', '--shutdown-timeout', '30']);
     await board.waitForLog(/operator server listening/);
     await producer.waitForLog(/producer started/);
     await slow.waitForLog(/consumer started/);
@@ -81,6 +63,5 @@ describe('graceful shutdown and rolling restarts (spawned processes)', () => {
       expect(await p.exited).toEqual({ code: 0, signal: null });
       expect(p.hasLog(/^stopped$/)).toBe(true);
     }
-    bridge.close();
   });
 });

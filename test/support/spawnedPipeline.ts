@@ -6,6 +6,12 @@ import { expectAnsweredExactlyOnce } from './exactlyOnce.js';
 import { testPrefix } from './pipeline.js';
 import { waitFor } from './wait.js';
 
+/** A consumer answering with the stub, 4 sessions: the default; later flags win (commander keeps the last). */
+export const STUB_CONSUMER = ['--answerer', 'stub', '--sessions', '4'];
+
+/** A consumer answering through Claude Code (2 sessions, 2 attempts, short backoff); give it `claudeEnv`. */
+export const CLAUDE_CONSUMER = ['--answerer', 'claude', '--sessions', '2', '--attempts', '2', '--backoff-ms', '200', '--turn-timeout', '60'];
+
 /**
  * The built `autopoll producer` and `autopoll consumer --answerer stub` serving one conversation
  * of a fresh bridge file, over the Redis that `redisArgs` name (`--redis ...`, `--redis-cluster`).
@@ -24,17 +30,31 @@ export class SpawnedPipeline {
     readonly env: Record<string, string> = {},
   ) {}
 
+  /** `--redis ... --prefix P`: what every process of this pipeline is started with. */
+  get common(): string[] {
+    return [...this.redisArgs, '--prefix', this.prefix];
+  }
+
+  /** `autopoll producer` for the conversation, polling every 50 ms; `extra` flags win over these. */
+  producer(extra: string[] = [], env: Record<string, string | undefined> = {}): AutopollProcess {
+    return this.spawn(['producer', ...this.common, '--bridge-db', this.bridge.path, '--conversation', `${this.conv.id}:${this.conv.tokenB}`, '--poll-interval-ms', '50', ...extra], env);
+  }
+
+  /** `autopoll consumer` with `flags` (the answerer and its sessions) after the pipeline's Redis flags. */
+  consumer(flags: string[] = STUB_CONSUMER, env: Record<string, string | undefined> = {}): AutopollProcess {
+    return this.spawn(['consumer', ...this.common, ...flags], env);
+  }
+
   /** Both started (their "started" lines logged). */
   async start(o: { producer?: string[]; consumer?: string[] } = {}): Promise<{ producer: AutopollProcess; consumer: AutopollProcess }> {
-    const common = [...this.redisArgs, '--prefix', this.prefix];
-    const producer = this.spawn(['producer', ...common, '--bridge-db', this.bridge.path, '--conversation', `${this.conv.id}:${this.conv.tokenB}`, '--poll-interval-ms', '50', ...(o.producer ?? [])]);
-    const consumer = this.spawn(['consumer', ...common, '--answerer', 'stub', '--sessions', '4', ...(o.consumer ?? [])]);
+    const producer = this.producer(o.producer);
+    const consumer = this.consumer([...STUB_CONSUMER, ...(o.consumer ?? [])]);
     await Promise.all([producer.waitForLog(/^producer started$/), consumer.waitForLog(/^consumer started$/)]);
     return { producer, consumer };
   }
 
-  spawn(args: string[]): AutopollProcess {
-    const p = new AutopollProcess(args, this.env);
+  spawn(args: string[], env: Record<string, string | undefined> = {}): AutopollProcess {
+    const p = new AutopollProcess(args, { ...this.env, ...env });
     this.procs.push(p);
     return p;
   }

@@ -103,10 +103,11 @@ const SOAK = {
       redis: { commands: 7773000, commandsPerQuestion: 77.73, scriptCallsPerQuestion: 4.02, top: [{ command: 'xadd', perQuestion: 8 }] },
       sqlite: { commitsPerQuestion: 0.027, rowsWrittenPerQuestion: 5.004 },
       resources: {
-        statistic: 'median of the samples', limit: 0.1,
+        statistic: 'median of the samples', limit: 0.1, judgedMemory: 'producer and consumer: heldRssKb',
         growth: [
           { metric: 'producer.rssKb', first: 192420, last: 209144, growthPercent: 8.7, samples: [9, 9] },
-          { metric: 'redis.fds', first: 13, last: 13, growthPercent: 0, samples: [9, 9] },
+          { metric: 'redis.fds', first: 13, last: 13, growthPercent: 0, samples: [9, 9], judged: true },
+          { metric: 'producer.heapCommittedKb', first: 80000, last: 120000, growthPercent: 50, samples: [9, 9], judged: false },
         ],
       },
       check: { asked: 100001, responseRows: 100001, notOnce: [], notOnceCount: 0 },
@@ -229,6 +230,16 @@ describe('renderReport', () => {
       '| answered exactly once | yes (100,001 answers, 100,001 asked) | yes (5,000 answers, 5,000 asked) |',
       '| stub answerer | producer.rssKb | 192,420 | 209,144 | +8.7% | <= 10% |',
       '| Claude Code | consumer.descRssKb | 100 | 130 | +30% **over** | <= 10% |',
+      '| stub answerer | producer.heapCommittedKb | 80,000 | 120,000 | +50% | shown, not judged |',
+    ]);
+    expect(md).toContain('\nMemory judged: producer and consumer: heldRssKb.\n');
+  });
+
+  it('holds only the judged growth figures to the limit', () => {
+    const soak = structuredClone(SOAK);
+    soak.phases.claude.resources.growth = [{ metric: 'consumer.descRssKb', first: 100, last: 100, growthPercent: 0 }];
+    expectRows(renderReport(input({ soak })), [
+      '| resource growth after warm-up (soak: RSS, descriptors, processes) | largest: producer.rssKb +8.7% (stub answerer) | <= 10% | met |',
     ]);
   });
 
@@ -256,7 +267,10 @@ describe('readSoak', () => {
       questions: 100000, cpuMs: { total: 0.672, redis: 0.274 }, redisCommands: 77.73, redisScriptCalls: 4.02, sqliteCommits: 0.027, sqliteRowsWritten: 5.004, growthLimit: 0.1,
       check: { asked: 100001, responseRows: 100001, notOnce: 0 },
     });
-    expect(s.phases[1]!.growth[1]).toEqual({ metric: 'consumer.descFds', first: 0, last: 4, growthPercent: 'infinite' });
+    expect(s.phases[1]!.growth[1]).toEqual({ metric: 'consumer.descFds', first: 0, last: 4, growthPercent: 'infinite', judged: true });
+    // A figure without the flag (a file older than it) is judged.
+    expect(s.phases[0]!.growth.map((g) => g.judged)).toEqual([true, true, false]);
+    expect(s.phases[0]!.judgedMemory).toBe('producer and consumer: heldRssKb');
   });
 
   it('is lenient: what is missing or of another type is absent, not an error', () => {

@@ -5,7 +5,7 @@ import { expect } from 'vitest';
 import type { AutopollProcess } from '../../support/cli.js';
 import { expectAnsweredExactlyOnce } from '../../support/exactlyOnce.js';
 import { RedisServer } from '../../support/redisServer.js';
-import { SpawnedPipeline } from '../../support/spawnedPipeline.js';
+import { SpawnedPipeline, STUB_CONSUMER } from '../../support/spawnedPipeline.js';
 import { waitFor } from '../../support/wait.js';
 import { ProcessMarker } from './leftovers.js';
 
@@ -54,8 +54,7 @@ export class FaultRun {
   producer: AutopollProcess | undefined;
   /** Consumers alive (started, not killed). */
   readonly consumers: AutopollProcess[] = [];
-  /** Every process this run started, in order, and which of them it killed on purpose. */
-  private readonly started: AutopollProcess[] = [];
+  /** The processes this run killed on purpose (every process it started is in `pipeline.procs`). */
   private readonly killedOnPurpose = new Set<AutopollProcess>();
   private readonly t0 = Date.now();
   private cleaned = false;
@@ -78,22 +77,8 @@ export class FaultRun {
     console.log(`[${this.options.name} +${((Date.now() - this.t0) / 1000).toFixed(1)}s] ${what}`);
   }
 
-  private spawn(args: string[]): AutopollProcess {
-    const p = this.pipeline.spawn(args);
-    this.started.push(p);
-    return p;
-  }
-
-  private common(): string[] {
-    return ['--redis', this.redis.url, '--prefix', this.pipeline.prefix];
-  }
-
   async startProducer(): Promise<AutopollProcess> {
-    const { bridge, conv } = this.pipeline;
-    const p = this.spawn([
-      'producer', ...this.common(), '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`,
-      '--poll-interval-ms', '50', '--reconcile-interval', String(this.options.reconcileIntervalSec ?? 2),
-    ]);
+    const p = this.pipeline.producer(['--reconcile-interval', String(this.options.reconcileIntervalSec ?? 2)]);
     this.producer = p;
     await this.awaitStart(p, /^producer started$/);
     this.note(`producer ${p.child.pid} started`);
@@ -101,8 +86,8 @@ export class FaultRun {
   }
 
   async startConsumer(): Promise<AutopollProcess> {
-    const p = this.spawn([
-      'consumer', ...this.common(), '--answerer', 'stub', '--sessions', '4', '--stub-latency-ms', String(this.options.stubLatencyMs),
+    const p = this.pipeline.consumer([
+      ...STUB_CONSUMER, '--stub-latency-ms', String(this.options.stubLatencyMs),
       '--lock-duration-ms', String(this.options.lockDurationMs ?? 3000), '--backoff-ms', '100',
     ]);
     this.consumers.push(p);
@@ -181,7 +166,7 @@ export class FaultRun {
       const a = String(r.body.attempts);
       byAttempts[a] = (byAttempts[a] ?? 0) + 1;
     }
-    const producers = this.started.filter((p) => p.hasLog(/^producer started$/));
+    const producers = this.pipeline.procs.filter((p) => p.hasLog(/^producer started$/));
     const count = (pattern: RegExp) => producers.reduce((n, p) => n + linesMatching(p, pattern).length, 0);
     const s = { byAttempts, requeued: count(/^question missing from Redis; enqueueing it again$/), dropped: count(/^answer dropped$/) };
     this.note(`answers by attempts ${JSON.stringify(s.byAttempts)}; questions re-enqueued by the reconciler ${s.requeued}; duplicate answers dropped ${s.dropped}`);
@@ -256,14 +241,14 @@ export class FaultRun {
    * exited by itself), stops on SIGTERM with exit code 0; no process carrying the marker remains.
    */
   async stopAll(): Promise<void> {
-    const live = this.started.filter((p) => !this.killedOnPurpose.has(p));
+    const live = this.pipeline.procs.filter((p) => !this.killedOnPurpose.has(p));
     const died = live.filter((p) => p.child.exitCode !== null || p.child.signalCode !== null);
     expect(died.map((p) => ({ pid: p.child.pid, code: p.child.exitCode, signal: p.child.signalCode, stderr: p.stderr })), 'processes that died by themselves').toEqual([]);
     const exits = await Promise.all(live.map((p) => p.kill('SIGTERM')));
     expect(exits, 'exit of each process on SIGTERM').toEqual(live.map(() => ({ code: 0, signal: null })));
     for (const p of live) expect(p.hasLog(/^(producer|consumer) stopped$/), `process ${p.child.pid} logged its stop`).toBe(true);
     for (const p of this.killedOnPurpose) expect(await p.exited).toEqual({ code: null, signal: 'SIGKILL' });
-    for (const p of this.started) expect(p.stderr, `stderr of ${p.child.pid}`).toBe('');
+    for (const p of this.pipeline.procs) expect(p.stderr, `stderr of ${p.child.pid}`).toBe('');
     this.producer = undefined;
     this.consumers.splice(0);
     this.note(`stopped ${live.length} processes by SIGTERM (exit 0), ${this.killedOnPurpose.size} were killed -9 during the run`);
@@ -276,7 +261,7 @@ export class FaultRun {
     if (!dir) return;
     const into = join(dir, `${this.options.name}-${this.seed}`);
     mkdirSync(into, { recursive: true });
-    for (const p of this.started) {
+    for (const p of this.pipeline.procs) {
       const role = p.hasLog(/^producer started$/) ? 'producer' : 'consumer';
       writeFileSync(join(into, `${role}-${p.child.pid}.log`), p.lines.map((l) => JSON.stringify(l)).join('\n') + '\n' + p.stderr);
     }
