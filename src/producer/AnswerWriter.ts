@@ -15,6 +15,9 @@ import { answerResponseBody } from './responseBody.js';
 
 const ANSWER_LOCK_MS = 5_000;
 
+/** How an answer job whose data can never be written fails (the reconciler tells it apart by this). */
+export const INVALID_ANSWER_DATA = 'invalid answer job data';
+
 export interface AnswerWriterOptions {
   connection: RedisConnection;
   prefix: string;
@@ -78,7 +81,7 @@ export class AnswerWriter extends EventEmitter<AnswerWriterEvents> {
     if (!parsed.success) {
       const why = describeZodError(parsed.error);
       this.logger.error({ job: job.id, why }, 'answer job has invalid data; dropped');
-      throw new UnrecoverableError(`invalid answer job data: ${why}`);
+      throw new UnrecoverableError(`${INVALID_ANSWER_DATA}: ${why}`);
     }
     const result = await this.batcher.submit(parsed.data);
     this.log(parsed.data, job.id ?? '', result);

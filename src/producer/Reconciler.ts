@@ -1,9 +1,10 @@
-import type { Queue } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import type { AnswerJob, QuestionJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
 import { attemptsSpent } from '../consumer/retryPolicy.js';
 import { answerJobId } from '../shared/queues.js';
 import { nowMicros, parseBridgeTimestamp } from '../shared/timestamp.js';
+import { INVALID_ANSWER_DATA } from './AnswerWriter.js';
 import type { Ledger, LedgerRow } from './Ledger.js';
 
 const LIVE = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
@@ -25,7 +26,8 @@ export interface ReconcileReport {
  * Makes Redis agree with the ledger. A queued ledger row must have a live job in one of the
  * queues; when Redis lost it (a crash before enqueue, a restart without persistence, FLUSHALL)
  * the question is enqueued again. A question whose job failed without leaving an error answer
- * gets one, and an answer job that failed to write is retried: nothing is timed out silently.
+ * gets one, and an answer job that failed to write is retried, or, when its data can never be
+ * written, replaced by an error response: nothing is timed out silently, nothing retried for ever.
  */
 export class Reconciler {
   constructor(
@@ -81,27 +83,27 @@ export class Reconciler {
     // Re-read: the answer may have been written while we looked at Redis.
     if (this.ledger.get(row.message_id)?.state !== 'queued') return;
     const ids = { conversation: row.conversation_id, messageId: row.message_id, queryId: row.query_id, job: qid };
-    for (const [state, id] of answerJobs) {
-      if (state === 'failed') {
-        const job = await this.answers.getJob(id);
-        if (job) {
-          await job.retry('failed');
-          report.answersRetried++;
-          this.logger.warn(ids, 'answer job had failed to write; retrying it');
-          return;
-        }
-      }
+    const failed = (await Promise.all(answerJobs.filter(([state]) => state === 'failed').map(([, id]) => this.answers.getJob(id)))).filter((j): j is Job => j !== undefined);
+    const unwritable = (j: Job) => (j.failedReason ?? '').startsWith(INVALID_ANSWER_DATA);
+    const retriable = failed.find((j) => !unwritable(j));
+    if (retriable) {
+      await retriable.retry('failed');
+      report.answersRetried++;
+      this.logger.warn(ids, 'answer job had failed to write; retrying it');
+      return;
     }
-    if (qState === 'failed') {
-      const job = await this.questions.getJob(qid);
-      if (job && row.query_id) {
-        // A finished error job would swallow the add (same id): the bridge lost that write.
-        if (eState !== 'unknown') await this.answers.remove(answerIds[1]);
-        await this.answers.add('error', this.errorAnswer(row, qid, job.failedReason ?? 'failed', attemptsSpent(job), job.data), { jobId: answerIds[1] });
-        report.errorsWritten++;
-        this.logger.warn(ids, 'question had failed without an error answer; sending one');
-        return;
-      }
+    const question = qState === 'unknown' ? undefined : await this.questions.getJob(qid);
+    if (failed[0] && row.query_id) {
+      await this.sendError(row, eState!, `the answer could not be written: ${failed[0].failedReason}`, question);
+      report.errorsWritten++;
+      this.logger.warn({ ...ids, answerJob: failed[0].id }, 'answer job holds data that can never be written; sending an error response instead');
+      return;
+    }
+    if (qState === 'failed' && question && row.query_id) {
+      await this.sendError(row, eState!, question.failedReason ?? 'failed', question);
+      report.errorsWritten++;
+      this.logger.warn(ids, 'question had failed without an error answer; sending one');
+      return;
     }
     if (qState !== 'unknown') await this.questions.remove(qid);
     for (const [state, id] of answerJobs) {
@@ -112,6 +114,14 @@ export class Reconciler {
       lost.push(job);
       this.logger.warn(ids, 'question missing from Redis; enqueueing it again');
     }
+  }
+
+  private async sendError(row: LedgerRow, eState: string, reason: string, question: Job | undefined): Promise<void> {
+    const qid = row.job_id ?? '';
+    const id = answerJobId(qid, 'error');
+    // A finished error job would swallow the add (same id): the bridge lost that write.
+    if (eState !== 'unknown') await this.answers.remove(id);
+    await this.answers.add('error', this.errorAnswer(row, qid, reason, question ? attemptsSpent(question) : 1, question?.data), { jobId: id });
   }
 
   private errorAnswer(row: LedgerRow, qid: string, reason: string, attempts: number, data: unknown): AnswerJob {
