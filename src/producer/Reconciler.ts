@@ -92,14 +92,17 @@ export class Reconciler {
       this.logger.warn(ids, 'answer job had failed to write; retrying it');
       return;
     }
-    const question = qState === 'unknown' ? undefined : await this.questions.getJob(qid);
+    // The question job is read only where an error response is built from it: most rows that get
+    // this far were lost by Redis and are enqueued again below.
     if (failed[0] && row.query_id) {
+      const question = qState === 'unknown' ? undefined : await this.questions.getJob(qid);
       await this.sendError(row, eState!, `the answer could not be written: ${failed[0].failedReason}`, question);
       report.errorsWritten++;
       this.logger.warn({ ...ids, answerJob: failed[0].id }, 'answer job holds data that can never be written; sending an error response instead');
       return;
     }
-    if (qState === 'failed' && question && row.query_id) {
+    const question = qState === 'failed' ? await this.questions.getJob(qid) : undefined;
+    if (question && row.query_id) {
       await this.sendError(row, eState!, question.failedReason ?? 'failed', question);
       report.errorsWritten++;
       this.logger.warn(ids, 'question had failed without an error answer; sending one');
