@@ -5,10 +5,10 @@ import { Consumer } from '../../src/consumer/Consumer.js';
 import type { QuestionJob } from '../../src/shared/jobs.js';
 import { BridgeFixture } from '../support/bridge.js';
 import { claudeEnv, testClaudeAnswerer } from '../support/claudeEnv.js';
-import { AutopollProcess } from '../support/cli.js';
 import { echoResponder, FakeAnthropic } from '../support/fakeAnthropic.js';
 import { capturingLogger, InProcessPipeline, testLogger, testPrefix, testRedis } from '../support/pipeline.js';
 import { RedisServer } from '../support/redisServer.js';
+import { SpawnedPipeline } from '../support/spawnedPipeline.js';
 import { waitFor } from '../support/wait.js';
 
 const answerer = testClaudeAnswerer;
@@ -151,12 +151,10 @@ describe('Claude Code session lifecycle', () => {
     api.responder = echoResponder;
     api.latencyMs = 1500;
     const redis = await RedisServer.start();
-    const bridge = BridgeFixture.create();
-    const conv = bridge.createConversation();
-    const prefix = testPrefix();
-    const common = ['--redis', redis.url, '--prefix', prefix];
-    const producer = new AutopollProcess(['producer', ...common, '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`]);
-    const consumer = new AutopollProcess(['consumer', ...common, '--answerer', 'claude', '--sessions', '2'], claudeEnv(api.url));
+    const pipeline = new SpawnedPipeline(['--redis', redis.url]);
+    const { bridge, conv } = pipeline;
+    const producer = pipeline.producer();
+    const consumer = pipeline.consumer(['--answerer', 'claude', '--sessions', '2'], claudeEnv(api.url));
     try {
       await producer.waitForLog(/^producer started$/);
       await consumer.waitForLog(/^consumer started$/, 60_000);
@@ -172,10 +170,8 @@ describe('Claude Code session lifecycle', () => {
       for (const pid of sessionPids) expect(() => process.kill(pid, 0)).toThrow(); // gone, not a zombie we hold
     } finally {
       api.latencyMs = 0;
-      await consumer.kill('SIGKILL');
-      await producer.kill('SIGKILL');
+      await pipeline.stop();
       await redis.stop();
-      bridge.close();
     }
   });
 });
