@@ -1,5 +1,5 @@
 /**
- * The bridge's own tables, as mcp-multiagent-bridge creates them (shared/bridge/schema.sql; a
+ * The bridge's own tables, as mcp-multiagent-bridge creates them (test/fixtures/bridge/schema.sql; a
  * test keeps the two identical). autopoll runs this only to create a bridge file that does not
  * exist yet; on an existing file every statement is IF NOT EXISTS and changes nothing.
  */

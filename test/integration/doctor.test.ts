@@ -8,7 +8,7 @@ import type { CheckResult } from '../../src/doctor/check.js';
 import { doctorChecks } from '../../src/doctor/doctor.js';
 import { redisChecks } from '../../src/doctor/redisChecks.js';
 import { runChecks } from '../../src/doctor/runner.js';
-import { BridgeFixture, SHARED_SCHEMA, tempDir, type Conversation } from '../support/bridge.js';
+import { BridgeFixture, BRIDGE_SCHEMA_SQL, tempDir, type Conversation } from '../support/bridge.js';
 import { claudeEnv } from '../support/claudeEnv.js';
 import { CLI } from '../support/cli.js';
 import { echoResponder, FakeAnthropic } from '../support/fakeAnthropic.js';
@@ -223,7 +223,7 @@ describe('autopoll doctor', () => {
   it('fails on a bridge file that is not in WAL mode, and leaves it as it was', async () => {
     const path = join(tempDir(), 'rollback.db');
     const db = new Database(path);
-    db.exec(readFileSync(SHARED_SCHEMA, 'utf8'));
+    db.exec(readFileSync(BRIDGE_SCHEMA_SQL, 'utf8'));
     db.close();
     const before = statSync(path);
     const run = await doctor(['--redis', goodRedis.url, '--bridge-db', path, '--role', 'haiku_shard', '--skip-claude']);

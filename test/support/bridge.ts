@@ -7,7 +7,8 @@ import { BridgeClient } from '../../src/bridge/BridgeClient.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(here, '../..');
-export const SHARED_SCHEMA = resolve(REPO, '../shared/bridge/schema.sql');
+/** The bridge's schema as mcp-multiagent-bridge creates it: the fixture every test bridge is made from. */
+export const BRIDGE_SCHEMA_SQL = resolve(REPO, 'test/fixtures/bridge/schema.sql');
 
 export function tempDir(prefix = 'autopoll-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -35,7 +36,7 @@ export class BridgeFixture {
 
   static create(path = join(tempDir(), 'bridge.db')): BridgeFixture {
     const fixture = new BridgeFixture(path);
-    fixture.db.exec(readFileSync(SHARED_SCHEMA, 'utf8'));
+    fixture.db.exec(readFileSync(BRIDGE_SCHEMA_SQL, 'utf8'));
     return fixture;
   }
 

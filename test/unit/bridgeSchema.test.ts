@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BRIDGE_SCHEMA } from '../../src/producer/bridgeSchema.js';
-import { SHARED_SCHEMA } from '../support/bridge.js';
+import { BRIDGE_SCHEMA_SQL } from '../support/bridge.js';
 
 /** The tables as SQLite sees them, so that comments and spacing do not count. */
 function tables(sql: string): Array<{ name: string; columns: unknown[] }> {
@@ -18,6 +18,6 @@ describe('the bridge schema autopoll creates a missing bridge file with', () => 
   it('is the bridge own schema.sql, table for table and column for column', () => {
     const ours = tables(BRIDGE_SCHEMA);
     expect(ours.map((t) => t.name)).toEqual(['audit_log', 'conversations', 'messages', 'session_status']);
-    expect(ours).toEqual(tables(readFileSync(SHARED_SCHEMA, 'utf8')));
+    expect(ours).toEqual(tables(readFileSync(BRIDGE_SCHEMA_SQL, 'utf8')));
   });
 });
