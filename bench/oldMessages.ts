@@ -26,7 +26,7 @@ export async function seedOldMessages(bridge: BridgeFixture, count: number, conv
         const conv = convs[i % convs.length]!;
         const ts = formatBridgeTimestamp(firstMicros + i * stepMicros);
         if (i % 10 === 0) {
-          const body = pyJsonDumps({ type: 'query', query_id: `old_${i}`, question: `What did step ${i} change in the build?`, context_file: '/work/SESSION-RESUME.md' });
+          const body = pyJsonDumps({ type: 'query', query_id: `old_${i}`, question: `What did step ${i} change in the build?`, context_file: 'notes/SESSION-RESUME.md' });
           insert.run(conv, 'a', 'b', body, questionMeta, ts, 1);
         } else {
           const body = pyJsonDumps({
