@@ -7,9 +7,10 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { BridgeFixture, REPO } from '../support/bridge.js';
 import { AutopollProcess } from '../support/cli.js';
 import { testPrefix } from '../support/pipeline.js';
+import { INSTALL_SYSTEM_PACKAGES } from '../support/systemPackages.js';
 import { waitFor } from '../support/wait.js';
 
-/** Debian's Chromium (.ci/run installs it); never a downloaded browser. */
+/** Debian's Chromium (the README's install command brings it); never a downloaded browser. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Without the background-networking flags Chromium keeps calling out to a network there is none of. */
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -61,7 +62,7 @@ describe('the board in a browser', () => {
 
   it('logs in, retries a failed question from the Failed tab, and the replay answers it once after the error', async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium (sudo apt-get install -y chromium; .ci/run does) or point CHROMIUM_PATH at one; do not download a browser`);
+      throw new Error(`no Chromium at ${CHROMIUM}: install it with the README's command (${INSTALL_SYSTEM_PACKAGES}) or point CHROMIUM_PATH at one; do not download a browser`);
     }
     bridge = BridgeFixture.create();
     const conv = bridge.createConversation();

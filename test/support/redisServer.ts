@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { INSTALL_SYSTEM_PACKAGES } from './systemPackages.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -45,9 +46,13 @@ export class RedisServer {
       ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', ...this.extraArgs],
       { stdio: 'ignore' },
     );
+    // Without a listener a missing binary (ENOENT) crashes the run with no word of what to install.
+    let spawnError: Error | undefined;
+    this.child.once('error', (err) => (spawnError = err));
     const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => undefined);
     for (let i = 0; i < 200; i++) {
+      if (spawnError) throw new Error(`redis-server did not start (${spawnError.message}): install it with the README's command (${INSTALL_SYSTEM_PACKAGES})`);
       try {
         await probe.connect();
         await probe.ping();
