@@ -9,6 +9,7 @@ import { registerUp } from './commands/up.js';
 import { registerStatus } from './commands/status.js';
 import { registerAsk } from './commands/ask.js';
 import { BindRefusedError } from '../board/OperatorServer.js';
+import { NothingToServeError } from '../producer/ConversationRegistry.js';
 import { ConfigError } from './options.js';
 
 const program = new Command('autopoll')
@@ -27,6 +28,11 @@ registerDoctor(program);
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof BindRefusedError) {
     process.stderr.write(`autopoll: ${err.message}\nRun with --help for the options.\n`);
+    process.exit(2);
+  }
+  // A configuration that can serve nothing (its message says the fix): 2, as `ask` exits for the same conversations.
+  if (err instanceof NothingToServeError) {
+    process.stderr.write(`autopoll: ${err.message}\n`);
     process.exit(2);
   }
   process.stderr.write(`autopoll: ${err instanceof Error ? err.message : String(err)}\n`);
