@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { BridgeFixture } from '../support/bridge.js';
-import { AutopollProcess, runAutopoll } from '../support/cli.js';
+import { AutopollProcess, runAutopoll, TerminalAutopoll } from '../support/cli.js';
 import { testPrefix } from '../support/pipeline.js';
 
 /**
@@ -9,6 +10,74 @@ import { testPrefix } from '../support/pipeline.js';
  */
 
 const redisArgs = () => ['--redis', inject('redisUrl'), '--prefix', testPrefix()];
+/** A pino line as JSON, or undefined when the line is not one. */
+const json = (line: string): Record<string, unknown> | undefined => {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+};
+
+describe('logs', () => {
+  const running: Array<{ kill: () => Promise<unknown> }> = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((p) => p.kill()));
+  });
+
+  it('on a terminal, readable lines with the same ids and no secret; Ctrl-C stops it cleanly', async () => {
+    const bridge = BridgeFixture.create();
+    const conv = bridge.createConversation();
+    const boardToken = randomBytes(32).toString('hex');
+    const up = new TerminalAutopoll(
+      ['up', '--answerer', 'stub', '--port', '0', ...redisArgs(), '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`],
+      // NO_COLOR would turn the colours off, as it should: not for this test.
+      { AUTOPOLL_BOARD_TOKEN: boardToken, NO_COLOR: undefined },
+    );
+    running.push(up);
+    await up.waitForLine(/autopoll is up/);
+    expect(up.screen).toMatch(/\x1b\[/); // coloured, as pino-pretty does on a terminal
+    for (const line of up.lines) {
+      expect(json(line), line).toBeUndefined();
+      expect(line).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] (INFO|WARN|ERROR)/);
+    }
+    expect(up.lines.find((l) => /serving conversation/.test(l))).toContain(`"conversation":"${conv.id}"`);
+    for (const secret of [conv.tokenA, conv.tokenB, boardToken]) expect(up.screen).not.toContain(secret);
+
+    expect(await up.interrupt()).toEqual({ code: 0, signal: null });
+    expect(up.lines.at(-1)).toMatch(/INFO .*: stopped$/);
+    bridge.close();
+  });
+
+  it('on a terminal, JSON when asked for with AUTOPOLL_LOG_FORMAT=json (or --log-format json)', async () => {
+    const bridge = BridgeFixture.create();
+    const conv = bridge.createConversation();
+    const producer = new TerminalAutopoll(
+      ['producer', ...redisArgs(), '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`],
+      { AUTOPOLL_LOG_FORMAT: 'json' },
+    );
+    running.push(producer);
+    await producer.waitForLine(/"msg":"producer started"/);
+    const lines = producer.lines.map(json);
+    expect(lines.every((l) => l !== undefined && typeof l.level === 'number')).toBe(true);
+    expect(lines.find((l) => l!.msg === 'serving conversation')).toMatchObject({ conversation: conv.id });
+    expect(producer.screen).not.toContain(conv.tokenB);
+    bridge.close();
+  });
+
+  it('piped, JSON by default; --log-format pretty makes it readable there too', async () => {
+    const piped = new AutopollProcess(['consumer', '--answerer', 'stub', ...redisArgs()]);
+    const pretty = new AutopollProcess(['consumer', '--answerer', 'stub', '--log-format', 'pretty', ...redisArgs()]);
+    running.push(piped, pretty);
+    await piped.waitForLog(/^consumer started$/);
+    expect(piped.lines.every((l) => typeof l.level === 'number')).toBe(true);
+    // AutopollProcess keeps a line that is not JSON as its msg.
+    const started = await pretty.waitForLog(/consumer started/);
+    // eslint-disable-next-line no-control-regex
+    expect(String(started.msg).replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(.*\): consumer started /);
+    expect(pretty.lines.some((l) => 'level' in l)).toBe(false);
+  });
+});
 
 describe('`up` with no conversation named', () => {
   let up: AutopollProcess | undefined;

@@ -19,7 +19,7 @@ export function registerProducer(program: Command): void {
             'or --role ROLE (env AUTOPOLL_ROLE) for every conversation of that side-b role (`autopoll up` serves --role haiku_shard when given neither)',
         );
       }
-      const logger = createLogger({ level: o.logLevel });
+      const logger = createLogger({ level: o.logLevel, format: o.logFormat });
       await runService(logger, async () => {
         const redis = connect(redisTarget(o), logger);
         return startServices(o, { redis, prefix: o.prefix, producer: await buildProducer(redis, o, logger) }, logger);

@@ -24,7 +24,7 @@ export function registerUp(program: Command): void {
       const parsed = parseOptions(specs, cmd.opts());
       const roleIsDefault = parsed.role === undefined && parsed.conversation.length === 0;
       const o = roleIsDefault ? { ...parsed, role: UP_DEFAULT_ROLE } : parsed;
-      const logger = createLogger({ level: o.logLevel });
+      const logger = createLogger({ level: o.logLevel, format: o.logFormat });
       await runService(logger, async (): Promise<Running> => {
         let privateRedis: PrivateRedis | undefined;
         // Only for the single-node default: a Sentinel set or a Cluster is never started here.
