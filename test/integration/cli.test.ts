@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { BridgeFixture } from '../support/bridge.js';
 import { AutopollProcess, runAutopoll, TerminalAutopoll } from '../support/cli.js';
@@ -76,6 +77,61 @@ describe('logs', () => {
     // eslint-disable-next-line no-control-regex
     expect(String(started.msg).replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(.*\): consumer started /);
     expect(pretty.lines.some((l) => 'level' in l)).toBe(false);
+  });
+});
+
+describe('the command line', () => {
+  it('--version (and -V) prints the version of package.json', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      expect(await runAutopoll([flag])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    }
+  });
+
+  it.each(['start', 'run', 'serve'])('`autopoll %s` suggests `autopoll up`, exit 2', async (word) => {
+    const { code, stderr } = await runAutopoll([word, '--role', 'haiku_shard']);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`error: unknown command '${word}'\n(Did you mean \`autopoll up\`? producer, consumer and board in one process`);
+  });
+
+  it.each([
+    ['worker', 'consumer'],
+    ['dashboard', 'board'],
+    ['retry', 'replay'],
+    ['check', 'doctor'],
+  ])('`autopoll %s` suggests `autopoll %s`', async (word, command) => {
+    const { code, stderr } = await runAutopoll([word]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`(Did you mean \`autopoll ${command}\`?`);
+  });
+
+  it("a typo gets commander's own suggestion, exit 2", async () => {
+    const { code, stderr } = await runAutopoll(['stauts']);
+    expect(code).toBe(2);
+    expect(stderr).toBe("error: unknown command 'stauts'\n(Did you mean status?)\nRun `autopoll --help` for the commands.\n");
+  });
+
+  it.each([
+    ['no command at all', [], /^Usage: autopoll /],
+    ['unknown command', ['frobnicate'], /^error: unknown command 'frobnicate'\nRun `autopoll --help` for the commands\.\n$/],
+    ['unknown option', ['status', '--sesions', '2'], /^error: unknown option '--sesions'\nRun `autopoll status --help` for its options\.\n$/],
+    ['unknown option, with a suggestion', ['consumer', '--sesions', '2'], /^error: unknown option '--sesions'\n\(Did you mean --sessions\?\)\n/],
+    ['missing option argument', ['status', '--redis'], /^error: option '--redis <url>' argument missing\n/],
+    ['missing argument', ['ask'], /^error: missing required argument 'question'\nRun `autopoll ask --help` for its options\.\n$/],
+    ['excess arguments', ['status', 'now'], /^error: too many arguments for 'status'\. Expected 0 arguments but got 1\.\n/],
+    ['bad choice', ['consumer', '--answerer', 'gpt'], /--answerer \(env AUTOPOLL_ANSWERER\): Invalid option: expected one of "claude"\|"stub"/],
+    ['bad --log-format', ['board', '--log-format', 'xml'], /--log-format \(env AUTOPOLL_LOG_FORMAT\): Invalid option: expected one of "json"\|"pretty"/],
+  ])('a usage error exits 2: %s', async (_what, args, message) => {
+    const { code, stdout, stderr } = await runAutopoll(args);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(message);
+  });
+
+  it('--help exits 0, and documents --log-format with its variable', async () => {
+    const { code, stdout } = await runAutopoll(['up', '--help']);
+    expect(code).toBe(0);
+    expect(stdout.replace(/\s+/g, ' ')).toMatch(/--log-format <format> json .* or pretty .*; default: pretty when stdout is a terminal, json otherwise \(env: AUTOPOLL_LOG_FORMAT\)/);
   });
 });
 
