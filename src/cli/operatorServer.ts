@@ -24,13 +24,13 @@ export interface ServedParts {
 /**
  * Starts the operator server for what this process runs: readiness covers Redis, the producer's
  * bridge and the workers' progress; metrics follow the producer's and the consumer's events.
- * Returns a stop function, or undefined when no port is configured.
+ * Returns its URL and a stop function, or undefined when no port is configured.
  */
 export async function startOperatorServer(
   o: Parsed<typeof SERVER> & { readOnly?: boolean },
   parts: ServedParts,
   logger: Logger,
-): Promise<(() => Promise<void>) | undefined> {
+): Promise<{ url: string; stop: () => Promise<void> } | undefined> {
   if (o.port === undefined) return undefined;
   const queueOpts = { connection: parts.redis, prefix: parts.prefix };
   const queues = { questions: new Queue(QUESTIONS_QUEUE, queueOpts), answers: new Queue(ANSWERS_QUEUE, queueOpts) };
@@ -55,9 +55,12 @@ export async function startOperatorServer(
       { host: o.host, port: o.port, token: o.boardToken, checks, metrics, board: parts.board ? { ...queues, readOnly: parts.board.readOnly } : undefined },
       logger.child({ component: 'operator-server' }),
     );
-    return async () => {
-      await server.close();
-      await Promise.all(Object.values(queues).map((q) => q.close()));
+    return {
+      url: server.url,
+      stop: async () => {
+        await server.close();
+        await Promise.all(Object.values(queues).map((q) => q.close()));
+      },
     };
   } catch (err) {
     await Promise.all(Object.values(queues).map((q) => q.close()));

@@ -61,6 +61,12 @@ export const COMMON = {
     flags: '--log-level <level>', env: 'LOG_LEVEL', default: 'info', help: 'pino log level',
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   },
+  logFormat: {
+    flags: '--log-format <format>', env: 'AUTOPOLL_LOG_FORMAT',
+    help: 'json (one pino JSON object a line) or pretty (readable lines); default: pretty when stdout is a terminal, json otherwise',
+    // Decided when the options are read, not in commander: --help shows no default that depends on where it is printed.
+    schema: z.preprocess(emptyToUndefined, z.enum(['json', 'pretty']).default(() => (process.stdout.isTTY ? 'pretty' : 'json'))),
+  },
   shutdownTimeout: {
     flags: '--shutdown-timeout <seconds>', env: 'AUTOPOLL_SHUTDOWN_TIMEOUT', default: '30',
     help: 'on SIGTERM/SIGINT, how long in-flight work may take before it is handed back', schema: whole(0, DAY_SECONDS),

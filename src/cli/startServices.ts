@@ -14,15 +14,16 @@ export async function startServices(
   o: Parsed<typeof COMMON> & Parsed<typeof SERVER>,
   parts: ServedParts,
   logger: Logger,
-): Promise<Running> {
+): Promise<Running & { serverUrl: string | undefined }> {
   const { redis, producer, consumer } = parts;
   try {
-    const stopServer = await startOperatorServer(o, parts, logger);
+    const server = await startOperatorServer(o, parts, logger);
     await producer?.start();
     await consumer?.start();
     return {
+      serverUrl: server?.url,
       stop: async () => {
-        await stopServer?.();
+        await server?.stop();
         await consumer?.close(o.shutdownTimeout * 1000);
         await producer?.close(o.shutdownTimeout * 1000);
         await closeRedis(redis);

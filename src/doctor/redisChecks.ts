@@ -1,5 +1,5 @@
 import { Cluster, type Redis } from 'ioredis';
-import { redisClient, safeRedisUrl, type RedisConnection } from '../shared/redis.js';
+import { redisClient, safeRedisUrl, targetName, unreachableFix, type RedisConnection } from '../shared/redis.js';
 import type { RedisTarget } from '../shared/redisTarget.js';
 import { errorText, fail, ok, skip, warn, type Check, type CheckResult, type CheckStatus } from './check.js';
 
@@ -111,24 +111,7 @@ function unreachable(cause: string, shown: string, target: RedisTarget): CheckRe
     return fail('redis', `${shown} accepted the connection but did not answer within ${COMMAND_TIMEOUT_MS / 1000} s`, 'check that it is a Redis and not stuck (loading a large dataset, a long script), or point --redis (env REDIS_URL) at yours');
   }
   if (/RESP/.test(cause)) return fail('redis', `${shown} answered, but not as a Redis (${cause})`, 'point --redis (env REDIS_URL) at the Redis: host and port');
-  const yours = 'or point --redis (env REDIS_URL) at yours';
-  if (target.kind === 'sentinel') {
-    const s = target.sentinels[0]!;
-    return fail('redis', `Redis master "${target.masterName}" of the Sentinel set ${shown} is unreachable (${cause})`, `check that the sentinels answer and name a master: redis-cli -h ${s.host} -p ${s.port} SENTINEL get-master-addr-by-name ${target.masterName}, ${yours}`);
-  }
-  if (target.kind === 'cluster') {
-    const n = target.nodes[0]!;
-    return fail('redis', `Redis Cluster ${shown} is unreachable (${cause})`, `check that its nodes answer: redis-cli -h ${n.host} -p ${n.port} CLUSTER INFO, ${yours}`);
-  }
-  return fail('redis', `Redis at ${shown} is unreachable (${cause})`, `start one: redis-server --port ${portOf(target.url)} --appendonly yes --maxmemory-policy noeviction, ${yours}`);
-}
-
-function portOf(url: string): string {
-  try {
-    return new URL(url).port || '6379';
-  } catch {
-    return '6379';
-  }
+  return fail('redis', `${targetName(target)} is unreachable (${cause})`, `${unreachableFix(target)}, or point --redis (env REDIS_URL) at yours`);
 }
 
 /** INFO's `key:value` lines (sections and blank lines skipped). */

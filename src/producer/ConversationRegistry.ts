@@ -28,6 +28,7 @@ export function tokensMatch(given: string, expected: string): boolean {
  */
 export class ConversationRegistry {
   private served = new Map<string, string>(); // id -> expires_at
+  private refused = new Map<string, string>(); // id -> why, as of the last refresh
   private reported = new Set<string>();
   private readonly byId;
   private readonly byRole;
@@ -50,16 +51,17 @@ export class ConversationRegistry {
   refresh(): string[] {
     const now = bridgeNow();
     const next = new Map<string, string>();
+    this.refused = new Map();
     for (const grant of this.grants) {
       const row = this.byId.get(grant.id);
       if (!row) {
-        this.reportOnce(`missing:${grant.id}`, 'error', { conversation: grant.id },
+        this.refuse(grant.id, 'not in the bridge file', 'error', {},
           `conversation ${grant.id} does not exist in the bridge file; check --conversation and BRIDGE_DB`);
       } else if (!tokensMatch(grant.token, row.session_b_token)) {
-        this.reportOnce(`token:${grant.id}`, 'error', { conversation: grant.id },
+        this.refuse(grant.id, "token refused: it is not this conversation's side-b token", 'error', {},
           `conversation ${grant.id}: token refused, it is not this conversation's side-b token; pass --conversation ${grant.id}:<session_b_token>`);
       } else if (row.expires_at <= now) {
-        this.reportOnce(`expired:${grant.id}`, 'warn', { conversation: grant.id, expiresAt: row.expires_at },
+        this.refuse(grant.id, `expired at ${row.expires_at} UTC`, 'warn', { expiresAt: row.expires_at },
           `conversation ${grant.id} expired at ${row.expires_at} UTC; skipped`);
       } else {
         next.set(row.id, row.expires_at);
@@ -90,9 +92,35 @@ export class ConversationRegistry {
     return [...this.served].map(([id, expiresAt]) => ({ id, expiresAt })).sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  private reportOnce(key: string, level: 'error' | 'warn', fields: object, message: string): void {
+  /** The granted conversations the last refresh refused, each with why. */
+  refusals(): Array<{ id: string; why: string }> {
+    return [...this.refused].map(([id, why]) => ({ id, why }));
+  }
+
+  /** Records why a grant is not served, and logs it the first time. */
+  private refuse(id: string, why: string, level: 'error' | 'warn', fields: object, message: string): void {
+    this.refused.set(id, why);
+    const key = `${id}:${why}`;
     if (this.reported.has(key)) return;
     this.reported.add(key);
-    this.logger[level](fields, message);
+    this.logger[level]({ conversation: id, ...fields }, message);
+  }
+}
+
+/**
+ * A producer without a role that serves no conversation: nothing could ever reach it (a role's
+ * new conversations are the only ones that appear while it runs), so it refuses to start rather
+ * than idle. The message names each refused conversation and the fix.
+ */
+export class NothingToServeError extends Error {
+  constructor(refusals: Array<{ id: string; why: string }>, bridgeDb: string) {
+    super(
+      refusals.length === 0
+        ? 'no conversation to serve: pass --conversation CONV_ID:TOKEN (env AUTOPOLL_CONVERSATIONS) or --role ROLE (env AUTOPOLL_ROLE)'
+        : `no conversation to serve: every conversation given was refused, and without --role no other can appear:\n` +
+            refusals.map((r) => `  ${r.id}: ${r.why}\n`).join('') +
+            `Pass --conversation CONV_ID:SESSION_B_TOKEN (env AUTOPOLL_CONVERSATIONS) of an unexpired conversation in ${bridgeDb} ` +
+            '(`autopoll doctor --conversation ...` checks them), or --role ROLE (env AUTOPOLL_ROLE) to serve every conversation of that side-b role, those created later too.',
+    );
   }
 }

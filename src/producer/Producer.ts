@@ -17,7 +17,7 @@ import { isDown } from '../shared/redis.js';
 import { BridgeWriter } from './BridgeWriter.js';
 import { retryBusy } from './busyRetry.js';
 import { ContextReader } from './ContextReader.js';
-import { ConversationRegistry, type ConversationGrant } from './ConversationRegistry.js';
+import { ConversationRegistry, NothingToServeError, type ConversationGrant } from './ConversationRegistry.js';
 import { Heartbeat } from './Heartbeat.js';
 import { InboxScanner } from './InboxScanner.js';
 import { Ledger, type LedgerRow } from './Ledger.js';
@@ -162,18 +162,26 @@ export class Producer extends EventEmitter<ProducerEvents> {
     return this.answerWriter.worker;
   }
 
+  /** Whether questions of this conversation are being taken (granted and valid, or of the role). */
+  serves(conversationId: string): boolean {
+    return this.registry.isServed(conversationId);
+  }
+
   get bridgeDbPath(): string {
     return this.options.bridgeDb;
   }
 
+  /**
+   * Starts watching and answering. Throws NothingToServeError, having started nothing (close()
+   * the producer then), when it has no role and none of its conversations can be served.
+   */
   async start(): Promise<void> {
     this.scanner.startAtTop();
     // Not awaited, like the reconcile below: taking a backlog enqueues, which waits for Redis,
-    // and the producer must start (answer writer, heartbeat) while Redis is down.
+    // and the producer must start (answer writer, heartbeat) while Redis is down. The registry's
+    // refresh itself runs before the first await, so what it serves is known on the next line.
     this.refreshConversations().catch((err: unknown) => this.logger.error({ err }, 'taking the backlog failed; the next refresh retries'));
-    if (this.registry.ids().length === 0 && !this.options.role) {
-      this.logger.warn('no conversation to serve: pass --conversation CONV_ID:TOKEN or --role ROLE');
-    }
+    if (this.registry.ids().length === 0 && !this.options.role) throw new NothingToServeError(this.registry.refusals(), this.options.bridgeDb);
     this.answerWriter.start();
     this.watcher.start();
     this.pump();

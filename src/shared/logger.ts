@@ -1,6 +1,11 @@
-import { pino, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import { pino, type Logger, type LoggerOptions } from 'pino';
+import type { PrettyOptions } from 'pino-pretty';
 
 export type { Logger };
+
+/** `json`: one pino JSON object a line, for anything that reads logs; `pretty`: for a person at a terminal. */
+export type LogFormat = 'json' | 'pretty';
 
 /**
  * Paths pino censors wherever they appear in a log object. Tokens and keys must never reach a
@@ -22,11 +27,29 @@ const REDACT_PATHS = [
   '*.err.command',
 ];
 
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
-  return pino({
+/**
+ * The process's logger. Both formats are the same pino logger (level, redaction, fields): `pretty`
+ * only renders each finished JSON line for the eye, so what is censored or carried (ids) is the same.
+ */
+export function createLogger(options: { level?: string; name?: string; format?: LogFormat } = {}): Logger {
+  const config: LoggerOptions = {
     name: options.name ?? 'autopoll',
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
-  });
+  };
+  return options.format === 'pretty' ? pino(config, prettyStdout()) : pino(config);
+}
+
+/**
+ * pino-pretty's formatter over a synchronous stdout, in this thread rather than as a worker-thread
+ * transport: lines keep their order with what the CLI writes to stderr, and none is lost when the
+ * process exits right after logging. Loaded only here, so JSON logging never pays for it.
+ */
+function prettyStdout(): { write: (line: string) => void } {
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  const options: PrettyOptions = { translateTime: 'SYS:HH:MM:ss.l', singleLine: true };
+  const prettify = prettyFactory(options);
+  const stdout = pino.destination({ dest: 1, sync: true });
+  return { write: (line) => stdout.write(prettify(line)) };
 }

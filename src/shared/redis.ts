@@ -23,25 +23,51 @@ function targetOf(where: string | RedisTarget): RedisTarget {
 /** What to say when Redis does not answer: where, why, and what to check; `retrying` for the services, which wait it out. */
 export function unreachableMessage(where: string | RedisTarget, cause: string, retrying = true): string {
   const target = targetOf(where);
+  const retry = retrying ? `; retrying${target.kind === 'sentinel' ? ' (a failover takes seconds)' : ''}` : '';
+  const fix = unreachableFix(target);
+  return `${targetName(target)} is unreachable (${cause})${retry}. ${fix[0]!.toUpperCase()}${fix.slice(1)}, or set REDIS_URL.`;
+}
+
+/** The Redis a target names, for messages: its URL with any password masked. */
+export function targetName(target: RedisTarget): string {
   const shown = safeRedisUrl(target.url);
-  const retry = (extra = '') => (retrying ? `; retrying${extra}` : '');
+  if (target.kind === 'sentinel') return `Redis master "${target.masterName}" of the Sentinel set ${shown}`;
+  return target.kind === 'cluster' ? `Redis Cluster ${shown}` : `Redis at ${shown}`;
+}
+
+/**
+ * What to do when Redis did not answer, naming the host:port that was tried (the server, the
+ * sentinels or the seed nodes; never a password): start one on this machine, or check the far one.
+ */
+export function unreachableFix(where: string | RedisTarget): string {
+  const target = targetOf(where);
   switch (target.kind) {
     case 'sentinel':
-      return (
-        `Redis master "${target.masterName}" of the Sentinel set ${shown} is unreachable (${cause})${retry(' (a failover takes seconds)')}. ` +
-        `Check that the sentinels answer (redis-cli ${cliAddress(target.sentinels[0]!)} SENTINEL get-master-addr-by-name ${target.masterName}) or set REDIS_URL.`
-      );
+      return `check that the sentinels ${target.sentinels.map(hostPort).join(', ')} answer and name a master (redis-cli ${cliAddress(target.sentinels[0]!)} SENTINEL get-master-addr-by-name ${target.masterName})`;
     case 'cluster':
-      return (
-        `Redis Cluster ${shown} is unreachable (${cause})${retry()}. ` +
-        `Check that its nodes answer and \`redis-cli ${cliAddress(target.nodes[0]!)} CLUSTER INFO\` says cluster_state:ok, or set REDIS_URL.`
-      );
-    default:
-      return (
-        `Redis at ${shown} is unreachable (${cause})${retry()}. ` +
-        `Start one with \`redis-server --port 6379 --appendonly yes --maxmemory-policy noeviction\` or set REDIS_URL.`
-      );
+      return `check that the seed nodes ${target.nodes.map(hostPort).join(', ')} answer and \`redis-cli ${cliAddress(target.nodes[0]!)} CLUSTER INFO\` says cluster_state:ok`;
+    default: {
+      const node = singleNode(target.url);
+      if (LOOPBACK.has(node.host)) return `start a Redis on ${hostPort(node)} with \`redis-server --port ${node.port} --appendonly yes --maxmemory-policy noeviction\``;
+      return `check that a Redis runs on ${hostPort(node)} and that this machine reaches it (redis-cli ${cliAddress(node)} PING)`;
+    }
   }
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** The host and port a redis:// URL connects to (6379 when it names none, as ioredis does). */
+function singleNode(url: string): HostPort {
+  try {
+    const u = new URL(url);
+    return { host: u.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(u.port || 6379) };
+  } catch {
+    return { host: '127.0.0.1', port: 6379 };
+  }
+}
+
+function hostPort(node: HostPort): string {
+  return node.host.includes(':') ? `[${node.host}]:${node.port}` : `${node.host}:${node.port}`;
 }
 
 function cliAddress(node: HostPort): string {

@@ -423,7 +423,7 @@ describe('producer and consumer', () => {
     // Without --port: no server at all (it would start, and log, before the service does).
     other = BridgeFixture.create();
     const quietPrefix = testPrefix();
-    const quietProducer = spawnCli(['producer', '--redis', inject('redisUrl'), '--prefix', quietPrefix, '--bridge-db', other.path]);
+    const quietProducer = spawnCli(['producer', '--redis', inject('redisUrl'), '--prefix', quietPrefix, '--bridge-db', other.path, '--role', 'quiet_shard']);
     const quietConsumer = spawnCli(['consumer', '--answerer', 'stub', '--redis', inject('redisUrl'), '--prefix', quietPrefix]);
 
     const [producerUrl, consumerUrl] = await Promise.all([serverUrl(producer), serverUrl(consumer)]);

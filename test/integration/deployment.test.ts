@@ -176,7 +176,14 @@ async function cliHelp(command: string): Promise<CliHelp> {
   const help: CliHelp = {
     flags: new Set([...stdout.matchAll(/^\s+(?:-\w, )?(--[a-z0-9-]+)/gm)].map((m) => m[1]!)),
     envs: new Set([...flat.matchAll(/env: ([A-Z][A-Z0-9_]*)\)/g)].map((m) => m[1]!)),
-    defaults: new Map([...flat.matchAll(/ (--[a-z0-9-]+)(?: <[^>]+>)? .*?\(default: "([^"]*)"/g)].map((m) => [m[1]!, m[2]!])),
+    // One option's lines at a time (an option line starts two spaces in): an option without a
+    // default must not take the next one's.
+    defaults: new Map(
+      stdout.split(/\n(?=  (?:-\w, )?--)/).flatMap((option) => {
+        const m = /^\s*(?:-\w, )?(--[a-z0-9-]+)[\s\S]*?\(default: "([^"]*)"/.exec(option);
+        return m ? [[m[1]!, m[2]!] as const] : [];
+      }),
+    ),
   };
   helpCache.set(command, help);
   return help;

@@ -154,7 +154,7 @@ describe('autopoll doctor', () => {
       const down = await doctor([...args, '--redis', `redis://127.0.0.1:${port}`, '--skip-claude']);
       expect(down.code).toBe(1);
       expect(line(down.stdout, 'FAIL', 'redis').text).toContain(`Redis at redis://127.0.0.1:${port} is unreachable (connect ECONNREFUSED`);
-      expect(line(down.stdout, 'FAIL', 'redis').next).toContain(`fix: start one: redis-server --port ${port} --appendonly yes --maxmemory-policy noeviction`);
+      expect(line(down.stdout, 'FAIL', 'redis').next).toContain(`fix: start a Redis on 127.0.0.1:${port} with \`redis-server --port ${port} --appendonly yes --maxmemory-policy noeviction\``);
       expect(line(down.stdout, 'skip', 'eviction').text).toContain('no Redis to ask');
       line(down.stdout, 'skip', 'persistence');
       line(down.stdout, 'ok', 'bridge'); // the other checks still ran

@@ -17,7 +17,7 @@ describe('when Redis is not there', () => {
     await redis?.stop();
   });
 
-  it('says so in one line with the URL and how to start one, keeps retrying, and works once Redis comes', async () => {
+  it('says so in one line with the URL and how to start one on the host:port it tried, keeps retrying, and works once Redis comes', async () => {
     const port = await freePort();
     const url = `redis://127.0.0.1:${port}`;
     const bridge = BridgeFixture.create();
@@ -27,7 +27,7 @@ describe('when Redis is not there', () => {
     procs.push(up);
     const line = await up.waitForLog(/unreachable/);
     expect(line.msg).toBe(
-      `Redis at ${url} is unreachable (ECONNREFUSED); retrying. Start one with \`redis-server --port 6379 --appendonly yes --maxmemory-policy noeviction\` or set REDIS_URL.`,
+      `Redis at ${url} is unreachable (ECONNREFUSED); retrying. Start a Redis on 127.0.0.1:${port} with \`redis-server --port ${port} --appendonly yes --maxmemory-policy noeviction\`, or set REDIS_URL.`,
     );
     await new Promise((r) => setTimeout(r, 2000));
     expect(up.child.exitCode).toBeNull(); // no crash loop: the same process, still waiting

@@ -67,6 +67,22 @@ describe('autopoll replay', () => {
     expect([state('f1'), state('f2'), state('f3')]).toEqual(['failed', 'failed', 'failed']);
   });
 
+  it('names the --query-id ids it did not find, exit 1, and still replays (here: lists) the others', async () => {
+    const run = await replay(['--query-id', 'q-f3', '--query-id', 'q_nope_1', '--query-id', 'q_nope_2', '--dry-run'], bridge, prefix);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`not found: q_nope_1, q_nope_2 (no such query in the ledger of ${bridge.path}: check the ids, and --bridge-db)\n`);
+    expect(run.stdout).toContain('would replay 1 question:');
+    expect(run.stdout).toContain('query q-f3');
+  });
+
+  it('names a --query-id the other selectors leave out, exit 1', async () => {
+    const run = await replay(['--query-id', 'q-f1', '--query-id', 'q-f2', '--conversation', c2.id, '--dry-run'], bridge, prefix);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('not selected: q-f1 (in the ledger, but left out by --conversation, --since, --until or --error-kind)\n');
+    expect(run.stdout).toContain('would replay 1 question:');
+    expect(run.stdout).toContain('query q-f2');
+  });
+
   it('selects by --error-kind, and by --since/--until on the failure time', async () => {
     const byKind = await replay(['--error-kind', 'stub_failure', '--dry-run'], bridge, prefix);
     expect(byKind.stdout).toContain('would replay 1 question:');

@@ -8,6 +8,7 @@ import type { StatusReport } from '../../src/ops/status/statusReport.js';
 import { BridgeFixture, tempDir, type Conversation } from '../support/bridge.js';
 import { AutopollProcess, runAutopoll } from '../support/cli.js';
 import { testPrefix, testRedis } from '../support/pipeline.js';
+import { freePort } from '../support/redisServer.js';
 import { waitFor } from '../support/wait.js';
 
 const ANSWERED = 4;
@@ -135,8 +136,17 @@ describe('autopoll status', () => {
     const { code, stdout, stderr } = await runAutopoll(['status', '--redis', 'redis://127.0.0.1:1', '--bridge-db', bridge.path]);
     expect(code).toBe(1);
     expect(stdout).toBe('');
-    expect(stderr).toMatch(/^autopoll: Redis at redis:\/\/127.0.0.1:1 is unreachable \(ECONNREFUSED\)\. Start one with .* or set REDIS_URL\.\n$/);
+    expect(stderr).toMatch(/^autopoll: Redis at redis:\/\/127.0.0.1:1 is unreachable \(ECONNREFUSED\)\. Start a Redis on 127\.0\.0\.1:1 with .*, or set REDIS_URL\.\n$/);
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('an unreachable Redis with a password: the hint names the host:port it tried, never the password', async () => {
+    const port = await freePort();
+    const { code, stderr } = await runAutopoll(['status', '--redis', `redis://app:s3cret-pw@localhost:${port}/2`, '--bridge-db', bridge.path]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`autopoll: Redis at redis://app:***@localhost:${port}/2 is unreachable (ECONNREFUSED)`);
+    expect(stderr).toContain(`Start a Redis on localhost:${port} with \`redis-server --port ${port} --appendonly yes --maxmemory-policy noeviction\``);
+    expect(stderr).not.toContain('s3cret-pw');
   });
 
   it('a server that accepts and never answers: exit 1, no hang', async () => {

@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { shellWord } from '../../src/cli/upBanner.js';
 import { REPO } from './bridge.js';
 import { waitFor } from './wait.js';
 
@@ -58,4 +59,44 @@ export function runAutopoll(args: string[], env: Record<string, string | undefin
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * An `autopoll` command on a terminal, as a person runs it: `script` (util-linux) gives it a pty
+ * of its own, so its stdout is a TTY. `screen` is what the terminal shows (colours and CR kept).
+ */
+export class TerminalAutopoll {
+  readonly child: ChildProcess;
+  screen = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(args: string[], env: Record<string, string | undefined> = {}) {
+    const command = [process.execPath, CLI, ...args].map(shellWord).join(' ');
+    // -e: script exits with the command's code; stdin stays open (a pipe) so script does not end at its EOF.
+    this.child = spawn('script', ['-qefc', command, '/dev/null'], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (chunk: Buffer) => (this.screen += chunk.toString()));
+    this.exited = new Promise((r) => this.child.once('exit', (code, signal) => r({ code, signal })));
+  }
+
+  /** The screen's lines, colours removed. */
+  get lines(): string[] {
+    // eslint-disable-next-line no-control-regex
+    return this.screen.replace(/\x1b\[[0-9;]*m/g, '').split(/\r?\n/).filter((l) => l.trim() !== '');
+  }
+
+  async waitForLine(pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+    return waitFor(`terminal line ${pattern}`, () => this.lines.find((l) => pattern.test(l)), timeoutMs);
+  }
+
+  /** Ctrl-C, typed on the terminal: the terminal sends SIGINT to the command. */
+  interrupt(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    this.child.stdin!.write('\x03');
+    return this.exited;
+  }
+
+  kill(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    // script's exit closes the pty, and the kernel hangs the command up.
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    return this.exited;
+  }
 }

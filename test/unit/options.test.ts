@@ -51,6 +51,8 @@ describe('parseOptions with the spec tables', () => {
       redisCluster: false,
       prefix: '{autopoll}',
       logLevel: 'info',
+      // Readable on a terminal, JSON otherwise (the built CLI's test runs it both ways).
+      logFormat: process.stdout.isTTY ? 'pretty' : 'json',
       shutdownTimeout: 30,
     });
   });

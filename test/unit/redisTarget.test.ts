@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { unreachableMessage } from '../../src/shared/redis.js';
 import { hashTag, parseRedisTarget, safeRedisUrl, type RedisTarget } from '../../src/shared/redisTarget.js';
 
 function target(url: string, cluster = false): RedisTarget {
@@ -122,6 +123,32 @@ describe('passwords never show', () => {
     expect(safeRedisUrl(`redis://:${secret}@a:1,b:2`)).toBe('redis://:***@a:1,b:2');
     expect(safeRedisUrl('redis://a:1,b:2')).toBe('redis://a:1,b:2');
     expect(safeRedisUrl(`redis://:${secret}@h:6379`)).toBe('redis://:***@h:6379');
+  });
+});
+
+describe('unreachableMessage: the host:port it tried, never a password', () => {
+  const secret = 'Sup3rSecret';
+  it('one Redis on this machine: start one on that port; elsewhere: check that host and port', () => {
+    expect(unreachableMessage(target(`redis://app:${secret}@localhost:6390/2`), 'ECONNREFUSED')).toBe(
+      'Redis at redis://app:***@localhost:6390/2 is unreachable (ECONNREFUSED); retrying. ' +
+        'Start a Redis on localhost:6390 with `redis-server --port 6390 --appendonly yes --maxmemory-policy noeviction`, or set REDIS_URL.',
+    );
+    expect(unreachableMessage(target('redis://[::1]'), 'ECONNREFUSED', false)).toContain('Start a Redis on [::1]:6379 with `redis-server --port 6379 ');
+    expect(unreachableMessage(target(`rediss://:${secret}@cache.internal`), 'ENOTFOUND', false)).toBe(
+      'Redis at rediss://:***@cache.internal is unreachable (ENOTFOUND). ' +
+        'Check that a Redis runs on cache.internal:6379 and that this machine reaches it (redis-cli -h cache.internal -p 6379 PING), or set REDIS_URL.',
+    );
+  });
+
+  it('a Sentinel set: the sentinels; a Cluster: its seed nodes', () => {
+    expect(unreachableMessage(target(`redis-sentinel://:${secret}@s1,s2:26380/mymaster`), 'ECONNREFUSED')).toBe(
+      'Redis master "mymaster" of the Sentinel set redis-sentinel://:***@s1,s2:26380/mymaster is unreachable (ECONNREFUSED); retrying (a failover takes seconds). ' +
+        'Check that the sentinels s1:26379, s2:26380 answer and name a master (redis-cli -h s1 -p 26379 SENTINEL get-master-addr-by-name mymaster), or set REDIS_URL.',
+    );
+    expect(unreachableMessage(target(`redis://:${secret}@n1:7000,n2`, true), 'ECONNREFUSED', false)).toBe(
+      'Redis Cluster redis://:***@n1:7000,n2 is unreachable (ECONNREFUSED). ' +
+        'Check that the seed nodes n1:7000, n2:6379 answer and `redis-cli -h n1 -p 7000 CLUSTER INFO` says cluster_state:ok, or set REDIS_URL.',
+    );
   });
 });
 

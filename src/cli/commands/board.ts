@@ -10,7 +10,7 @@ export function registerBoard(program: Command): void {
   addOptions(program.command('board').description('Bull Board over both queues, with /healthz, /readyz and /metrics; needs only REDIS_URL'), specs)
     .action(async (_opts, cmd: Command) => {
       const o = parseOptions(specs, cmd.opts());
-      const logger = createLogger({ level: o.logLevel });
+      const logger = createLogger({ level: o.logLevel, format: o.logFormat });
       await runService(logger, async () => {
         const redis = connect(redisTarget(o), logger);
         return startServices(o, { redis, prefix: o.prefix, board: { readOnly: o.readOnly } }, logger);

@@ -11,7 +11,7 @@ export function registerConsumer(program: Command): void {
   addOptions(program.command('consumer').description('answer questions from Redis; needs only REDIS_URL (and Claude credentials)'), specs)
     .action(async (_opts, cmd: Command) => {
       const o = parseOptions(specs, cmd.opts());
-      const logger = createLogger({ level: o.logLevel });
+      const logger = createLogger({ level: o.logLevel, format: o.logFormat });
       await runService(logger, async () => {
         const redis = connect(redisTarget(o), logger);
         return startServices(o, { redis, prefix: o.prefix, consumer: buildConsumer(redis, o, logger) }, logger);

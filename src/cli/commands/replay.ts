@@ -3,7 +3,7 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { Replayer, type ReplayResult } from '../../ops/replay/Replayer.js';
-import { planLines, resultLines } from '../../ops/replay/replayReport.js';
+import { planLines, resultLines, unmatchedLines } from '../../ops/replay/replayReport.js';
 import { hasSelector, parseWhen, type ReplaySelector } from '../../ops/replay/replaySelection.js';
 import { openBridgeReadOnly } from '../../producer/BridgeDatabase.js';
 import { ContextReader } from '../../producer/ContextReader.js';
@@ -59,11 +59,17 @@ export function registerReplay(program: Command): void {
         const bridgeFiles = ['', '-wal', '-shm', '-journal'].map((s) => `${o.bridgeDb}${s}`);
         const replayer = new Replayer(new Ledger(db), db, new ContextReader(o.contextRoot, o.contextMaxBytes, bridgeFiles), questions, answers);
         const plan = replayer.plan(selector);
+        // A --query-id that selected nothing is reported, and makes the exit 1; the others are replayed all the same.
+        const unmatched = unmatchedLines(plan, o.bridgeDb);
+        if (unmatched.length) {
+          process.stderr.write(`${unmatched.join('\n')}\n`);
+          process.exitCode = 1;
+        }
         if (o.dryRun) {
-          process.stdout.write(`${planLines(plan).join('\n')}\n(dry run: nothing replayed)\n`);
+          process.stdout.write(`${planLines(plan.decisions).join('\n')}\n(dry run: nothing replayed)\n`);
           return;
         }
-        const todo = plan.filter((d) => d.replay);
+        const todo = plan.decisions.filter((d) => d.replay);
         const bar = todo.length >= 20 && process.stderr.isTTY ? new SingleBar({ format: 'replaying [{bar}] {value}/{total} {eta}s left' }) : undefined;
         bar?.start(todo.length, 0);
         const results: ReplayResult[] = [];
@@ -77,7 +83,7 @@ export function registerReplay(program: Command): void {
           bar?.increment();
         }
         bar?.stop();
-        process.stdout.write(`${resultLines(plan, results, failures).join('\n')}\n`);
+        process.stdout.write(`${resultLines(plan.decisions, results, failures).join('\n')}\n`);
         if (failures.length) process.exitCode = 1;
       } finally {
         await Promise.all([questions.close(), answers.close()]);

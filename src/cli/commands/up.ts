@@ -7,13 +7,24 @@ import { addOptions, BOARD, COMMON, CONSUMER, parseOptions, PRODUCER, redisTarge
 import { startServices } from '../startServices.js';
 import { onPath, PrivateRedis } from '../privateRedis.js';
 import { buildConsumer, buildProducer } from '../services.js';
+import { upBanner } from '../upBanner.js';
+
+/**
+ * The role `up` serves when told neither --role nor --conversation: `npm start` then answers
+ * what `autopoll ask --role haiku_shard` asks, the newcomer's first ten minutes. Only `up`:
+ * `producer` is run against shared bridges, where taking another shard's questions would be wrong.
+ */
+const UP_DEFAULT_ROLE = 'haiku_shard';
 
 export function registerUp(program: Command): void {
-  const specs = { ...COMMON, ...PRODUCER, ...CONSUMER, ...BOARD };
+  const role = { ...PRODUCER.role, help: `${PRODUCER.role.help} (default: ${UP_DEFAULT_ROLE} when no --conversation is given)` };
+  const specs = { ...COMMON, ...PRODUCER, role, ...CONSUMER, ...BOARD };
   addOptions(program.command('up').description('producer, consumer and board in one process (the default of npm start)'), specs)
     .action(async (_opts, cmd: Command) => {
-      const o = parseOptions(specs, cmd.opts());
-      const logger = createLogger({ level: o.logLevel });
+      const parsed = parseOptions(specs, cmd.opts());
+      const roleIsDefault = parsed.role === undefined && parsed.conversation.length === 0;
+      const o = roleIsDefault ? { ...parsed, role: UP_DEFAULT_ROLE } : parsed;
+      const logger = createLogger({ level: o.logLevel, format: o.logFormat });
       await runService(logger, async (): Promise<Running> => {
         let privateRedis: PrivateRedis | undefined;
         // Only for the single-node default: a Sentinel set or a Cluster is never started here.
@@ -25,6 +36,14 @@ export function registerUp(program: Command): void {
           const redis = connect(redisTarget(o), logger);
           const producer = await buildProducer(redis, o, logger);
           const running = await startServices(o, { redis, prefix: o.prefix, producer, consumer: buildConsumer(redis, o, logger), board: { readOnly: o.readOnly } }, logger);
+          logger.info(upBanner({
+            role: o.role,
+            roleIsDefault,
+            conversations: o.conversation.map((c) => c.id).filter((id) => producer.serves(id)),
+            bridgeDb: o.bridgeDb,
+            askBridgeDb: o.bridgeDb === PRODUCER.bridgeDb.default ? undefined : o.bridgeDb,
+            boardUrl: running.serverUrl,
+          }));
           return {
             stop: async () => {
               await running.stop();

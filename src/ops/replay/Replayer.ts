@@ -12,6 +12,15 @@ export type ReplayResult =
   | { row: LedgerRow; replayed: true; how: 'retried' | 'rebuilt' }
   | { row: LedgerRow; replayed: false; reason: string };
 
+/** What a replay would do: a decision per selected ledger row, and the --query-id ids that selected none. */
+export interface ReplayPlan {
+  decisions: Decision[];
+  /** No ledger row has this query id. */
+  notFound: string[];
+  /** Ledger rows have it, but the other selectors (--conversation, --since, ...) leave them out. */
+  notSelected: string[];
+}
+
 /**
  * Re-runs questions that got an error response. A question job still in Redis is retried as it
  * is (the board's retry does the same); one that retention removed is rebuilt from the bridge.
@@ -27,12 +36,23 @@ export class Replayer {
     private readonly answers: Queue,
   ) {}
 
-  /** The rows the selector names: by query id (whatever their state, so skips are reported), else the failed ones. */
-  plan(selector: ReplaySelector): Decision[] {
-    const rows = selector.queryIds.length
-      ? selector.queryIds.flatMap((id) => this.ledger.rowsWithQueryId(id))
-      : this.ledger.rowsInState('failed');
-    return rows.filter((row) => matches(row, selector)).map(decide);
+  /**
+   * The rows the selector names: by query id (whatever their state, so skips are reported), else
+   * the failed ones; and the query ids that named none.
+   */
+  plan(selector: ReplaySelector): ReplayPlan {
+    if (!selector.queryIds.length) {
+      return { decisions: this.ledger.rowsInState('failed').filter((row) => matches(row, selector)).map(decide), notFound: [], notSelected: [] };
+    }
+    const plan: ReplayPlan = { decisions: [], notFound: [], notSelected: [] };
+    for (const id of new Set(selector.queryIds)) {
+      const rows = this.ledger.rowsWithQueryId(id);
+      const selected = rows.filter((row) => matches(row, selector));
+      if (!rows.length) plan.notFound.push(id);
+      else if (!selected.length) plan.notSelected.push(id);
+      plan.decisions.push(...selected.map(decide));
+    }
+    return plan;
   }
 
   async replay(row: LedgerRow): Promise<ReplayResult> {

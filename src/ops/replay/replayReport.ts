@@ -1,6 +1,6 @@
 import type { LedgerRow } from '../../producer/Ledger.js';
 import type { Decision } from './replaySelection.js';
-import type { ReplayResult } from './Replayer.js';
+import type { ReplayPlan, ReplayResult } from './Replayer.js';
 
 function describe(row: LedgerRow): string {
   const error = row.error_kind ? ` ${row.error_kind}: ${(row.last_error ?? '').slice(0, 80)}` : '';
@@ -29,5 +29,15 @@ export function resultLines(skipped: Decision[], results: ReplayResult[], failur
       (failures.length ? `, ${failures.length} failed` : '') +
       (done.length ? '; their answers follow on the bridge (watch with `autopoll status`)' : ''),
   );
+  return lines;
+}
+
+/** The --query-id ids that selected nothing, each kind on one line (stderr: they make the exit code 1). */
+export function unmatchedLines(plan: ReplayPlan, bridgeDb: string): string[] {
+  const lines: string[] = [];
+  if (plan.notFound.length) lines.push(`not found: ${plan.notFound.join(', ')} (no such query in the ledger of ${bridgeDb}: check the ids, and --bridge-db)`);
+  if (plan.notSelected.length) {
+    lines.push(`not selected: ${plan.notSelected.join(', ')} (in the ledger, but left out by --conversation, --since, --until or --error-kind)`);
+  }
   return lines;
 }
