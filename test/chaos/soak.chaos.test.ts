@@ -62,7 +62,7 @@ import { CLI } from '../support/cli.js';
 import { FakeAnthropic } from '../support/fakeAnthropic.js';
 import { testPrefix } from '../support/pipeline.js';
 import { RedisServer } from '../support/redisServer.js';
-import { ProcessMarker } from './support/leftovers.js';
+import { ProcessMarker } from '../support/leftovers.js';
 import {
   addV8Metrics, commandStatsDelta, type GcEvent, type Growth, parseCommandStats, parseGcTraceLine, parseRedisInfo, readWalIndex, ResourceSampler, round, type Sample, u32Delta,
   type WalIndexHeader, windowGrowth,

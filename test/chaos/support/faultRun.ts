@@ -7,7 +7,7 @@ import { expectAnsweredExactlyOnce } from '../../support/exactlyOnce.js';
 import { RedisServer } from '../../support/redisServer.js';
 import { SpawnedPipeline, STUB_CONSUMER } from '../../support/spawnedPipeline.js';
 import { waitFor } from '../../support/wait.js';
-import { ProcessMarker } from './leftovers.js';
+import { ProcessMarker } from '../../support/leftovers.js';
 
 /**
  * The kill storm and Redis fault scenarios (test/chaos/killStorm, redisFaults): spawned

@@ -5,7 +5,7 @@ import { pyJsonDumps } from '../../../src/shared/pyjson.js';
 import { bridgeNow } from '../../../src/shared/timestamp.js';
 import type { BridgeFixture } from '../../support/bridge.js';
 import type { AutopollProcess } from '../../support/cli.js';
-import type { ProcessMarker } from './leftovers.js';
+import type { ProcessMarker } from '../../support/leftovers.js';
 
 /**
  * Hostile rows for the bridge, as side `a` could write them: generated as small specs (what

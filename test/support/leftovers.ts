@@ -2,13 +2,23 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /**
+ * The variable that marks every process of a vitest run (globalSetup.ts sets it; the workers and
+ * everything they spawn inherit it). Not AUTOPOLL_...: tests that hand the CLI a clean
+ * environment strip those.
+ */
+export const RUN_MARKER = 'TESTRUN_AUTOPOLL';
+
+/**
  * "No process left behind", checked without trusting parent links (an orphan is re-parented to
- * init): every process a scenario starts carries a marker in its environment, which its children
- * (Claude Code, redis-server started by `up`, ...) inherit; at the end, no live process may carry it.
+ * init): every process a run or a scenario starts carries a marker in its environment, which its
+ * children (Claude Code, redis-server started by `up`, ...) inherit; at the end, no live process
+ * may carry it.
  */
 export class ProcessMarker {
-  readonly name = 'AUTOPOLL_CHAOS_RUN';
-  readonly value = randomBytes(6).toString('hex');
+  constructor(
+    readonly name = 'AUTOPOLL_CHAOS_RUN',
+    readonly value = randomBytes(6).toString('hex'),
+  ) {}
 
   /** Add to the environment of everything the scenario spawns. */
   get env(): Record<string, string> {
