@@ -10,11 +10,12 @@ import type { QuestionWorkerOptions } from '../../src/consumer/QuestionWorker.js
 import { Producer, type ProducerOptions } from '../../src/producer/Producer.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { createRedis, RedisOutageReporter } from '../../src/shared/redis.js';
+import { keysDeletedAfterFile } from './cleanup.js';
 import { RUN_MARKER } from './leftovers.js';
 
-/** A fresh key prefix, under the run's (see globalSetup.ts). */
+/** A fresh key prefix, under the run's (see globalSetup.ts); its keys are deleted after the test file (see cleanup.ts). */
 export function testPrefix(): string {
-  return `{t${process.env[RUN_MARKER] ?? ''}${randomBytes(4).toString('hex')}}`;
+  return keysDeletedAfterFile(`{t${process.env[RUN_MARKER] ?? ''}${randomBytes(4).toString('hex')}}`);
 }
 
 export function testLogger(): Logger {
