@@ -30,14 +30,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.env.TMPDIR = root;
 
   return async () => {
-    const processes = marker.alive();
-    for (const p of processes) {
-      try {
-        process.kill(p.pid, 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }
+    const processes = marker.kill();
     const folders = readdirSync(root);
     rmSync(root, { recursive: true, force: true });
     process.env.TMPDIR = tmpdirBefore;

@@ -42,4 +42,17 @@ export class ProcessMarker {
     }
     return found;
   }
+
+  /** SIGKILLs every live process carrying the marker; returns the ones it found. */
+  kill(): Array<{ pid: number; command: string }> {
+    const found = this.alive();
+    for (const { pid } of found) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return found;
+  }
 }

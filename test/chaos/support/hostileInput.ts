@@ -447,13 +447,5 @@ export async function stopAll(procs: AutopollProcess[], marker: ProcessMarker, g
   );
   const deadline = Date.now() + 15_000;
   while (marker.alive().length > 0 && Date.now() < deadline) await sleep(200);
-  const left = marker.alive();
-  for (const { pid } of left) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return left;
+  return marker.kill();
 }
