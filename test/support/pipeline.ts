@@ -80,16 +80,23 @@ export class InProcessPipeline {
     );
   }
 
+  /** Started, or (when a part fails to start) closed again: the caller gets no pipeline to close. */
   async start(): Promise<this> {
-    this.producer = await Producer.open(producerOptions(this.redis, this.prefix, this.bridgeDb, this.producerExtra), this.logger);
-    await this.producer.start();
-    await this.consumer.start();
-    return this;
+    try {
+      this.producer = await Producer.open(producerOptions(this.redis, this.prefix, this.bridgeDb, this.producerExtra), this.logger);
+      await this.producer.start();
+      await this.consumer.start();
+      return this;
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
   }
 
   async close(): Promise<void> {
     await this.consumer.close(5_000);
-    await this.producer.close();
+    // Unset when Producer.open failed.
+    await this.producer?.close();
     await this.redis.quit();
   }
 }

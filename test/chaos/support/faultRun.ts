@@ -70,7 +70,13 @@ export class FaultRun {
   /** A private redis-server with AOF on (a restart keeps what it fsynced), and the bridge file. */
   static async create(options: FaultRunOptions): Promise<FaultRun> {
     const redis = await RedisServer.start(['--appendonly', 'yes', '--appendfsync', 'everysec']);
-    return new FaultRun(redis, options);
+    try {
+      return new FaultRun(redis, options);
+    } catch (err) {
+      // The caller gets no run to clean up: the redis-server would be left behind.
+      await redis.stop();
+      throw err;
+    }
   }
 
   note(what: string): void {
