@@ -30,7 +30,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.env.TMPDIR = root;
 
   return async () => {
-    const processes = marker.kill();
+    // vitest's workers carry the marker too (forked with the run's environment): vitest stops them.
+    const processes = marker.kill(marker.alive().filter((p) => p.ppid !== process.pid));
     const folders = readdirSync(root);
     rmSync(root, { recursive: true, force: true });
     process.env.TMPDIR = tmpdirBefore;

@@ -8,6 +8,12 @@ import { readdirSync, readFileSync } from 'node:fs';
  */
 export const RUN_MARKER = 'TESTRUN_AUTOPOLL';
 
+export interface MarkedProcess {
+  pid: number;
+  ppid: number;
+  command: string;
+}
+
 /**
  * "No process left behind", checked without trusting parent links (an orphan is re-parented to
  * init): every process a run or a scenario starts carries a marker in its environment, which its
@@ -26,16 +32,16 @@ export class ProcessMarker {
   }
 
   /** Live processes carrying the marker (zombies excluded: they hold no resources and are reaped by their parent). */
-  alive(): Array<{ pid: number; command: string }> {
+  alive(): MarkedProcess[] {
     const needle = `${this.name}=${this.value}`;
-    const found: Array<{ pid: number; command: string }> = [];
+    const found: MarkedProcess[] = [];
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
       try {
-        const state = readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+        const [state, ppid] = readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
         if (state === 'Z') continue;
         if (!readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(needle)) continue;
-        found.push({ pid: Number(entry), command: readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() });
+        found.push({ pid: Number(entry), ppid: Number(ppid), command: readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() });
       } catch {
         // Gone while we looked, or not ours to read.
       }
@@ -43,9 +49,8 @@ export class ProcessMarker {
     return found;
   }
 
-  /** SIGKILLs every live process carrying the marker; returns the ones it found. */
-  kill(): Array<{ pid: number; command: string }> {
-    const found = this.alive();
+  /** SIGKILLs `found` (by default every live process carrying the marker); returns them. */
+  kill(found = this.alive()): MarkedProcess[] {
     for (const { pid } of found) {
       try {
         process.kill(pid, 'SIGKILL');
