@@ -5,6 +5,7 @@ export default defineConfig({
   test: {
     include: ['test/chaos/**/*.chaos.test.ts'],
     globalSetup: ['test/support/globalSetup.ts'],
+    setupFiles: ['test/support/afterEachFile.ts'],
     testTimeout: 15 * 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

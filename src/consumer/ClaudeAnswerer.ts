@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { QuestionJob } from '../shared/jobs.js';
@@ -27,18 +27,19 @@ export interface ClaudeAnswererOptions {
 export class ClaudeAnswerer implements Answerer {
   readonly llmType = 'claude_code';
   readonly pool: ClaudeSessionPool;
+  /** The sessions' empty working folder when there is no tools root: made by start, removed by close. */
+  private sessionDir = '';
 
   constructor(
     private readonly options: ClaudeAnswererOptions,
     private readonly logger: Logger,
   ) {
-    const cwd = options.toolsRoot ?? mkdtempSync(join(tmpdir(), 'autopoll-session-'));
     this.pool = new ClaudeSessionPool(
       () =>
         new ClaudeSession(
           {
             model: options.model,
-            cwd,
+            cwd: options.toolsRoot ?? this.sessionDir,
             // Without a tools root there is nothing to read: the context travels in the prompt.
             tools: options.toolsRoot !== undefined,
             env: options.env ?? process.env,
@@ -60,7 +61,14 @@ export class ClaudeAnswerer implements Answerer {
   }
 
   async start(): Promise<void> {
-    await this.pool.start();
+    if (this.options.toolsRoot === undefined) this.sessionDir = mkdtempSync(join(tmpdir(), 'autopoll-session-'));
+    try {
+      await this.pool.start();
+    } catch (err) {
+      // The process exits on a failed start: the sessions that did start, and the folder, would outlive it.
+      await this.close();
+      throw err;
+    }
   }
 
   async answer(q: QuestionJob, ctx: AnswerContext): Promise<AnswerResult> {
@@ -82,5 +90,6 @@ export class ClaudeAnswerer implements Answerer {
 
   async close(): Promise<void> {
     await this.pool.close();
+    if (this.sessionDir) rmSync(this.sessionDir, { recursive: true, force: true });
   }
 }

@@ -7,7 +7,7 @@ import type { AutopollProcess } from '../support/cli.js';
 import { SpawnedPipeline } from '../support/spawnedPipeline.js';
 import { waitFor } from '../support/wait.js';
 import { errorLines, everyRareKind, expectBridgeRowsValid, insertRaw, materialize, rowSpec, stopAll, type Expected, type RowSpec } from './support/hostileInput.js';
-import { ProcessMarker } from './support/leftovers.js';
+import { ProcessMarker } from '../support/leftovers.js';
 
 /** More with CHAOS_HOSTILE_BATCHES; a failure prints its seed, which CHAOS_SEED replays. */
 const BATCHES = Number(process.env.CHAOS_HOSTILE_BATCHES ?? 16);

@@ -7,7 +7,7 @@ import { pyJsonDumps } from '../../src/shared/pyjson.js';
 import { parseBridgeTimestamp } from '../../src/shared/timestamp.js';
 import { RedisServer } from '../support/redisServer.js';
 import { SpawnedPipeline } from '../support/spawnedPipeline.js';
-import { ProcessMarker } from './support/leftovers.js';
+import { ProcessMarker } from '../support/leftovers.js';
 
 /**
  * Scenario 4, a locked bridge: while two of the bridge's own Python writers (side a, sqlite3 with

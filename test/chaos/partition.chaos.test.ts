@@ -10,7 +10,7 @@ import { waitForPing } from '../support/redisProcesses.js';
 import { freePort } from '../support/redisServer.js';
 import { SpawnedPipeline } from '../support/spawnedPipeline.js';
 import { waitFor } from '../support/wait.js';
-import { ProcessMarker } from './support/leftovers.js';
+import { ProcessMarker } from '../support/leftovers.js';
 import { NamespacedAutopoll, NetnsLink } from './support/netns.js';
 
 /**

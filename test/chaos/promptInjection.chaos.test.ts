@@ -9,7 +9,7 @@ import { FakeAnthropic } from '../support/fakeAnthropic.js';
 import { CLAUDE_CONSUMER, SpawnedPipeline } from '../support/spawnedPipeline.js';
 import { waitFor } from '../support/wait.js';
 import { errorLines, expectBridgeRowsValid, stopAll } from './support/hostileInput.js';
-import { ProcessMarker } from './support/leftovers.js';
+import { ProcessMarker } from '../support/leftovers.js';
 import { attackResponder, queryIdOf, toolResultsOf, type Attack } from './support/promptInjection.js';
 import { redisDump } from './support/secrets.js';
 

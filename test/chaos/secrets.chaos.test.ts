@@ -7,7 +7,7 @@ import { FakeAnthropic, type Reply } from '../support/fakeAnthropic.js';
 import { CLAUDE_CONSUMER, SpawnedPipeline } from '../support/spawnedPipeline.js';
 import { waitFor } from '../support/wait.js';
 import { errorLines, expectBridgeRowsValid, insertRaw, stopAll } from './support/hostileInput.js';
-import { ProcessMarker } from './support/leftovers.js';
+import { ProcessMarker } from '../support/leftovers.js';
 import { queryIdOf } from './support/promptInjection.js';
 import { leaksIn, protocolRedact, redisDump, type Needle } from './support/secrets.js';
 

@@ -1,6 +1,6 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { BridgeFixture, tempDir, type Conversation } from '../support/bridge.js';
 import { Producer } from '../../src/producer/Producer.js';
 import { answerJobId } from '../../src/shared/queues.js';
@@ -36,8 +36,8 @@ describe('bad input on the bridge is rejected with a reason and stops nothing', 
   });
 
   afterAll(async () => {
-    await pipeline.close();
-    bridge.close();
+    await pipeline?.close();
+    bridge?.close();
   });
 
   /** Sends the bad message, waits for its ledger row, then proves the producer still serves. */
@@ -140,37 +140,36 @@ describe('bad input on the bridge is rejected with a reason and stops nothing', 
 describe('an answer job whose data can never be written', () => {
   it('is not retried for ever: the reconciler sends the asker an error response instead, once', async () => {
     const bridge = BridgeFixture.create();
+    onTestFinished(() => bridge.close());
     const conv = bridge.createConversation();
     const { logger, lines } = capturingLogger();
     const redis = testRedis(undefined, logger);
+    onTestFinished(async () => {
+      await redis.quit();
+    });
     // No consumer: the test plays it, with an answer job no writer can use.
     const producer = await Producer.open(
       producerOptions(redis, testPrefix(), bridge.path, { conversations: [{ id: conv.id, token: conv.tokenB }], reconcileIntervalSec: 1, reconcileGraceMs: 0 }),
       logger,
     );
-    try {
-      await producer.start();
-      const id = bridge.ask(conv.id, 'q_unwritable', 'a question');
-      const qid = String((await waitFor('queued', () => bridge.ledger(id)?.job_id)) ?? '');
-      const bad = await producer.answers.add('answer', { messageId: id, conversationId: conv.id, queryId: 'q_unwritable', questionJobId: qid, outcome: { kind: 'answer' } }, { jobId: answerJobId(qid, 'answer') });
-      await waitFor('the bad answer job failed', async () => (await bad.getState()) === 'failed');
-      // While its question job waits, the reconciler leaves the row alone; once it is gone, it acts.
-      await producer.questions.remove(qid);
+    onTestFinished(() => producer.close());
+    await producer.start();
+    const id = bridge.ask(conv.id, 'q_unwritable', 'a question');
+    const qid = String((await waitFor('queued', () => bridge.ledger(id)?.job_id)) ?? '');
+    const bad = await producer.answers.add('answer', { messageId: id, conversationId: conv.id, queryId: 'q_unwritable', questionJobId: qid, outcome: { kind: 'answer' } }, { jobId: answerJobId(qid, 'answer') });
+    await waitFor('the bad answer job failed', async () => (await bad.getState()) === 'failed');
+    // While its question job waits, the reconciler leaves the row alone; once it is gone, it acts.
+    await producer.questions.remove(qid);
 
-      const response = await waitFor('an error response', () => bridge.responses(conv.id).find((r) => r.body.query_id === 'q_unwritable'));
-      expect(response.body.error).toMatchObject({ kind: 'failed' });
-      expect(String((response.body.error as { message: string }).message)).toMatch(/^the answer could not be written: invalid answer job data: /);
-      expect(bridge.ledger(id)).toMatchObject({ state: 'failed', error_kind: 'failed' });
-      // Later passes find nothing to do: the bad job stays failed (for the board), never retried.
-      await new Promise((r) => setTimeout(r, 2500));
-      expect(bridge.responses(conv.id).filter((r) => r.body.query_id === 'q_unwritable')).toHaveLength(1);
-      expect(await bad.getState()).toBe('failed');
-      expect(lines.filter((l) => l.msg === 'answer job had failed to write; retrying it')).toEqual([]);
-      expect(lines.filter((l) => l.msg === 'answer job holds data that can never be written; sending an error response instead')).toHaveLength(1);
-    } finally {
-      await producer.close();
-      await redis.quit();
-      bridge.close();
-    }
+    const response = await waitFor('an error response', () => bridge.responses(conv.id).find((r) => r.body.query_id === 'q_unwritable'));
+    expect(response.body.error).toMatchObject({ kind: 'failed' });
+    expect(String((response.body.error as { message: string }).message)).toMatch(/^the answer could not be written: invalid answer job data: /);
+    expect(bridge.ledger(id)).toMatchObject({ state: 'failed', error_kind: 'failed' });
+    // Later passes find nothing to do: the bad job stays failed (for the board), never retried.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(bridge.responses(conv.id).filter((r) => r.body.query_id === 'q_unwritable')).toHaveLength(1);
+    expect(await bad.getState()).toBe('failed');
+    expect(lines.filter((l) => l.msg === 'answer job had failed to write; retrying it')).toEqual([]);
+    expect(lines.filter((l) => l.msg === 'answer job holds data that can never be written; sending an error response instead')).toHaveLength(1);
   });
 });

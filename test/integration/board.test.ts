@@ -194,9 +194,12 @@ describe('read-only mode', () => {
     const worker = new Worker('questions', async () => {
       throw new Error('failed on purpose');
     }, { connection: workerConnection, prefix });
-    await waitFor('the job failed', async () => (await questions.getJobState(failedJobId)) === 'failed');
-    await worker.close();
-    workerConnection.disconnect();
+    try {
+      await waitFor('the job failed', async () => (await questions.getJobState(failedJobId)) === 'failed');
+    } finally {
+      await worker.close();
+      workerConnection.disconnect();
+    }
     const [ro, rw] = [
       spawnCli(['board', '--redis', inject('redisUrl'), '--prefix', prefix, '--port', '0', '--read-only']),
       spawnCli(['board', '--redis', inject('redisUrl'), '--prefix', prefix, '--port', '0']),
@@ -206,8 +209,8 @@ describe('read-only mode', () => {
 
   afterAll(async () => {
     await killAll();
-    await questions.close();
-    connection.disconnect();
+    await questions?.close();
+    connection?.disconnect();
   });
 
   it('refuses writes with 405 and still serves reads', async () => {

@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { Consumer } from '../../src/consumer/Consumer.js';
 import type { QuestionJob } from '../../src/shared/jobs.js';
-import { BridgeFixture } from '../support/bridge.js';
+import { BridgeFixture, tempDir } from '../support/bridge.js';
 import { claudeEnv, testClaudeAnswerer } from '../support/claudeEnv.js';
 import { echoResponder, FakeAnthropic } from '../support/fakeAnthropic.js';
 import { capturingLogger, InProcessPipeline, testLogger, testPrefix, testRedis } from '../support/pipeline.js';
@@ -32,6 +33,11 @@ function descendants(): number[] {
   };
   walk(process.pid);
   return out.filter((pid) => pid !== undefined);
+}
+
+/** The session folders a consumer made in the temp folder of `env`. */
+function sessionFolders(env: NodeJS.ProcessEnv): string[] {
+  return readdirSync(env.TMPDIR!).filter((f) => f.startsWith('autopoll-session-'));
 }
 
 function openDescriptors(): number {
@@ -147,31 +153,46 @@ describe('Claude Code session lifecycle', () => {
     }
   });
 
-  it('SIGTERM to a consumer process: in-flight turns finish, every Claude Code process is closed, exit 0', async () => {
+  it('SIGTERM to a consumer process: in-flight turns finish, every Claude Code process is closed, its session folder removed, exit 0', async () => {
     api.responder = echoResponder;
     api.latencyMs = 1500;
-    const redis = await RedisServer.start();
-    const pipeline = new SpawnedPipeline(['--redis', redis.url]);
-    const { bridge, conv } = pipeline;
-    const producer = pipeline.producer();
-    const consumer = pipeline.consumer(['--answerer', 'claude', '--sessions', '2'], claudeEnv(api.url));
-    try {
-      await producer.waitForLog(/^producer started$/);
-      await consumer.waitForLog(/^consumer started$/, 60_000);
-      const sessionPids = consumer.lines.filter((l) => l.msg === 'Claude Code session ready').map((l) => Number(l.sessionPid));
-      expect(sessionPids).toHaveLength(2);
-      bridge.ask(conv.id, 'q_t1', 'one');
-      bridge.ask(conv.id, 'q_t2', 'two');
-      await waitFor('both at the API', () => api.messageRequests.filter((r) => /q_t[12]/.test(r.lastUser)).length >= 2, 20_000);
-      consumer.child.kill('SIGTERM');
-      expect(await consumer.exited).toEqual({ code: 0, signal: null });
-      await waitFor('answers written', () => bridge.responses(conv.id).length === 2, 20_000);
-      for (const r of bridge.responses(conv.id)) expect(r.body.error).toBeUndefined();
-      for (const pid of sessionPids) expect(() => process.kill(pid, 0)).toThrow(); // gone, not a zombie we hold
-    } finally {
+    onTestFinished(() => {
       api.latencyMs = 0;
-      await pipeline.stop();
-      await redis.stop();
-    }
+    });
+    // Each stop registered as soon as there is something to stop: a failed step below still runs them (the last first).
+    const redis = await RedisServer.start();
+    onTestFinished(() => redis.stop());
+    const pipeline = new SpawnedPipeline(['--redis', redis.url]);
+    onTestFinished(() => pipeline.stop());
+    const { bridge, conv } = pipeline;
+    const env = claudeEnv(api.url);
+    const producer = pipeline.producer();
+    const consumer = pipeline.consumer(['--answerer', 'claude', '--sessions', '2'], env);
+    await producer.waitForLog(/^producer started$/);
+    await consumer.waitForLog(/^consumer started$/, 60_000);
+    const sessionPids = consumer.lines.filter((l) => l.msg === 'Claude Code session ready').map((l) => Number(l.sessionPid));
+    expect(sessionPids).toHaveLength(2);
+    expect(sessionFolders(env)).toHaveLength(1);
+    bridge.ask(conv.id, 'q_t1', 'one');
+    bridge.ask(conv.id, 'q_t2', 'two');
+    await waitFor('both at the API', () => api.messageRequests.filter((r) => /q_t[12]/.test(r.lastUser)).length >= 2, 20_000);
+    consumer.child.kill('SIGTERM');
+    expect(await consumer.exited).toEqual({ code: 0, signal: null });
+    await waitFor('answers written', () => bridge.responses(conv.id).length === 2, 20_000);
+    for (const r of bridge.responses(conv.id)) expect(r.body.error).toBeUndefined();
+    for (const pid of sessionPids) expect(() => process.kill(pid, 0)).toThrow(); // gone, not a zombie we hold
+    expect(sessionFolders(env)).toEqual([]);
+  });
+
+  it('an answerer whose Claude Code cannot start removes its session folder', async () => {
+    // The answerer makes its folder in this process's temp folder: for this test, one of its own.
+    const tmp = process.env.TMPDIR;
+    process.env.TMPDIR = tempDir();
+    onTestFinished(() => {
+      process.env.TMPDIR = tmp;
+    });
+    const a = answerer(api, { executable: join(tempDir(), 'no-claude-here') });
+    await expect(a.start()).rejects.toThrow(/Claude Code process exited/);
+    expect(sessionFolders(process.env)).toEqual([]);
   });
 });

@@ -11,11 +11,13 @@ import { waitFor } from '../support/wait.js';
 /** Real processes of the built CLI, each test with its own redis-server it may kill or flush. */
 describe('crashes lose nothing and answer nothing twice', () => {
   const procs: AutopollProcess[] = [];
+  const queues: Queue[] = [];
   let redis: RedisServer | undefined;
   let bridge: BridgeFixture | undefined;
 
   afterEach(async () => {
     await Promise.all(procs.splice(0).map((p) => p.kill('SIGKILL')));
+    await Promise.all(queues.splice(0).map((q) => q.close()));
     await redis?.stop();
     bridge?.close();
   });
@@ -30,6 +32,13 @@ describe('crashes lose nothing and answer nothing twice', () => {
     const p = new AutopollProcess(['consumer', '--redis', redis!.url, '--prefix', prefix, '--sessions', '4', '--lock-duration-ms', '2000', '--backoff-ms', '100', '--answerer', 'stub', ...extra]);
     procs.push(p);
     return p;
+  }
+
+  /** The questions queue, on a connection of its own, closed after the test before its Redis stops. */
+  function queue(prefix: string): Queue {
+    const questions = new Queue('questions', { connection: { host: '127.0.0.1', port: redis!.port, maxRetriesPerRequest: null }, prefix });
+    queues.push(questions);
+    return questions;
   }
 
   function askMany(conv: Conversation, n: number, tag: string): { queryIds: string[]; messageIds: number[] } {
@@ -73,8 +82,7 @@ describe('crashes lose nothing and answer nothing twice', () => {
     const slow = consumer(prefix, ['--stub-latency-ms', '20000']);
     await slow.waitForLog(/^consumer started$/);
     const { queryIds, messageIds } = askMany(conv, 4, 'ck');
-    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const questions = new Queue('questions', { connection, prefix });
+    const questions = queue(prefix);
     await waitFor('4 active jobs', async () => (await questions.getActiveCount()) === 4);
     await slow.kill('SIGKILL');
     consumer(prefix, ['--stub-latency-ms', '10']);
@@ -83,8 +91,6 @@ describe('crashes lose nothing and answer nothing twice', () => {
     expectAnsweredExactlyOnce(bridge, conv.id, queryIds, messageIds);
     // The crashed run counts as an attempt.
     for (const r of bridge.responses(conv.id)) expect(r.body.attempts).toBe(2);
-    await questions.close();
-    connection.disconnect();
   });
 
   it('kill -9 of the producer in the middle of a stream, then a restart: every question answered exactly once', async () => {
@@ -116,8 +122,7 @@ describe('crashes lose nothing and answer nothing twice', () => {
     const { queryIds, messageIds } = askMany(conv, 100, 'fl');
     await waitFor('a few answered', () => bridge!.responses(conv.id).length >= 10);
     const admin = new Redis(redis.url);
-    await admin.flushall();
-    admin.disconnect();
+    await admin.flushall().finally(() => admin.disconnect());
     const answeredAtFlush = bridge.responses(conv.id).length;
     expect(answeredAtFlush).toBeLessThan(100);
     await waitFor('all answered', () => bridge!.responses(conv.id).length >= 100, 45_000);
@@ -136,11 +141,8 @@ describe('crashes lose nothing and answer nothing twice', () => {
     await prod.waitForLog(/^producer started$/);
     await cons.waitForLog(/^consumer started$/);
     const { queryIds, messageIds } = askMany(conv, 3, 'term');
-    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const questions = new Queue('questions', { connection, prefix });
+    const questions = queue(prefix);
     await waitFor('3 active jobs', async () => (await questions.getActiveCount()) === 3);
-    await questions.close();
-    connection.disconnect();
     expect(bridge.responses(conv.id)).toHaveLength(0); // in flight: each takes 1.5 s
     cons.child.kill('SIGTERM');
     expect(await cons.exited).toEqual({ code: 0, signal: null });

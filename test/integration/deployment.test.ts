@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -550,7 +550,6 @@ describe('no key-looking literal in the deployment files', () => {
 
 describe('the compose commands and healthchecks, run with the built CLI', () => {
   const prefix = testPrefix();
-  const dirs: string[] = [];
   const procs: AutopollProcess[] = [];
   const compose = loadCompose({ ...COMPOSE_ENV, AUTOPOLL_ANSWERER: 'stub' });
   const dockerfileFinal = parseDockerfile(read('Dockerfile')).at(-1)!;
@@ -559,16 +558,11 @@ describe('the compose commands and healthchecks, run with the built CLI', () => 
 
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.kill('SIGKILL')));
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
   /** The service's command as the container runs it, with temporary folders for its volumes and port 0. */
   function hostCommand(s: Service): string[] {
-    const mounts = volumeMounts(s).map((m) => {
-      const dir = tempDir('autopoll-compose-');
-      dirs.push(dir);
-      return { ...m, dir };
-    });
+    const mounts = volumeMounts(s).map((m) => ({ ...m, dir: tempDir('autopoll-compose-') }));
     return argv(s.command).map((a, i, all) => {
       if (all[i - 1] === '--port') return '0';
       const m = mounts.find((x) => a === x.target || a.startsWith(`${x.target}/`));

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { CheckResult } from '../../src/doctor/check.js';
 import { doctorChecks } from '../../src/doctor/doctor.js';
 import { redisChecks } from '../../src/doctor/redisChecks.js';
@@ -33,10 +33,9 @@ describe('autopoll doctor', () => {
   let api: FakeAnthropic;
 
   beforeAll(async () => {
-    [goodRedis, api] = await Promise.all([
-      RedisServer.start(['--maxmemory-policy', 'noeviction', '--appendonly', 'yes']),
-      new FakeAnthropic().start(),
-    ]);
+    // One after the other: with Promise.all, the one started while the other failed would be stopped by nobody.
+    goodRedis = await RedisServer.start(['--maxmemory-policy', 'noeviction', '--appendonly', 'yes']);
+    api = await new FakeAnthropic().start();
   });
   afterAll(async () => {
     await Promise.all([goodRedis?.stop(), api?.stop()]);
@@ -127,6 +126,7 @@ describe('autopoll doctor', () => {
 
   it('fails on an evicting Redis with the fix, and warns about a Redis without persistence', async () => {
     const evicting = await RedisServer.start(['--maxmemory-policy', 'allkeys-lru']);
+    onTestFinished(() => evicting.stop());
     const { bridge, args } = goodSetup();
     try {
       const run = await doctor([...args, '--redis', evicting.url, '--skip-claude']);
@@ -141,7 +141,6 @@ describe('autopoll doctor', () => {
       expect(run.stdout).toContain('1 failed, 1 warning, 5 ok, 1 skipped: fix the FAIL lines and run autopoll doctor again');
     } finally {
       bridge.close();
-      await evicting.stop();
     }
   });
 

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { CONSUMERS, listConsumers, type ConsumerInfo } from '../../src/shared/ConsumerPresence.js';
 import { listPresence, Presence, PRESENCE_STALE_MS, presenceKey } from '../../src/shared/Presence.js';
 import { listProducers, PRODUCERS } from '../../src/shared/ProducerPresence.js';
@@ -17,6 +17,10 @@ describe('presence', () => {
     const p = new Presence(redis, prefix, PRODUCERS, () => ({ name: 'p1', host: 'h', pid: 2, bridgeDb: '/b.db', role: null, conversations: [{ id: 'conv_1', expiresAt: 'T' }], startedAt: 1 }));
     c.start();
     p.start();
+    // Stopped below too; this stops them when an assertion fails first (they would keep writing their keys).
+    onTestFinished(async () => {
+      await Promise.all([c.stop(), p.stop()]);
+    });
     await waitFor('both listed', async () => (await listConsumers(redis, prefix)).length === 1 && (await listProducers(redis, prefix)).length === 1);
     expect(await listProducers(redis, prefix)).toEqual([expect.objectContaining({ name: 'p1', conversations: [{ id: 'conv_1', expiresAt: 'T' }] })]);
     expect(presenceKey(prefix, CONSUMERS)).toBe(`${prefix}:autopoll:consumers`);

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { PrivateRedis } from '../../src/cli/privateRedis.js';
 import { BridgeFixture, tempDir } from '../support/bridge.js';
 import { AutopollProcess } from '../support/cli.js';
@@ -55,11 +55,12 @@ describe('when Redis is not there', () => {
     const port = await freePort();
     const dir = tempDir();
     const server = await PrivateRedis.start(port, `${dir}/redis`, testLogger());
+    onTestFinished(() => server.stop());
     const client = new Redis(`redis://127.0.0.1:${port}`);
+    onTestFinished(() => client.disconnect());
     expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
     expect(await client.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
     expect(await client.config('GET', 'dir')).toEqual(['dir', `${dir}/redis`]);
-    client.disconnect();
     await server.stop();
     expect(await redisAnswers(`redis://127.0.0.1:${port}`)).toBe(false);
   });

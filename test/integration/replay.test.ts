@@ -41,8 +41,8 @@ describe('autopoll replay', () => {
   });
 
   afterAll(async () => {
-    await questions.close();
-    await pipeline.close();
+    await questions?.close();
+    await pipeline?.close();
   });
 
   it('starts from three error responses and one answer', () => {

@@ -4,14 +4,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BridgeClient } from '../../src/bridge/BridgeClient.js';
+import { removedAfterFile } from './cleanup.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(here, '../..');
 /** The bridge's schema as mcp-multiagent-bridge creates it: the fixture every test bridge is made from. */
 export const BRIDGE_SCHEMA_SQL = resolve(REPO, 'test/fixtures/bridge/schema.sql');
 
+/** A fresh folder, removed after the test file (see cleanup.ts). */
 export function tempDir(prefix = 'autopoll-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return removedAfterFile(mkdtempSync(join(tmpdir(), prefix)));
 }
 
 export interface Conversation {

@@ -5,6 +5,7 @@ import type { FakeAnthropic } from './fakeAnthropic.js';
 import { testLogger } from './pipeline.js';
 import { join } from 'node:path';
 import { tempDir } from './bridge.js';
+import { RUN_MARKER } from './leftovers.js';
 
 /**
  * The environment a real Claude Code process needs to talk to the fake API only: its own HOME
@@ -15,6 +16,8 @@ export function claudeEnv(apiUrl: string): NodeJS.ProcessEnv {
   mkdirSync(join(home, '.claude'), { recursive: true });
   return {
     PATH: process.env.PATH,
+    // The only variable of the test's own environment it keeps: what the run's teardown finds processes by.
+    [RUN_MARKER]: process.env[RUN_MARKER],
     HOME: home,
     CLAUDE_CONFIG_DIR: join(home, '.claude'),
     // Claude Code keeps probes and sockets in TMPDIR: inside the test's own folder, not /tmp.

@@ -10,9 +10,12 @@ import type { QuestionWorkerOptions } from '../../src/consumer/QuestionWorker.js
 import { Producer, type ProducerOptions } from '../../src/producer/Producer.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { createRedis, RedisOutageReporter } from '../../src/shared/redis.js';
+import { keysDeletedAfterFile } from './cleanup.js';
+import { RUN_MARKER } from './leftovers.js';
 
+/** A fresh key prefix, under the run's (see globalSetup.ts); its keys are deleted after the test file (see cleanup.ts). */
 export function testPrefix(): string {
-  return `{t${randomBytes(4).toString('hex')}}`;
+  return keysDeletedAfterFile(`{t${process.env[RUN_MARKER] ?? ''}${randomBytes(4).toString('hex')}}`);
 }
 
 export function testLogger(): Logger {
@@ -77,16 +80,23 @@ export class InProcessPipeline {
     );
   }
 
+  /** Started, or (when a part fails to start) closed again: the caller gets no pipeline to close. */
   async start(): Promise<this> {
-    this.producer = await Producer.open(producerOptions(this.redis, this.prefix, this.bridgeDb, this.producerExtra), this.logger);
-    await this.producer.start();
-    await this.consumer.start();
-    return this;
+    try {
+      this.producer = await Producer.open(producerOptions(this.redis, this.prefix, this.bridgeDb, this.producerExtra), this.logger);
+      await this.producer.start();
+      await this.consumer.start();
+      return this;
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
   }
 
   async close(): Promise<void> {
     await this.consumer.close(5_000);
-    await this.producer.close();
+    // Unset when Producer.open failed.
+    await this.producer?.close();
     await this.redis.quit();
   }
 }

@@ -35,8 +35,14 @@ export class RedisServer {
 
   static async startOn(port: number, extraArgs: string[] = []): Promise<RedisServer> {
     const server = new RedisServer(port, extraArgs);
-    await server.launch();
-    return server;
+    try {
+      await server.launch();
+      return server;
+    } catch (err) {
+      // The caller gets no server to stop: the process and the folder would be left behind.
+      await server.stop();
+      throw err;
+    }
   }
 
   /** (Re)starts the server process on the same port and folder. */

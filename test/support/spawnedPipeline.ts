@@ -3,6 +3,7 @@ import type { StatusReport } from '../../src/ops/status/statusReport.js';
 import { BridgeFixture, type Conversation } from './bridge.js';
 import { AutopollProcess, runAutopoll } from './cli.js';
 import { expectAnsweredExactlyOnce } from './exactlyOnce.js';
+import { ProcessMarker } from './leftovers.js';
 import { testPrefix } from './pipeline.js';
 import { waitFor } from './wait.js';
 
@@ -23,6 +24,8 @@ export class SpawnedPipeline {
   readonly procs: AutopollProcess[] = [];
   readonly queryIds: string[] = [];
   readonly messageIds: number[] = [];
+  /** On every process of the pipeline, inherited by what they start: stop() finds them all by it. */
+  readonly marker = new ProcessMarker('AUTOPOLL_TEST_PIPELINE');
 
   constructor(
     readonly redisArgs: string[],
@@ -54,7 +57,7 @@ export class SpawnedPipeline {
   }
 
   spawn(args: string[], env: Record<string, string | undefined> = {}): AutopollProcess {
-    const p = new AutopollProcess(args, { ...this.env, ...env });
+    const p = new AutopollProcess(args, { ...this.marker.env, ...this.env, ...env });
     this.procs.push(p);
     return p;
   }
@@ -87,6 +90,9 @@ export class SpawnedPipeline {
 
   async stop(): Promise<void> {
     await Promise.all(this.procs.splice(0).map((p) => p.kill('SIGKILL')));
+    // What they started outlives a SIGKILL (Claude Code runs in process groups of its own); killed
+    // again until none is left, in case one was starting a process of its own.
+    await waitFor("the pipeline's processes gone", () => this.marker.kill().length === 0, 10_000);
     this.bridge.close();
   }
 }

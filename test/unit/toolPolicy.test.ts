@@ -1,11 +1,11 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CanUseTool, PermissionResult } from '@anthropic-ai/claude-agent-sdk';
 import { READ_ONLY_TOOLS, readOnlyPolicy } from '../../src/consumer/claude/toolPolicy.js';
+import { tempDir } from '../support/bridge.js';
 
-const ROOT = resolve(mkdtempSync(join(tmpdir(), 'autopoll-policy-')));
+const ROOT = resolve(tempDir('autopoll-policy-'));
 const policy = readOnlyPolicy(ROOT);
 
 /** Runs a policy as the SDK would; a null answer (no decision) fails the test. */
@@ -123,7 +123,7 @@ describe('readOnlyPolicy: paths', () => {
   });
 
   it('two policies with different roots are independent', async () => {
-    const other = resolve(mkdtempSync(join(tmpdir(), 'autopoll-policy-other-')));
+    const other = resolve(tempDir('autopoll-policy-other-'));
     const p = readOnlyPolicy(other);
     expect((await run(p, 'Read', { file_path: join(other, 'a.md') })).behavior).toBe('allow');
     expect((await run(p, 'Read', { file_path: join(ROOT, 'a.md') })).behavior).toBe('deny');
@@ -133,11 +133,8 @@ describe('readOnlyPolicy: paths', () => {
 
 describe('readOnlyPolicy: patterns, home and links', () => {
   it('denies glob patterns that reach out of the root, ~ paths and links that point out', async () => {
-    const { mkdtempSync, symlinkSync, writeFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const base = mkdtempSync(join(tmpdir(), 'policy-'));
-    const outside = mkdtempSync(join(tmpdir(), 'policy-out-'));
+    const base = tempDir('policy-');
+    const outside = tempDir('policy-out-');
     writeFileSync(join(outside, 'secret.txt'), 'x');
     symlinkSync(join(outside, 'secret.txt'), join(base, 'link.txt'));
     const policy = readOnlyPolicy(base);

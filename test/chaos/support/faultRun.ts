@@ -7,7 +7,7 @@ import { expectAnsweredExactlyOnce } from '../../support/exactlyOnce.js';
 import { RedisServer } from '../../support/redisServer.js';
 import { SpawnedPipeline, STUB_CONSUMER } from '../../support/spawnedPipeline.js';
 import { waitFor } from '../../support/wait.js';
-import { ProcessMarker } from './leftovers.js';
+import { ProcessMarker } from '../../support/leftovers.js';
 
 /**
  * The kill storm and Redis fault scenarios (test/chaos/killStorm, redisFaults): spawned
@@ -70,7 +70,13 @@ export class FaultRun {
   /** A private redis-server with AOF on (a restart keeps what it fsynced), and the bridge file. */
   static async create(options: FaultRunOptions): Promise<FaultRun> {
     const redis = await RedisServer.start(['--appendonly', 'yes', '--appendfsync', 'everysec']);
-    return new FaultRun(redis, options);
+    try {
+      return new FaultRun(redis, options);
+    } catch (err) {
+      // The caller gets no run to clean up: the redis-server would be left behind.
+      await redis.stop();
+      throw err;
+    }
   }
 
   note(what: string): void {

@@ -5,7 +5,7 @@ import { pyJsonDumps } from '../../../src/shared/pyjson.js';
 import { bridgeNow } from '../../../src/shared/timestamp.js';
 import type { BridgeFixture } from '../../support/bridge.js';
 import type { AutopollProcess } from '../../support/cli.js';
-import type { ProcessMarker } from './leftovers.js';
+import type { ProcessMarker } from '../../support/leftovers.js';
 
 /**
  * Hostile rows for the bridge, as side `a` could write them: generated as small specs (what
@@ -447,13 +447,5 @@ export async function stopAll(procs: AutopollProcess[], marker: ProcessMarker, g
   );
   const deadline = Date.now() + 15_000;
   while (marker.alive().length > 0 && Date.now() < deadline) await sleep(200);
-  const left = marker.alive();
-  for (const { pid } of left) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return left;
+  return marker.kill();
 }

@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * The variable that marks every process of a vitest run (globalSetup.ts sets it; the workers and
+ * everything they spawn inherit it). Not AUTOPOLL_...: tests that hand the CLI a clean
+ * environment strip those.
+ */
+export const RUN_MARKER = 'TESTRUN_AUTOPOLL';
+
+export interface MarkedProcess {
+  pid: number;
+  ppid: number;
+  command: string;
+}
+
+/**
+ * "No process left behind", checked without trusting parent links (an orphan is re-parented to
+ * init): every process a run or a scenario starts carries a marker in its environment, which its
+ * children (Claude Code, redis-server started by `up`, ...) inherit; at the end, no live process
+ * may carry it.
+ */
+export class ProcessMarker {
+  constructor(
+    readonly name = 'AUTOPOLL_CHAOS_RUN',
+    readonly value = randomBytes(6).toString('hex'),
+  ) {}
+
+  /** Add to the environment of everything the scenario spawns. */
+  get env(): Record<string, string> {
+    return { [this.name]: this.value };
+  }
+
+  /** Live processes carrying the marker (zombies excluded: they hold no resources and are reaped by their parent). */
+  alive(): MarkedProcess[] {
+    const needle = `${this.name}=${this.value}`;
+    const found: MarkedProcess[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+      try {
+        const [state, ppid] = readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+        if (state === 'Z') continue;
+        if (!readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(needle)) continue;
+        found.push({ pid: Number(entry), ppid: Number(ppid), command: readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() });
+      } catch {
+        // Gone while we looked, or not ours to read.
+      }
+    }
+    return found;
+  }
+
+  /** SIGKILLs `found` (by default every live process carrying the marker); returns them. */
+  kill(found = this.alive()): MarkedProcess[] {
+    for (const { pid } of found) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return found;
+  }
+}
