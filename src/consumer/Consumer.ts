@@ -18,10 +18,11 @@ export class Consumer {
   readonly name: string;
   private readonly presence: Presence<ConsumerInfo>;
   private readonly startedAt = Date.now();
+  private closing = false;
 
   constructor(
     readonly answerer: Answerer,
-    options: ConsumerOptions,
+    private readonly options: ConsumerOptions,
     private readonly logger: Logger,
   ) {
     this.name = options.name ?? defaultConsumerName();
@@ -42,10 +43,25 @@ export class Consumer {
     await this.answerer.start();
     this.worker.start();
     this.presence.start();
+    void this.announce();
+  }
+
+  /**
+   * Logs "consumer started" once Redis answers: until then it takes nothing (the connection's
+   * outage line says why). Not awaited by start, so that a SIGTERM meanwhile stops it as usual.
+   */
+  private async announce(): Promise<void> {
+    try {
+      await this.options.connection.ping();
+    } catch {
+      return; // closed before Redis ever answered
+    }
+    if (this.closing) return;
     this.logger.info({ answerer: this.answerer.llmType, name: this.name }, 'consumer started');
   }
 
   async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
     await this.presence.stop();
     await this.worker.close(timeoutMs);
     await this.answerer.close();
