@@ -77,7 +77,7 @@ export interface ProgressState {
  */
 export function progressVerdict(s: ProgressState): { ok: boolean; detail: string } {
   if (!s.running) return { ok: false, detail: 'the worker is not running' };
-  if (s.paused) return { ok: false, detail: 'the worker is paused (see the log for why, e.g. no Claude credentials)' };
+  if (s.paused) return { ok: false, detail: 'the worker is paused (see the log for why)' };
   if (s.waiting > 0 && s.busy < s.concurrency && s.idleMs > s.stallMs) {
     return { ok: false, detail: `${s.waiting} jobs waiting, ${s.concurrency - s.busy} free slots, none started for ${Math.round(s.idleMs / 1000)} s` };
   }
@@ -92,6 +92,8 @@ export interface ProgressOptions {
   queue: Queue;
   concurrency: number;
   busy: () => number;
+  /** Why the worker was stopped for good, if it was. */
+  stopped?: () => string | undefined;
   stallMs: number;
 }
 
@@ -102,6 +104,9 @@ export function progressCheck(o: ProgressOptions): ReadinessCheck {
   return {
     name: o.name,
     async run() {
+      // Stopped for good is the answer whatever the queue holds, and with it how to fix it.
+      const stopped = o.stopped?.();
+      if (stopped !== undefined) return { ok: false, detail: `stopped: ${stopped}` };
       if (o.redis.status !== 'ready') return { ok: false, detail: 'cannot see its queue: RedisConnection is unreachable' };
       const waiting = await o.queue.getWaitingCount();
       return progressVerdict({

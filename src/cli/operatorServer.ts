@@ -48,7 +48,7 @@ export async function startOperatorServer(
     metrics.watchConsumer(consumer);
     if (consumer.answerer instanceof ClaudeAnswerer) metrics.watchPool(consumer.answerer.pool);
     const worker = consumer.worker;
-    checks.push(progressCheck({ name: 'question-worker', redis: parts.redis, worker: worker.worker, queue: queues.questions, concurrency: worker.worker.concurrency, busy: () => worker.busy, stallMs: STALL_MS }));
+    checks.push(progressCheck({ name: 'question-worker', redis: parts.redis, worker: worker.worker, queue: queues.questions, concurrency: worker.worker.concurrency, busy: () => worker.busy, stopped: () => consumer.stoppedBecause, stallMs: STALL_MS }));
   }
   try {
     const server = await OperatorServer.start(

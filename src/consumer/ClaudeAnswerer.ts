@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { QuestionJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
-import type { AnswerContext, AnswerResult, Answerer } from './Answerer.js';
+import { FatalAnswererError, type AnswerContext, type AnswerResult, type Answerer } from './Answerer.js';
 import { ClaudeSession } from './claude/ClaudeSession.js';
 import { ClaudeSessionPool, type SessionMemory } from './claude/ClaudeSessionPool.js';
+import { credentialSource, credentialsRefusedMessage, noCredentialsMessage, readClaudeAuthInputs } from './claude/credentials.js';
 import { buildPrompt } from './claude/prompt.js';
 import { extractSources } from './claude/sources.js';
 
@@ -29,6 +30,8 @@ export class ClaudeAnswerer implements Answerer {
   readonly pool: ClaudeSessionPool;
   /** The sessions' empty working folder when there is no tools root: made by start, removed by close. */
   private sessionDir = '';
+  /** Where the sessions take their credentials from, as found at start (named, never the secret). */
+  private credentials: string | undefined;
 
   constructor(
     private readonly options: ClaudeAnswererOptions,
@@ -60,7 +63,12 @@ export class ClaudeAnswerer implements Answerer {
     );
   }
 
+  /** Fails with a FatalAnswererError, before any session starts, when Claude Code would find no credentials. */
   async start(): Promise<void> {
+    const auth = readClaudeAuthInputs(this.options.env ?? process.env);
+    this.credentials = credentialSource(auth);
+    if (this.credentials === undefined) throw new FatalAnswererError('no_credentials', noCredentialsMessage(auth));
+    this.logger.info({ credentialSource: this.credentials }, 'Claude credentials found');
     if (this.options.toolsRoot === undefined) this.sessionDir = mkdtempSync(join(tmpdir(), 'autopoll-session-'));
     try {
       await this.pool.start();
@@ -72,7 +80,10 @@ export class ClaudeAnswerer implements Answerer {
   }
 
   async answer(q: QuestionJob, ctx: AnswerContext): Promise<AnswerResult> {
-    const turn = await this.pool.run(q.conversationId, buildPrompt(q), ctx);
+    const turn = await this.pool.run(q.conversationId, buildPrompt(q), ctx).catch((err: unknown) => {
+      // Only this consumer's credentials can be at fault: the message names where they came from and the fix.
+      throw err instanceof FatalAnswererError ? new FatalAnswererError(err.kind, credentialsRefusedMessage(err.message, this.credentials)) : err;
+    });
     this.logger.debug({ queryId: q.queryId, sessionId: turn.sessionId, sessionPid: turn.sessionPid }, 'turn done');
     return {
       answer: turn.text,

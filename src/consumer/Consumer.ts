@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { CONSUMERS, type ConsumerInfo } from '../shared/ConsumerPresence.js';
 import { hostPid, Presence } from '../shared/Presence.js';
 import type { Logger } from '../shared/logger.js';
-import type { Answerer } from './Answerer.js';
+import { FatalAnswererError, type Answerer } from './Answerer.js';
 import { QuestionWorker, type QuestionWorkerOptions } from './QuestionWorker.js';
 
 export type ConsumerOptions = Omit<QuestionWorkerOptions, 'name'> & { name?: string | undefined };
@@ -12,16 +12,21 @@ export function defaultConsumerName(): string {
   return hostPid();
 }
 
-/** A consumer: an answerer (its sessions) behind a BullMQ worker, visible to the fleet. Needs only Redis. */
+/**
+ * A consumer: an answerer (its sessions) behind a BullMQ worker, visible to the fleet. Needs only
+ * Redis. One whose answerer cannot work here (no usable credentials) stays up, stopped: it takes
+ * no questions, and its presence and readiness say why, until it is restarted.
+ */
 export class Consumer {
   readonly worker: QuestionWorker;
   readonly name: string;
   private readonly presence: Presence<ConsumerInfo>;
   private readonly startedAt = Date.now();
+  private closing = false;
 
   constructor(
     readonly answerer: Answerer,
-    options: ConsumerOptions,
+    private readonly options: ConsumerOptions,
     private readonly logger: Logger,
   ) {
     this.name = options.name ?? defaultConsumerName();
@@ -35,17 +40,44 @@ export class Consumer {
       sessionPids: answerer.sessionPids(),
       busy: this.worker.busy,
       startedAt: this.startedAt,
+      ...(this.stoppedBecause === undefined ? { state: 'running' as const } : { state: 'stopped' as const, reason: this.stoppedBecause }),
     }));
+    this.worker.on('halted', () => void this.presence.publish());
+  }
+
+  /** Why this consumer takes no questions; undefined while it takes them. */
+  get stoppedBecause(): string | undefined {
+    return this.worker.haltedBecause;
   }
 
   async start(): Promise<void> {
-    await this.answerer.start();
-    this.worker.start();
+    try {
+      await this.answerer.start();
+    } catch (err) {
+      if (!(err instanceof FatalAnswererError)) throw err;
+      this.worker.halt(err.message);
+    }
+    if (this.stoppedBecause === undefined) this.worker.start();
     this.presence.start();
+    void this.announce();
+  }
+
+  /**
+   * Logs "consumer started" once Redis answers: until then it takes nothing (the connection's
+   * outage line says why). Not awaited by start, so that a SIGTERM meanwhile stops it as usual.
+   */
+  private async announce(): Promise<void> {
+    try {
+      await this.options.connection.ping();
+    } catch {
+      return; // closed before Redis ever answered
+    }
+    if (this.closing || this.stoppedBecause !== undefined) return;
     this.logger.info({ answerer: this.answerer.llmType, name: this.name }, 'consumer started');
   }
 
   async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
     await this.presence.stop();
     await this.worker.close(timeoutMs);
     await this.answerer.close();

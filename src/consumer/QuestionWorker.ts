@@ -28,7 +28,12 @@ export interface QuestionWorkerOptions {
 export interface QuestionWorkerEvents {
   answered: [{ ms: number; attempt: number; usage?: { inputTokens?: number; outputTokens?: number; costUsd?: number } | undefined }];
   attemptFailed: [{ kind: string; final: boolean }];
+  /** It takes no more questions (until the consumer is restarted): as each question it had leaves, so that `busy` follows. */
+  halted: [reason: string];
 }
+
+/** How long an idle worker's close may take before it is left to finish on its own. */
+const IDLE_CLOSE_MS = 1000;
 
 /** Enough of a question job to send an error response when the rest of it is unusable. */
 const AddressSchema = QuestionJobSchema.pick({ messageId: true, conversationId: true, queryId: true });
@@ -46,7 +51,8 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
   private readonly sender: AnswerSender;
   /** Used only to back the queue off (rate limit); consumers never add questions. */
   private readonly questions: Queue;
-  private stopped = false;
+  /** Why it takes no more questions (no usable credentials); undefined while it takes them. */
+  haltedBecause: string | undefined;
 
   constructor(
     private readonly answerer: Answerer,
@@ -77,9 +83,25 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
     this.worker.run().catch((err: unknown) => this.logger.error({ err }, 'worker stopped with an error'));
   }
 
-  /** Stops taking jobs; waits for the ones in flight up to `timeoutMs`, then hands them back. */
+  /**
+   * Stops taking questions until the consumer is restarted (a failure no retry fixes here, e.g. no
+   * usable credentials): says why once, in one line with the fix. Other consumers take the questions.
+   */
+  halt(reason: string): void {
+    if (this.haltedBecause !== undefined) return;
+    this.haltedBecause = reason;
+    this.logger.error(reason);
+    void this.worker.pause(true);
+  }
+
+  /**
+   * Stops taking jobs; waits for the ones in flight up to `timeoutMs`, then hands them back. With
+   * none in flight there is nothing to wait for: BullMQ's close would still wait for its pending
+   * fetch, which a Redis outage holds, so it gets only a moment.
+   */
   async close(timeoutMs: number): Promise<void> {
-    if (!(await closeWorker(this.worker, timeoutMs))) {
+    const inFlight = this.busy > 0;
+    if (!(await closeWorker(this.worker, inFlight ? timeoutMs : IDLE_CLOSE_MS)) && inFlight) {
       this.logger.warn({ timeoutMs }, 'in-flight questions did not finish in time; handed them back to the queue');
     }
     await Promise.all([this.answers.close(), this.questions.close()]);
@@ -88,11 +110,14 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
   private async process(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
     const parsed = QuestionJobSchema.safeParse(job.data);
     if (!parsed.success) return this.refuseInvalid(job, parsed.error);
+    // A fetch already under way when the worker was halted can still bring a job: straight back with it.
+    if (this.haltedBecause !== undefined) return this.handBack(job, parsed.data, 'this consumer takes no questions');
     this.busy++;
     try {
       return await this.answer(job, parsed.data, token, signal);
     } finally {
       this.busy--;
+      if (this.haltedBecause !== undefined) this.emit('halted', this.haltedBecause);
     }
   }
 
@@ -151,14 +176,12 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
     return this.handBack(job, q, `${err.message}; the worker backs off ${delay} ms`);
   }
 
-  /** A failure no retry fixes here (no credentials): say so once, hand the question back, stop taking more. */
+  /**
+   * A failure no retry fixes here (the credentials were refused): stop taking questions, and hand
+   * this one back at once, unspent, for a consumer whose credentials work.
+   */
   private async stopTakingWork(job: Job, q: QuestionJob, err: FatalAnswererError): Promise<never> {
-    if (!this.stopped) {
-      this.stopped = true;
-      this.logger.fatal({ kind: err.kind }, `${err.message}; this consumer takes no more questions until it is restarted`);
-      void this.worker.pause(true);
-    }
-    await this.questions.rateLimit(60_000);
+    this.halt(err.message);
     return this.handBack(job, q, err.message);
   }
 

@@ -13,6 +13,13 @@ export const ConsumerInfoSchema = z.object({
   /** The live session processes (Claude Code), empty for the stub. */
   sessionPids: z.array(z.number().int()),
   busy: z.number().int().nonnegative(),
+  /**
+   * stopped: up, but taking no questions until it is restarted (e.g. no usable Claude credentials).
+   * An entry from a consumer older than this field is running.
+   */
+  state: z.enum(['running', 'stopped']).default('running'),
+  /** Why it is stopped, and the fix. */
+  reason: z.string().optional(),
   startedAt: z.number(),
   seenAt: z.number(),
 });

@@ -28,13 +28,6 @@ function spawnCli(args: string[], extraEnv: Record<string, string> = {}): Autopo
   return p;
 }
 
-/** The base URL the server logged (port 0: a free one), always reached over 127.0.0.1. */
-async function serverUrl(p: AutopollProcess): Promise<string> {
-  const line = await p.waitForLog(/^operator server listening$/);
-  const port = new URL(String(line.url)).port;
-  return `http://127.0.0.1:${port}`;
-}
-
 async function http(url: string, init: RequestInit & { bearer?: string; cookie?: string } = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   if (init.bearer !== undefined) headers.set('authorization', `Bearer ${init.bearer}`);
@@ -72,7 +65,7 @@ describe('board token', () => {
 
   beforeAll(async () => {
     const board = spawnCli(['board', '--redis', inject('redisUrl'), '--prefix', prefix, '--port', '0'], { AUTOPOLL_BOARD_TOKEN: TOKEN });
-    base = await serverUrl(board);
+    base = await board.operatorUrl();
   });
 
   afterAll(killAll);
@@ -204,7 +197,7 @@ describe('read-only mode', () => {
       spawnCli(['board', '--redis', inject('redisUrl'), '--prefix', prefix, '--port', '0', '--read-only']),
       spawnCli(['board', '--redis', inject('redisUrl'), '--prefix', prefix, '--port', '0']),
     ];
-    [readOnly, writable] = await Promise.all([serverUrl(ro), serverUrl(rw)]);
+    [readOnly, writable] = await Promise.all([ro.operatorUrl(), rw.operatorUrl()]);
   });
 
   afterAll(async () => {
@@ -272,7 +265,7 @@ describe('bind policy', () => {
     const line = await board.waitForLog(/^operator server listening$/);
     expect(line).toMatchObject({ tokenRequired: true, board: true });
     expect(String(line.url)).toMatch(/^http:\/\/0\.0\.0\.0:\d+\/$/);
-    const base = await serverUrl(board);
+    const base = await board.operatorUrl();
     for (const probe of ['/healthz', '/readyz', '/metrics']) {
       const anonymous = await http(`${base}${probe}`);
       expect(anonymous.status, probe).toBe(401);
@@ -302,7 +295,7 @@ describe('readiness follows Redis', () => {
       'up', '--answerer', 'stub', '--redis', redis.url, '--prefix', testPrefix(), '--port', '0',
       '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`, '--poll-interval-ms', '50',
     ]);
-    const base = await serverUrl(up);
+    const base = await up.operatorUrl();
     const healthz: number[] = [];
     const readyz = async () => {
       // A refused connection counts as a failed /healthz too, not as a poll to retry.
@@ -358,7 +351,7 @@ describe('/metrics follows real work', () => {
       'up', '--answerer', 'stub', '--redis', inject('redisUrl'), '--prefix', testPrefix(), '--port', '0', '--attempts', '1',
       '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`, '--poll-interval-ms', '50',
     ]);
-    const base = await serverUrl(up);
+    const base = await up.operatorUrl();
     await up.waitForLog(/^consumer started$/);
     const before = await scrape(base);
     expect(before.get('autopoll_questions_taken_total')).toBe(0);
@@ -429,7 +422,7 @@ describe('producer and consumer', () => {
     const quietProducer = spawnCli(['producer', '--redis', inject('redisUrl'), '--prefix', quietPrefix, '--bridge-db', other.path, '--role', 'quiet_shard']);
     const quietConsumer = spawnCli(['consumer', '--answerer', 'stub', '--redis', inject('redisUrl'), '--prefix', quietPrefix]);
 
-    const [producerUrl, consumerUrl] = await Promise.all([serverUrl(producer), serverUrl(consumer)]);
+    const [producerUrl, consumerUrl] = await Promise.all([producer.operatorUrl(), consumer.operatorUrl()]);
     expect(producer.lines.find((l) => l.msg === 'operator server listening')).toMatchObject({ board: false, tokenRequired: false });
     expect(consumer.lines.find((l) => l.msg === 'operator server listening')).toMatchObject({ board: false, tokenRequired: false });
 

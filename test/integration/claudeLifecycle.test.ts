@@ -2,12 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { Consumer } from '../../src/consumer/Consumer.js';
 import type { QuestionJob } from '../../src/shared/jobs.js';
-import { BridgeFixture, tempDir } from '../support/bridge.js';
+import { tempDir } from '../support/bridge.js';
 import { claudeEnv, testClaudeAnswerer } from '../support/claudeEnv.js';
 import { echoResponder, FakeAnthropic } from '../support/fakeAnthropic.js';
-import { capturingLogger, InProcessPipeline, testLogger, testPrefix, testRedis } from '../support/pipeline.js';
 import { RedisServer } from '../support/redisServer.js';
 import { SpawnedPipeline } from '../support/spawnedPipeline.js';
 import { waitFor } from '../support/wait.js';
@@ -118,40 +116,6 @@ describe('Claude Code session lifecycle', () => {
     }
     await waitFor('no process left', () => descendants().length === 0, 10_000);
   }, 300_000);
-
-  it('a missing or invalid credential is reported once, clearly, and the consumer stops taking questions without spending them', async () => {
-    api.responder = () => ({ kind: 'error', status: 401, message: 'invalid x-api-key' });
-    const { logger, lines } = capturingLogger();
-    const bridge = BridgeFixture.create();
-    const conv = bridge.createConversation();
-    const prefix = testPrefix();
-    const pipeline = await new InProcessPipeline(prefix, bridge.path, { conversations: [{ id: conv.id, token: conv.tokenB }] }, { answerer: answerer(api, { sessions: 1 }, logger), concurrency: 1, attempts: 2 }, logger).start();
-    let second: Consumer | undefined;
-    const redis = testRedis();
-    try {
-      for (let i = 0; i < 5; i++) bridge.ask(conv.id, `q_auth_${i}`, `question ${i}`);
-      await waitFor('fatal line', () => lines.some((l) => String(l.msg).startsWith('Claude Code is not authenticated')), 30_000);
-      await new Promise((r) => setTimeout(r, 1500));
-      const fatal = lines.filter((l) => String(l.msg).startsWith('Claude Code is not authenticated'));
-      expect(fatal).toHaveLength(1);
-      expect(fatal[0]!.msg).toBe('Claude Code is not authenticated: set ANTHROPIC_API_KEY or run claude login; this consumer takes no more questions until it is restarted');
-      expect(fatal[0]!.level).toBe(60);
-      const authRequests = api.messageRequests.filter((r) => r.lastUser.includes('q_auth_')).length;
-      expect(authRequests).toBeLessThanOrEqual(2); // it did not burn through the queue
-      expect(bridge.responses(conv.id)).toEqual([]); // nothing failed for good
-      // A consumer with working credentials then answers all of them, none with attempts spent.
-      api.responder = echoResponder;
-      second = new Consumer(answerer(api, { sessions: 1 }), { connection: redis, prefix, concurrency: 1, attempts: 2, backoffMs: 50, lockDurationMs: 30_000 }, testLogger());
-      await second.start();
-      await waitFor('5 answers', () => bridge.responses(conv.id).length === 5, 120_000, 100);
-      for (const r of bridge.responses(conv.id)) expect(r.body).toMatchObject({ attempts: 1 });
-    } finally {
-      await second?.close(5000);
-      await pipeline.close();
-      await redis.quit();
-      bridge.close();
-    }
-  });
 
   it('SIGTERM to a consumer process: in-flight turns finish, every Claude Code process is closed, its session folder removed, exit 0', async () => {
     api.responder = echoResponder;

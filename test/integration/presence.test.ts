@@ -9,7 +9,7 @@ describe('presence', () => {
   const redis = testRedis();
   afterAll(() => redis.quit());
 
-  const consumer = (name: string): Omit<ConsumerInfo, 'seenAt'> => ({ name, host: 'h', pid: 1, answerer: 'stub', sessions: 2, sessionPids: [], busy: 0, startedAt: 1 });
+  const consumer = (name: string): Omit<ConsumerInfo, 'seenAt'> => ({ name, host: 'h', pid: 1, answerer: 'stub', sessions: 2, sessionPids: [], busy: 0, state: 'running', startedAt: 1 });
 
   it('one mechanism, one hash per kind: listed while running, gone when stopped', async () => {
     const prefix = testPrefix();

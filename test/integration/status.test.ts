@@ -86,7 +86,7 @@ describe('autopoll status', () => {
     expect(report.workers).toEqual({ questions: 1, answers: 1 });
     expect(report.pausedQueues).toEqual(['questions']);
     expect(report.consumers).toEqual([
-      expect.objectContaining({ name: 'c1', pid: consumer.child.pid, answerer: 'stub', sessions: 3, busy: 0, sessionPids: [] }),
+      expect.objectContaining({ name: 'c1', pid: consumer.child.pid, answerer: 'stub', sessions: 3, busy: 0, sessionPids: [], state: 'running' }),
     ]);
     expect(report.producers).toEqual([
       expect.objectContaining({
@@ -113,7 +113,7 @@ describe('autopoll status', () => {
     expect(stdout).toMatch(new RegExp(`answers +0 +0 +0 +0 +0 +${ANSWERED + FAILED} +0 +1\\n`));
     // Seconds under a minute, minutes and seconds past it (a loaded machine can take that long).
     expect(stdout).toMatch(/Oldest waiting question: (\d+(\.\d)?s|\d+m\d{2}s)\n/);
-    expect(stdout).toMatch(new RegExp(`Consumers: 1 \\(BullMQ counts 1 worker on questions\\)\\n +NAME.*\\n +c1 +\\S+ +${consumer.child.pid} +stub +3 +0 +- +`));
+    expect(stdout).toMatch(new RegExp(`Consumers: 1 \\(BullMQ counts 1 worker on questions\\)\\n +NAME.*\\n +c1 +\\S+ +${consumer.child.pid} +stub +running +3 +0 +- +`));
     expect(stdout).toMatch(new RegExp(`Producers: 1\\n +NAME.*\\n +\\S+-${producer.child.pid} +\\S+ +${producer.child.pid} +${ROLE} +1 +no +${resolve(bridge.path)} +`));
     expect(stdout).toMatch(new RegExp(`Conversations served: 1\\n.*\\n +${conv.id} +\\S+ +2h5\\dm +\\S+-${producer.child.pid} +(working|waiting), `));
   });

@@ -9,9 +9,10 @@ import { RUN_MARKER } from './leftovers.js';
 
 /**
  * The environment a real Claude Code process needs to talk to the fake API only: its own HOME
- * and config folder, any key, and no non-essential traffic (there is no network here).
+ * and config folder, the key (null: no credentials at all), and no non-essential traffic (there
+ * is no network here). Other credential variables are unset: the test runner's own must not leak in.
  */
-export function claudeEnv(apiUrl: string): NodeJS.ProcessEnv {
+export function claudeEnv(apiUrl: string, apiKey: string | null = 'sk-ant-test-key'): NodeJS.ProcessEnv {
   const home = tempDir('autopoll-claude-home-');
   mkdirSync(join(home, '.claude'), { recursive: true });
   return {
@@ -23,7 +24,9 @@ export function claudeEnv(apiUrl: string): NodeJS.ProcessEnv {
     // Claude Code keeps probes and sockets in TMPDIR: inside the test's own folder, not /tmp.
     TMPDIR: home,
     ANTHROPIC_BASE_URL: apiUrl,
-    ANTHROPIC_API_KEY: 'sk-ant-test-key',
+    ANTHROPIC_API_KEY: apiKey ?? undefined,
+    ANTHROPIC_AUTH_TOKEN: undefined,
+    CLAUDE_CODE_OAUTH_TOKEN: undefined,
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     DISABLE_AUTOUPDATER: '1',
   };

@@ -45,6 +45,12 @@ export class AutopollProcess {
     return waitFor(`log ${pattern}`, () => this.lines.find((l) => pattern.test(String(l.msg))), timeoutMs);
   }
 
+  /** The operator server's base URL, as it logged it (port 0: a free one), always over 127.0.0.1. */
+  async operatorUrl(): Promise<string> {
+    const line = await this.waitForLog(/^operator server listening$/);
+    return `http://127.0.0.1:${new URL(String(line.url)).port}`;
+  }
+
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     return this.exited;

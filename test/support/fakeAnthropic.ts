@@ -8,6 +8,8 @@ export interface RecordedRequest {
   text: string;
   /** The text of the last user message. */
   lastUser: string;
+  /** The credential it was sent with (x-api-key, or a bearer token), for responders that refuse some. */
+  credential: string | undefined;
 }
 
 export type Reply =
@@ -35,7 +37,7 @@ function textOf(value: unknown): string {
 /**
  * A fake Anthropic Messages API on loopback for the real Claude Code binary
  * (ANTHROPIC_BASE_URL): streaming SSE and plain JSON replies, latency, HTTP errors (429/529)
- * and replies that never come. It records every request for the tests to inspect.
+ * and replies that never come. It records every request (and its credential) for the tests to inspect.
  */
 export class FakeAnthropic {
   readonly requests: RecordedRequest[] = [];
@@ -88,7 +90,8 @@ export class FakeAnthropic {
     }
     const messages = Array.isArray(body.messages) ? (body.messages as Array<{ role: string; content: unknown }>) : [];
     const lastUser = textOf([...messages].reverse().find((m) => m.role === 'user')?.content);
-    const recorded: RecordedRequest = { path, body, text: `${textOf(body.system)}\n${textOf(messages)}`, lastUser };
+    const credential = (req.headers['x-api-key'] as string | undefined) ?? req.headers.authorization?.replace(/^Bearer /, '');
+    const recorded: RecordedRequest = { path, body, text: `${textOf(body.system)}\n${textOf(messages)}`, lastUser, credential };
     const index = this.messageRequests.length;
     this.requests.push(recorded);
     const reply = this.responder(recorded, index);

@@ -23,7 +23,7 @@ const REPORT: StatusReport = {
   queues: { questions: counts({ waiting: 2, active: 1, completed: 10, failed: 1 }), answers: counts({ completed: 11 }) },
   workers: { questions: 1, answers: 1 },
   pausedQueues: [],
-  consumers: [{ name: 'c1', host: 'h2', pid: 7, answerer: 'claude', sessions: 4, sessionPids: [11, 12, 13, 14], busy: 1, startedAt: NOW - 60_000, seenAt: NOW - 1200 }],
+  consumers: [{ name: 'c1', host: 'h2', pid: 7, answerer: 'claude', sessions: 4, sessionPids: [11, 12, 13, 14], busy: 1, state: 'running', startedAt: NOW - 60_000, seenAt: NOW - 1200 }],
   producers: [{ ...producer('h1-42', []), backpressure: false }],
   oldestWaitingSeconds: 75.2,
 };
@@ -46,8 +46,8 @@ describe('formatStatus', () => {
         'Oldest waiting question: 1m15s',
         '',
         'Consumers: 1 (BullMQ counts 1 worker on questions)',
-        '  NAME  HOST  PID  ANSWERER  SESSIONS  BUSY  SESSION PIDS  SEEN',
-        '  c1    h2    7    claude    4         1     11,12,13,14   1.2s ago',
+        '  NAME  HOST  PID  ANSWERER  STATE    SESSIONS  BUSY  SESSION PIDS  SEEN',
+        '  c1    h2    7    claude    running  4         1     11,12,13,14   1.2s ago',
         '',
         'Producers: 1',
         '  NAME   HOST  PID  ROLE         CONVERSATIONS  BACKPRESSURE  BRIDGE           SEEN',
@@ -78,6 +78,22 @@ describe('formatStatus', () => {
     expect(text).toContain('Oldest waiting question: none\n');
     expect(text).toContain('Consumers: 0 (BullMQ counts 0 workers on questions)\n');
     expect(text.endsWith('Producers: 0\n')).toBe(true);
+  });
+
+  it('a stopped consumer: counted in the head, its state in the table, its reason (with the fix) on a line of its own', () => {
+    const why = 'no Claude credentials: none in the environment; set ANTHROPIC_API_KEY; then restart the consumer';
+    const stopped = { ...REPORT.consumers[0]!, name: 'c2', sessionPids: [], busy: 0, state: 'stopped' as const, reason: why };
+    const text = formatStatus({ ...REPORT, consumers: [REPORT.consumers[0]!, stopped] }, NOW);
+    expect(text).toContain(
+      [
+        'Consumers: 2, 1 stopped (BullMQ counts 1 worker on questions)',
+        '  NAME  HOST  PID  ANSWERER  STATE    SESSIONS  BUSY  SESSION PIDS  SEEN',
+        '  c1    h2    7    claude    running  4         1     11,12,13,14   1.2s ago',
+        '  c2    h2    7    claude    stopped  4         0     -             1.2s ago',
+        `  c2 stopped: ${why}`,
+        '',
+      ].join('\n'),
+    );
   });
 });
 

@@ -1,9 +1,7 @@
 import type { SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
 import { describe, expect, it } from 'vitest';
 import { AnswerError, FatalAnswererError, RateLimitedError } from '../../src/consumer/Answerer.js';
-import { NOT_AUTHENTICATED, classifyTurnFailure } from '../../src/consumer/claude/turnFailure.js';
-
-const AUTH_MESSAGE = 'Claude Code is not authenticated: set ANTHROPIC_API_KEY or run claude login';
+import { classifyTurnFailure } from '../../src/consumer/claude/turnFailure.js';
 
 function success(fields: { result?: string; api_error_status?: number | null; is_error?: boolean } = {}): SDKResultMessage {
   return { type: 'result', subtype: 'success', is_error: true, result: '', ...fields } as unknown as SDKResultMessage;
@@ -52,33 +50,36 @@ describe('Answerer error classes', () => {
 });
 
 describe('classifyTurnFailure: authentication', () => {
-  function expectNotAuthenticated(e: AnswerError): void {
+  function expectNotAuthenticated(e: AnswerError, message: string): void {
     expect(e).toBeInstanceOf(FatalAnswererError);
     expect(e.kind).toBe('not_authenticated');
-    expect(e.message).toBe(AUTH_MESSAGE);
+    expect(e.message).toBe(message);
     expect(e.retryable).toBe(false);
     expect((e as FatalAnswererError).fatal).toBe(true);
   }
-
-  it('exports the exact message', () => {
-    expect(NOT_AUTHENTICATED).toBe(AUTH_MESSAGE);
-  });
+  const refused = (status: number) => `the Claude API refused the credentials (HTTP ${status})`;
+  const none = 'Claude Code found no credentials it can use';
 
   it('a 401 retry status', () => {
-    expectNotAuthenticated(classifyTurnFailure({ retryStatus: 401 }, undefined));
+    expectNotAuthenticated(classifyTurnFailure({ retryStatus: 401 }, undefined), refused(401));
   });
 
-  it('an authentication_failed assistant error', () => {
-    expectNotAuthenticated(classifyTurnFailure({ assistantError: 'authentication_failed' }, undefined));
+  it('a 403 (permission_error), as a retry status or in the result', () => {
+    expectNotAuthenticated(classifyTurnFailure({ retryStatus: 403 }, undefined), refused(403));
+    expectNotAuthenticated(classifyTurnFailure({ assistantError: 'authentication_failed' }, success({ api_error_status: 403, result: 'Failed to authenticate. API Error: 403' })), refused(403));
+  });
+
+  it('an authentication_failed assistant error without a status: no credentials (Claude Code sent no request)', () => {
+    expectNotAuthenticated(classifyTurnFailure({ assistantError: 'authentication_failed' }, success({ api_error_status: null, result: 'Not logged in · Please run /login' })), none);
   });
 
   it("a 401 in the result's api_error_status", () => {
-    expectNotAuthenticated(classifyTurnFailure({}, success({ api_error_status: 401, result: 'Invalid API key' })));
+    expectNotAuthenticated(classifyTurnFailure({}, success({ api_error_status: 401, result: 'Invalid API key' })), refused(401));
   });
 
   it('wins over a rate limit and a timeout', () => {
-    expectNotAuthenticated(classifyTurnFailure({ retryStatus: 401, assistantError: 'rate_limit', timedOut: true }, undefined));
-    expectNotAuthenticated(classifyTurnFailure({ retryStatus: 429, assistantError: 'authentication_failed' }, undefined));
+    expectNotAuthenticated(classifyTurnFailure({ retryStatus: 401, assistantError: 'rate_limit', timedOut: true }, undefined), refused(401));
+    expectNotAuthenticated(classifyTurnFailure({ retryStatus: 429, assistantError: 'authentication_failed' }, undefined), none);
   });
 });
 
@@ -123,7 +124,7 @@ describe('classifyTurnFailure: rate limits and overload', () => {
   });
 
   it('other statuses are not rate limits', () => {
-    for (const status of [400, 403, 404, 428, 430, 500, 502, 503, 528]) {
+    for (const status of [400, 404, 428, 430, 500, 502, 503, 528]) {
       const e = classifyTurnFailure({ retryStatus: status }, undefined);
       expect(e).not.toBeInstanceOf(RateLimitedError);
       expect(e).not.toBeInstanceOf(FatalAnswererError);

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../../shared/logger.js';
 import { AnswerError, FatalAnswererError, RateLimitedError } from '../Answerer.js';
 import { AsyncQueue } from './AsyncQueue.js';
+import { roundUsd } from './cost.js';
 import { classifyTurnFailure, type TurnSignals } from './turnFailure.js';
 import { killGroup, spawnInGroup } from './processTree.js';
 import { READ_ONLY_TOOLS, readOnlyPolicy } from './toolPolicy.js';
@@ -139,7 +140,8 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
     const usage = result.usage;
     const context = usage.input_tokens + (usage.cache_read_input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0);
     this.contextTokens = context;
-    const cost = Math.max(0, result.total_cost_usd - this.costSoFar);
+    // Rounded where it enters autopoll's data: the difference of two float sums carries their noise.
+    const cost = roundUsd(Math.max(0, result.total_cost_usd - this.costSoFar));
     this.costSoFar = result.total_cost_usd;
     return {
       text: result.subtype === 'success' ? result.result : '',

@@ -9,15 +9,15 @@ export interface TurnSignals {
   timedOut?: boolean;
 }
 
-export const NOT_AUTHENTICATED = 'Claude Code is not authenticated: set ANTHROPIC_API_KEY or run claude login';
-
 /** Classifies how a turn failed. Pure: the signals and the result message in, an error out. */
 export function classifyTurnFailure(signals: TurnSignals, result: SDKResultMessage | undefined): AnswerError {
   // The result's status is the final word; a retry's is what the turn last saw before it.
   const final: number | null | undefined = result?.subtype === 'success' ? result.api_error_status : undefined;
   const status = final ?? signals.retryStatus;
   const code = signals.assistantError;
-  if (code === 'authentication_failed' || status === 401) return new FatalAnswererError('not_authenticated', NOT_AUTHENTICATED);
+  // A 403 (permission_error) is an authentication failure to Claude Code too: it stops the turn the same way.
+  if (status === 401 || status === 403) return new FatalAnswererError('not_authenticated', `the Claude API refused the credentials (HTTP ${status})`);
+  if (code === 'authentication_failed') return new FatalAnswererError('not_authenticated', 'Claude Code found no credentials it can use');
   if (code === 'rate_limit' || code === 'overloaded' || status === 429 || status === 529) {
     return new RateLimitedError(`the Claude API is ${status === 429 || code === 'rate_limit' ? 'rate limiting' : 'overloaded'} (HTTP ${status ?? code})`);
   }

@@ -47,13 +47,16 @@ function queuesSection(r: StatusReport): string[] {
 }
 
 function consumersSection(r: StatusReport, now: number): string[] {
-  const head = `Consumers: ${r.consumers.length} (BullMQ counts ${r.workers.questions} worker${r.workers.questions === 1 ? '' : 's'} on questions)`;
+  const stopped = r.consumers.filter((c) => c.state === 'stopped');
+  const head = `Consumers: ${r.consumers.length}${stopped.length ? `, ${stopped.length} stopped` : ''} (BullMQ counts ${r.workers.questions} worker${r.workers.questions === 1 ? '' : 's'} on questions)`;
   if (r.consumers.length === 0) return [head];
   const rows = r.consumers.map((c) => [
-    c.name, c.host, String(c.pid), c.answerer, String(c.sessions), String(c.busy),
+    c.name, c.host, String(c.pid), c.answerer, c.state, String(c.sessions), String(c.busy),
     c.sessionPids.join(',') || '-', ago(c.seenAt, now),
   ]);
-  return [head, ...renderTable(['NAME', 'HOST', 'PID', 'ANSWERER', 'SESSIONS', 'BUSY', 'SESSION PIDS', 'SEEN'], rows)];
+  // A reason (with its fix) is too long for a column: one line each, under the table.
+  const reasons = stopped.map((c) => `  ${c.name} stopped: ${c.reason ?? 'no reason given'}`);
+  return [head, ...renderTable(['NAME', 'HOST', 'PID', 'ANSWERER', 'STATE', 'SESSIONS', 'BUSY', 'SESSION PIDS', 'SEEN'], rows), ...reasons];
 }
 
 function producersSection(r: StatusReport, now: number): string[] {
