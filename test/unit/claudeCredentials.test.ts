@@ -4,15 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { credentialSource, credentialsRefusedMessage, managedSettingsFolder, noCredentialsMessage, readClaudeAuthInputs, type ClaudeAuthInputs } from '../../src/consumer/claude/credentials.js';
 import { tempDir } from '../support/bridge.js';
 
-const LOGIN = '/home/u/.claude/.credentials.json';
-const CONFIG = '/home/u/.claude.json';
-const SETTINGS = '/home/u/.claude/settings.json';
+const LOGIN = '/srv/u/.claude/.credentials.json';
+const CONFIG = '/srv/u/.claude.json';
+const SETTINGS = '/srv/u/.claude/settings.json';
 const MANAGED = '/etc/claude-code/managed-settings.json';
 
 /** Nothing anywhere, on Linux; each test adds one thing. */
 function inputs(over: Partial<ClaudeAuthInputs> = {}): ClaudeAuthInputs {
   return {
-    env: { HOME: '/home/u', PATH: '/usr/bin' },
+    env: { HOME: '/srv/u', PATH: '/usr/bin' },
     platform: 'linux',
     login: { path: LOGIN, content: undefined },
     globalConfig: { path: CONFIG, content: undefined },
