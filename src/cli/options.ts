@@ -24,6 +24,12 @@ const whole = (min: number, max: number) =>
     .int('expected a whole number')
     .min(min, `must be at least ${min}`)
     .max(max, `must be at most ${max}`);
+/**
+ * The side-b role `up` serves and `ask` asks when told neither --role nor --conversation: `npm start`
+ * and `autopoll ask "..."` then meet with no flag, the newcomer's first ten minutes. Not `producer`'s:
+ * it runs against shared bridges, where taking another shard's questions would be wrong.
+ */
+export const DEFAULT_ROLE = 'haiku_shard';
 const DAY_SECONDS = 86_400;
 const DAY_MS = DAY_SECONDS * 1000;
 const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
@@ -149,7 +155,7 @@ export const STATUS = { bridgeDb: existingBridgeDb, json } satisfies Record<stri
 /** `ask`: one question as side `a`, in a conversation it creates or is given. */
 export const ASK = {
   bridgeDb: existingBridgeDb,
-  role: { flags: '--role <role>', env: 'AUTOPOLL_ROLE', help: "session_b_role of the conversation ask creates: the role the producer serves (needed without --conversation)", schema: PRODUCER.role.schema },
+  role: { flags: '--role <role>', env: 'AUTOPOLL_ROLE', help: `session_b_role of the conversation ask creates: the role the producer serves (default without --conversation: ${DEFAULT_ROLE}, what \`up\` serves by default)`, schema: PRODUCER.role.schema },
   conversation: {
     flags: '--conversation <id>', env: 'AUTOPOLL_ASK_CONVERSATION', help: 'ask in this existing conversation, as its side a (with --token)',
     schema: z.preprocess(emptyToUndefined, z.string().regex(/^conv_[0-9a-f]{16}$/, 'expected a conversation id: conv_ and 16 lowercase hex digits').optional()),

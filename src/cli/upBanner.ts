@@ -1,3 +1,5 @@
+import { DEFAULT_ROLE } from './options.js';
+
 /** What `up` serves, for the line it logs once it has started. */
 export interface UpServes {
   role: string | undefined;
@@ -21,7 +23,7 @@ export function upBanner(s: UpServes): string {
   if (s.role) what.push(`every conversation whose side-b role is ${s.role}${s.roleIsDefault ? " (up's default; choose with --role or --conversation)" : ''}`);
   const bridge = s.askBridgeDb === undefined ? '' : ` --bridge-db ${shellWord(s.askBridgeDb)}`;
   const ask = s.role
-    ? `npx autopoll ask "what is 2+2?" --role ${shellWord(s.role)}${bridge}`
+    ? `npx autopoll ask "what is 2+2?"${s.role === DEFAULT_ROLE ? '' : ` --role ${shellWord(s.role)}`}${bridge}`
     : `AUTOPOLL_ASK_TOKEN=<its session_a_token> npx autopoll ask "what is 2+2?" --conversation ${s.conversations[0]}${bridge}`;
   const board = s.boardUrl ? `; board at ${s.boardUrl}` : '';
   return `autopoll is up: serving ${what.join(' and ')} from the bridge file ${s.bridgeDb}${board}. Ask a question from another terminal: ${ask}`;

@@ -99,14 +99,22 @@ describe('autopoll ask', () => {
     expect(stderr).toContain('Run `autopoll status`');
   });
 
-  it('refuses a wrong or malformed token, an unknown conversation and a missing role: exit 2', async () => {
+  it("without --role or --conversation, asks in a new conversation of up's default role, haiku_shard", async () => {
+    // Nothing here serves haiku_shard (up serves ask_shard): the question waits, unanswered.
+    const { code, stderr } = await ask('who serves the default?', '--wait', '1');
+    expect(code).toBe(3);
+    const [, convId] = /created conversation (conv_[0-9a-f]{16})/.exec(stderr) ?? [];
+    expect(rows('SELECT session_b_role FROM conversations WHERE id = ?', convId)).toEqual([{ session_b_role: 'haiku_shard' }]);
+    expect(stderr).toContain('Is one serving role haiku_shard');
+  });
+
+  it('refuses a wrong or malformed token and an unknown conversation: exit 2', async () => {
     const conv = bridge.createConversation({ role: ROLE });
-    const [wrong, sideB, malformed, unknown, noRole] = await Promise.all([
+    const [wrong, sideB, malformed, unknown] = await Promise.all([
       ask('hi', '--conversation', conv.id, '--token', randomBytes(32).toString('hex')),
       ask('hi', '--conversation', conv.id, '--token', conv.tokenB),
       ask('hi', '--conversation', conv.id, '--token', 'abc'),
       ask('hi', '--conversation', 'conv_0000000000000000', '--token', conv.tokenA),
-      ask('hi'),
     ]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain(`--token (env AUTOPOLL_ASK_TOKEN) refused: it is not the side-a token of conversation ${conv.id}`);
@@ -116,8 +124,6 @@ describe('autopoll ask', () => {
     expect(malformed.stderr).toContain('--token (env AUTOPOLL_ASK_TOKEN): expected the 64 lowercase hex digits of a side-a token');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('conversation conv_0000000000000000 does not exist in this bridge file');
-    expect(noRole.code).toBe(2);
-    expect(noRole.stderr).toContain('--role (env AUTOPOLL_ROLE) is needed to create a conversation');
     // Nothing was sent by any of them.
     expect(rows('SELECT 1 FROM messages WHERE conversation_id = ?', conv.id)).toEqual([]);
   });

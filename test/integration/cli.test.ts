@@ -149,11 +149,11 @@ describe('`up` with no conversation named', () => {
     expect(banner).toBe(
       `autopoll is up: serving every conversation whose side-b role is haiku_shard (up's default; choose with --role or --conversation) ` +
         `from the bridge file ${bridge.path}; board at ${board}. ` +
-        `Ask a question from another terminal: npx autopoll ask "what is 2+2?" --role haiku_shard --bridge-db ${bridge.path}`,
+        `Ask a question from another terminal: npx autopoll ask "what is 2+2?" --bridge-db ${bridge.path}`,
     );
     expect(up.hasLog(/no conversation to serve/)).toBe(false);
-    // What the line says to run, run: the default role's new conversation is answered.
-    const asked = await runAutopoll(['ask', 'what is 2+2?', '--role', 'haiku_shard', '--bridge-db', bridge.path, '--wait', '30']);
+    // What the line says to run, run (ask's default role is up's): the new conversation is answered.
+    const asked = await runAutopoll(['ask', 'what is 2+2?', '--bridge-db', bridge.path, '--wait', '30']);
     expect(asked.code).toBe(0);
     expect(asked.stdout).toMatch(/^Stub answer to q_[0-9a-f]+\.\n$/);
     bridge.close();

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { askQuestion, AskRefusedError, type AskTarget } from '../../ops/ask/askQuestion.js';
 import { askOutput, sentLine } from '../../ops/ask/formatAsk.js';
-import { addOptions, ASK, ConfigError, parseOptions, type Parsed } from '../options.js';
+import { addOptions, ASK, ConfigError, DEFAULT_ROLE, parseOptions, type Parsed } from '../options.js';
 
 const QuestionSchema = z.string().trim().min(1, 'the question must not be empty');
 
@@ -38,13 +38,12 @@ export function registerAsk(program: Command): void {
   });
 }
 
-/** A conversation given by id and side-a token, or a new one for the served role. */
+/** A conversation given by id and side-a token, or a new one for the served role (up's default unless named). */
 function askTarget(o: Parsed<typeof ASK>): AskTarget {
   if (o.conversation) {
     if (!o.token) throw new ConfigError('--conversation needs --token (env AUTOPOLL_ASK_TOKEN), the side-a token of that conversation');
     return { conversationId: o.conversation, token: o.token };
   }
   if (o.token) throw new ConfigError('--token needs --conversation (env AUTOPOLL_ASK_CONVERSATION)');
-  if (!o.role) throw new ConfigError('--role (env AUTOPOLL_ROLE) is needed to create a conversation: the role the producer serves; or pass --conversation and --token');
-  return { role: o.role };
+  return { role: o.role ?? DEFAULT_ROLE };
 }

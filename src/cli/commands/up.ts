@@ -3,27 +3,20 @@ import { createLogger } from '../../shared/logger.js';
 import { redisAnswers } from '../../shared/redis.js';
 import { connect } from '../connect.js';
 import { runService, type Running } from '../lifecycle.js';
-import { addOptions, BOARD, COMMON, CONSUMER, parseOptions, PRODUCER, redisTarget } from '../options.js';
+import { addOptions, BOARD, COMMON, CONSUMER, DEFAULT_ROLE, parseOptions, PRODUCER, redisTarget } from '../options.js';
 import { startServices } from '../startServices.js';
 import { onPath, PrivateRedis } from '../privateRedis.js';
 import { buildConsumer, buildProducer } from '../services.js';
 import { upBanner } from '../upBanner.js';
 
-/**
- * The role `up` serves when told neither --role nor --conversation: `npm start` then answers
- * what `autopoll ask --role haiku_shard` asks, the newcomer's first ten minutes. Only `up`:
- * `producer` is run against shared bridges, where taking another shard's questions would be wrong.
- */
-const UP_DEFAULT_ROLE = 'haiku_shard';
-
 export function registerUp(program: Command): void {
-  const role = { ...PRODUCER.role, help: `${PRODUCER.role.help} (default: ${UP_DEFAULT_ROLE} when no --conversation is given)` };
+  const role = { ...PRODUCER.role, help: `${PRODUCER.role.help} (default: ${DEFAULT_ROLE} when no --conversation is given)` };
   const specs = { ...COMMON, ...PRODUCER, role, ...CONSUMER, ...BOARD };
   addOptions(program.command('up').description('producer, consumer and board in one process (the default of npm start)'), specs)
     .action(async (_opts, cmd: Command) => {
       const parsed = parseOptions(specs, cmd.opts());
       const roleIsDefault = parsed.role === undefined && parsed.conversation.length === 0;
-      const o = roleIsDefault ? { ...parsed, role: UP_DEFAULT_ROLE } : parsed;
+      const o = roleIsDefault ? { ...parsed, role: DEFAULT_ROLE } : parsed;
       const logger = createLogger({ level: o.logLevel, format: o.logFormat });
       await runService(logger, async (): Promise<Running> => {
         let privateRedis: PrivateRedis | undefined;
