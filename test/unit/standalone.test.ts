@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO } from '../support/bridge.js';
 import { findOutsideReferences } from '../support/outsideReferences.js';
@@ -15,7 +15,11 @@ describe('the repository stands alone', () => {
     const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' }).split('\0').filter(Boolean);
     expect(files).toContain('README.md');
     const findings = files.flatMap((file) => {
-      const bytes = readFileSync(join(REPO, file));
+      const path = join(REPO, file);
+      // A link is judged by where it points (reading it would read its target); a folder holds no text.
+      if (lstatSync(path).isSymbolicLink()) return linkOutside(file, readlinkSync(path));
+      if (lstatSync(path).isDirectory()) return [];
+      const bytes = readFileSync(path);
       // Binary files (docs/board.png) hold no paths.
       return bytes.includes(0) ? [] : findOutsideReferences(file, bytes.toString('utf8'), dirname(REPO));
     });
@@ -23,6 +27,11 @@ describe('the repository stands alone', () => {
     expect(findings.filter((f) => f.file !== SELF)).toEqual([]);
   });
 });
+
+function linkOutside(file: string, target: string) {
+  const inside = !relative(REPO, resolve(REPO, dirname(file), target)).startsWith('..');
+  return inside ? [] : [{ file, line: 0, ref: target, why: 'a symbolic link out of the repository' }];
+}
 
 describe('findOutsideReferences', () => {
   it('resolves module specifiers against the importing file', () => {
