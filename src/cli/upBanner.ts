@@ -11,6 +11,8 @@ export interface UpServes {
   /** Given only when it is not the default that `ask` uses too: then `ask` needs it. */
   askBridgeDb: string | undefined;
   boardUrl: string | undefined;
+  /** Why its consumer takes no questions (no usable Claude credentials); undefined while it takes them. */
+  consumerStopped?: string | undefined;
 }
 
 /**
@@ -26,7 +28,10 @@ export function upBanner(s: UpServes): string {
     ? `npx autopoll ask "what is 2+2?"${s.role === DEFAULT_ROLE ? '' : ` --role ${shellWord(s.role)}`}${bridge}`
     : `AUTOPOLL_ASK_TOKEN=<its session_a_token> npx autopoll ask "what is 2+2?" --conversation ${s.conversations[0]}${bridge}`;
   const board = s.boardUrl ? `; board at ${s.boardUrl}` : '';
-  return `autopoll is up: serving ${what.join(' and ')} from the bridge file ${s.bridgeDb}${board}. Ask a question from another terminal: ${ask}`;
+  const serving = `serving ${what.join(' and ')} from the bridge file ${s.bridgeDb}${board}`;
+  // A question asked now would wait unanswered: the last line a newcomer reads says why, not "ask".
+  if (s.consumerStopped !== undefined) return `autopoll is up but answers nothing: its consumer is stopped: ${s.consumerStopped}. It is ${serving}; questions wait in the queue until a consumer takes them.`;
+  return `autopoll is up: ${serving}. Ask a question from another terminal: ${ask}`;
 }
 
 /** The text as one shell word: quoted when it holds anything but letters, digits and ./_-:@ */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { BridgeFixture } from '../support/bridge.js';
+import { claudeEnv } from '../support/claudeEnv.js';
 import { AutopollProcess, runAutopoll, TerminalAutopoll } from '../support/cli.js';
 import { testPrefix } from '../support/pipeline.js';
 
@@ -156,6 +157,17 @@ describe('`up` with no conversation named', () => {
     const asked = await runAutopoll(['ask', 'what is 2+2?', '--bridge-db', bridge.path, '--wait', '30']);
     expect(asked.code).toBe(0);
     expect(asked.stdout).toMatch(/^Stub answer to q_[0-9a-f]+\.\n$/);
+    bridge.close();
+  });
+
+  it('without Claude credentials, its last line says it answers nothing and why, instead of inviting a question', async () => {
+    const bridge = BridgeFixture.create();
+    // No key, and a HOME with no login: nothing Claude Code could use. No session is ever started.
+    up = new AutopollProcess(['up', '--port', '0', ...redisArgs(), '--bridge-db', bridge.path], claudeEnv('http://127.0.0.1:9', null));
+    const banner = await up.waitForLog(/^autopoll is up/);
+    expect(banner.level).toBe(40);
+    expect(String(banner.msg)).toMatch(/^autopoll is up but answers nothing: its consumer is stopped: no Claude credentials: .*; set ANTHROPIC_API_KEY .*\. It is serving every conversation whose side-b role is haiku_shard .*; questions wait in the queue until a consumer takes them\.$/);
+    expect(String(banner.msg)).not.toContain('autopoll ask');
     bridge.close();
   });
 

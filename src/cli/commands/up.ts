@@ -28,15 +28,19 @@ export function registerUp(program: Command): void {
         try {
           const redis = connect(redisTarget(o), logger);
           const producer = await buildProducer(redis, o, logger);
-          const running = await startServices(o, { redis, prefix: o.prefix, producer, consumer: buildConsumer(redis, o, logger), board: { readOnly: o.readOnly } }, logger);
-          logger.info(upBanner({
+          const consumer = buildConsumer(redis, o, logger);
+          const running = await startServices(o, { redis, prefix: o.prefix, producer, consumer, board: { readOnly: o.readOnly } }, logger);
+          const banner = upBanner({
             role: o.role,
             roleIsDefault,
             conversations: o.conversation.map((c) => c.id).filter((id) => producer.serves(id)),
             bridgeDb: o.bridgeDb,
             askBridgeDb: o.bridgeDb === PRODUCER.bridgeDb.default ? undefined : o.bridgeDb,
             boardUrl: running.serverUrl,
-          }));
+            consumerStopped: consumer.stoppedBecause,
+          });
+          if (consumer.stoppedBecause === undefined) logger.info(banner);
+          else logger.warn(banner);
           return {
             stop: async () => {
               await running.stop();
