@@ -32,9 +32,6 @@ export interface QuestionWorkerEvents {
   halted: [reason: string];
 }
 
-/** How long an idle worker's close may take before it is left to finish on its own. */
-const IDLE_CLOSE_MS = 1000;
-
 /** Enough of a question job to send an error response when the rest of it is unusable. */
 const AddressSchema = QuestionJobSchema.pick({ messageId: true, conversationId: true, queryId: true });
 
@@ -94,14 +91,10 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
     void this.worker.pause(true);
   }
 
-  /**
-   * Stops taking jobs; waits for the ones in flight up to `timeoutMs`, then hands them back. With
-   * none in flight there is nothing to wait for: BullMQ's close would still wait for its pending
-   * fetch, which a Redis outage holds, so it gets only a moment.
-   */
+  /** Stops taking jobs; waits for the ones in flight up to `timeoutMs`, then hands them back. */
   async close(timeoutMs: number): Promise<void> {
     const inFlight = this.busy > 0;
-    if (!(await closeWorker(this.worker, inFlight ? timeoutMs : IDLE_CLOSE_MS)) && inFlight) {
+    if (!(await closeWorker(this.worker, timeoutMs, this.busy)) && inFlight) {
       this.logger.warn({ timeoutMs }, 'in-flight questions did not finish in time; handed them back to the queue');
     }
     await Promise.all([this.answers.close(), this.questions.close()]);

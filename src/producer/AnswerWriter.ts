@@ -44,6 +44,8 @@ export interface AnswerWriterEvents {
 export class AnswerWriter extends EventEmitter<AnswerWriterEvents> {
   readonly worker: Worker;
   private readonly batcher = new TickBatcher<AnswerJob, WriteResult>((batch) => this.write(batch));
+  /** Answer jobs being written: an idle writer closes at once, even while Redis is down. */
+  private inFlight = 0;
 
   constructor(
     private readonly db: Db,
@@ -73,10 +75,19 @@ export class AnswerWriter extends EventEmitter<AnswerWriterEvents> {
 
   /** Finishes the batch in flight (bounded by `timeoutMs`, as Redis may be down). */
   async close(timeoutMs: number): Promise<void> {
-    await closeWorker(this.worker, timeoutMs);
+    await closeWorker(this.worker, timeoutMs, this.inFlight);
   }
 
   private async process(job: Job): Promise<WriteResult> {
+    this.inFlight++;
+    try {
+      return await this.processJob(job);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async processJob(job: Job): Promise<WriteResult> {
     const parsed = AnswerJobSchema.safeParse(job.data);
     if (!parsed.success) {
       const why = describeZodError(parsed.error);

@@ -9,14 +9,19 @@ export function within(promise: Promise<unknown>, ms: number): Promise<boolean> 
   ]);
 }
 
+/** How long an idle worker's close may take before it is left to finish on its own. */
+const IDLE_CLOSE_MS = 1000;
+
 /**
- * Closes a worker: it stops taking jobs and waits for those in flight up to `timeoutMs`. Past
+ * Closes a worker: it stops taking jobs and waits for the `inFlight` jobs up to `timeoutMs`. Past
  * that, the jobs are cancelled (processors hand them back) and the close is left to finish on its
  * own: BullMQ's close never settles while Redis is down (and a second close returns the first's
- * promise), so it cannot be awaited without a bound. The caller then closes the connection.
+ * promise), so it cannot be awaited without a bound. The caller then closes the connection. With
+ * nothing in flight there is nothing to wait for, but BullMQ's close would still wait for its
+ * pending fetch, which a Redis outage holds: it gets only a moment.
  */
-export async function closeWorker(worker: Worker, timeoutMs: number): Promise<boolean> {
-  if (await within(worker.close(), timeoutMs)) return true;
+export async function closeWorker(worker: Worker, timeoutMs: number, inFlight: number): Promise<boolean> {
+  if (await within(worker.close(), inFlight > 0 ? timeoutMs : IDLE_CLOSE_MS)) return true;
   worker.cancelAllJobs('shutting down');
   await within(worker.close(), 1000);
   return false;

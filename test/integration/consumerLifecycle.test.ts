@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, RedisServer } from '../support/redisServer.js';
 import { SpawnedPipeline, STUB_CONSUMER } from '../support/spawnedPipeline.js';
 
-/** A consumer's start and stop around Redis: "started" means reachable, and an idle one stops at once. */
+/** A consumer's start and stop around Redis: "started" means reachable, and an idle one (or producer) stops at once. */
 describe('consumer lifecycle', () => {
   let pipeline: SpawnedPipeline;
   let redis: RedisServer | undefined;
@@ -32,5 +32,14 @@ describe('consumer lifecycle', () => {
     consumer.child.kill('SIGTERM');
     expect(await consumer.exited).toEqual({ code: 0, signal: null });
     expect(consumer.hasLog(/^consumer stopped$/)).toBe(true);
+  });
+
+  it('an idle producer, too: SIGTERM while Redis is unreachable exits 0 without waiting out its drain timeout', async () => {
+    pipeline = new SpawnedPipeline(['--redis', `redis://127.0.0.1:${await freePort()}`]);
+    const producer = pipeline.producer(['--shutdown-timeout', '600']);
+    await producer.waitForLog(/is unreachable/);
+    producer.child.kill('SIGTERM');
+    expect(await producer.exited).toEqual({ code: 0, signal: null });
+    expect(producer.hasLog(/^producer stopped$/)).toBe(true);
   });
 });
