@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { BridgeFixture, REPO } from '../support/bridge.js';
+import { BridgeFixture, REPO, tempDir } from '../support/bridge.js';
 import { AutopollProcess } from '../support/cli.js';
 import { testPrefix } from '../support/pipeline.js';
 import { INSTALL_SYSTEM_PACKAGES } from '../support/systemPackages.js';
@@ -14,8 +14,11 @@ import { waitFor } from '../support/wait.js';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Without the background-networking flags Chromium keeps calling out to a network there is none of. */
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-/** The README's picture of the board, taken by every run. */
-const SCREENSHOT = join(REPO, 'docs/board.png');
+/**
+ * The last page, as the README shows it. Every run takes it, into its own temp folder: a test run
+ * changes no tracked file. BOARD_SCREENSHOT=docs/board.png renews the README's picture.
+ */
+const SCREENSHOT = process.env.BOARD_SCREENSHOT ? resolve(REPO, process.env.BOARD_SCREENSHOT) : join(tempDir(), 'board.png');
 /** BOARD_SHOTS=<dir> keeps a screenshot of every step, to see what the test saw. */
 const STEP_SHOTS = process.env.BOARD_SHOTS;
 
@@ -142,5 +145,6 @@ describe('the board in a browser', () => {
     const shown = await page.locator('body').innerText();
     for (const secret of [token, conv.tokenA, conv.tokenB]) expect(shown.includes(secret), 'a token on the page').toBe(false);
     await page.screenshot({ path: SCREENSHOT });
+    expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
   });
 });

@@ -6,4 +6,5 @@
  * names the command.
  */
 export const SYSTEM_PACKAGES = ['redis-server', 'chromium', 'python3', 'procps'];
-export const INSTALL_SYSTEM_PACKAGES = `sudo apt-get install -y ${SYSTEM_PACKAGES.join(' ')}`;
+// The update first: a fresh Debian (a container) has no package lists and finds none of them without it.
+export const INSTALL_SYSTEM_PACKAGES = `sudo apt-get update && sudo apt-get install -y ${SYSTEM_PACKAGES.join(' ')}`;
