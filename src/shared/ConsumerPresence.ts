@@ -1,13 +1,14 @@
 import type { RedisConnection } from './redis.js';
 import { z } from 'zod';
 import { listPresence, type PresenceKind } from './Presence.js';
+import { printable } from './printable.js';
 
 /** What a consumer tells the fleet about itself; `autopoll status` and the board read it. */
 export const ConsumerInfoSchema = z.object({
-  name: z.string().min(1),
-  host: z.string(),
+  name: printable(200, 1),
+  host: printable(200),
   pid: z.number().int(),
-  answerer: z.string(),
+  answerer: printable(100),
   /** Questions it answers at once (its sessions). */
   sessions: z.number().int().nonnegative(),
   /** The live session processes (Claude Code), empty for the stub. */
@@ -15,11 +16,12 @@ export const ConsumerInfoSchema = z.object({
   busy: z.number().int().nonnegative(),
   /**
    * stopped: up, but taking no questions until it is restarted (e.g. no usable Claude credentials).
-   * An entry from a consumer older than this field is running.
+   * An entry from a consumer older than this field is running; one from a newer consumer may name
+   * a state this one does not know: shown as written, never a reason to drop the entry.
    */
-  state: z.enum(['running', 'stopped']).default('running'),
+  state: printable(40).default('running'),
   /** Why it is stopped, and the fix. */
-  reason: z.string().optional(),
+  reason: printable(1000).optional(),
   startedAt: z.number(),
   seenAt: z.number(),
 });

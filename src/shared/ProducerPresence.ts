@@ -1,18 +1,19 @@
 import type { RedisConnection } from './redis.js';
 import { z } from 'zod';
 import { listPresence, type PresenceKind } from './Presence.js';
+import { printable } from './printable.js';
 
 /** What a producer tells the fleet about itself; `autopoll status` reads it. */
 export const ProducerInfoSchema = z.object({
-  name: z.string().min(1),
-  host: z.string(),
+  name: printable(200, 1),
+  host: printable(200),
   pid: z.number().int(),
   /** The bridge file it serves (absolute path on its host). */
-  bridgeDb: z.string(),
+  bridgeDb: printable(4096),
   /** Its --role, when it serves conversations by role. */
-  role: z.string().nullable(),
+  role: printable(200).nullable(),
   /** The conversations it serves now, with their bridge expiry (naive UTC, as the bridge writes it). */
-  conversations: z.array(z.object({ id: z.string(), expiresAt: z.string() })),
+  conversations: z.array(z.object({ id: printable(100), expiresAt: printable(40) })),
   /** Whether it has stopped taking questions because too many are queued (absent: no such limit). */
   backpressure: z.boolean().optional(),
   startedAt: z.number(),

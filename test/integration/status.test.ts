@@ -5,6 +5,8 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import type { StatusReport } from '../../src/ops/status/statusReport.js';
+import { CONSUMERS } from '../../src/shared/ConsumerPresence.js';
+import { presenceKey } from '../../src/shared/Presence.js';
 import { BridgeFixture, tempDir, type Conversation } from '../support/bridge.js';
 import { AutopollProcess, runAutopoll } from '../support/cli.js';
 import { testPrefix, testRedis } from '../support/pipeline.js';
@@ -116,6 +118,28 @@ describe('autopoll status', () => {
     expect(stdout).toMatch(new RegExp(`Consumers: 1 \\(BullMQ counts 1 worker on questions\\)\\n +NAME.*\\n +c1 +\\S+ +${consumer.child.pid} +stub +running +3 +0 +- +`));
     expect(stdout).toMatch(new RegExp(`Producers: 1\\n +NAME.*\\n +\\S+-${producer.child.pid} +\\S+ +${producer.child.pid} +${ROLE} +1 +no +${resolve(bridge.path)} +`));
     expect(stdout).toMatch(new RegExp(`Conversations served: 1\\n.*\\n +${conv.id} +\\S+ +2h5\\dm +\\S+-${producer.child.pid} +(working|waiting), `));
+  });
+
+  it('a hostile consumer entry in Redis cannot forge lines or drive the terminal, and one of an unknown state is shown, not erased', async () => {
+    const hostile = testPrefix();
+    const key = presenceKey(hostile, CONSUMERS);
+    const entry = (name: string, state: string, reason: string) =>
+      JSON.stringify({ name, host: 'h', pid: 1, answerer: 'claude', sessions: 1, sessionPids: [], busy: 0, state, reason, startedAt: Date.now(), seenAt: Date.now() });
+    await redis.hset(key, {
+      evil: entry('evil\n  good1 stopped: forged\u001b]0;pwned\u0007', 'stopped', `x\u001b[2J\u001b[H\n  good2 stopped: forged${'!'.repeat(5000)}`),
+      newer: entry('newer', 'draining', 'finishing its questions'),
+    });
+    const { code, stdout } = await runAutopoll(['status', '--redis', redisUrl, '--prefix', hostile, '--bridge-db', bridge.path]);
+    expect(code).toBe(0);
+    expect(stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+    // The forged lines stay inside the entry's own lines: none starts with a name of its own.
+    expect(stdout).not.toMatch(/^ {2}good[12] /m);
+    expect(stdout.split('\n').filter((l) => l.startsWith('  evil ') && l.includes(' stopped: x '))).toHaveLength(1);
+    expect(stdout).toContain('  newer draining: finishing its questions\n');
+    expect(stdout).toContain('Consumers: 2, 2 stopped');
+    expect(stdout.split('\n').every((l) => l.length < 1300)).toBe(true);
+    // status keeps what it could read: a newer consumer's entry is not deleted by an older status.
+    expect((await redis.hkeys(key)).sort()).toEqual(['evil', 'newer']);
   });
 
   it('a missing bridge file is one line; the rest is shown', async () => {

@@ -47,7 +47,8 @@ function queuesSection(r: StatusReport): string[] {
 }
 
 function consumersSection(r: StatusReport, now: number): string[] {
-  const stopped = r.consumers.filter((c) => c.state === 'stopped');
+  // Stopped, or in a state a newer consumer names: not taking questions as far as this one knows.
+  const stopped = r.consumers.filter((c) => c.state !== 'running');
   const head = `Consumers: ${r.consumers.length}${stopped.length ? `, ${stopped.length} stopped` : ''} (BullMQ counts ${r.workers.questions} worker${r.workers.questions === 1 ? '' : 's'} on questions)`;
   if (r.consumers.length === 0) return [head];
   const rows = r.consumers.map((c) => [
@@ -55,7 +56,7 @@ function consumersSection(r: StatusReport, now: number): string[] {
     c.sessionPids.join(',') || '-', ago(c.seenAt, now),
   ]);
   // A reason (with its fix) is too long for a column: one line each, under the table.
-  const reasons = stopped.map((c) => `  ${c.name} stopped: ${c.reason ?? 'no reason given'}`);
+  const reasons = stopped.map((c) => `  ${c.name} ${c.state}: ${c.reason ?? 'no reason given'}`);
   return [head, ...renderTable(['NAME', 'HOST', 'PID', 'ANSWERER', 'STATE', 'SESSIONS', 'BUSY', 'SESSION PIDS', 'SEEN'], rows), ...reasons];
 }
 
