@@ -24,8 +24,9 @@ const NEWCOMER_WORDS: Record<string, string> = {
 export function newcomerSuggestion(args: string[], commands: string[]): { typed: string; suggestion: string } | undefined {
   const typed = args.find((a) => !a.startsWith('-'));
   if (typed === undefined || commands.includes(typed)) return undefined;
-  const suggestion = NEWCOMER_WORDS[typed.toLowerCase()];
-  return suggestion === undefined ? undefined : { typed, suggestion };
+  const word = typed.toLowerCase();
+  // Own properties only: `constructor` or `__proto__` is no newcomer's word.
+  return Object.hasOwn(NEWCOMER_WORDS, word) ? { typed, suggestion: NEWCOMER_WORDS[word]! } : undefined;
 }
 
 /**

@@ -106,6 +106,13 @@ describe('the command line', () => {
     expect(stderr).toContain(`(Did you mean \`autopoll ${command}\`?`);
   });
 
+  it.each(['constructor', '__proto__', 'toString'])('`autopoll %s`, a name every object has, is an unknown command like any other', async (word) => {
+    const { code, stderr } = await runAutopoll([word]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(new RegExp(`^error: unknown command '${word}'\n`));
+    expect(stderr).not.toMatch(/Did you mean `autopoll (function|\[object)/);
+  });
+
   it("a typo gets commander's own suggestion, exit 2", async () => {
     const { code, stderr } = await runAutopoll(['stauts']);
     expect(code).toBe(2);
