@@ -177,11 +177,17 @@ export class Producer extends EventEmitter<ProducerEvents> {
    */
   async start(): Promise<void> {
     this.scanner.startAtTop();
+    let added: string[] | undefined;
+    try {
+      added = this.registry.refresh();
+    } catch (err) {
+      // Not knowing what it serves is no proof that it serves nothing: it starts, and retries.
+      this.logger.error({ err }, 'reading the served conversations from the bridge failed; the next refresh retries');
+    }
+    if (added !== undefined && this.registry.ids().length === 0 && !this.options.role) throw new NothingToServeError(this.registry.refusals(), this.options.bridgeDb);
     // Not awaited, like the reconcile below: taking a backlog enqueues, which waits for Redis,
-    // and the producer must start (answer writer, heartbeat) while Redis is down. The registry's
-    // refresh itself runs before the first await, so what it serves is known on the next line.
-    this.refreshConversations().catch((err: unknown) => this.logger.error({ err }, 'taking the backlog failed; the next refresh retries'));
-    if (this.registry.ids().length === 0 && !this.options.role) throw new NothingToServeError(this.registry.refusals(), this.options.bridgeDb);
+    // and the producer must start (answer writer, heartbeat) while Redis is down.
+    this.takeBacklogs(added ?? []).catch((err: unknown) => this.logger.error({ err }, 'taking the backlog failed; the next refresh retries'));
     this.answerWriter.start();
     this.watcher.start();
     this.pump();
@@ -279,7 +285,11 @@ export class Producer extends EventEmitter<ProducerEvents> {
   }
 
   private async refreshConversations(): Promise<void> {
-    const added = this.registry.refresh();
+    await this.takeBacklogs(this.registry.refresh());
+  }
+
+  /** Takes the unread questions of conversations it has just started to serve. */
+  private async takeBacklogs(added: string[]): Promise<void> {
     if (added.length) void this.presence.publish();
     for (const id of added) await this.takeBacklog(id);
     if (added.length) await this.beat();
