@@ -61,7 +61,6 @@ export function bridgeCheck(db: Db, path: string): ReadinessCheck {
 
 export interface ProgressState {
   running: boolean;
-  paused: boolean;
   waiting: number;
   busy: number;
   concurrency: number;
@@ -77,7 +76,6 @@ export interface ProgressState {
  */
 export function progressVerdict(s: ProgressState): { ok: boolean; detail: string } {
   if (!s.running) return { ok: false, detail: 'the worker is not running' };
-  if (s.paused) return { ok: false, detail: 'the worker is paused (see the log for why)' };
   if (s.waiting > 0 && s.busy < s.concurrency && s.idleMs > s.stallMs) {
     return { ok: false, detail: `${s.waiting} jobs waiting, ${s.concurrency - s.busy} free slots, none started for ${Math.round(s.idleMs / 1000)} s` };
   }
@@ -111,7 +109,6 @@ export function progressCheck(o: ProgressOptions): ReadinessCheck {
       const waiting = await o.queue.getWaitingCount();
       return progressVerdict({
         running: o.worker.isRunning(),
-        paused: o.worker.isPaused(),
         waiting,
         busy: o.busy(),
         concurrency: o.concurrency,

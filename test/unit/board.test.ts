@@ -87,18 +87,12 @@ describe('board auth', () => {
 });
 
 describe('progressVerdict', () => {
-  const healthy: ProgressState = { running: true, paused: false, waiting: 0, busy: 0, concurrency: 4, idleMs: 0, stallMs: 60_000 };
+  const healthy: ProgressState = { running: true, waiting: 0, busy: 0, concurrency: 4, idleMs: 0, stallMs: 60_000 };
 
   it('a worker that is not running is not ready', () => {
     expect(progressVerdict({ ...healthy, running: false })).toEqual({ ok: false, detail: 'the worker is not running' });
     // ...whatever else holds.
-    expect(progressVerdict({ ...healthy, running: false, paused: true }).detail).toBe('the worker is not running');
-  });
-
-  it('a paused worker is not ready, and the detail points at the log', () => {
-    const v = progressVerdict({ ...healthy, paused: true });
-    expect(v.ok).toBe(false);
-    expect(v.detail).toMatch(/^the worker is paused \(see the log/);
+    expect(progressVerdict({ ...healthy, running: false, waiting: 3, idleMs: 999_999 }).detail).toBe('the worker is not running');
   });
 
   it('jobs waiting, free slots and nothing started for longer than stallMs: stalled', () => {
