@@ -37,6 +37,9 @@ export function hostPid(): string {
 export class Presence<T extends PresenceEntry> {
   private timer: NodeJS.Timeout | undefined;
   private readonly key: string;
+  /** Once stopped, nothing publishes again: a late publish (a job finishing during the close) would leave a ghost entry. */
+  private stopped = false;
+  private publishing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly redis: RedisConnection,
@@ -57,8 +60,10 @@ export class Presence<T extends PresenceEntry> {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
-    // Bounded: with Redis down the entry simply goes stale.
+    // Bounded: with Redis down the entry simply goes stale. A publish under way lands first.
+    await within(this.publishing, 1000);
     await within(this.redis.hdel(this.key, this.describe().name).catch(() => undefined), 1000);
   }
 
@@ -67,10 +72,15 @@ export class Presence<T extends PresenceEntry> {
   }
 
   /** Publishes now, when what it describes changed (e.g. a newly served conversation). */
-  async publish(): Promise<void> {
+  publish(): Promise<void> {
     // While Redis is down the connection would queue every refresh and replay them all on return;
     // at start (still connecting) the first one waits for the connection as it should.
-    if (isDown(this.redis)) return;
+    if (this.stopped || isDown(this.redis)) return Promise.resolve();
+    this.publishing = this.write();
+    return this.publishing;
+  }
+
+  private async write(): Promise<void> {
     try {
       const info = this.entry();
       await this.redis.hset(this.key, info.name, JSON.stringify(info));

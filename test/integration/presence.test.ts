@@ -30,6 +30,18 @@ describe('presence', () => {
     expect(await listProducers(redis, prefix)).toEqual([]);
   });
 
+  it('once stopped, stays gone: a publish under way lands before the delete, and a late one writes nothing', async () => {
+    const prefix = testPrefix();
+    const c = new Presence(redis, prefix, CONSUMERS, () => consumer('c1'));
+    c.start();
+    const underWay = c.publish();
+    await c.stop();
+    await underWay;
+    // What a job finishing during the consumer's close does (its 'halted' event publishes).
+    await c.publish();
+    expect(await redis.hkeys(presenceKey(prefix, CONSUMERS))).toEqual([]);
+  });
+
   it('stale and unreadable entries are left out and removed', async () => {
     const prefix = testPrefix();
     const key = presenceKey(prefix, CONSUMERS);
