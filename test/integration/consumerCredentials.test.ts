@@ -157,7 +157,7 @@ describe('a question the API refuses with 401/403 while the credentials work', (
     for (const [i, consumer] of consumers.entries()) {
       expect(consumerNamed(report, `good_${i + 1}`)).toMatchObject({ state: 'running' });
       expect(await readiness(consumer)).toMatchObject({ status: 200, worker: { ok: true } });
-      expect(consumer.hasLog(/refused the credentials;/)).toBe(false);
+      expect(consumer.hasLog(/^the Claude API refused the credentials/)).toBe(false);
       // However often the question came to it, its verdict on the credentials stood: one probe at most.
       expect(consumer.lines.filter((l) => l.msg === PROBED).length).toBeLessThanOrEqual(1);
     }
