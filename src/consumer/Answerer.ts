@@ -62,7 +62,12 @@ export class RateLimitedError extends AnswerError {
 /** A failure no retry can fix on this consumer: it must stop taking questions. */
 export class FatalAnswererError extends AnswerError {
   readonly fatal = true;
-  constructor(kind: string, message: string) {
+  constructor(
+    kind: string,
+    message: string,
+    /** The API's HTTP status that showed it (401, 403), when one did. */
+    readonly httpStatus?: number,
+  ) {
     super(kind, message, false);
   }
 }

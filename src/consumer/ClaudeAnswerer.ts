@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { QuestionJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
-import { FatalAnswererError, type AnswerContext, type AnswerResult, type Answerer } from './Answerer.js';
+import { FatalAnswererError, type AnswerContext, type AnswerError, type AnswerResult, type Answerer } from './Answerer.js';
 import { ClaudeSession } from './claude/ClaudeSession.js';
 import { ClaudeSessionPool, type SessionMemory } from './claude/ClaudeSessionPool.js';
+import { CredentialProbe } from './claude/credentialProbe.js';
 import { credentialSource, credentialsRefusedMessage, noCredentialsMessage, readClaudeAuthInputs } from './claude/credentials.js';
 import { buildPrompt } from './claude/prompt.js';
 import { extractSources } from './claude/sources.js';
+import { questionRefused } from './claude/turnFailure.js';
 
 export interface ClaudeAnswererOptions {
   sessions: number;
@@ -22,7 +24,16 @@ export interface ClaudeAnswererOptions {
   env?: NodeJS.ProcessEnv;
   executable?: string | undefined;
   interruptGraceMs?: number;
+  /** How long the credentials probe after a 401/403 may take (tests shorten it). */
+  probeTimeoutMs?: number;
 }
+
+/**
+ * How long a credentials probe's verdict stands: refusals in that window are judged by it, without
+ * another probe. A key revoked just after a probe that it passed costs the questions of one window
+ * a try each; the first refusal after the window probes again and halts.
+ */
+const PROBE_REMEMBER_MS = 60_000;
 
 /** Answers with a pool of persistent Claude Code sessions: one turn per question. */
 export class ClaudeAnswerer implements Answerer {
@@ -32,25 +43,14 @@ export class ClaudeAnswerer implements Answerer {
   private sessionDir = '';
   /** Where the sessions take their credentials from, as found at start (named, never the secret). */
   private credentials: string | undefined;
+  private readonly probe: CredentialProbe;
 
   constructor(
     private readonly options: ClaudeAnswererOptions,
     private readonly logger: Logger,
   ) {
     this.pool = new ClaudeSessionPool(
-      () =>
-        new ClaudeSession(
-          {
-            model: options.model,
-            cwd: options.toolsRoot ?? this.sessionDir,
-            // Without a tools root there is nothing to read: the context travels in the prompt.
-            tools: options.toolsRoot !== undefined,
-            env: options.env ?? process.env,
-            interruptGraceMs: options.interruptGraceMs ?? 5000,
-            executable: options.executable,
-          },
-          logger,
-        ),
+      () => this.newSession(),
       {
         size: options.sessions,
         turnTimeoutMs: options.turnTimeoutSec * 1000,
@@ -60,6 +60,24 @@ export class ClaudeAnswerer implements Answerer {
         startTimeoutMs: 60_000,
       },
       logger,
+    );
+    this.probe = new CredentialProbe(() => this.newSession(), { timeoutMs: options.probeTimeoutMs ?? 30_000, rememberMs: PROBE_REMEMBER_MS }, logger);
+  }
+
+  /** A session as the pool's are: the probe's too, so that it asks exactly as they do, minus the question. */
+  private newSession(): ClaudeSession {
+    const o = this.options;
+    return new ClaudeSession(
+      {
+        model: o.model,
+        cwd: o.toolsRoot ?? this.sessionDir,
+        // Without a tools root there is nothing to read: the context travels in the prompt.
+        tools: o.toolsRoot !== undefined,
+        env: o.env ?? process.env,
+        interruptGraceMs: o.interruptGraceMs ?? 5000,
+        executable: o.executable,
+      },
+      this.logger,
     );
   }
 
@@ -80,9 +98,8 @@ export class ClaudeAnswerer implements Answerer {
   }
 
   async answer(q: QuestionJob, ctx: AnswerContext): Promise<AnswerResult> {
-    const turn = await this.pool.run(q.conversationId, buildPrompt(q), ctx).catch((err: unknown) => {
-      // Only this consumer's credentials can be at fault: the message names where they came from and the fix.
-      throw err instanceof FatalAnswererError ? new FatalAnswererError(err.kind, credentialsRefusedMessage(err.message, this.credentials)) : err;
+    const turn = await this.pool.run(q.conversationId, buildPrompt(q), ctx).catch(async (err: unknown) => {
+      throw err instanceof FatalAnswererError ? await this.judgeRefusal(q, err) : err;
     });
     this.logger.debug({ queryId: q.queryId, sessionId: turn.sessionId, sessionPid: turn.sessionPid }, 'turn done');
     return {
@@ -95,12 +112,27 @@ export class ClaudeAnswerer implements Answerer {
     };
   }
 
+  /**
+   * A 401/403 halts this consumer only when its credentials are refused without the question too:
+   * a refusal of what one question says (a gateway's filter) must not stop every consumer it
+   * reaches. Not proven (the probe timed out, the network failed): this try fails like any other,
+   * bounded by --attempts, rather than taking the consumer out of the fleet on a guess.
+   */
+  private async judgeRefusal(q: QuestionJob, refusal: FatalAnswererError): Promise<AnswerError> {
+    const verdict = await this.probe.check();
+    // The credentials are at fault: the message names where they came from and the fix.
+    if (verdict.kind === 'refused') return new FatalAnswererError(verdict.refusal.kind, credentialsRefusedMessage(verdict.refusal.message, this.credentials), verdict.refusal.httpStatus);
+    const probe = verdict.kind === 'accepted' ? 'the credentials work without it' : `not proven to be the credentials: ${verdict.reason}`;
+    this.logger.warn({ queryId: q.queryId, refusal: refusal.message, probe }, 'the Claude API refused a question; this consumer goes on answering');
+    return questionRefused(refusal);
+  }
+
   sessionPids(): number[] {
     return this.pool.pids();
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    await Promise.all([this.pool.close(), this.probe.close()]);
     if (this.sessionDir) rmSync(this.sessionDir, { recursive: true, force: true });
   }
 }

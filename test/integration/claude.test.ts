@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutopollMetrics } from '../../src/board/metrics.js';
+import { AnswerError, FatalAnswererError } from '../../src/consumer/Answerer.js';
+import { PROBE_PROMPT } from '../../src/consumer/claude/credentialProbe.js';
 import type { ClaudeAnswerer, ClaudeAnswererOptions } from '../../src/consumer/ClaudeAnswerer.js';
+import type { QuestionJob } from '../../src/shared/jobs.js';
 import { BridgeFixture, type Conversation } from '../support/bridge.js';
 import { testClaudeAnswerer } from '../support/claudeEnv.js';
 import { echoResponder, FakeAnthropic } from '../support/fakeAnthropic.js';
@@ -158,6 +161,47 @@ describe('Claude Code answerer: persistent sessions against a fake Anthropic API
         bridge.close();
       }
     }
+  });
+
+  describe('a 401/403 for what a question says, while the credentials work', () => {
+    const poison = (i: number): QuestionJob => ({ messageId: i + 1, conversationId: 'conv_poison', queryId: `q_poison_${i}`, question: `POISON ${i}` });
+    const ctx = { attempt: 1, replay: false, signal: new AbortController().signal, log: () => undefined, progress: () => undefined };
+    const probes = () => api.messageRequests.filter((r) => r.lastUser.includes(PROBE_PROMPT)).length;
+    const refusedQuestion = { kind: 'question_refused', retryable: true, message: 'the Claude API refused the question (HTTP 403)' };
+
+    it('fails each such question as a retryable try: one probe for refusals at once, none while its verdict stands; the next question is answered', async () => {
+      api.responder = (req, index) => (req.text.includes('POISON') ? { kind: 'error', status: 403, type: 'permission_error' } : echoResponder(req, index));
+      const a = answerer({ sessions: 2 });
+      await a.start();
+      try {
+        const before = probes();
+        const refusals = await Promise.all([0, 1].map((i) => a.answer(poison(i), ctx).then(() => 'answered', (err: unknown) => err)));
+        for (const err of refusals) {
+          expect(err).toBeInstanceOf(AnswerError);
+          expect(err).not.toBeInstanceOf(FatalAnswererError);
+          expect(err).toMatchObject(refusedQuestion);
+        }
+        for (let i = 2; i < 5; i++) await expect(a.answer(poison(i), ctx)).rejects.toMatchObject(refusedQuestion);
+        expect(probes() - before).toBe(1);
+        const answered = await a.answer({ ...poison(5), queryId: 'q_clean', question: 'an ordinary question' }, ctx);
+        expect(answered.answer).toContain('an ordinary question');
+      } finally {
+        await a.close();
+      }
+    });
+
+    it('a probe that does not finish proves nothing: the question fails as a retryable try, not a fatal one', async () => {
+      api.responder = (req, index) =>
+        req.text.includes('POISON') ? { kind: 'error', status: 403, type: 'permission_error' } : req.lastUser.includes(PROBE_PROMPT) ? { kind: 'hang' } : echoResponder(req, index);
+      // A probe that hangs at the API, or one still starting when its time is up: neither proves anything.
+      const a = answerer({ sessions: 1, probeTimeoutMs: 1000, interruptGraceMs: 1000 });
+      await a.start();
+      try {
+        await expect(a.answer(poison(0), ctx)).rejects.toSatisfy((err) => err instanceof AnswerError && !(err instanceof FatalAnswererError) && err.kind === 'question_refused' && err.retryable);
+      } finally {
+        await a.close();
+      }
+    });
   });
 
   it('a session that ignores the interrupt is killed (process group) after the grace period and replaced', async () => {

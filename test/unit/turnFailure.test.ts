@@ -1,7 +1,7 @@
 import type { SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
 import { describe, expect, it } from 'vitest';
 import { AnswerError, FatalAnswererError, RateLimitedError } from '../../src/consumer/Answerer.js';
-import { classifyTurnFailure } from '../../src/consumer/claude/turnFailure.js';
+import { classifyTurnFailure, questionRefused } from '../../src/consumer/claude/turnFailure.js';
 
 function success(fields: { result?: string; api_error_status?: number | null; is_error?: boolean } = {}): SDKResultMessage {
   return { type: 'result', subtype: 'success', is_error: true, result: '', ...fields } as unknown as SDKResultMessage;
@@ -50,8 +50,9 @@ describe('Answerer error classes', () => {
 });
 
 describe('classifyTurnFailure: authentication', () => {
-  function expectNotAuthenticated(e: AnswerError, message: string): void {
+  function expectNotAuthenticated(e: AnswerError, message: string, httpStatus?: number): void {
     expect(e).toBeInstanceOf(FatalAnswererError);
+    expect((e as FatalAnswererError).httpStatus).toBe(httpStatus);
     expect(e.kind).toBe('not_authenticated');
     expect(e.message).toBe(message);
     expect(e.retryable).toBe(false);
@@ -61,12 +62,12 @@ describe('classifyTurnFailure: authentication', () => {
   const none = 'Claude Code found no credentials it can use';
 
   it('a 401 retry status', () => {
-    expectNotAuthenticated(classifyTurnFailure({ retryStatus: 401 }, undefined), refused(401));
+    expectNotAuthenticated(classifyTurnFailure({ retryStatus: 401 }, undefined), refused(401), 401);
   });
 
   it('a 403 (permission_error), as a retry status or in the result', () => {
-    expectNotAuthenticated(classifyTurnFailure({ retryStatus: 403 }, undefined), refused(403));
-    expectNotAuthenticated(classifyTurnFailure({ assistantError: 'authentication_failed' }, success({ api_error_status: 403, result: 'Failed to authenticate. API Error: 403' })), refused(403));
+    expectNotAuthenticated(classifyTurnFailure({ retryStatus: 403 }, undefined), refused(403), 403);
+    expectNotAuthenticated(classifyTurnFailure({ assistantError: 'authentication_failed' }, success({ api_error_status: 403, result: 'Failed to authenticate. API Error: 403' })), refused(403), 403);
   });
 
   it('an authentication_failed assistant error without a status: no credentials (Claude Code sent no request)', () => {
@@ -74,11 +75,11 @@ describe('classifyTurnFailure: authentication', () => {
   });
 
   it("a 401 in the result's api_error_status", () => {
-    expectNotAuthenticated(classifyTurnFailure({}, success({ api_error_status: 401, result: 'Invalid API key' })), refused(401));
+    expectNotAuthenticated(classifyTurnFailure({}, success({ api_error_status: 401, result: 'Invalid API key' })), refused(401), 401);
   });
 
   it('wins over a rate limit and a timeout', () => {
-    expectNotAuthenticated(classifyTurnFailure({ retryStatus: 401, assistantError: 'rate_limit', timedOut: true }, undefined), refused(401));
+    expectNotAuthenticated(classifyTurnFailure({ retryStatus: 401, assistantError: 'rate_limit', timedOut: true }, undefined), refused(401), 401);
     expectNotAuthenticated(classifyTurnFailure({ retryStatus: 429, assistantError: 'authentication_failed' }, undefined), none);
   });
 });
@@ -212,5 +213,18 @@ describe('classifyTurnFailure: other errors', () => {
     const e = classifyTurnFailure({}, errorResult('error_during_execution', ['429 rate_limit']));
     expectClaudeError(e);
     expect(e.message).toContain('429 rate_limit');
+  });
+});
+
+describe('questionRefused: a refusal the credentials were not at fault for', () => {
+  it('is a retryable question_refused failure that names the status, not what Claude Code printed', () => {
+    const e = questionRefused(classifyTurnFailure({ assistantError: 'authentication_failed' }, success({ api_error_status: 403, result: 'Failed to authenticate. API Error: 403 {"error":"blocked by policy"}' })) as FatalAnswererError);
+    expect(e).not.toBeInstanceOf(FatalAnswererError);
+    expect(e).toMatchObject({ kind: 'question_refused', retryable: true, message: 'the Claude API refused the question (HTTP 403)' });
+    expect(questionRefused(new FatalAnswererError('not_authenticated', 'the Claude API refused the credentials (HTTP 401)', 401)).message).toBe('the Claude API refused the question (HTTP 401)');
+  });
+
+  it('says how, when no status showed it', () => {
+    expect(questionRefused(new FatalAnswererError('not_authenticated', 'Claude Code found no credentials it can use')).message).toBe('the Claude API refused the question as not authenticated');
   });
 });

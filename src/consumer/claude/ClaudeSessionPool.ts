@@ -26,7 +26,7 @@ export interface PoolTurn extends TurnOutput {
 
 export interface PoolEvents {
   sessionStarted: [info: { slot: number; sessionId: string; pid: number | undefined }];
-  sessionReplaced: [info: { slot: number; reason: 'exit' | 'recycle' | 'start_failed' }];
+  sessionReplaced: [info: { slot: number; reason: 'exit' | 'recycle' | 'start_failed' | 'failed_turn' }];
 }
 
 interface Slot {
@@ -79,7 +79,10 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
       }
       watch.log(`session ${session.id} (pid ${session.pid}, slot ${slot.index}, turn ${session.turns + 1})`);
       watch.progress({ stage: 'asking', sessionId: session.id, sessionPid: session.pid, slot: slot.index });
-      const out = await session.turn(prompt, this.options.turnTimeoutMs);
+      const out = await session.turn(prompt, this.options.turnTimeoutMs).catch((err: unknown) => {
+        this.afterFailedTurn(slot, session);
+        throw err;
+      });
       slot.failures = 0;
       slot.holds = conversationId;
       this.afterTurn(slot, session);
@@ -123,6 +126,21 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
         () => this.launch(slot),
       );
     }
+  }
+
+  /**
+   * A failed turn leaves its question in the session (and an interrupted one may still be
+   * draining): the next question, of any conversation, would be sent on top of it, and a question
+   * the API refused for what it says would be refused again with it. The session is replaced.
+   */
+  private afterFailedTurn(slot: Slot, session: ClaudeSession): void {
+    // Closing: nothing new starts. Its process exited: the exit handler is already starting the replacement.
+    if (this.closing || slot.session !== session) return;
+    this.logger.info({ slot: slot.index, sessionId: session.id }, 'replacing the Claude Code session of a failed turn');
+    slot.holds = undefined;
+    slot.session = undefined;
+    this.emit('sessionReplaced', { slot: slot.index, reason: 'failed_turn' });
+    slot.ready = session.close().then(() => this.launch(slot));
   }
 
   private acquire(conversationId: string): Promise<Slot> {

@@ -16,7 +16,7 @@ export function classifyTurnFailure(signals: TurnSignals, result: SDKResultMessa
   const status = final ?? signals.retryStatus;
   const code = signals.assistantError;
   // A 403 (permission_error) is an authentication failure to Claude Code too: it stops the turn the same way.
-  if (status === 401 || status === 403) return new FatalAnswererError('not_authenticated', `the Claude API refused the credentials (HTTP ${status})`);
+  if (status === 401 || status === 403) return new FatalAnswererError('not_authenticated', `the Claude API refused the credentials (HTTP ${status})`, status);
   if (code === 'authentication_failed') return new FatalAnswererError('not_authenticated', 'Claude Code found no credentials it can use');
   if (code === 'rate_limit' || code === 'overloaded' || status === 429 || status === 529) {
     return new RateLimitedError(`the Claude API is ${status === 429 || code === 'rate_limit' ? 'rate limiting' : 'overloaded'} (HTTP ${status ?? code})`);
@@ -28,4 +28,14 @@ export function classifyTurnFailure(signals: TurnSignals, result: SDKResultMessa
   const error = new AnswerError('claude_error', `Claude Code ended the turn with an error: ${clean.slice(0, 500)}`, true);
   error.redacted = clean !== detail;
   return error;
+}
+
+/**
+ * A refusal (401/403, or Claude Code's authentication failure) that was not about the credentials:
+ * they worked without the question. Retryable like any failed try; the asker reads the status, not
+ * Claude Code's output. Pure.
+ */
+export function questionRefused(refusal: FatalAnswererError): AnswerError {
+  const how = refusal.httpStatus === undefined ? 'as not authenticated' : `(HTTP ${refusal.httpStatus})`;
+  return new AnswerError('question_refused', `the Claude API refused the question ${how}`, true);
 }
