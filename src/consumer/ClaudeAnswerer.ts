@@ -28,13 +28,6 @@ export interface ClaudeAnswererOptions {
   probeTimeoutMs?: number;
 }
 
-/**
- * How long a credentials probe's verdict stands: refusals in that window are judged by it, without
- * another probe. A key revoked just after a probe that it passed costs the questions of one window
- * a try each; the first refusal after the window probes again and halts.
- */
-const PROBE_REMEMBER_MS = 60_000;
-
 /** Answers with a pool of persistent Claude Code sessions: one turn per question. */
 export class ClaudeAnswerer implements Answerer {
   readonly llmType = 'claude_code';
@@ -61,7 +54,7 @@ export class ClaudeAnswerer implements Answerer {
       },
       logger,
     );
-    this.probe = new CredentialProbe(() => this.newSession(), { timeoutMs: options.probeTimeoutMs ?? 30_000, rememberMs: PROBE_REMEMBER_MS }, logger);
+    this.probe = new CredentialProbe(() => this.newSession(), { timeoutMs: options.probeTimeoutMs ?? 30_000, refusalsPerProof: options.sessions }, logger);
   }
 
   /** A session as the pool's are: the probe's too, so that it asks exactly as they do, minus the question. */
@@ -101,6 +94,7 @@ export class ClaudeAnswerer implements Answerer {
     const turn = await this.pool.run(q.conversationId, buildPrompt(q), ctx).catch(async (err: unknown) => {
       throw err instanceof FatalAnswererError ? await this.judgeRefusal(q, err) : err;
     });
+    this.probe.proved();
     this.logger.debug({ queryId: q.queryId, sessionId: turn.sessionId, sessionPid: turn.sessionPid }, 'turn done');
     return {
       answer: turn.text,

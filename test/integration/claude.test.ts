@@ -7,7 +7,7 @@ import type { QuestionJob } from '../../src/shared/jobs.js';
 import { BridgeFixture, type Conversation } from '../support/bridge.js';
 import { testClaudeAnswerer } from '../support/claudeEnv.js';
 import { echoResponder, FakeAnthropic } from '../support/fakeAnthropic.js';
-import { InProcessPipeline, testPrefix } from '../support/pipeline.js';
+import { capturingLogger, InProcessPipeline, testPrefix } from '../support/pipeline.js';
 import { waitFor } from '../support/wait.js';
 
 describe('Claude Code answerer: persistent sessions against a fake Anthropic API', () => {
@@ -169,7 +169,7 @@ describe('Claude Code answerer: persistent sessions against a fake Anthropic API
     const probes = () => api.messageRequests.filter((r) => r.lastUser.includes(PROBE_PROMPT)).length;
     const refusedQuestion = { kind: 'question_refused', retryable: true, message: 'the Claude API refused the question (HTTP 403)' };
 
-    it('fails each such question as a retryable try: one probe for refusals at once, none while its verdict stands; the next question is answered', async () => {
+    it('fails each such question as a retryable try: one probe for refusals at once; a proof judges --sessions refusals, an answered turn proves again', async () => {
       api.responder = (req, index) => (req.text.includes('POISON') ? { kind: 'error', status: 403, type: 'permission_error' } : echoResponder(req, index));
       const a = answerer({ sessions: 2 });
       await a.start();
@@ -181,10 +181,18 @@ describe('Claude Code answerer: persistent sessions against a fake Anthropic API
           expect(err).not.toBeInstanceOf(FatalAnswererError);
           expect(err).toMatchObject(refusedQuestion);
         }
-        for (let i = 2; i < 5; i++) await expect(a.answer(poison(i), ctx)).rejects.toMatchObject(refusedQuestion);
         expect(probes() - before).toBe(1);
-        const answered = await a.answer({ ...poison(5), queryId: 'q_clean', question: 'an ordinary question' }, ctx);
+        // The proof judges the next two refusals (--sessions 2)...
+        for (let i = 2; i < 4; i++) await expect(a.answer(poison(i), ctx)).rejects.toMatchObject(refusedQuestion);
+        expect(probes() - before).toBe(1);
+        // ...an answered question proves the credentials again, for two more...
+        const answered = await a.answer({ ...poison(4), queryId: 'q_clean', question: 'an ordinary question' }, ctx);
         expect(answered.answer).toContain('an ordinary question');
+        for (let i = 5; i < 7; i++) await expect(a.answer(poison(i), ctx)).rejects.toMatchObject(refusedQuestion);
+        expect(probes() - before).toBe(1);
+        // ...and a third refusal with no answer between them probes again: a key revoked since would be found out.
+        await expect(a.answer(poison(7), ctx)).rejects.toMatchObject(refusedQuestion);
+        expect(probes() - before).toBe(2);
       } finally {
         await a.close();
       }
@@ -194,10 +202,15 @@ describe('Claude Code answerer: persistent sessions against a fake Anthropic API
       api.responder = (req, index) =>
         req.text.includes('POISON') ? { kind: 'error', status: 403, type: 'permission_error' } : req.lastUser.includes(PROBE_PROMPT) ? { kind: 'hang' } : echoResponder(req, index);
       // A probe that hangs at the API, or one still starting when its time is up: neither proves anything.
-      const a = answerer({ sessions: 1, probeTimeoutMs: 1000, interruptGraceMs: 1000 });
+      const { logger, lines } = capturingLogger();
+      const a = testClaudeAnswerer(api, { sessions: 1, probeTimeoutMs: 1000, interruptGraceMs: 1000 }, logger);
       await a.start();
       try {
-        await expect(a.answer(poison(0), ctx)).rejects.toSatisfy((err) => err instanceof AnswerError && !(err instanceof FatalAnswererError) && err.kind === 'question_refused' && err.retryable);
+        for (const i of [0, 1]) {
+          await expect(a.answer(poison(i), ctx)).rejects.toSatisfy((err) => err instanceof AnswerError && !(err instanceof FatalAnswererError) && err.kind === 'question_refused' && err.retryable);
+        }
+        // Not remembered: the next refusal probes again.
+        expect(lines.filter((l) => l.msg === 'Claude credentials probed without the refused question').map((l) => l.verdict)).toEqual(['unknown', 'unknown']);
       } finally {
         await a.close();
       }

@@ -14,8 +14,8 @@ export type ProbeVerdict =
 export interface CredentialProbeOptions {
   /** How long the probe's one turn may take. */
   timeoutMs: number;
-  /** How long a verdict stands for the refusals that follow. */
-  rememberMs: number;
+  /** How many refusals a proof that the credentials work judges, with no turn answered between them, before the next probe. */
+  refusalsPerProof: number;
 }
 
 /** What the probe asks: nothing a content filter could object to, one word back. */
@@ -26,14 +26,17 @@ export const PROBE_PROMPT = 'Reply with the single word: ok';
  * of the API may answer 401/403 because of what a question says): one turn of a fixed, harmless
  * prompt on a fresh session, never a pool slot, whose context may still hold the refused question.
  *
- * One probe at a time: refusals that arrive while it runs wait for its verdict, and a verdict
- * stands for `rememberMs`, so that a stream of refused questions costs one probe process per
- * window, not one each (and the questions other sessions had when the credentials were found
- * refused are handed back on that verdict).
+ * One probe at a time: refusals that arrive while it runs wait for its verdict (and the questions
+ * other sessions had when the credentials were found refused are handed back on it). Credentials
+ * proven to work (by the probe, or by any answered turn) judge the next `refusalsPerProof`
+ * refusals without a probe: a stream of refused questions costs one probe per that many, while a
+ * key revoked after its last proof is found out within as many refusals, each costing one try of
+ * one question. Nothing else is remembered: a probe that proved nothing proves nothing later.
  */
 export class CredentialProbe {
   private running: Promise<ProbeVerdict> | undefined;
-  private remembered: { verdict: ProbeVerdict; at: number } | undefined;
+  private proven = false;
+  private judgedSinceProof = 0;
   private session: ClaudeSession | undefined;
   private closed = false;
 
@@ -46,10 +49,18 @@ export class CredentialProbe {
   check(): Promise<ProbeVerdict> {
     // A refusal racing the consumer's shutdown: no process started that close would miss.
     if (this.closed) return Promise.resolve({ kind: 'unknown', reason: 'the consumer is closing' });
-    const kept = this.remembered;
-    if (kept && Date.now() - kept.at < this.options.rememberMs) return Promise.resolve(kept.verdict);
+    if (this.running === undefined && this.proven && this.judgedSinceProof < this.options.refusalsPerProof) {
+      this.judgedSinceProof++;
+      return Promise.resolve({ kind: 'accepted' });
+    }
     this.running ??= this.probe().finally(() => (this.running = undefined));
     return this.running;
+  }
+
+  /** A turn was answered: the credentials work, whatever was refused before it. */
+  proved(): void {
+    this.proven = true;
+    this.judgedSinceProof = 0;
   }
 
   async close(): Promise<void> {
@@ -70,7 +81,8 @@ export class CredentialProbe {
       this.session = undefined;
       await session.close();
     }
-    this.remembered = { verdict, at: Date.now() };
+    this.proven = verdict.kind === 'accepted';
+    this.judgedSinceProof = 0;
     this.logger.info({ verdict: verdict.kind, ...(verdict.kind === 'unknown' ? { reason: verdict.reason } : {}) }, 'Claude credentials probed without the refused question');
     return verdict;
   }
