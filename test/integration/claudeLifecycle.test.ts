@@ -2,10 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { ClaudeSession } from '../../src/consumer/claude/ClaudeSession.js';
+import { ClaudeSessionPool } from '../../src/consumer/claude/ClaudeSessionPool.js';
 import type { QuestionJob } from '../../src/shared/jobs.js';
 import { tempDir } from '../support/bridge.js';
 import { claudeEnv, testClaudeAnswerer } from '../support/claudeEnv.js';
 import { echoResponder, FakeAnthropic } from '../support/fakeAnthropic.js';
+import { testLogger } from '../support/pipeline.js';
 import { RedisServer } from '../support/redisServer.js';
 import { SpawnedPipeline } from '../support/spawnedPipeline.js';
 import { waitFor } from '../support/wait.js';
@@ -146,6 +149,36 @@ describe('Claude Code session lifecycle', () => {
     for (const r of bridge.responses(conv.id)) expect(r.body.error).toBeUndefined();
     for (const pid of sessionPids) expect(() => process.kill(pid, 0)).toThrow(); // gone, not a zombie we hold
     expect(sessionFolders(env)).toEqual([]);
+  });
+
+  it('a replacement that fails to start while its slot is idle does not end the process: the next question on the slot gets that failure, the one after is answered', async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    onTestFinished(() => {
+      process.off('unhandledRejection', record);
+    });
+    // The first session is real; its replacement's binary is missing, so it fails to start.
+    let binary: string | undefined;
+    const cwd = tempDir();
+    const pool = new ClaudeSessionPool(
+      () => new ClaudeSession({ model: 'haiku', cwd, tools: false, env: claudeEnv(api.url), interruptGraceMs: 1000, executable: binary }, testLogger()),
+      { size: 1, turnTimeoutMs: 30_000, maxTurnsPerSession: 1000, maxContextTokens: 1_000_000, memory: 'none', startTimeoutMs: 30_000 },
+      testLogger(),
+    );
+    await pool.start();
+    onTestFinished(() => pool.close());
+    api.responder = () => ({ kind: 'error', status: 400, type: 'invalid_request_error', message: 'refused' });
+    binary = join(tempDir(), 'no-claude-here');
+    await expect(pool.run('conv_a', 'fails, and its session is replaced', ctx)).rejects.toThrow();
+    const failedStart = pool.run('conv_a', 'meets the failed replacement', ctx);
+    await expect(failedStart).rejects.toThrow(/Claude Code process exited/);
+    // Past the failed start, in the background: nothing unhandled.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(unhandled).toEqual([]);
+    binary = undefined;
+    api.responder = echoResponder;
+    await waitFor('a working replacement answers', async () => (await pool.run('conv_a', 'answered', ctx).then((t) => t.text, () => '')).includes('answered'), 30_000, 200);
   });
 
   it('an answerer whose Claude Code cannot start removes its session folder', async () => {

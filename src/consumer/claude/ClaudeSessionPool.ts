@@ -61,7 +61,7 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
   async start(): Promise<void> {
     for (let index = 0; index < this.options.size; index++) {
       const slot: Slot = { index, session: undefined, ready: Promise.resolve(undefined as never), busy: false, holds: undefined, failures: 0 };
-      slot.ready = this.launch(slot);
+      this.setReady(slot, this.launch(slot));
       this.slots.push(slot);
     }
     await Promise.all(this.slots.map((s) => s.ready));
@@ -70,7 +70,11 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
   async run(conversationId: string, prompt: string, watch: Pick<AnswerContext, 'log' | 'progress'>): Promise<PoolTurn> {
     const slot = await this.acquire(conversationId);
     try {
-      const session = await slot.ready.catch((err: unknown) => {
+      const ready = slot.ready;
+      const session = await ready.catch((err: unknown) => {
+        // This question gets the failure; the next one on the slot a new start (after its backoff),
+        // unless the failed process's exit has already begun one. A slot never stays dead.
+        if (slot.ready === ready && !this.closing) this.setReady(slot, this.launch(slot));
         throw new AnswerError('session_start_failed', `Claude Code did not start: ${(err as Error).message}`, true);
       });
       if (slot.holds !== undefined && slot.holds !== conversationId) {
@@ -117,13 +121,16 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
       slot.holds = undefined;
       slot.session = undefined;
       this.emit('sessionReplaced', { slot: slot.index, reason: 'recycle' });
-      slot.ready = session.close().then(() => this.launch(slot));
+      this.setReady(slot, session.close().then(() => this.launch(slot)));
     } else if (o.memory === 'none') {
       // Cleared now, while the slot is free, so the next question does not wait for it.
       slot.holds = undefined;
-      slot.ready = session.clear().then(
-        () => session,
-        () => this.launch(slot),
+      this.setReady(
+        slot,
+        session.clear().then(
+          () => session,
+          () => this.launch(slot),
+        ),
       );
     }
   }
@@ -140,7 +147,7 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
     slot.holds = undefined;
     slot.session = undefined;
     this.emit('sessionReplaced', { slot: slot.index, reason: 'failed_turn' });
-    slot.ready = session.close().then(() => this.launch(slot));
+    this.setReady(slot, session.close().then(() => this.launch(slot)));
   }
 
   private acquire(conversationId: string): Promise<Slot> {
@@ -153,8 +160,20 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
     return new Promise<void>((r) => this.waiters.push(r)).then(() => this.acquire(conversationId));
   }
 
+  /**
+   * The slot's next session. Its failure is the next question's on that slot (run awaits it); a
+   * replacement that fails while the slot is idle, or one replaced again before anyone awaited it,
+   * must not be an unhandled rejection, which ends the process.
+   */
+  private setReady(slot: Slot, ready: Promise<ClaudeSession>): void {
+    slot.ready = ready;
+    ready.catch(() => undefined);
+  }
+
   private async launch(slot: Slot): Promise<ClaudeSession> {
-    if (slot.failures > 0) await sleep(Math.min(500 * 2 ** (slot.failures - 1), 30_000));
+    // Closing: a replacement would be started only to be closed, past the shutdown's deadline.
+    if (!this.closing && slot.failures > 0) await sleep(Math.min(500 * 2 ** (slot.failures - 1), 30_000));
+    if (this.closing) throw new Error('the Claude session pool is closing');
     const session = this.createSession();
     slot.session = session;
     slot.holds = undefined;
@@ -163,7 +182,7 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
       slot.failures++;
       slot.session = undefined;
       this.emit('sessionReplaced', { slot: slot.index, reason: 'exit' });
-      slot.ready = this.launch(slot);
+      this.setReady(slot, this.launch(slot));
     });
     try {
       await session.warm(this.options.startTimeoutMs);
