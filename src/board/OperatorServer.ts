@@ -1,10 +1,11 @@
 import type { Queue } from 'bullmq';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../shared/logger.js';
 import { loginRoutes, requireToken } from './auth.js';
-import { bindRefusal, isLoopback } from './bindPolicy.js';
+import { bindRefusal, isLoopback, loopbackHost } from './bindPolicy.js';
 import { bullBoardRouter } from './bullBoard.js';
 import type { AutopollMetrics } from './metrics.js';
 import { runChecks, type ReadinessCheck } from './readiness.js';
@@ -26,6 +27,27 @@ export class BindRefusedError extends Error {}
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
+ * No page may frame the board (clickjacking its retry and delete buttons), no response is sniffed
+ * into another type, no URL leaks in a Referer. Only frame-ancestors of CSP: Bull Board's own page
+ * (inline bootstrap script and styles) needs the rest open, default-src included.
+ */
+const SECURITY_HEADERS = helmet({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { defaultSrc: helmet.contentSecurityPolicy.dangerouslyDisableDefaultSrc, frameAncestors: ["'none'"] },
+  },
+  frameguard: { action: 'deny' },
+  referrerPolicy: { policy: 'no-referrer' },
+  strictTransportSecurity: false,
+  crossOriginEmbedderPolicy: false,
+});
+
+function refuseForeignHost(req: Request, res: Response, next: NextFunction): void {
+  if (loopbackHost(req.headers.host)) return next();
+  res.status(403).type('text/plain').send('Forbidden: this server has no board token, so it answers only requests to a loopback name (127.0.0.1, localhost, [::1]). Set AUTOPOLL_BOARD_TOKEN to serve it under another name.\n');
+}
+
+/**
  * The operator's HTTP server: /healthz, /readyz, /metrics and (for `board` and `up`) Bull Board,
  * behind the board token. Probes need no token only on loopback, where only this machine's
  * users (and its orchestrator) reach them.
@@ -41,13 +63,17 @@ export class OperatorServer {
     if (refusal) throw new BindRefusedError(refusal);
     const app = express();
     app.disable('x-powered-by');
+    app.use(SECURITY_HEADERS);
     const startedAt = Date.now();
     if (o.token) {
       const probesOpen = isLoopback(o.host);
       app.use(loginRoutes(o.token));
       app.use(requireToken(o.token, (path) => probesOpen && PROBES.has(path)));
-    } else if (o.board) {
-      logger.warn({ host: o.host }, 'board has no token: open to every user of this machine; set AUTOPOLL_BOARD_TOKEN to require one');
+    } else {
+      // Without a token, being on loopback is the only guard: a request under another name is a
+      // web page's (DNS rebinding), probes included.
+      app.use(refuseForeignHost);
+      if (o.board) logger.warn({ host: o.host }, 'board has no token: open to every user of this machine; set AUTOPOLL_BOARD_TOKEN to require one');
     }
     app.get('/healthz', (_req, res) => {
       res.json({ status: 'ok', pid: process.pid, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });

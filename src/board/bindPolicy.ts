@@ -7,6 +7,17 @@ export function isLoopback(host: string): boolean {
   return isIP(h) === 4 && h.startsWith('127.');
 }
 
+/**
+ * Whether a request's Host header names this machine's loopback (any port): the only requests a
+ * server without a token answers. A web page can make a browser on this machine send requests to
+ * 127.0.0.1 under its own name (DNS rebinding); their Host is that name, not a loopback one.
+ */
+export function loopbackHost(hostHeader: string | undefined): boolean {
+  if (hostHeader === undefined) return false;
+  const name = /^(\[[^\]]*\]|[^:]*)(:\d+)?$/.exec(hostHeader.trim())?.[1];
+  return name !== undefined && name !== '' && isLoopback(name);
+}
+
 /** Why a server may not bind as asked, or undefined when it may. */
 export function bindRefusal(host: string, tokenSet: boolean, board: boolean): string | undefined {
   if (tokenSet || isLoopback(host)) return undefined;

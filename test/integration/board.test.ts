@@ -1,5 +1,6 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { BridgeFixture } from '../support/bridge.js';
@@ -238,6 +239,49 @@ describe('read-only mode', () => {
     const retry = await http(`${writable}/api/queues/questions/${failedJobId}/retry`, { method: 'PUT' });
     expect(retry.status).toBeLessThan(300);
     expect(await questions.getJobState(failedJobId)).toBe('waiting');
+  });
+});
+
+/** A GET with the Host header as given (fetch sets its own), as a DNS-rebinding page's browser sends it. */
+function getAs(url: string, host: string | undefined): Promise<{ status: number; headers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: host === undefined ? {} : { host } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers }));
+    });
+    if (host === undefined) req.removeHeader('host');
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('without a token: loopback names only, and headers that keep pages out', () => {
+  afterAll(() => killAll());
+
+  it('answers 403 to any Host that is not a loopback name, probes included; serves 127.0.0.1, localhost and [::1] on any port', async () => {
+    const base = await spawnCli(['board', '--redis', inject('redisUrl'), '--prefix', testPrefix(), '--port', '0']).operatorUrl();
+    const port = new URL(base).port;
+    for (const path of ['/', '/api/queues', '/healthz', '/readyz', '/metrics']) {
+      for (const host of ['evil.example', `evil.example:${port}`, `127.0.0.1.evil.example:${port}`, `localhost.evil.example`, '0.0.0.0', `[::ffff:7f00:1]:${port}`]) {
+        expect((await getAs(`${base}${path}`, host)).status, `${path} as ${host}`).toBe(403);
+      }
+      // Node's server itself refuses an HTTP/1.1 request without Host, before any route.
+      expect((await getAs(`${base}${path}`, undefined)).status, `${path} without Host`).toBe(400);
+    }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'LOCALHOST', `[::1]:${port}`, '127.0.0.2']) {
+      expect((await getAs(`${base}/healthz`, host)).status, host).toBe(200);
+    }
+  });
+
+  it('every response forbids framing and sniffing and sends no Referer', async () => {
+    const base = await spawnCli(['board', '--redis', inject('redisUrl'), '--prefix', testPrefix(), '--port', '0']).operatorUrl();
+    for (const path of ['/', '/healthz', '/api/queues']) {
+      const { headers } = await getAs(`${base}${path}`, new URL(base).host);
+      expect(headers['content-security-policy'], path).toBe("frame-ancestors 'none'");
+      expect(headers['x-frame-options'], path).toBe('DENY');
+      expect(headers['x-content-type-options'], path).toBe('nosniff');
+      expect(headers['referrer-policy'], path).toBe('no-referrer');
+    }
   });
 });
 
