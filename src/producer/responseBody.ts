@@ -1,6 +1,10 @@
 import type { AnswerJob } from '../shared/jobs.js';
+import { pyJsonDumps } from '../shared/pyjson.js';
 
 export const SHARD_ID = 'autopoll_shard';
+
+/** The longest message text the bridge's MCP tools take (PROTOCOL.md): askers' clients may refuse more. */
+export const MAX_MESSAGE_CHARS = 50_000;
 
 /** The response a query gets: PROTOCOL.md's fields first, then what autopoll adds. */
 export function answerResponseBody(job: AnswerJob, responseTimeSec: number): Record<string, unknown> {
@@ -13,7 +17,28 @@ export function answerResponseBody(job: AnswerJob, responseTimeSec: number): Rec
   const usage = o.usage
     ? { input_tokens: o.usage.inputTokens, output_tokens: o.usage.outputTokens, cost_usd: o.usage.costUsd }
     : undefined;
-  return { ...base, answer: o.answer, sources: o.sources, ...timing, model: o.model, session_id: o.sessionId, usage };
+  return fitAnswer({ ...base, answer: o.answer, sources: o.sources, ...timing, model: o.model, session_id: o.sessionId, usage });
+}
+
+/**
+ * The body with its answer cut, and a note saying so, when the message the bridge would store (its
+ * Python JSON, non-ASCII escaped) would be longer than MAX_MESSAGE_CHARS. The longest prefix that
+ * fits, never half of a surrogate pair.
+ */
+export function fitAnswer<T extends { answer: string }>(body: T): T {
+  const fits = (answer: string) => pyJsonDumps({ ...body, answer }).length <= MAX_MESSAGE_CHARS;
+  if (fits(body.answer)) return body;
+  const cut = (n: number) => {
+    const end = /[\uD800-\uDBFF]/.test(body.answer.charAt(n - 1)) ? n - 1 : n;
+    return `${body.answer.slice(0, end)}\n\n[autopoll cut this answer after ${end} of its ${body.answer.length} characters: bridge messages hold at most ${MAX_MESSAGE_CHARS} characters]`;
+  };
+  let [lo, hi] = [0, body.answer.length];
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fits(cut(mid))) lo = mid;
+    else hi = mid - 1;
+  }
+  return { ...body, answer: cut(lo) };
 }
 
 /** The error response for a query autopoll refused before asking anyone. */

@@ -29,6 +29,24 @@ describe('Claude Code answerer: persistent sessions against a fake Anthropic API
     return { bridge, conv, pipeline };
   }
 
+  it('an answer longer than a bridge message holds reaches the bridge cut, with a note, in one row of at most 50,000 characters', async () => {
+    const long = `${'é'.repeat(5_000)}${'x'.repeat(60_000)}`;
+    api.responder = () => ({ kind: 'text', text: long });
+    const a = answerer({ sessions: 1 });
+    const { bridge, conv, pipeline } = await pipelineWith(a, 1);
+    try {
+      bridge.ask(conv.id, 'q_long', 'Tell me everything.');
+      await waitFor('the answer', () => bridge.responses(conv.id).length === 1, 60_000, 100);
+      const [row] = bridge.responses(conv.id);
+      expect(row!.message.length).toBeLessThanOrEqual(50_000);
+      expect(row!.body.error).toBeUndefined();
+      expect(String(row!.body.answer)).toMatch(new RegExp(`^é{5000}x+\n\n\\[autopoll cut this answer after \\d+ of its ${long.length} characters: bridge messages hold at most 50000 characters\\]$`));
+    } finally {
+      await pipeline.close();
+      bridge.close();
+    }
+  });
+
   it('answers 50 questions through 2 sessions: every one answered, at most 2 session ids', async () => {
     api.responder = echoResponder;
     const a = answerer();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { answerResponseBody, failureLine, rejectionResponseBody, SHARD_ID } from '../../src/producer/responseBody.js';
+import { answerResponseBody, failureLine, MAX_MESSAGE_CHARS, rejectionResponseBody, SHARD_ID } from '../../src/producer/responseBody.js';
 import { AnswerJobSchema, type AnswerJob } from '../../src/shared/jobs.js';
 import { pyJsonDumps } from '../../src/shared/pyjson.js';
 
@@ -81,5 +81,33 @@ describe('failureLine', () => {
     const line = failureLine('internal', 'x'.repeat(1000));
     expect(line).toBe(`autopoll could not answer this query (internal): ${'x'.repeat(300)}`);
     expect(line).not.toContain('\n');
+  });
+});
+
+describe('an answer longer than a bridge message holds', () => {
+  const job = (answer: string): AnswerJob =>
+    AnswerJobSchema.parse({ ...baseJob, outcome: { kind: 'answer', answer, sources: [], model: 'haiku', sessionId: 's1' } });
+
+  it.each([
+    ['ASCII', 'a'.repeat(60_000)],
+    ['escaped by Python JSON (6 characters each)', 'é'.repeat(20_000)],
+    ['surrogate pairs (12 characters each)', '😀'.repeat(9_000)],
+    ['quotes and newlines', '"\n'.repeat(30_000)],
+  ])('%s: cut to the longest prefix that fits, with a note; never half a pair', (_what, answer) => {
+    const body = answerResponseBody(job(answer), 1) as { answer: string };
+    const message = pyJsonDumps(body);
+    expect(message.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS);
+    // The longest that fits: one more of the repeated unit would not.
+    expect(message.length).toBeGreaterThan(MAX_MESSAGE_CHARS - 13);
+    const [, kept, cutAt, of] = /^([\s\S]*)\n\n\[autopoll cut this answer after (\d+) of its (\d+) characters: bridge messages hold at most 50000 characters\]$/.exec(body.answer)!;
+    expect(answer.startsWith(kept!)).toBe(true);
+    expect(kept!.length).toBe(Number(cutAt));
+    expect(Number(of)).toBe(answer.length);
+    expect(body.answer).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/); // no lone surrogate
+  });
+
+  it('an answer that fits is left as it is', () => {
+    const answer = 'b'.repeat(49_000);
+    expect((answerResponseBody(job(answer), 1) as { answer: string }).answer).toBe(answer);
   });
 });
