@@ -19,6 +19,20 @@ export function keysDeletedAfterFile(prefix: string): string {
   return prefix;
 }
 
+/**
+ * `thing` once `start` has started it; when the start fails, `thing` is stopped before the error
+ * goes on: its caller gets nothing to stop, and the processes and folders would be left behind.
+ */
+export async function startedOrStopped<T extends { stop(): Promise<unknown> }>(thing: T, start: (t: T) => Promise<unknown>): Promise<T> {
+  try {
+    await start(thing);
+    return thing;
+  } catch (err) {
+    await thing.stop();
+    throw err;
+  }
+}
+
 export async function cleanUpFile(redisUrl: string): Promise<void> {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   const patterns = prefixes.splice(0).map((p) => `${p}*`);

@@ -6,6 +6,7 @@ import { parseInfo } from '../../src/doctor/redisChecks.js';
 import { redisCommand, RedisProcess, waitForPing } from './redisProcesses.js';
 import { freePort } from './redisServer.js';
 import { waitFor } from './wait.js';
+import { startedOrStopped } from './cleanup.js';
 
 export const MASTER_NAME = 'm';
 
@@ -28,14 +29,7 @@ export class RedisSentinelSet {
   }
 
   static async start(): Promise<RedisSentinelSet> {
-    const set = new RedisSentinelSet();
-    try {
-      await set.launch();
-      return set;
-    } catch (err) {
-      await set.stop();
-      throw err;
-    }
+    return startedOrStopped(new RedisSentinelSet(), (set) => set.launch());
   }
 
   private async launch(): Promise<void> {

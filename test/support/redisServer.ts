@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { INSTALL_SYSTEM_PACKAGES } from './systemPackages.js';
+import { startedOrStopped } from './cleanup.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -34,15 +35,7 @@ export class RedisServer {
   }
 
   static async startOn(port: number, extraArgs: string[] = []): Promise<RedisServer> {
-    const server = new RedisServer(port, extraArgs);
-    try {
-      await server.launch();
-      return server;
-    } catch (err) {
-      // The caller gets no server to stop: the process and the folder would be left behind.
-      await server.stop();
-      throw err;
-    }
+    return startedOrStopped(new RedisServer(port, extraArgs), (server) => server.launch());
   }
 
   /** (Re)starts the server process on the same port and folder. */
