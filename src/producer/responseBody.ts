@@ -1,10 +1,8 @@
 import type { AnswerJob } from '../shared/jobs.js';
+import { MAX_MESSAGE_CHARS } from '../bridge/limits.js';
 import { pyJsonDumps } from '../shared/pyjson.js';
 
 export const SHARD_ID = 'autopoll_shard';
-
-/** The longest message text the bridge's MCP tools take (PROTOCOL.md): askers' clients may refuse more. */
-export const MAX_MESSAGE_CHARS = 50_000;
 
 /** The response a query gets: PROTOCOL.md's fields first, then what autopoll adds. */
 export function answerResponseBody(job: AnswerJob, responseTimeSec: number): Record<string, unknown> {

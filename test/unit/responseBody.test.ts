@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { answerResponseBody, failureLine, MAX_MESSAGE_CHARS, rejectionResponseBody, SHARD_ID } from '../../src/producer/responseBody.js';
+import { MAX_MESSAGE_CHARS } from '../../src/bridge/limits.js';
+import { answerResponseBody, failureLine, rejectionResponseBody, SHARD_ID } from '../../src/producer/responseBody.js';
 import { AnswerJobSchema, type AnswerJob } from '../../src/shared/jobs.js';
 import { pyJsonDumps } from '../../src/shared/pyjson.js';
 

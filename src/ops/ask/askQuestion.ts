@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BridgeClient, queryBody, type TokenCheck } from '../../bridge/BridgeClient.js';
+import { MAX_MESSAGE_CHARS } from '../../bridge/limits.js';
 
 /** The role `ask` gives side `a` of the conversations it creates, so they are told apart in the bridge. */
 export const ASK_ROLE = 'autopoll-ask';
-
-/** The bridge's MCP tool takes message text up to this many characters. */
-export const MAX_MESSAGE_CHARS = 50_000;
 
 /** The request cannot be sent as given (unknown conversation, refused token, too long): exit 2. */
 export class AskRefusedError extends Error {}

@@ -1,0 +1,6 @@
+/**
+ * The longest message text the bridge's MCP tools take (docs/bridge/PROTOCOL.md), counted on the
+ * stored text: askers' clients may refuse more. `ask` refuses a longer query; the producer cuts a
+ * longer answer.
+ */
+export const MAX_MESSAGE_CHARS = 50_000;
