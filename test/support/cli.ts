@@ -77,7 +77,9 @@ export class TerminalAutopoll {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(args: string[], env: Record<string, string | undefined> = {}) {
-    const command = [process.execPath, CLI, ...args].map(shellWord).join(' ');
+    // exec: script runs the command through $SHELL -c, and dash (CI's /bin/sh) would otherwise stay
+    // as its parent in the terminal's process group, die of the Ctrl-C itself and make script exit 130.
+    const command = `exec ${[process.execPath, CLI, ...args].map(shellWord).join(' ')}`;
     // -e: script exits with the command's code; stdin stays open (a pipe) so script does not end at its EOF.
     this.child = spawn('script', ['-qefc', command, '/dev/null'], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (chunk: Buffer) => (this.screen += chunk.toString()));
