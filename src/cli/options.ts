@@ -107,6 +107,11 @@ export const CONSUMER = {
   sessions: { flags: '--sessions <n>', env: 'AUTOPOLL_SESSIONS', default: '2', help: 'questions answered at once (one session each)', schema: whole(1, 1000) },
   attempts: { flags: '--attempts <n>', env: 'AUTOPOLL_ATTEMPTS', default: '5', help: 'tries per question before an error response', schema: whole(1, 100) },
   backoffMs: { flags: '--backoff-ms <ms>', env: 'AUTOPOLL_BACKOFF_MS', default: '1000', help: 'first retry delay, doubled on each further try', schema: whole(0, DAY_MS) },
+  maxDefer: {
+    flags: '--max-defer <seconds>', env: 'AUTOPOLL_MAX_DEFER', default: '1800',
+    help: 'a question the Claude API keeps rate limiting (429/529) waits, longer each time (up to 5 minutes), for at most this long since its first rate limit; then its asker gets an error response rate_limited (replay it with `autopoll replay`)',
+    schema: whole(1, 7 * DAY_SECONDS),
+  },
   answerer: { flags: '--answerer <name>', env: 'AUTOPOLL_ANSWERER', default: 'claude', help: 'who answers: claude (persistent Claude Code sessions) or stub', schema: z.enum(['claude', 'stub']) },
   model: { flags: '--model <model>', env: 'AUTOPOLL_MODEL', default: 'haiku', help: 'model Claude Code answers with', schema: z.string().min(1) },
   turnTimeout: { flags: '--turn-timeout <seconds>', env: 'AUTOPOLL_TURN_TIMEOUT', default: '120', help: 'a turn running longer is interrupted (and its session killed if it does not stop)', schema: whole(1, DAY_SECONDS) },

@@ -51,10 +51,14 @@ export class AnswerError extends Error {
   }
 }
 
-/** A failure that should back the whole worker off rather than spend the question's attempts. */
+/** A failure that should back the question off (growing waits, up to --max-defer) rather than spend its attempts. */
 export class RateLimitedError extends AnswerError {
   readonly rateLimited = true;
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** How long the API asked to wait, when it said (the next try waits at least this). */
+    readonly retryAfterMs?: number,
+  ) {
     super('rate_limited', message, true);
   }
 }

@@ -177,6 +177,11 @@ describe('Bull Board job views', () => {
     expect(questionView(question)).not.toHaveProperty('context');
   });
 
+  it("questionView says an answered job's context text was dropped", () => {
+    const view = questionView({ ...question, context: { path: 'docs/a.md', text: '', truncated: false, dropped: true } });
+    expect(view).toEqual({ ...question, context: { path: 'docs/a.md', truncated: false, text: 'dropped from Redis once the question was answered' } });
+  });
+
   it('questionView passes data that is not a question job through untouched', () => {
     for (const data of [undefined, null, 'text', 42, { messageId: 'nope' }, { ...question, question: '' }]) {
       expect(questionView(data)).toBe(data);

@@ -251,6 +251,7 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
     if (!turn) return;
     if (m.type === 'system' && m.subtype === 'api_retry') {
       turn.signals.retryStatus = m.error_status ?? undefined;
+      turn.signals.retryDelayMs = m.retry_delay_ms;
       turn.signals.assistantError = m.error;
       const failure = classifyTurnFailure(turn.signals, undefined);
       // Claude Code would keep retrying inside the turn (even a 401, for minutes); autopoll backs the
