@@ -123,5 +123,13 @@ describe('rate limits and finished jobs', () => {
     const raw = await redis.hget(`${pipeline.prefix}:${QUESTIONS_QUEUE}:${job!.id!}`, 'data');
     expect(raw).not.toContain('CANARY');
     expect(JSON.parse(raw!)).toMatchObject({ queryId: 'q_ctx', question: 'what does the file say?', context: { path: 'notes.md', text: '', truncated: false, dropped: true } });
+
+    // Run again as it is (the board's retry of a completed job), it is refused rather than asked without its context.
+    const requests = api.messageRequests.length;
+    await job!.retry('completed');
+    const failed = await waitFor('the retried job failed', async () => (await questions.getJobs(['failed']))[0], 30_000, 100);
+    expect(failed.failedReason).toBe('this question was answered and its context dropped from the job; `autopoll replay` rebuilds it from the bridge');
+    expect(api.messageRequests.slice(requests).filter((r) => r.text.includes('what does the file say?'))).toEqual([]);
+    expect(pipeline.bridge.responses(pipeline.conv.id)).toHaveLength(1);
   });
 });

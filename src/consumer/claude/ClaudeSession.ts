@@ -255,7 +255,7 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
       turn.signals.assistantError = m.error;
       const failure = classifyTurnFailure(turn.signals, undefined);
       // Claude Code would keep retrying inside the turn (even a 401, for minutes); autopoll backs the
-      // whole worker off, or stops it, instead.
+      // question off (a rate limit), or stops the worker (credentials), instead.
       if (failure instanceof RateLimitedError || failure instanceof FatalAnswererError) this.abandon(turn, failure);
       return;
     }
