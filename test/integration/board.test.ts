@@ -260,8 +260,7 @@ describe('login throttle', () => {
     const bearer = await http(`${base}/api/queues`, { bearer: TOKEN });
     expect(bearer.status).toBe(429);
     expect(bearer.headers.get('retry-after')).not.toBeNull();
-    // A session from before the throttle still works: the throttle stops guessing, not the operator's browser.
-    // (None here: the first login of this board was throttled.) The probes stay open on loopback.
+    // The probes stay open on loopback: the throttle stops guessing, not the orchestrator.
     expect((await http(`${base}/healthz`)).status).toBe(200);
   });
 

@@ -5,6 +5,7 @@ import { answerView, questionView } from '../../src/board/bullBoard.js';
 import { crossSiteWrite } from '../../src/board/crossSite.js';
 import { LoginThrottle } from '../../src/board/loginThrottle.js';
 import { BoardSessions } from '../../src/board/sessions.js';
+import { parseOptions, SERVER } from '../../src/cli/options.js';
 import { progressVerdict, runChecks, type ProgressState } from '../../src/board/readiness.js';
 
 describe('isLoopback', () => {
@@ -157,6 +158,26 @@ describe('crossSiteWrite', () => {
     expect(crossSiteWrite('POST', { host: 'Board.Example', origin: 'https://board.example' })).toBe(false);
     expect(crossSiteWrite('POST', { host: 'board.example:443', origin: 'https://board.example' })).toBe(false);
     expect(crossSiteWrite('DELETE', { host })).toBe(false);
+  });
+});
+
+describe('--trust-proxy and --session-ttl', () => {
+  const parse = (values: Record<string, unknown>) => parseOptions(SERVER, { host: '127.0.0.1', sessionTtl: '43200', ...values });
+
+  it('reads express trust proxy values: off by default, the bare flag, booleans, hop counts, proxy lists', () => {
+    expect(parse({}).trustProxy).toBe(false);
+    expect(parse({ trustProxy: true }).trustProxy).toBe(true);
+    for (const [given, read] of [['true', true], ['false', false], ['', false], ['1', 1], [' 2 ', 2], ['loopback', 'loopback'], ['10.0.0.0/8, ::1, uniquelocal', '10.0.0.0/8, ::1, uniquelocal']] as const) {
+      expect(parse({ trustProxy: given }).trustProxy, given).toBe(read);
+    }
+    expect(parse({}).sessionTtl).toBe(43_200);
+  });
+
+  it('refuses what express would not understand, naming the entry and the flag', () => {
+    for (const bad of ['proxy.example', '10.0.0.0/33', '::1/129', '10.0.0.1/8/8', 'yes', '1,,2']) {
+      expect(() => parse({ trustProxy: bad }), bad).toThrow(/--trust-proxy \(env AUTOPOLL_TRUST_PROXY\): ".*" is not a proxy/);
+    }
+    expect(() => parse({ sessionTtl: '0' })).toThrow('--session-ttl (env AUTOPOLL_SESSION_TTL): must be at least 1');
   });
 });
 
