@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { ConversationGrant } from '../producer/ConversationRegistry.js';
 import { hashTag, parseRedisTarget, type RedisTarget } from '../shared/redisTarget.js';
@@ -45,6 +46,34 @@ const ConversationSchema = z.string().transform((text, ctx): ConversationGrant =
   }
   return { id, token };
 });
+
+/** An entry of express's trust proxy list: one of its named ranges, an address, or a subnet. */
+function proxyEntry(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [addr = '', bits, ...rest] = entry.split('/');
+  const family = isIP(addr);
+  if (rest.length || family === 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+/** Express's trust proxy value: a boolean, a hop count, or a comma list of proxies it trusts. */
+const TrustProxySchema = z
+  .union([z.boolean(), z.string()])
+  .default(false)
+  .transform((value, ctx): boolean | number | string => {
+    const v = typeof value === 'string' ? value.trim() : value;
+    if (v === '' || v === 'false') return false;
+    if (v === 'true') return true;
+    if (typeof v === 'boolean') return v;
+    if (/^\d{1,3}$/.test(v)) return Number(v);
+    const bad = v.split(',').map((e) => e.trim()).find((e) => !proxyEntry(e));
+    if (bad === undefined) return v;
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${bad}" is not a proxy: expected true, false, a hop count (1: one proxy in front) or a comma list of proxy addresses, subnets (10.0.0.0/8) or loopback, linklocal, uniquelocal`,
+    });
+    return z.NEVER;
+  });
 
 export const COMMON = {
   redis: {
@@ -140,6 +169,16 @@ export const SERVER = {
     flags: '--board-token <token>', env: 'AUTOPOLL_BOARD_TOKEN',
     help: 'token the board (and, off loopback, the probes) require, as a Bearer header or a login; prefer the variable: flags show in ps',
     schema: z.preprocess(emptyToUndefined, z.string().min(16, 'use at least 16 characters, e.g. `openssl rand -hex 32`').optional()),
+  },
+  sessionTtl: {
+    flags: '--session-ttl <seconds>', env: 'AUTOPOLL_SESSION_TTL', default: '43200',
+    help: 'a board login lasts this long (its cookie\'s Max-Age); a logout ends every login at once, and so does a restart',
+    schema: whole(1, 30 * DAY_SECONDS),
+  },
+  trustProxy: {
+    flags: '--trust-proxy [value]', env: 'AUTOPOLL_TRUST_PROXY',
+    help: "behind a TLS-terminating proxy: believe its X-Forwarded-Proto (the login cookie gets Secure) and X-Forwarded-For (the login throttle's address); express's trust proxy value: true, a hop count (1: one proxy, safer than true, with which a client names its own address) or the proxies' addresses/subnets",
+    schema: TrustProxySchema,
   },
 } satisfies Record<string, Spec>;
 
