@@ -118,7 +118,7 @@ describe.each(['none', 'conversation'] as const)('Claude Code isolation after a 
         expect(of(id).length).toBeGreaterThanOrEqual(1);
         for (const r of of(id)) expect(canaryCount(r, canary), r.text.slice(-400)).toBe(0);
       }
-      expect(recycled.lines.filter((l) => l.msg === 'recycling Claude Code session')).toHaveLength(1);
+      expect(recycled.hasLog(/^recycling Claude Code session$/)).toBe(true);
     } finally {
       await recycling.stop();
     }
