@@ -6,10 +6,13 @@ export interface Running {
 
 /**
  * Runs a long-lived service until SIGTERM or SIGINT: then it stops taking work, lets `stop`
- * finish or hand back what is in flight, and exits 0. A second signal exits at once.
+ * finish or hand back what is in flight, and exits 0. A second signal exits at once. A signal
+ * while it starts aborts `start`'s signal: a start that gives up on it (Claude Code sessions
+ * still warming up are killed) is a stop, not a failure.
  */
-export async function runService(logger: Logger, start: () => Promise<Running>, shutdownTimeoutSec: number): Promise<void> {
+export async function runService(logger: Logger, start: (stopping: AbortSignal) => Promise<Running>, shutdownTimeoutSec: number): Promise<void> {
   let stopping = false;
+  const abortStart = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting now');
@@ -23,7 +26,11 @@ export async function runService(logger: Logger, start: () => Promise<Running>, 
       process.exit(1);
     }, (shutdownTimeoutSec + 10) * 1000);
     hardStop.unref();
-    void running.then((r) => r.stop()).then(
+    abortStart.abort();
+    void running.then(
+      (r) => r.stop(),
+      (err: unknown) => logger.info({ err }, 'stopped while starting'),
+    ).then(
       () => {
         logger.info('stopped');
         logger.flush();
@@ -37,6 +44,11 @@ export async function runService(logger: Logger, start: () => Promise<Running>, 
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  const running = start();
-  await running;
+  const running = start(abortStart.signal);
+  try {
+    await running;
+  } catch (err) {
+    // Aborted by a signal: its handler exits.
+    if (!abortStart.signal.aborted) throw err;
+  }
 }

@@ -26,7 +26,8 @@ export interface AnswerResult {
 export interface Answerer {
   /** Reported to askers as the response's `llm_type`. */
   readonly llmType: string;
-  start(): Promise<void>;
+  /** `stopping` aborted (a shutdown signal): give up starting, leave nothing running, reject. */
+  start(stopping?: AbortSignal): Promise<void>;
   answer(question: QuestionJob, context: AnswerContext): Promise<AnswerResult>;
   /** The live session processes, for `autopoll status`; none for answerers without processes. */
   sessionPids(): number[];

@@ -12,9 +12,9 @@ export function registerConsumer(program: Command): void {
     .action(async (_opts, cmd: Command) => {
       const o = parseOptions(specs, cmd.opts());
       const logger = createLogger({ level: o.logLevel, format: o.logFormat });
-      await runService(logger, async () => {
+      await runService(logger, async (stopping) => {
         const redis = connect(redisTarget(o), logger);
-        return startServices(o, { redis, prefix: o.prefix, consumer: buildConsumer(redis, o, logger) }, logger);
+        return startServices(o, { redis, prefix: o.prefix, consumer: buildConsumer(redis, o, logger) }, logger, stopping);
       }, o.shutdownTimeout);
     });
 }

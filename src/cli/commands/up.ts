@@ -18,7 +18,7 @@ export function registerUp(program: Command): void {
       const roleIsDefault = parsed.role === undefined && parsed.conversation.length === 0;
       const o = roleIsDefault ? { ...parsed, role: DEFAULT_ROLE } : parsed;
       const logger = createLogger({ level: o.logLevel, format: o.logFormat });
-      await runService(logger, async (): Promise<Running> => {
+      await runService(logger, async (stopping): Promise<Running> => {
         let privateRedis: PrivateRedis | undefined;
         // Only for the single-node default: a Sentinel set or a Cluster is never started here.
         const defaultUrl = cmd.getOptionValueSource('redis') === 'default' && !o.redisCluster;
@@ -29,7 +29,7 @@ export function registerUp(program: Command): void {
           const redis = connect(redisTarget(o), logger);
           const producer = await buildProducer(redis, o, logger);
           const consumer = buildConsumer(redis, o, logger);
-          const running = await startServices(o, { redis, prefix: o.prefix, producer, consumer, board: { readOnly: o.readOnly } }, logger);
+          const running = await startServices(o, { redis, prefix: o.prefix, producer, consumer, board: { readOnly: o.readOnly } }, logger, stopping);
           const banner = upBanner({
             role: o.role,
             roleIsDefault,
