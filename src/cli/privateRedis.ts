@@ -19,7 +19,9 @@ const CONF_FILE = 'redis.conf';
 /** The URL (with its password) of the private Redis an `up` in this folder started, when its file is there. */
 export function privateRedisUrl(dataDir = PRIVATE_REDIS_DIR): string | undefined {
   try {
-    return readFileSync(join(dataDir, URL_FILE), 'utf8').trim() || undefined;
+    const url = readFileSync(join(dataDir, URL_FILE), 'utf8').trim();
+    // Only what `start` writes: a file edited into anything else is not taken for a Redis to use.
+    return /^redis:\/\/:[0-9a-f]{64}@127\.0\.0\.1:\d+$/.test(url) ? url : undefined;
   } catch {
     return undefined;
   }

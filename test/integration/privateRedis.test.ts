@@ -62,13 +62,13 @@ describe("up's private Redis", () => {
 
   it('Ctrl-C on the terminal: the question in flight is answered, up exits 0, and its redis-server stops only then', async () => {
     const cwd = folder();
-    const up = new TerminalAutopoll([...UP, '--stub-latency-ms', '4000', '--shutdown-timeout', '10'], await upEnv(), cwd);
+    const up = new TerminalAutopoll([...UP, '--stub-latency-ms', '6000', '--shutdown-timeout', '10'], await upEnv(), cwd);
     running.push(up);
     await up.waitForLine(/autopoll is up/);
     const url = readUrl(cwd);
     const pid = await redisPid(url);
     const asked = runAutopoll(['ask', 'what is 2+2?', '--wait', '30'], noRedisUrl, 60_000, cwd);
-    await waitFor('the question in flight', () => onRedis(url, async (r) => (await r.llen('{autopoll}:questions:active')) > 0), 20_000, 50);
+    await waitFor('the question in flight', () => onRedis(url, async (r) => (await r.llen('{autopoll}:questions:active')) > 0), 45_000, 50);
 
     expect(await up.interrupt()).toEqual({ code: 0, signal: null });
     const answer = await asked;
@@ -77,7 +77,7 @@ describe("up's private Redis", () => {
     expect(alive(pid)).toBe(false);
     expect(existsSync(urlFile(cwd))).toBe(false);
     expect(up.screen).not.toContain(passwordOf(url));
-  }, 90_000);
+  }, 120_000);
 
   it('refuses a client without its password; status and ask of the same folder reach it with no URL; its files are private; the password is printed nowhere', async () => {
     const cwd = folder();
