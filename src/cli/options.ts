@@ -189,6 +189,15 @@ export const BOARD = {
   readOnly: { flags: '--read-only', env: 'AUTOPOLL_READ_ONLY', help: "Bull Board's read-only mode: no retries, removals or pauses", schema: z.boolean().default(false) },
 } satisfies Record<string, Spec>;
 
+/** `up` only: where it looks for a Redis, and starts its own, when --redis is not given. */
+export const PRIVATE_REDIS = {
+  privateRedisPort: {
+    flags: '--private-redis-port <port>', env: 'AUTOPOLL_PRIVATE_REDIS_PORT', default: '6379',
+    help: 'without --redis (env REDIS_URL): use the Redis already answering on 127.0.0.1 at this port, or else start a private one there with a random password (kept in ./data/redis/url, which the other commands of this folder read)',
+    schema: whole(1, 65_535),
+  },
+} satisfies Record<string, Spec>;
+
 /** The bridge file as the operator commands use it: an existing one, never created. */
 const existingBridgeDb = { ...PRODUCER.bridgeDb, help: 'bridge SQLite file (must exist; these commands never create it)' };
 const json = { flags: '--json', env: 'AUTOPOLL_JSON', help: 'print JSON instead of text (env: any value turns it on)', schema: z.boolean().default(false) };

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../shared/logger.js';
-import { connect } from '../connect.js';
+import { chosenRedis, connect } from '../connect.js';
 import { runService } from '../lifecycle.js';
-import { addOptions, COMMON, CONSUMER, parseOptions, redisTarget, SERVER } from '../options.js';
+import { addOptions, COMMON, CONSUMER, parseOptions, SERVER } from '../options.js';
 import { startServices } from '../startServices.js';
 import { buildConsumer } from '../services.js';
 
@@ -13,7 +13,7 @@ export function registerConsumer(program: Command): void {
       const o = parseOptions(specs, cmd.opts());
       const logger = createLogger({ level: o.logLevel, format: o.logFormat });
       await runService(logger, async (stopping) => {
-        const redis = connect(redisTarget(o), logger);
+        const redis = connect(await chosenRedis(o, cmd), logger);
         return startServices(o, { redis, prefix: o.prefix, consumer: buildConsumer(redis, o, logger) }, logger, stopping);
       }, o.shutdownTimeout);
     });
