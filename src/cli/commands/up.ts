@@ -7,6 +7,7 @@ import { addOptions, BOARD, COMMON, CONSUMER, DEFAULT_ROLE, parseOptions, PRODUC
 import { startServices } from '../startServices.js';
 import { onPath, PrivateRedis } from '../privateRedis.js';
 import { buildConsumer, buildProducer } from '../services.js';
+import { PRIVATE_REDIS_DIR } from '../../shared/ownedFiles.js';
 import { upBanner } from '../upBanner.js';
 
 export function registerUp(program: Command): void {
@@ -23,12 +24,12 @@ export function registerUp(program: Command): void {
         // Only for the single-node default: a Sentinel set or a Cluster is never started here.
         const defaultUrl = cmd.getOptionValueSource('redis') === 'default' && !o.redisCluster;
         if (defaultUrl && !(await redisAnswers(o.redis)) && onPath('redis-server')) {
-          privateRedis = await PrivateRedis.start(Number(new URL(o.redis).port || 6379), './data/redis', logger);
+          privateRedis = await PrivateRedis.start(Number(new URL(o.redis).port || 6379), PRIVATE_REDIS_DIR, logger);
         }
         try {
           const redis = connect(redisTarget(o), logger);
           const producer = await buildProducer(redis, o, logger);
-          const consumer = buildConsumer(redis, o, logger);
+          const consumer = await buildConsumer(redis, o, logger, o.bridgeDb);
           const running = await startServices(o, { redis, prefix: o.prefix, producer, consumer, board: { readOnly: o.readOnly } }, logger);
           const banner = upBanner({
             role: o.role,

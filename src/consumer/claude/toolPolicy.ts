@@ -1,6 +1,8 @@
 import type { CanUseTool } from '@anthropic-ai/claude-agent-sdk';
 import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import type { OwnedFiles } from '../../shared/ownedFiles.js';
+import { toolFileRefusal } from './toolsRootFiles.js';
 
 /** The only tools a session has: reading. No Bash, Write, Edit, web: questions may carry injections. */
 export const READ_ONLY_TOOLS = ['Read', 'Grep', 'Glob'];
@@ -25,9 +27,10 @@ function real(path: string): string {
 
 /**
  * Every tool call that reaches the permission check: a read-only tool on a path inside `root`
- * is allowed, anything else denied with a reason the model sees.
+ * is allowed, anything else denied with a reason the model sees. A file inside is still denied
+ * when it is one of autopoll's own (`owned`, by identity: a hard link is caught) or SQLite pages.
  */
-export function readOnlyPolicy(root: string): CanUseTool {
+export function readOnlyPolicy(root: string, owned: OwnedFiles = { bridgeFiles: [], dirs: [] }): CanUseTool {
   const rootReal = real(resolve(root));
   return async (toolName, input) => {
     if (!READ_ONLY_TOOLS.includes(toolName)) {
@@ -36,8 +39,10 @@ export function readOnlyPolicy(root: string): CanUseTool {
     for (const key of PATH_KEYS) {
       const value = input[key];
       if (value === undefined) continue;
-      const ok = typeof value === 'string' && !value.startsWith('~') && inside(rootReal, real(resolve(rootReal, value)));
-      if (!ok) return { behavior: 'deny', message: `${String(value)} is outside the context root; only files under it can be read` };
+      const path = typeof value === 'string' && !value.startsWith('~') ? real(resolve(rootReal, value)) : undefined;
+      if (path === undefined || !inside(rootReal, path)) return { behavior: 'deny', message: `${String(value)} is outside the context root; only files under it can be read` };
+      const refusal = await toolFileRefusal(path, owned);
+      if (refusal !== undefined) return { behavior: 'deny', message: `${value as string} ${refusal}` };
     }
     for (const key of PATTERN_KEYS[toolName] ?? []) {
       const value = input[key];
