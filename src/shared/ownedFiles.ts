@@ -1,6 +1,6 @@
 import type { BigIntStats } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 /** Where `up` keeps its private redis-server's data (the AOF holds every job), under the working folder. */
 export const PRIVATE_REDIS_DIR = './data/redis';
@@ -78,14 +78,23 @@ export async function ownedInsideRoot(root: string, owned: OwnedFiles): Promise<
   const rootReal = await realpath(root).catch(() => undefined);
   if (rootReal === undefined) return undefined;
   for (const path of [...owned.bridgeFiles, ...owned.dirs]) {
-    const real = await realpath(path).catch(() => undefined);
-    if (real !== undefined && isInside(rootReal, real)) return path;
+    if (isInside(rootReal, await wouldBeAt(path))) return path;
   }
   for (const dir of owned.dirs) {
-    const real = await realpath(dir).catch(() => undefined);
-    if (real !== undefined && isInside(real, rootReal)) return dir;
+    if (isInside(await wouldBeAt(dir), rootReal)) return dir;
   }
   return undefined;
+}
+
+/** The real path a file has, or would have once made (the producer creates a missing bridge file). */
+async function wouldBeAt(path: string): Promise<string> {
+  const abs = resolve(path);
+  try {
+    return await realpath(abs);
+  } catch {
+    const parent = dirname(abs);
+    return parent === abs ? abs : join(await wouldBeAt(parent), basename(abs));
+  }
 }
 
 /** What a root holding an owned path would expose, in words. */
