@@ -167,3 +167,28 @@ describe('context root: the default is ./data/context, never the working folder'
     }
   });
 });
+
+describe('tools root: Read, Grep and Glob never reach the bridge file', () => {
+  it('a consumer refuses a --tools-root holding a hard link to a bridge file, a link to one, or data/redis', async () => {
+    const bridge = BridgeFixture.create();
+    try {
+      const withHardLink = tempDir('autopoll-tools-');
+      mkdirSync(join(withHardLink, 'docs'));
+      writeFileSync(join(withHardLink, 'docs', 'a.md'), 'fine\n');
+      linkSync(bridge.path, join(withHardLink, 'docs', 'notes.txt'));
+      const withLink = tempDir('autopoll-tools-');
+      symlinkSync(`${bridge.path}-wal`, join(withLink, 'log.txt'));
+      const cwd = tempDir('autopoll-cwd-');
+      mkdirSync(join(cwd, 'data', 'redis'), { recursive: true });
+      for (const [root, what, dir] of [[withHardLink, /docs\/notes\.txt, which holds SQLite pages/, undefined], [withLink, /log\.txt, which holds SQLite pages/, undefined], ['.', /data\/redis, which autopoll owns/, cwd]] as const) {
+        const consumer = new AutopollProcess(['consumer', '--redis', redisUrl, '--prefix', testPrefix(), '--answerer', 'claude', '--tools-root', root], { ANTHROPIC_API_KEY: 'sk-ant-test' }, dir ? ['env', '-C', dir] : []);
+        const exit = await Promise.race([consumer.exited, new Promise((r) => setTimeout(r, 30_000)).then(() => consumer.kill())]);
+        expect(exit.code, consumer.stderr).toBe(2);
+        expect(consumer.stderr).toContain('--tools-root (env AUTOPOLL_TOOLS_ROOT)');
+        expect(consumer.stderr).toMatch(what);
+      }
+    } finally {
+      bridge.close();
+    }
+  });
+});
