@@ -7,7 +7,7 @@ import { AsyncQueue } from './AsyncQueue.js';
 import { roundUsd } from './cost.js';
 import { classifyTurnFailure, type TurnSignals } from './turnFailure.js';
 import { killGroup, spawnInGroup } from './processTree.js';
-import { READ_ONLY_TOOLS, readOnlyPolicy } from './toolPolicy.js';
+import { READ_ONLY_TOOLS, readOnlyHook, readOnlyPolicy } from './toolPolicy.js';
 import type { OwnedFiles } from '../../shared/ownedFiles.js';
 import { SHARD_SYSTEM_PROMPT } from './prompt.js';
 
@@ -103,6 +103,7 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
         allowedTools: [],
         permissionMode: 'default',
         canUseTool: readOnlyPolicy(options.cwd, options.owned),
+        hooks: { PreToolUse: [readOnlyHook(options.cwd, options.owned)] },
         ...(options.executable ? { pathToClaudeCodeExecutable: options.executable } : {}),
         spawnClaudeCodeProcess: (spawnOptions) => {
           const child = spawnInGroup(spawnOptions, (text) => (this.stderrTail = (this.stderrTail + text).slice(-4000)));
