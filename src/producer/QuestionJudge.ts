@@ -4,7 +4,7 @@ import type { Verdict } from './MessageTaker.js';
 import { parseInboxMessage, type InboxRow } from './QueryParser.js';
 
 /** Context files read at once while judging a batch: each holds up to --context-max-bytes (and more while read). */
-export const JUDGE_CONCURRENCY = 8;
+const JUDGE_CONCURRENCY = 8;
 
 /** Decides whether an inbox row is a query to answer, reading its context file when it names one. */
 export async function judgeRow(row: InboxRow, contexts: ContextReader): Promise<Verdict> {

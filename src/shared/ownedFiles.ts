@@ -45,7 +45,7 @@ export async function ownedIdentities(owned: OwnedFiles): Promise<Identity[]> {
 }
 
 /** The owned file this stat is, if any. */
-export function ownedMatch(s: BigIntStats, identities: readonly Identity[]): OwnedKind | undefined {
+function ownedMatch(s: BigIntStats, identities: readonly Identity[]): OwnedKind | undefined {
   return identities.find((id) => id.dev === s.dev && id.ino === s.ino)?.kind;
 }
 
@@ -107,9 +107,12 @@ export function rootRefusal(flag: string, env: string, root: string, exposed: st
   return `${flag} (env ${env}) ${root} would expose ${exposed}: pass a folder that holds only the files to be read (such as ${DEFAULT_CONTEXT_ROOT}), with the bridge file and ${PRIVATE_REDIS_DIR} outside it`;
 }
 
-/** Which of autopoll's files an opened file is: by identity, or by lying in one of its folders (`real`: its real path). */
-export async function ownedKindOf(s: BigIntStats, real: string, owned: OwnedFiles): Promise<OwnedKind | undefined> {
-  const byIdentity = ownedMatch(s, await ownedIdentities(owned));
+/**
+ * Which of autopoll's files an opened file is: by identity, or by lying in one of its folders
+ * (`real`: its real path). `identities`: taken once for many files (a scan), else now.
+ */
+export async function ownedKindOf(s: BigIntStats, real: string, owned: OwnedFiles, identities?: readonly Identity[]): Promise<OwnedKind | undefined> {
+  const byIdentity = ownedMatch(s, identities ?? (await ownedIdentities(owned)));
   if (byIdentity) return byIdentity;
   for (const dir of owned.dirs) {
     const dirReal = await realpath(dir).catch(() => undefined);

@@ -1,6 +1,6 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OWNED_REASON, ownedKindOf, type OwnedFiles } from '../../shared/ownedFiles.js';
+import { OWNED_REASON, ownedIdentities, ownedKindOf, type Identity, type OwnedFiles } from '../../shared/ownedFiles.js';
 import { holdsSqlitePages } from '../../shared/sqliteFiles.js';
 
 export const SQLITE_REASON = "holds SQLite pages (a database, its -wal or -journal): the sessions never read one, as the bridge file (every conversation's token) is one";
@@ -9,13 +9,13 @@ export const SQLITE_REASON = "holds SQLite pages (a database, its -wal or -journ
  * Why the sessions' tools must not read this file (a real path), or undefined. By identity (a hard
  * link to the bridge file is the bridge file) and by content (a standalone consumer does not know
  * which file the bridge is, but it is an SQLite database). Folders and missing files pass: the
- * tool itself reports those.
+ * tool itself reports those. `identities`: the owned files' identities when a scan took them once.
  */
-export async function toolFileRefusal(real: string, owned: OwnedFiles): Promise<string | undefined> {
+export async function toolFileRefusal(real: string, owned: OwnedFiles, identities?: readonly Identity[]): Promise<string | undefined> {
   const s = await stat(real, { bigint: true }).catch(() => undefined);
   if (s === undefined || s.isDirectory()) return undefined;
   if (!s.isFile()) return 'is not a regular file (a FIFO, device or socket)';
-  const kind = await ownedKindOf(s, real, owned);
+  const kind = await ownedKindOf(s, real, owned, identities);
   if (kind !== undefined) return OWNED_REASON[kind];
   return (await holdsSqlitePages(real)) ? SQLITE_REASON : undefined;
 }
@@ -37,6 +37,7 @@ export interface ScanResult {
  */
 export async function scanToolsRoot(root: string, owned: OwnedFiles): Promise<ScanResult> {
   const queue = [root];
+  const identities = await ownedIdentities(owned);
   let seen = 0;
   while (queue.length) {
     const entries = await readdir(queue.shift()!, { withFileTypes: true }).catch(() => []);
@@ -49,7 +50,7 @@ export async function scanToolsRoot(root: string, owned: OwnedFiles): Promise<Sc
       }
       if (!e.isFile() && !e.isSymbolicLink()) continue;
       const real = await realpath(path).catch(() => undefined);
-      const reason = real === undefined ? undefined : await toolFileRefusal(real, owned);
+      const reason = real === undefined ? undefined : await toolFileRefusal(real, owned, identities);
       if (reason !== undefined) return { found: { path, reason }, complete: true };
     }
   }
