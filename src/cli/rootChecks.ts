@@ -11,7 +11,9 @@ import { ConfigError } from './options.js';
  */
 export async function prepareContextRoot(root: string, owned: OwnedFiles, logger: Logger): Promise<void> {
   if (resolve(root) === resolve(DEFAULT_CONTEXT_ROOT)) {
-    const made = await mkdir(root, { recursive: true });
+    const made = await mkdir(root, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      throw new ConfigError(`invalid configuration:\n  --context-root (env AUTOPOLL_CONTEXT_ROOT): cannot create the default ${root} here (${err.code ?? err.message}); create it, or pass the folder that holds the askers' context files`);
+    });
     if (made !== undefined) logger.info({ contextRoot: resolve(root) }, 'created the context root; put the files askers may name as context_file there');
   }
   const found = await ownedInsideRoot(root, owned);
