@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { ConversationGrant } from '../producer/ConversationRegistry.js';
+import { DEFAULT_CONTEXT_ROOT } from '../shared/ownedFiles.js';
 import { hashTag, parseRedisTarget, type RedisTarget } from '../shared/redisTarget.js';
 
 /**
@@ -116,8 +117,11 @@ export const PRODUCER = {
     schema: z.array(ConversationSchema).default([]),
   },
   role: { flags: '--role <role>', env: 'AUTOPOLL_ROLE', help: "serve every unexpired conversation whose session_b_role is this", schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },
-  contextRoot: { flags: '--context-root <dir>', env: 'AUTOPOLL_CONTEXT_ROOT', default: '.', help: "queries' context_file must resolve inside this folder", schema: z.string().min(1) },
-  contextMaxBytes: { flags: '--context-max-bytes <n>', env: 'AUTOPOLL_CONTEXT_MAX_BYTES', default: '200000', help: 'a context file is cut to this many bytes', schema: whole(1, 10_000_000) },
+  contextRoot: {
+    flags: '--context-root <dir>', env: 'AUTOPOLL_CONTEXT_ROOT', default: DEFAULT_CONTEXT_ROOT,
+    help: "queries' context_file must resolve inside this folder (the default one is created; a folder holding the bridge file or data/redis is refused)", schema: z.string().min(1),
+  },
+  contextMaxBytes: { flags: '--context-max-bytes <n>', env: 'AUTOPOLL_CONTEXT_MAX_BYTES', default: '200000', help: "a context is cut to this many bytes as the job carries it (numbered, redacted), and says it was cut", schema: whole(1, 10_000_000) },
   pollIntervalMs: { flags: '--poll-interval-ms <ms>', env: 'AUTOPOLL_POLL_INTERVAL_MS', default: '250', help: 'fallback poll of the bridge, besides watching it', schema: whole(10, 60_000) },
   busyTimeoutMs: {
     flags: '--busy-timeout-ms <ms>', env: 'AUTOPOLL_BUSY_TIMEOUT_MS', default: '20',
@@ -151,7 +155,7 @@ export const CONSUMER = {
     help: 'none: each question starts a fresh conversation; conversation: follow-ups of one bridge conversation keep their context on a slot',
     schema: z.enum(['none', 'conversation']),
   },
-  toolsRoot: { flags: '--tools-root <dir>', env: 'AUTOPOLL_TOOLS_ROOT', help: 'give the sessions read-only tools (Read, Grep, Glob) inside this folder (default: no tools; the context travels in the prompt)', schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },
+  toolsRoot: { flags: '--tools-root <dir>', env: 'AUTOPOLL_TOOLS_ROOT', help: 'give the sessions read-only tools (Read, Grep, Glob) inside this folder (default: no tools; the context travels in the prompt); a folder holding the bridge file, data/redis or any SQLite file is refused', schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },
   stubLatencyMs: { flags: '--stub-latency-ms <ms>', env: 'AUTOPOLL_STUB_LATENCY_MS', default: '0', help: "the stub answerer's time per answer", schema: whole(0, DAY_MS) },
   lockDurationMs: { flags: '--lock-duration-ms <ms>', env: 'AUTOPOLL_LOCK_DURATION_MS', default: '30000', help: "how soon a dead consumer's question goes to another", schema: whole(1000, DAY_MS) },
   name: { flags: '--name <name>', env: 'AUTOPOLL_NAME', help: 'worker name, as BullMQ lists its workers (default: host-pid)', schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },

@@ -5,10 +5,9 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { Logger } from '../shared/logger.js';
+import { PRIVATE_REDIS_DIR } from '../shared/ownedFiles.js';
 import { redisAnswers } from '../shared/redis.js';
 
-/** Where `up` keeps its private Redis: data (AOF), config and the URL with the password, all 0700/0600. */
-export const PRIVATE_REDIS_DIR = './data/redis';
 /** The file holding the private Redis's URL, password included: what the other commands of this folder read. */
 const URL_FILE = 'url';
 /** The pid of the `up` that owns (and will stop) the private Redis. */

@@ -5,9 +5,12 @@ import { Consumer } from '../consumer/Consumer.js';
 import { Producer } from '../producer/Producer.js';
 import type { Logger } from '../shared/logger.js';
 import type { CONSUMER, COMMON, Parsed, PRODUCER } from './options.js';
+import { ownedFiles } from '../shared/ownedFiles.js';
+import { checkToolsRoot, prepareContextRoot } from './rootChecks.js';
 
 /** Builds the producer from validated options. */
-export function buildProducer(redis: RedisConnection, o: Parsed<typeof COMMON> & Parsed<typeof PRODUCER>, logger: Logger): Promise<Producer> {
+export async function buildProducer(redis: RedisConnection, o: Parsed<typeof COMMON> & Parsed<typeof PRODUCER>, logger: Logger): Promise<Producer> {
+  await prepareContextRoot(o.contextRoot, ownedFiles(o.bridgeDb), logger);
   return Producer.open(
     {
       connection: redis,
@@ -31,8 +34,13 @@ export function buildProducer(redis: RedisConnection, o: Parsed<typeof COMMON> &
   );
 }
 
-/** Builds a consumer and its answerer from validated options. */
-export function buildConsumer(redis: RedisConnection, o: Parsed<typeof COMMON> & Parsed<typeof CONSUMER>, logger: Logger): Consumer {
+/**
+ * Builds a consumer and its answerer from validated options. `bridgeDb`: the bridge file, when the
+ * producer runs in the same process (`up`), so that the tools never read it by any name.
+ */
+export async function buildConsumer(redis: RedisConnection, o: Parsed<typeof COMMON> & Parsed<typeof CONSUMER>, logger: Logger, bridgeDb?: string): Promise<Consumer> {
+  const owned = ownedFiles(bridgeDb);
+  if (o.answerer === 'claude' && o.toolsRoot !== undefined) await checkToolsRoot(o.toolsRoot, owned, logger);
   const answerer =
     o.answerer === 'stub'
       ? new StubAnswerer(o.stubLatencyMs)
@@ -45,6 +53,7 @@ export function buildConsumer(redis: RedisConnection, o: Parsed<typeof COMMON> &
             maxContextTokens: o.maxContextTokens,
             sessionMemory: o.sessionMemory,
             toolsRoot: o.toolsRoot,
+            owned,
           },
           logger.child({ component: 'claude' }),
         );

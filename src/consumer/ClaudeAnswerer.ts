@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { QuestionJob } from '../shared/jobs.js';
+import type { OwnedFiles } from '../shared/ownedFiles.js';
 import type { Logger } from '../shared/logger.js';
 import { FatalAnswererError, type AnswerContext, type AnswerError, type AnswerResult, type Answerer } from './Answerer.js';
 import { ClaudeSession } from './claude/ClaudeSession.js';
@@ -21,6 +22,8 @@ export interface ClaudeAnswererOptions {
   sessionMemory: SessionMemory;
   /** Gives the sessions read-only tools inside this folder; none when unset. */
   toolsRoot?: string | undefined;
+  /** Files the tools never read: the bridge file when it runs beside the producer (`up`), the private Redis's data. */
+  owned?: OwnedFiles;
   env?: NodeJS.ProcessEnv;
   executable?: string | undefined;
   interruptGraceMs?: number;
@@ -66,6 +69,7 @@ export class ClaudeAnswerer implements Answerer {
         cwd: o.toolsRoot ?? this.sessionDir,
         // Without a tools root there is nothing to read: the context travels in the prompt.
         tools: o.toolsRoot !== undefined,
+        ...(o.owned ? { owned: o.owned } : {}),
         env: o.env ?? process.env,
         interruptGraceMs: o.interruptGraceMs ?? 5000,
         executable: o.executable,

@@ -1,14 +1,18 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { ownedExposure, ownedInsideRoot, rootRefusal, type OwnedFiles } from '../shared/ownedFiles.js';
 import { errorText, fail, ok, type Check, type CheckResult } from './check.js';
 
-/** The folder a query's context_file must resolve inside: there, a folder, readable (and searchable). */
-export function contextRootCheck(root: string, timeoutMs = 3000): Check {
-  return { name: 'context-root', timeoutMs, run: async () => [await inspect(resolve(root))] };
+/**
+ * The folder a query's context_file must resolve inside: there, a folder, readable (and
+ * searchable), and holding none of autopoll's own files (the producer refuses to start on one).
+ */
+export function contextRootCheck(root: string, owned: OwnedFiles, timeoutMs = 3000): Check {
+  return { name: 'context-root', timeoutMs, run: async () => [await inspect(resolve(root), owned)] };
 }
 
-async function inspect(dir: string): Promise<CheckResult> {
+async function inspect(dir: string, owned: OwnedFiles): Promise<CheckResult> {
   const fix = "create it, or pass --context-root (env AUTOPOLL_CONTEXT_ROOT) with the folder that holds the askers' context files";
   try {
     if (!(await stat(dir)).isDirectory()) return fail('context-root', `${dir} is not a directory`, fix);
@@ -21,6 +25,10 @@ async function inspect(dir: string): Promise<CheckResult> {
     await access(dir, constants.R_OK | constants.X_OK);
   } catch {
     return fail('context-root', `${dir} is not readable by this user: every context_file in it would be refused`, `chmod u+rx ${dir}, or run autopoll as a user that can read it`);
+  }
+  const found = await ownedInsideRoot(dir, owned);
+  if (found !== undefined) {
+    return fail('context-root', `${dir} holds ${ownedExposure(found)}; the producer refuses to start with it`, rootRefusal('--context-root', 'AUTOPOLL_CONTEXT_ROOT', dir, found));
   }
   return ok('context-root', `${dir} (a query's context_file must resolve inside it)`);
 }

@@ -4,6 +4,7 @@ import type { Check } from './check.js';
 import { bridgeCheck } from './bridgeChecks.js';
 import { claudeCheck } from './claudeCheck.js';
 import { contextRootCheck } from './contextRootCheck.js';
+import { ownedFiles } from '../shared/ownedFiles.js';
 import { conversationsCheck } from './conversationChecks.js';
 import { redisChecks } from './redisChecks.js';
 
@@ -29,7 +30,7 @@ export function doctorChecks(o: DoctorOptions): Check[] {
     redisChecks(o.redis),
     bridgeCheck(o.bridgeDb),
     conversationsCheck(o.bridgeDb, o.conversations, o.role),
-    contextRootCheck(o.contextRoot),
+    contextRootCheck(o.contextRoot, ownedFiles(o.bridgeDb)),
     claudeCheck({
       model: o.model,
       skipReason,

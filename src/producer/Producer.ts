@@ -23,9 +23,10 @@ import { InboxScanner } from './InboxScanner.js';
 import { Ledger, type LedgerRow } from './Ledger.js';
 import { MessageTaker } from './MessageTaker.js';
 import { questionFromBridge } from './questionFromBridge.js';
-import { judgeRow } from './QuestionJudge.js';
+import { judgeRows } from './QuestionJudge.js';
 import { Reconciler, type ReconcileReport } from './Reconciler.js';
 import type { InboxRow } from './QueryParser.js';
+import { ownedFiles } from '../shared/ownedFiles.js';
 
 export interface ProducerOptions {
   connection: RedisConnection;
@@ -113,8 +114,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.registry = new ConversationRegistry(db, options.conversations, options.role, logger);
     this.scanner = new InboxScanner(db);
     this.taker = new MessageTaker(db, this.ledger, this.writer, logger);
-    const bridgeFiles = ['', '-wal', '-shm', '-journal'].map((suffix) => `${options.bridgeDb}${suffix}`);
-    this.contexts = new ContextReader(options.contextRoot, options.contextMaxBytes, bridgeFiles);
+    this.contexts = new ContextReader(options.contextRoot, options.contextMaxBytes, ownedFiles(options.bridgeDb));
     this.watcher = new BridgeWatcher(db, { path: options.bridgeDb, pollIntervalMs: options.pollIntervalMs, onChange: () => this.pump() }, logger);
     this.answerWriter = new AnswerWriter(db, this.ledger, this.writer, logger, {
       connection: options.connection,
@@ -260,7 +260,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   /** Takes the rows, as many as the questions queue has room for; returns the id of the last one taken. */
   private async takeRows(rows: InboxRow[]): Promise<number> {
-    const verdicts = await Promise.all(rows.map((row) => judgeRow(row, this.contexts)));
+    const verdicts = await judgeRows(rows, this.contexts);
     try {
       const room = await this.backpressure.admit(verdicts.filter((v) => v.accept).length, this.stopping.signal);
       const admitted = withinRoom(verdicts, room);

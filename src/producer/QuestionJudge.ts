@@ -1,6 +1,10 @@
+import { mapWithin } from '../shared/mapWithin.js';
 import type { ContextReader } from './ContextReader.js';
 import type { Verdict } from './MessageTaker.js';
 import { parseInboxMessage, type InboxRow } from './QueryParser.js';
+
+/** Context files read at once while judging a batch: each holds up to --context-max-bytes (and more while read). */
+const JUDGE_CONCURRENCY = 8;
 
 /** Decides whether an inbox row is a query to answer, reading its context file when it names one. */
 export async function judgeRow(row: InboxRow, contexts: ContextReader): Promise<Verdict> {
@@ -10,4 +14,9 @@ export async function judgeRow(row: InboxRow, contexts: ContextReader): Promise<
   const ctx = await contexts.read(parsed.contextFile);
   if (!ctx.ok) return { row, accept: false, reason: ctx.reason, queryId: parsed.queryId };
   return { row, accept: true, queryId: parsed.queryId, question: parsed.question, context: ctx.context };
+}
+
+/** The verdicts of a batch, in its order, with a bounded number of context files open. */
+export function judgeRows(rows: readonly InboxRow[], contexts: ContextReader): Promise<Verdict[]> {
+  return mapWithin(rows, JUDGE_CONCURRENCY, (row) => judgeRow(row, contexts));
 }

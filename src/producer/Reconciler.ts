@@ -2,11 +2,14 @@ import type { Job, Queue } from 'bullmq';
 import type { AnswerJob, QuestionJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
 import { attemptsSpent } from '../consumer/retryPolicy.js';
+import { mapWithin } from '../shared/mapWithin.js';
 import { answerJobId } from '../shared/queues.js';
 import { nowMicros, parseBridgeTimestamp } from '../shared/timestamp.js';
 import { INVALID_ANSWER_DATA } from './AnswerWriter.js';
 import type { Ledger, LedgerRow } from './Ledger.js';
 
+/** Rows checked at once: Redis round trips, and for a lost row its context file. */
+const RECONCILE_CONCURRENCY = 8;
 const LIVE = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
 export interface ReconcilerOptions {
@@ -56,10 +59,10 @@ export class Reconciler {
       report.checked += due.length;
       const lost: QuestionJob[] = [];
       // One row that fails (a job that moved meanwhile) must not stop the pass for the others.
-      const outcomes = await Promise.allSettled(due.map((row) => this.check(row, report, lost)));
-      for (const o of outcomes) {
-        if (o.status === 'rejected') this.logger.warn({ err: o.reason }, 'reconciling one question failed; the next pass retries it');
-      }
+      // Bounded: a row Redis lost is rebuilt, and its context file read, as it is checked.
+      await mapWithin(due, RECONCILE_CONCURRENCY, (row) =>
+        this.check(row, report, lost).catch((err: unknown) => this.logger.warn({ err }, 'reconciling one question failed; the next pass retries it')),
+      );
       if (lost.length) {
         await this.enqueue(lost);
         report.requeued += lost.length;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tempDir } from '../support/bridge.js';
@@ -31,6 +31,7 @@ describe('chaos: tool calls a hijacked model makes are refused', () => {
   const secretDir = tempDir('autopoll-secret-');
   const secretFile = join(secretDir, 'secret.txt');
   const toolsRoot = tempDir('autopoll-tools-root-');
+  const bridgeLink = join(toolsRoot, 'docs', 'bridge-notes.txt');
   let producer: AutopollProcess;
   const consumers: AutopollProcess[] = [];
 
@@ -76,6 +77,9 @@ describe('chaos: tool calls a hijacked model makes are refused', () => {
       one('glob_abs', step('Glob', { pattern: `${secretDir}/*` })),
       one('glob_path', step('Glob', { pattern: '*', path: secretDir })),
       one('read_inside', step('Read', { file_path: join(toolsRoot, 'inside.md') })),
+      // A hard link to the bridge file, put in the root once the consumer is running (its start scan would refuse it).
+      one('read_bridge_link', step('Read', { file_path: bridgeLink })),
+      one('grep_bridge_link', step('Grep', { pattern: 'conv_', path: bridgeLink, output_mode: 'content' })),
       // One that does not give up: five tries in one turn, each refused.
       { queryId: q('persistent'), steps: [touch('persistent'), readSecret, step('Read', { file_path: join(toolsRoot, 'docs', 'notes.md') }), step('Write', { file_path: join(pwnDir, `${tag}_persistent_write`), content: 'x' }), step('Grep', { pattern: '.', path: '/' })] },
     ];
@@ -135,6 +139,7 @@ describe('chaos: tool calls a hijacked model makes are refused', () => {
   it('with --tools-root: Bash, Write and Edit do not exist, reads outside the root are denied, a read inside works', async () => {
     const consumer = startConsumer(['--tools-root', toolsRoot]);
     await consumer.waitForLog(/^consumer started$/, 90_000);
+    linkSync(pipeline.bridge.path, bridgeLink);
     const list = attacks('tools');
     const requests = await run('tools', list);
     const refusals: string[] = [];
@@ -150,6 +155,7 @@ describe('chaos: tool calls a hijacked model makes are refused', () => {
         }
         expect(result.isError, where).toBe(true);
         if (['Bash', 'Write', 'Edit'].includes(tool)) expect(result.text, where).toMatch(/No such tool available/);
+        else if (input.file_path === bridgeLink || input.path === bridgeLink) expect(result.text, where).toMatch(/holds SQLite pages/);
         else expect(result.text, where).toMatch(/outside the context root/);
         refusals.push(tool);
       }
@@ -159,6 +165,7 @@ describe('chaos: tool calls a hijacked model makes are refused', () => {
     }
     expect(refusals.length).toBe(list.reduce((n, a) => n + a.steps.length, 0) - 1);
     expect(readdirSync(toolsRoot).sort(), 'the tools root unchanged').toEqual(['docs', 'inside.md']);
+    for (const r of api.requests) expect(JSON.stringify(r.body).includes(pipeline.conv.tokenB), `request ${r.path} carries the bridge's token`).toBe(false);
     expect(readFileSync(join(toolsRoot, 'inside.md'), 'utf8')).toBe(`${insideCanary}\n`);
     await expectNothingLeaked();
     expect(errorLines(consumer)).toEqual([]);

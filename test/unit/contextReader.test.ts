@@ -115,21 +115,31 @@ describe('ContextReader.read', () => {
 
   it('refuses a directory', async () => {
     const reader = new ContextReader(root, 10_000);
-    expect(refused(await reader.read('docs'))).toMatch(/docs cannot be read \(EISDIR\)/);
-    expect(refused(await reader.read('.'))).toContain('cannot be read');
+    expect(refused(await reader.read('docs'))).toMatch(/docs is not a regular file/);
+    expect(refused(await reader.read('.'))).toContain('is not a regular file');
   });
 
-  it('cuts a file at maxBytes and says so', async () => {
-    const ctx = ok(await new ContextReader(root, 25).read('big.txt'));
+  it('cuts the numbered text (what the job carries) at maxBytes, at a line end, and says so', async () => {
+    const ctx = ok(await new ContextReader(root, 40).read('big.txt'));
     expect(ctx.truncated).toBe(true);
-    expect(ctx.text).toBe('     1\t0123456789\n     2\t0123456789\n     3\t012');
+    expect(ctx.text).toBe('     1\t0123456789\n     2\t0123456789');
+    expect(Buffer.byteLength(ctx.text)).toBeLessThanOrEqual(40);
   });
 
-  it('is not truncated when the file is exactly maxBytes or smaller', async () => {
-    const exact = ok(await new ContextReader(root, 1100).read('big.txt'));
+  it('is not truncated when the numbered text is exactly maxBytes or smaller', async () => {
+    // 100 lines of "     N\t0123456789": 17 bytes each, 99 newlines between them.
+    const exact = ok(await new ContextReader(root, 1799).read('big.txt'));
     expect(exact.truncated).toBe(false);
     expect(exact.text.split('\n')).toHaveLength(100);
-    expect(ok(await new ContextReader(root, 1099).read('big.txt')).truncated).toBe(true);
+    const cut = ok(await new ContextReader(root, 1798).read('big.txt'));
+    expect(cut.truncated).toBe(true);
+    expect(cut.text.split('\n')).toHaveLength(99);
+  });
+
+  it('cuts a single long line inside the cap, never inside a character', async () => {
+    await writeFile(join(root, 'wide.txt'), 'é'.repeat(100));
+    const ctx = ok(await new ContextReader(root, 20).read('wide.txt'));
+    expect(ctx).toEqual({ path: 'wide.txt', text: `     1\t${'é'.repeat(6)}`, truncated: true });
   });
 
   it('accepts a relative root', async () => {

@@ -62,7 +62,7 @@ describe('parseOptions with the spec tables', () => {
       bridgeDb: './data/bridge.db',
       conversation: [],
       role: undefined,
-      contextRoot: '.',
+      contextRoot: './data/context',
       contextMaxBytes: 200_000,
       pollIntervalMs: 250,
       busyTimeoutMs: 20,

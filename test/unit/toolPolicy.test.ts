@@ -150,3 +150,20 @@ describe('readOnlyPolicy: patterns, home and links', () => {
     expect(await decide('Read', { file_path: '..foo' })).toBe('allow');
   });
 });
+
+describe('readOnlyPolicy: autopoll own files, by identity', () => {
+  it('denies a hard link to the bridge file (by device and inode) and any file holding SQLite pages', async () => {
+    const { linkSync } = await import('node:fs');
+    const bridgeDir = resolve(tempDir('autopoll-policy-bridge-'));
+    const bridge = join(bridgeDir, 'bridge.db');
+    writeFileSync(bridge, 'plain text standing for the bridge\n');
+    const root = resolve(tempDir('autopoll-policy-'));
+    linkSync(bridge, join(root, 'notes.md'));
+    writeFileSync(join(root, 'other.db'), Buffer.concat([Buffer.from('SQLite format 3\0', 'latin1'), Buffer.alloc(100)]));
+    writeFileSync(join(root, 'fine.md'), 'fine\n');
+    const p = readOnlyPolicy(root, { bridgeFiles: [bridge], dirs: [] });
+    expect(await run(p, 'Read', { file_path: join(root, 'notes.md') })).toMatchObject({ behavior: 'deny', message: expect.stringMatching(/is the bridge database/) });
+    expect(await run(p, 'Grep', { pattern: 'x', path: join(root, 'other.db') })).toMatchObject({ behavior: 'deny', message: expect.stringMatching(/holds SQLite pages/) });
+    expect((await run(p, 'Read', { file_path: join(root, 'fine.md') })).behavior).toBe('allow');
+  });
+});

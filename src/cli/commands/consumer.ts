@@ -14,7 +14,7 @@ export function registerConsumer(program: Command): void {
       const logger = createLogger({ level: o.logLevel, format: o.logFormat });
       await runService(logger, async (stopping) => {
         const redis = connect(await chosenRedis(o, cmd), logger);
-        return startServices(o, { redis, prefix: o.prefix, consumer: buildConsumer(redis, o, logger) }, logger, stopping);
+        return startServices(o, { redis, prefix: o.prefix, consumer: await buildConsumer(redis, o, logger) }, logger, stopping);
       }, o.shutdownTimeout);
     });
 }

@@ -7,6 +7,7 @@ import { planLines, resultLines, unmatchedLines } from '../../ops/replay/replayR
 import { hasSelector, parseWhen, type ReplaySelector } from '../../ops/replay/replaySelection.js';
 import { openBridgeReadOnly } from '../../producer/BridgeDatabase.js';
 import { ContextReader } from '../../producer/ContextReader.js';
+import { ownedFiles } from '../../shared/ownedFiles.js';
 import { Ledger } from '../../producer/Ledger.js';
 import { closeRedis } from '../../shared/closing.js';
 import { JOB_RETENTION, ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../../shared/queues.js';
@@ -56,8 +57,7 @@ export function registerReplay(program: Command): void {
       const questions = new Queue(QUESTIONS_QUEUE, { ...queueOpts, defaultJobOptions: JOB_RETENTION });
       const answers = new Queue(ANSWERS_QUEUE, queueOpts);
       try {
-        const bridgeFiles = ['', '-wal', '-shm', '-journal'].map((s) => `${o.bridgeDb}${s}`);
-        const replayer = new Replayer(new Ledger(db), db, new ContextReader(o.contextRoot, o.contextMaxBytes, bridgeFiles), questions, answers);
+        const replayer = new Replayer(new Ledger(db), db, new ContextReader(o.contextRoot, o.contextMaxBytes, ownedFiles(o.bridgeDb)), questions, answers);
         const plan = replayer.plan(selector);
         // A --query-id that selected nothing is reported, and makes the exit 1; the others are replayed all the same.
         const unmatched = unmatchedLines(plan, o.bridgeDb);

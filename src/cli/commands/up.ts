@@ -5,8 +5,9 @@ import { connect } from '../connect.js';
 import { runService, type Running } from '../lifecycle.js';
 import { addOptions, BOARD, COMMON, CONSUMER, DEFAULT_ROLE, parseOptions, PRIVATE_REDIS, PRODUCER, redisTarget } from '../options.js';
 import { startServices } from '../startServices.js';
-import { liveOwner, onPath, PRIVATE_REDIS_DIR, PrivateRedis, runningPrivateRedis } from '../privateRedis.js';
+import { liveOwner, onPath, PrivateRedis, runningPrivateRedis } from '../privateRedis.js';
 import { buildConsumer, buildProducer } from '../services.js';
+import { PRIVATE_REDIS_DIR } from '../../shared/ownedFiles.js';
 import { upBanner } from '../upBanner.js';
 
 export function registerUp(program: Command): void {
@@ -23,7 +24,7 @@ export function registerUp(program: Command): void {
         try {
           const redis = connect(redisTarget({ ...o, redis: redisUrl }), logger);
           const producer = await buildProducer(redis, o, logger);
-          const consumer = buildConsumer(redis, o, logger);
+          const consumer = await buildConsumer(redis, o, logger, o.bridgeDb);
           const running = await startServices(o, { redis, prefix: o.prefix, producer, consumer, board: { readOnly: o.readOnly } }, logger, stopping);
           const banner = upBanner({
             role: o.role,

@@ -7,7 +7,8 @@ import { AsyncQueue } from './AsyncQueue.js';
 import { roundUsd } from './cost.js';
 import { classifyTurnFailure, type TurnSignals } from './turnFailure.js';
 import { killGroup, spawnInGroup } from './processTree.js';
-import { READ_ONLY_TOOLS, readOnlyPolicy } from './toolPolicy.js';
+import { READ_ONLY_TOOLS, readOnlyHook, readOnlyPolicy } from './toolPolicy.js';
+import type { OwnedFiles } from '../../shared/ownedFiles.js';
 import { SHARD_SYSTEM_PROMPT } from './prompt.js';
 
 /**
@@ -32,6 +33,8 @@ export interface ClaudeSessionOptions {
   cwd: string;
   /** Give the session the read-only tools; without them it answers from the prompt alone. */
   tools: boolean;
+  /** Files the tools never read, whatever link or name reaches them (the bridge file when known). */
+  owned?: OwnedFiles;
   env: NodeJS.ProcessEnv;
   /** How long an interrupted turn may take to stop before the process is killed. */
   interruptGraceMs: number;
@@ -99,7 +102,8 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
         tools: options.tools ? READ_ONLY_TOOLS : [],
         allowedTools: [],
         permissionMode: 'default',
-        canUseTool: readOnlyPolicy(options.cwd),
+        canUseTool: readOnlyPolicy(options.cwd, options.owned),
+        hooks: { PreToolUse: [readOnlyHook(options.cwd, options.owned)] },
         ...(options.executable ? { pathToClaudeCodeExecutable: options.executable } : {}),
         spawnClaudeCodeProcess: (spawnOptions) => {
           const child = spawnInGroup(spawnOptions, (text) => (this.stderrTail = (this.stderrTail + text).slice(-4000)));
