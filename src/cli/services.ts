@@ -45,6 +45,7 @@ export function buildConsumer(redis: RedisConnection, o: Parsed<typeof COMMON> &
             maxContextTokens: o.maxContextTokens,
             sessionMemory: o.sessionMemory,
             toolsRoot: o.toolsRoot,
+            passEnv: o.claudeEnv,
           },
           logger.child({ component: 'claude' }),
         );

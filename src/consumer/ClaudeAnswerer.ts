@@ -21,7 +21,10 @@ export interface ClaudeAnswererOptions {
   sessionMemory: SessionMemory;
   /** Gives the sessions read-only tools inside this folder; none when unset. */
   toolsRoot?: string | undefined;
+  /** The consumer's environment (default: the process's); the sessions get its allowlisted part. */
   env?: NodeJS.ProcessEnv;
+  /** Variables the sessions get besides the allowlist (--claude-env). */
+  passEnv?: readonly string[];
   executable?: string | undefined;
   interruptGraceMs?: number;
   /** How long the credentials probe after a 401/403 may take (tests shorten it). */
@@ -67,6 +70,7 @@ export class ClaudeAnswerer implements Answerer {
         // Without a tools root there is nothing to read: the context travels in the prompt.
         tools: o.toolsRoot !== undefined,
         env: o.env ?? process.env,
+        passEnv: o.passEnv,
         interruptGraceMs: o.interruptGraceMs ?? 5000,
         executable: o.executable,
       },

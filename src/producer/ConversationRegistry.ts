@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { knownSecrets } from '../shared/knownSecrets.js';
 import type { Logger } from '../shared/logger.js';
 import { bridgeNow } from '../shared/timestamp.js';
 import type { Db } from './BridgeDatabase.js';
@@ -68,7 +69,11 @@ export class ConversationRegistry {
       }
     }
     if (this.role) {
-      for (const row of this.byRole.all(this.role, now)) next.set(row.id, row.expires_at);
+      for (const row of this.byRole.all(this.role, now)) {
+        // Served by role, its token was in no flag: the process learns it here and keeps it out of what it writes.
+        knownSecrets.add('conversation-token', row.session_b_token);
+        next.set(row.id, row.expires_at);
+      }
     }
     const added = [...next.keys()].filter((id) => !this.served.has(id));
     for (const id of this.served.keys()) {
