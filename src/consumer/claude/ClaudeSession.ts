@@ -307,6 +307,6 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
  * the environment or a path, so it stays in the consumer's log, found by the session id.
  */
 function crashed(sessionId: string, exit: ExitInfo | undefined): AnswerError {
-  const how = exit === undefined ? 'ended' : exit.signal ? `was killed (${exit.signal})` : `exited (code ${exit.code})`;
+  const how = exit === undefined ? 'exited' : exit.signal ? `was killed (${exit.signal})` : `exited (code ${exit.code})`;
   return new AnswerError('session_crashed', `the Claude Code process ${how} during the turn; see the consumer's log, session ${sessionId || '(not started)'}`, true);
 }
