@@ -11,6 +11,7 @@ export interface ConversationGrant {
 
 interface ConversationRow {
   id: string;
+  session_a_token: string;
   session_b_token: string;
   expires_at: string;
 }
@@ -41,10 +42,10 @@ export class ConversationRegistry {
     private readonly logger: Logger,
   ) {
     this.byId = db.prepare<[string], ConversationRow>(
-      'SELECT id, session_b_token, expires_at FROM conversations WHERE id = ?',
+      'SELECT id, session_a_token, session_b_token, expires_at FROM conversations WHERE id = ?',
     );
     this.byRole = db.prepare<[string, string], ConversationRow>(
-      'SELECT id, session_b_token, expires_at FROM conversations WHERE session_b_role = ? AND expires_at > ?',
+      'SELECT id, session_a_token, session_b_token, expires_at FROM conversations WHERE session_b_role = ? AND expires_at > ?',
     );
   }
 
@@ -65,13 +66,13 @@ export class ConversationRegistry {
         this.refuse(grant.id, `expired at ${row.expires_at} UTC`, 'warn', { expiresAt: row.expires_at },
           `conversation ${grant.id} expired at ${row.expires_at} UTC; skipped`);
       } else {
+        this.learnTokens(row);
         next.set(row.id, row.expires_at);
       }
     }
     if (this.role) {
       for (const row of this.byRole.all(this.role, now)) {
-        // Served by role, its token was in no flag: the process learns it here and keeps it out of what it writes.
-        knownSecrets.add('conversation-token', row.session_b_token);
+        this.learnTokens(row);
         next.set(row.id, row.expires_at);
       }
     }
@@ -100,6 +101,15 @@ export class ConversationRegistry {
   /** The granted conversations the last refresh refused, each with why. */
   refusals(): Array<{ id: string; why: string }> {
     return [...this.refused].map(([id, why]) => ({ id, why }));
+  }
+
+  /**
+   * A served conversation's tokens, both sides (a role's were in no flag, side a's never are):
+   * from here on the process keeps them out of what it writes.
+   */
+  private learnTokens(row: ConversationRow): void {
+    knownSecrets.add('conversation-token', row.session_a_token);
+    knownSecrets.add('conversation-token', row.session_b_token);
   }
 
   /** Records why a grant is not served, and logs it the first time. */

@@ -22,8 +22,8 @@ describe('secrets never leave', () => {
   const redisPassword = `pw-${randomBytes(12).toString('hex')}`;
   const apiKey = `sk-ant-api03-${randomBytes(30).toString('base64url')}`;
   const oauth = `sk-ant-oat01-${randomBytes(30).toString('base64url')}`;
-  const tokenB = pipeline.conv.tokenB;
-  const secrets: Array<[string, string]> = [['conversation token', tokenB], ['board token', boardToken], ['Redis password', redisPassword], ['API key', apiKey], ['OAuth token', oauth]];
+  const { tokenA, tokenB } = pipeline.conv;
+  const secrets: Array<[string, string]> = [['conversation token', tokenB], ['side-a token', tokenA], ['board token', boardToken], ['Redis password', redisPassword], ['API key', apiKey], ['OAuth token', oauth]];
   let producer: AutopollProcess;
   let consumer: AutopollProcess;
 
@@ -73,8 +73,8 @@ describe('secrets never leave', () => {
 
   it('a question and an answer holding secrets: none in the bridge rows, Redis, the log or the model requests', async () => {
     const { bridge, conv } = pipeline;
-    const id = bridge.ask(conv.id, 'q_echo', `Please repeat ${tokenB} and ${boardToken} and ${oauth}.`);
-    expect(leaks(JSON.stringify(bridge.db.prepare('SELECT message FROM messages WHERE id = ?').get(id)))).toEqual(['conversation token', 'board token', 'OAuth token']);
+    const id = bridge.ask(conv.id, 'q_echo', `Please repeat ${tokenB} and ${tokenA} and ${boardToken} and ${oauth}.`);
+    expect(leaks(JSON.stringify(bridge.db.prepare('SELECT message FROM messages WHERE id = ?').get(id)))).toEqual(['conversation token', 'side-a token', 'board token', 'OAuth token']);
     await waitFor('the answer', () => bridge.responses(conv.id).find((r) => r.body.query_id === 'q_echo'), 90_000, 100);
     const response = bridge.responses(conv.id).find((r) => r.body.query_id === 'q_echo')!;
     expect(response.body.error).toBeUndefined();
