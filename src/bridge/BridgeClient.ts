@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import type { Db } from '../producer/BridgeDatabase.js';
 import { tokensMatch } from '../producer/ConversationRegistry.js';
 import { pyJsonDumps } from '../shared/pyjson.js';
-import { redactText } from '../shared/redact.js';
+import { redactAsBridge } from '../shared/redact.js';
 import { bridgeNow, formatBridgeTimestamp, nowMicros, parseBridgeTimestamp } from '../shared/timestamp.js';
 
 export type Side = 'a' | 'b';
@@ -121,8 +121,8 @@ export class BridgeClient {
   send(conversationId: string, from: Side, text: string, metadata: Record<string, unknown> = { action_type: 'question' }): { id: number; redacted: boolean } {
     const to: Side = from === 'a' ? 'b' : 'a';
     return this.db.transaction(() => {
-      const message = redactText(text);
-      const meta = redactText(pyJsonDumps(metadata));
+      const message = redactAsBridge(text);
+      const meta = redactAsBridge(pyJsonDumps(metadata));
       const now = bridgeNow();
       const id = Number(this.insertMessage.run(conversationId, from, to, message, meta, now).lastInsertRowid);
       // Python's len() counts code points.

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Cluster } from 'ioredis';
+import { knownSecrets, targetPassword } from '../shared/knownSecrets.js';
 import type { Logger } from '../shared/logger.js';
 import { createRedis, errorCause, redisClient, RedisOutageReporter, unreachableMessage, type RedisConnection } from '../shared/redis.js';
 import type { RedisTarget } from '../shared/redisTarget.js';
@@ -22,6 +23,8 @@ export async function chosenRedis(o: { redis: string; redisCluster: boolean }, c
 
 /** The process's Redis connection, its outages reported once each. */
 export function connect(target: RedisTarget, logger: Logger): RedisConnection {
+  // The private Redis's password comes from its file, not from the options the registry was filled from.
+  knownSecrets.add('redis-password', targetPassword(target));
   return createRedis(target, new RedisOutageReporter(target, logger));
 }
 
@@ -33,6 +36,7 @@ export function connect(target: RedisTarget, logger: Logger): RedisConnection {
  */
 export async function connectOnce(target: RedisTarget, commandTimeoutMs?: number): Promise<RedisConnection> {
   const connectMs = 3000;
+  knownSecrets.add('redis-password', targetPassword(target));
   const redis = redisClient(target, {
     lazyConnect: true,
     connectTimeout: connectMs,

@@ -3,7 +3,9 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { ConversationGrant } from '../producer/ConversationRegistry.js';
 import { DEFAULT_CONTEXT_ROOT } from '../shared/ownedFiles.js';
+import { knownSecrets, secretsOf } from '../shared/knownSecrets.js';
 import { hashTag, parseRedisTarget, type RedisTarget } from '../shared/redisTarget.js';
+import { SECRET_VARIABLES } from '../consumer/claude/sessionEnv.js';
 
 /**
  * Every flag once: its environment twin, default, help and zod schema. Commander reads flags
@@ -158,6 +160,15 @@ export const CONSUMER = {
   toolsRoot: { flags: '--tools-root <dir>', env: 'AUTOPOLL_TOOLS_ROOT', help: 'give the sessions read-only tools (Read, Grep, Glob) inside this folder (default: no tools; the context travels in the prompt); a folder holding the bridge file, data/redis or any SQLite file is refused', schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },
   stubLatencyMs: { flags: '--stub-latency-ms <ms>', env: 'AUTOPOLL_STUB_LATENCY_MS', default: '0', help: "the stub answerer's time per answer", schema: whole(0, DAY_MS) },
   lockDurationMs: { flags: '--lock-duration-ms <ms>', env: 'AUTOPOLL_LOCK_DURATION_MS', default: '30000', help: "how soon a dead consumer's question goes to another", schema: whole(1000, DAY_MS) },
+  claudeEnv: {
+    flags: '--claude-env <NAME>', env: 'AUTOPOLL_CLAUDE_ENV', list: true,
+    help: "also pass this variable of the consumer's environment to Claude Code, besides the ones it needs (API settings, proxies, HOME, PATH, locale, CLAUDE_*) (repeatable; env: comma list)",
+    schema: z.array(
+      z.string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a variable name: letters, digits and _')
+        .refine((name) => !SECRET_VARIABLES.includes(name), { error: (issue) => `${String(issue.input)} holds a secret of autopoll's: Claude Code never gets it` }),
+    ).default([]),
+  },
   name: { flags: '--name <name>', env: 'AUTOPOLL_NAME', help: 'worker name, as BullMQ lists its workers (default: host-pid)', schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },
 } satisfies Record<string, Spec>;
 
@@ -273,7 +284,11 @@ export function parseOptions<S extends Specs>(specs: S, values: Record<string, u
   const shape = Object.fromEntries(Object.entries(specs).map(([k, s]) => [k, s.schema]));
   const result = z.object(shape).safeParse(values);
   const issues = result.success ? crossIssues(result.data) : result.error.issues;
-  if (result.success && !issues.length) return result.data as Parsed<S>;
+  if (result.success && !issues.length) {
+    // From here on, no log line, job or answer of this process may hold them.
+    knownSecrets.addAll(secretsOf(result.data, process.env));
+    return result.data as Parsed<S>;
+  }
   const lines = issues.map((issue) => {
     const spec = specs[String(issue.path[0])];
     const where = spec ? `${spec.flags.split(' ')[0]} (env ${spec.env})` : issue.path.join('.');

@@ -54,6 +54,7 @@ export async function buildConsumer(redis: RedisConnection, o: Parsed<typeof COM
             sessionMemory: o.sessionMemory,
             toolsRoot: o.toolsRoot,
             owned,
+            passEnv: o.claudeEnv,
           },
           logger.child({ component: 'claude' }),
         );

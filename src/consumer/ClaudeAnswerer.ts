@@ -24,7 +24,10 @@ export interface ClaudeAnswererOptions {
   toolsRoot?: string | undefined;
   /** Files the tools never read: the bridge file when it runs beside the producer (`up`), the private Redis's data. */
   owned?: OwnedFiles;
+  /** The consumer's environment (default: the process's); the sessions get its allowlisted part. */
   env?: NodeJS.ProcessEnv;
+  /** Variables the sessions get besides the allowlist (--claude-env). */
+  passEnv?: readonly string[];
   executable?: string | undefined;
   interruptGraceMs?: number;
   /** How long the credentials probe after a 401/403 may take (tests shorten it). */
@@ -71,6 +74,7 @@ export class ClaudeAnswerer implements Answerer {
         tools: o.toolsRoot !== undefined,
         ...(o.owned ? { owned: o.owned } : {}),
         env: o.env ?? process.env,
+        passEnv: o.passEnv,
         interruptGraceMs: o.interruptGraceMs ?? 5000,
         executable: o.executable,
       },

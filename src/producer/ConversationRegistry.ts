@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { knownSecrets } from '../shared/knownSecrets.js';
 import type { Logger } from '../shared/logger.js';
 import { bridgeNow } from '../shared/timestamp.js';
 import type { Db } from './BridgeDatabase.js';
@@ -10,6 +11,7 @@ export interface ConversationGrant {
 
 interface ConversationRow {
   id: string;
+  session_a_token: string;
   session_b_token: string;
   expires_at: string;
 }
@@ -40,10 +42,10 @@ export class ConversationRegistry {
     private readonly logger: Logger,
   ) {
     this.byId = db.prepare<[string], ConversationRow>(
-      'SELECT id, session_b_token, expires_at FROM conversations WHERE id = ?',
+      'SELECT id, session_a_token, session_b_token, expires_at FROM conversations WHERE id = ?',
     );
     this.byRole = db.prepare<[string, string], ConversationRow>(
-      'SELECT id, session_b_token, expires_at FROM conversations WHERE session_b_role = ? AND expires_at > ?',
+      'SELECT id, session_a_token, session_b_token, expires_at FROM conversations WHERE session_b_role = ? AND expires_at > ?',
     );
   }
 
@@ -64,11 +66,15 @@ export class ConversationRegistry {
         this.refuse(grant.id, `expired at ${row.expires_at} UTC`, 'warn', { expiresAt: row.expires_at },
           `conversation ${grant.id} expired at ${row.expires_at} UTC; skipped`);
       } else {
+        this.learnTokens(row);
         next.set(row.id, row.expires_at);
       }
     }
     if (this.role) {
-      for (const row of this.byRole.all(this.role, now)) next.set(row.id, row.expires_at);
+      for (const row of this.byRole.all(this.role, now)) {
+        this.learnTokens(row);
+        next.set(row.id, row.expires_at);
+      }
     }
     const added = [...next.keys()].filter((id) => !this.served.has(id));
     for (const id of this.served.keys()) {
@@ -95,6 +101,15 @@ export class ConversationRegistry {
   /** The granted conversations the last refresh refused, each with why. */
   refusals(): Array<{ id: string; why: string }> {
     return [...this.refused].map(([id, why]) => ({ id, why }));
+  }
+
+  /**
+   * A served conversation's tokens, both sides (a role's were in no flag, side a's never are):
+   * from here on the process keeps them out of what it writes.
+   */
+  private learnTokens(row: ConversationRow): void {
+    knownSecrets.add('conversation-token', row.session_a_token);
+    knownSecrets.add('conversation-token', row.session_b_token);
   }
 
   /** Records why a grant is not served, and logs it the first time. */

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import type { PrettyOptions } from 'pino-pretty';
+import { knownSecrets } from './knownSecrets.js';
 
 export type { Logger };
 
@@ -36,6 +37,9 @@ export function createLogger(options: { level?: string; name?: string; format?: 
     name: options.name ?? 'autopoll',
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    // Paths cannot catch a token quoted inside a message (an error's text, a stderr tail): each
+    // finished line is scrubbed of the values the process knows, whichever field carries them.
+    hooks: { streamWrite: (line) => knownSecrets.redactJson(line) },
     base: { pid: process.pid },
   };
   return options.format === 'pretty' ? pino(config, prettyStdout()) : pino(config);

@@ -1,3 +1,5 @@
+import { knownSecrets } from './knownSecrets.js';
+
 /**
  * Python's `\s` for str patterns (str.isspace): JavaScript's differs (it has U+FEFF, lacks
  * U+001C-U+001F and U+0085), and a secret must end where the bridge's regex ends it.
@@ -30,11 +32,25 @@ const RULES: ReadonlyArray<readonly [RegExp, string]> = [
  */
 const ANY_RULE = new RegExp(RULES.map(([pattern]) => pattern.source).join('|'), 'isu');
 
-export function redactText(text: string): string {
+/**
+ * The bridge's own redaction, byte for byte (PROTOCOL.md): what its send_message stores. Only for
+ * text autopoll sends as the bridge's client would (side `a`'s questions); everything else uses
+ * redactText.
+ */
+export function redactAsBridge(text: string): string {
   if (!ANY_RULE.test(text)) return text;
   let out = text;
   for (const [pattern, replacement] of RULES) out = out.replace(pattern, replacement);
   return out;
+}
+
+/**
+ * The secrets this process knows (conversation tokens, board token, Redis password, Anthropic
+ * credentials; see knownSecrets.ts) replaced first, so that no bridge rule cuts one in pieces,
+ * then the bridge's rules: a row stays what the bridge's own send would store for it.
+ */
+export function redactText(text: string): string {
+  return redactAsBridge(knownSecrets.redact(text));
 }
 
 /**

@@ -60,8 +60,8 @@ describe('chaos: secrets never leave autopoll unredacted', () => {
   const anthropicKey = `sk-ant-api03-${pick(93, `${ALNUM}-_`)}AA`;
   /**
    * A bare Anthropic key is no secret to PROTOCOL.md's rules (after `sk-` come `ant-`, and the
-   * rule wants 48 letters or digits): the bridge would store it as it is, so autopoll's row does too.
-   * It is not one of the needles; only the form `ANTHROPIC_API_KEY=sk-ant-...` is redacted.
+   * rule wants 48 letters or digits): the bridge would store it as it is. autopoll redacts it by
+   * its shape before the bridge's rules run, which then leave the row as it is.
    */
   const bareAnthropic = `${pick(80, `${ALNUM}_`)}AA`;
   const boardToken = randomBytes(24).toString('hex');
@@ -133,12 +133,13 @@ describe('chaos: secrets never leave autopoll unredacted', () => {
       expect(response.body.error, q).toBeUndefined();
       const answer = answers.get(q)!;
       expect(answer, q).toContain(made.needles[0]![1]);
-      expect(response.body.answer, `${q}: kept as the bridge keeps it`).toContain(`sk-ant-api03-${bareAnthropic}`);
-      // Redacted exactly as the bridge's own rules (PROTOCOL.md) redact the answer...
-      expect(response.body.answer, q).toBe(protocolRedact(answer));
-      // ...and the row is byte for byte what the bridge's send would store for the unredacted body.
+      expect(response.body.answer, `${q}: a bare Anthropic key redacted by its shape`).toContain('And a bare [REDACTED:anthropic-key] too.');
+      // Past that key, redacted exactly as the bridge's own rules (PROTOCOL.md) redact the answer...
+      const shaped = answer.replace(`sk-ant-api03-${bareAnthropic}`, '[REDACTED:anthropic-key]');
+      expect(response.body.answer, q).toBe(protocolRedact(shaped));
+      // ...and the row is byte for byte what the bridge's send would store for that body.
       const row = rows.find((r) => r.id === response.id)!;
-      expect(row.message, q).toBe(protocolRedact(pyJsonDumps({ ...response.body, answer })));
+      expect(row.message, q).toBe(protocolRedact(pyJsonDumps({ ...response.body, answer: shaped })));
       expect(auditOf(response), `${q}: its audit row says it was redacted`).toMatchObject({ to: 'a', message_length: row.message.length, redacted: true });
     }
     const failureRow = responses.find((r) => r.body.query_id === 'q_fail_1')!;
@@ -150,7 +151,7 @@ describe('chaos: secrets never leave autopoll unredacted', () => {
     expectBridgeRowsValid(bridge, conv.id);
 
     const needles = [...asked.needles, ...made.needles, ...failed.needles];
-    const tokens: Needle[] = [['tokenA', conv.tokenA], ['tokenB', conv.tokenB], ['ANTHROPIC_API_KEY', anthropicKey], ['ANTHROPIC_API_KEY (part)', anthropicKey.slice(13, 45)], ['board token', boardToken]];
+    const tokens: Needle[] = [['tokenA', conv.tokenA], ['tokenB', conv.tokenB], ['ANTHROPIC_API_KEY', anthropicKey], ['ANTHROPIC_API_KEY (part)', anthropicKey.slice(13, 45)], ['board token', boardToken], ['bare Anthropic key', bareAnthropic]];
     // What autopoll wrote into the bridge file: its response rows, their audit rows, its ledger.
     const written = JSON.stringify([
       bridge.db.prepare(`SELECT * FROM messages WHERE from_session = 'b'`).all(),

@@ -13,6 +13,7 @@ import { testLogger } from '../support/pipeline.js';
 import { RedisServer } from '../support/redisServer.js';
 import { SpawnedPipeline } from '../support/spawnedPipeline.js';
 import { waitFor } from '../support/wait.js';
+import { MARKERS } from '../support/leftovers.js';
 
 const answerer = testClaudeAnswerer;
 
@@ -192,7 +193,7 @@ describe('Claude Code session lifecycle', () => {
     let binary: string | undefined;
     const cwd = tempDir();
     const pool = new ClaudeSessionPool(
-      () => new ClaudeSession({ model: 'haiku', cwd, tools: false, env: claudeEnv(api.url), interruptGraceMs: 1000, executable: binary }, testLogger()),
+      () => new ClaudeSession({ model: 'haiku', cwd, tools: false, env: claudeEnv(api.url), passEnv: MARKERS, interruptGraceMs: 1000, executable: binary }, testLogger()),
       { size: 1, turnTimeoutMs: 30_000, maxTurnsPerSession: 1000, maxContextTokens: 1_000_000, memory: 'none', startTimeoutMs: 30_000 },
       testLogger(),
     );

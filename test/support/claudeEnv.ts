@@ -5,7 +5,7 @@ import type { FakeAnthropic } from './fakeAnthropic.js';
 import { testLogger } from './pipeline.js';
 import { join } from 'node:path';
 import { tempDir } from './bridge.js';
-import { RUN_MARKER } from './leftovers.js';
+import { MARKERS, RUN_MARKER } from './leftovers.js';
 
 /**
  * The environment a real Claude Code process needs to talk to the fake API only: its own HOME
@@ -29,13 +29,15 @@ export function claudeEnv(apiUrl: string, apiKey: string | null = 'sk-ant-test-k
     CLAUDE_CODE_OAUTH_TOKEN: undefined,
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     DISABLE_AUTOUPDATER: '1',
+    // A consumer spawned with this environment passes the markers on to its Claude Code processes.
+    AUTOPOLL_CLAUDE_ENV: MARKERS.join(','),
   };
 }
 
 /** A Claude answerer on the fake API: 2 sessions, generous limits, a short interrupt grace. */
 export function testClaudeAnswerer(api: FakeAnthropic, extra: Partial<ClaudeAnswererOptions> = {}, logger: Logger = testLogger()): ClaudeAnswerer {
   return new ClaudeAnswerer(
-    { sessions: 2, model: 'haiku', turnTimeoutSec: 30, maxTurnsPerSession: 1000, maxContextTokens: 1_000_000, sessionMemory: 'none', env: claudeEnv(api.url), interruptGraceMs: 2000, ...extra },
+    { sessions: 2, model: 'haiku', turnTimeoutSec: 30, maxTurnsPerSession: 1000, maxContextTokens: 1_000_000, sessionMemory: 'none', env: claudeEnv(api.url), passEnv: MARKERS, interruptGraceMs: 2000, ...extra },
     logger,
   );
 }

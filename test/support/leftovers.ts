@@ -7,6 +7,14 @@ import { readdirSync, readFileSync } from 'node:fs';
  * environment strip those.
  */
 export const RUN_MARKER = 'TESTRUN_AUTOPOLL';
+/** A scenario's own marker (chaos tests), and the spawned pipeline's. */
+export const SCENARIO_MARKER = 'AUTOPOLL_CHAOS_RUN';
+export const PIPELINE_MARKER = 'AUTOPOLL_TEST_PIPELINE';
+/**
+ * Claude Code gets an allowlisted environment: the markers reach its processes only when named
+ * in --claude-env (AUTOPOLL_CLAUDE_ENV), so that the teardown still finds them.
+ */
+export const MARKERS = [RUN_MARKER, SCENARIO_MARKER, PIPELINE_MARKER];
 
 export interface MarkedProcess {
   pid: number;
@@ -22,7 +30,7 @@ export interface MarkedProcess {
  */
 export class ProcessMarker {
   constructor(
-    readonly name = 'AUTOPOLL_CHAOS_RUN',
+    readonly name = SCENARIO_MARKER,
     readonly value = randomBytes(6).toString('hex'),
   ) {}
 

@@ -3,7 +3,7 @@ import type { StatusReport } from '../../src/ops/status/statusReport.js';
 import { BridgeFixture, type Conversation } from './bridge.js';
 import { AutopollProcess, runAutopoll } from './cli.js';
 import { expectAnsweredExactlyOnce } from './exactlyOnce.js';
-import { ProcessMarker } from './leftovers.js';
+import { PIPELINE_MARKER, ProcessMarker } from './leftovers.js';
 import { testPrefix } from './pipeline.js';
 import { waitFor } from './wait.js';
 
@@ -25,7 +25,7 @@ export class SpawnedPipeline {
   readonly queryIds: string[] = [];
   readonly messageIds: number[] = [];
   /** On every process of the pipeline, inherited by what they start: stop() finds them all by it. */
-  readonly marker = new ProcessMarker('AUTOPOLL_TEST_PIPELINE');
+  readonly marker = new ProcessMarker(PIPELINE_MARKER);
 
   constructor(
     readonly redisArgs: string[],

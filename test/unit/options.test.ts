@@ -88,9 +88,17 @@ describe('parseOptions with the spec tables', () => {
       toolsRoot: undefined,
       stubLatencyMs: 0,
       lockDurationMs: 30_000,
+      claudeEnv: [],
       name: undefined,
     });
     expect(typeof parsed.sessions).toBe('number');
+  });
+
+  it("refuses to pass autopoll's secret variables to Claude Code", () => {
+    expect(() => parseOptions(CONSUMER, { ...defaults(CONSUMER), claudeEnv: ['MY_VAR', 'AUTOPOLL_BOARD_TOKEN'] })).toThrow(
+      /--claude-env \(env AUTOPOLL_CLAUDE_ENV\): AUTOPOLL_BOARD_TOKEN holds a secret of autopoll's/,
+    );
+    expect(parseOptions(CONSUMER, { ...defaults(CONSUMER), claudeEnv: ['MY_VAR'] }).claudeEnv).toEqual(['MY_VAR']);
   });
 
   it('names the flag and the environment variable of a bad number', () => {

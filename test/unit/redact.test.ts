@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactText, redactValues } from '../../src/shared/redact.js';
+import { redactAsBridge, redactValues } from '../../src/shared/redact.js';
 import { runPython } from './python.js';
 
 const AWS = 'AKIAIOSFODNN7EXAMPLE';
@@ -7,7 +7,7 @@ const GHP = `ghp_${'aB3'.repeat(12)}`; // 36 alphanumerics
 const SK = `sk-${'xY9'.repeat(16)}`; // 48 alphanumerics
 const RSA = '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nabc+/=\n-----END RSA PRIVATE KEY-----';
 
-describe('redactText: each rule of PROTOCOL.md', () => {
+describe('redactAsBridge: each rule of PROTOCOL.md', () => {
   it.each([
     ['AWS access key', `id ${AWS} end`, 'id AWS_KEY_REDACTED end'],
     ['private key block', `before ${RSA} after`, 'before PRIVATE_KEY_REDACTED after'],
@@ -18,7 +18,7 @@ describe('redactText: each rule of PROTOCOL.md', () => {
     ['GitHub token', `token ${GHP}.`, 'token GITHUB_TOKEN_REDACTED.'],
     ['OpenAI key', `key ${SK}!`, 'key OPENAI_KEY_REDACTED!'],
   ])('%s', (_name, input, expected) => {
-    expect(redactText(input)).toBe(expected);
+    expect(redactAsBridge(input)).toBe(expected);
   });
 
   it('leaves near misses alone', () => {
@@ -29,51 +29,51 @@ describe('redactText: each rule of PROTOCOL.md', () => {
       'Bearer', // no token
       'passwordhunter2', // needs a separator
     ]) {
-      expect(redactText(text), text).toBe(text);
+      expect(redactAsBridge(text), text).toBe(text);
     }
-    expect(redactText(`GHP_${'a'.repeat(36)}`)).toBe(`GHP_${'a'.repeat(36)}`);
-    expect(redactText(`ghp_${'a'.repeat(35)}`)).toBe(`ghp_${'a'.repeat(35)}`);
-    expect(redactText(`sk-${'a'.repeat(47)}`)).toBe(`sk-${'a'.repeat(47)}`);
-    expect(redactText(`SK-${'a'.repeat(48)}`)).toBe(`SK-${'a'.repeat(48)}`);
-    expect(redactText('-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----')).toBe(
+    expect(redactAsBridge(`GHP_${'a'.repeat(36)}`)).toBe(`GHP_${'a'.repeat(36)}`);
+    expect(redactAsBridge(`ghp_${'a'.repeat(35)}`)).toBe(`ghp_${'a'.repeat(35)}`);
+    expect(redactAsBridge(`sk-${'a'.repeat(47)}`)).toBe(`sk-${'a'.repeat(47)}`);
+    expect(redactAsBridge(`SK-${'a'.repeat(48)}`)).toBe(`SK-${'a'.repeat(48)}`);
+    expect(redactAsBridge('-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----')).toBe(
       '-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----',
     );
   });
 
   it('a word followed by whitespace counts as a separator, as in the bridge', () => {
-    expect(redactText('the secret is out')).toBe('the SECRET_REDACTED out');
+    expect(redactAsBridge('the secret is out')).toBe('the SECRET_REDACTED out');
   });
 
   it('password, api_key and secret are case-insensitive', () => {
-    expect(redactText('PASSWORD=x1')).toBe('PASSWORD_REDACTED');
-    expect(redactText('PassWord: x1')).toBe('PASSWORD_REDACTED');
-    expect(redactText('API_KEY=x1')).toBe('API_KEY_REDACTED');
-    expect(redactText('Api-Key: x1')).toBe('API_KEY_REDACTED');
-    expect(redactText('APIKEY x1')).toBe('API_KEY_REDACTED');
-    expect(redactText('SeCrEt=x1')).toBe('SECRET_REDACTED');
+    expect(redactAsBridge('PASSWORD=x1')).toBe('PASSWORD_REDACTED');
+    expect(redactAsBridge('PassWord: x1')).toBe('PASSWORD_REDACTED');
+    expect(redactAsBridge('API_KEY=x1')).toBe('API_KEY_REDACTED');
+    expect(redactAsBridge('Api-Key: x1')).toBe('API_KEY_REDACTED');
+    expect(redactAsBridge('APIKEY x1')).toBe('API_KEY_REDACTED');
+    expect(redactAsBridge('SeCrEt=x1')).toBe('SECRET_REDACTED');
   });
 
   it('private keys match across newlines (DOTALL), non-greedily', () => {
     const ec = '-----BEGIN EC PRIVATE KEY-----\r\nline1\r\nline2\r\n-----END EC PRIVATE KEY-----';
-    expect(redactText(`A\n${RSA}\nB\n${ec}\nC`)).toBe('A\nPRIVATE_KEY_REDACTED\nB\nPRIVATE_KEY_REDACTED\nC');
-    expect(redactText('-----BEGIN PRIVATE KEY-----\n\n\nx\n-----END PRIVATE KEY-----')).toBe('PRIVATE_KEY_REDACTED');
+    expect(redactAsBridge(`A\n${RSA}\nB\n${ec}\nC`)).toBe('A\nPRIVATE_KEY_REDACTED\nB\nPRIVATE_KEY_REDACTED\nC');
+    expect(redactAsBridge('-----BEGIN PRIVATE KEY-----\n\n\nx\n-----END PRIVATE KEY-----')).toBe('PRIVATE_KEY_REDACTED');
   });
 
   it('replaces every occurrence, not just the first', () => {
-    expect(redactText(`${AWS} ${AWS} password=a password=b`)).toBe(
+    expect(redactAsBridge(`${AWS} ${AWS} password=a password=b`)).toBe(
       'AWS_KEY_REDACTED AWS_KEY_REDACTED PASSWORD_REDACTED PASSWORD_REDACTED',
     );
   });
 
   it('applies the rules in the table order', () => {
     // Bearer (rule 3) runs before password (rule 4): it eats "password=" as token characters.
-    expect(redactText('Bearer password=abc')).toBe('BEARER_TOKEN_REDACTEDabc');
+    expect(redactAsBridge('Bearer password=abc')).toBe('BEARER_TOKEN_REDACTEDabc');
     // ...and a bearer token after "password:" is replaced first, then the password rule takes it.
-    expect(redactText('password: Bearer xyz')).toBe('PASSWORD_REDACTED');
+    expect(redactAsBridge('password: Bearer xyz')).toBe('PASSWORD_REDACTED');
     // password (4) before secret (6): "secret:" is taken as the password's value.
-    expect(redactText('password: secret: abc')).toBe('PASSWORD_REDACTED abc');
+    expect(redactAsBridge('password: secret: abc')).toBe('PASSWORD_REDACTED abc');
     // api_key (5) before secret (6).
-    expect(redactText('api_key=secret: abc')).toBe('API_KEY_REDACTED abc');
+    expect(redactAsBridge('api_key=secret: abc')).toBe('API_KEY_REDACTED abc');
   });
 
   it("gives the same text as the bridge's Python re.sub on a set of inputs", () => {
@@ -122,7 +122,7 @@ describe('redactText: each rule of PROTOCOL.md', () => {
     ) as string[];
     expect(expected).toHaveLength(inputs.length);
     expect(expected[0]).toBe('id AWS_KEY_REDACTED end'); // the Python side really redacts
-    expect(inputs.map(redactText)).toEqual(expected);
+    expect(inputs.map(redactAsBridge)).toEqual(expected);
   });
 });
 

@@ -2,6 +2,7 @@ import { query, type Query, type SDKMessage, type SDKResultMessage, type SDKUser
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../shared/logger.js';
+import { redactText } from '../../shared/redact.js';
 import { AnswerError, FatalAnswererError, RateLimitedError } from '../Answerer.js';
 import { AsyncQueue } from './AsyncQueue.js';
 import { roundUsd } from './cost.js';
@@ -10,6 +11,7 @@ import { killGroup, spawnInGroup } from './processTree.js';
 import { READ_ONLY_TOOLS, readOnlyHook, readOnlyPolicy } from './toolPolicy.js';
 import type { OwnedFiles } from '../../shared/ownedFiles.js';
 import { SHARD_SYSTEM_PROMPT } from './prompt.js';
+import { sessionEnv } from './sessionEnv.js';
 
 /**
  * What an unattended answering session does without: telemetry, update checks, CLAUDE.md files
@@ -35,7 +37,10 @@ export interface ClaudeSessionOptions {
   tools: boolean;
   /** Files the tools never read, whatever link or name reaches them (the bridge file when known). */
   owned?: OwnedFiles;
+  /** The consumer's environment: the session gets only its allowlisted part (sessionEnv.ts). */
   env: NodeJS.ProcessEnv;
+  /** Variables passed besides the allowlist (--claude-env). */
+  passEnv?: readonly string[] | undefined;
   /** How long an interrupted turn may take to stop before the process is killed. */
   interruptGraceMs: number;
   /** Claude Code binary; the SDK's own when unset. */
@@ -60,6 +65,11 @@ interface PendingTurn {
   signals: TurnSignals;
 }
 
+interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 export interface ClaudeSessionEvents {
   exit: [info: { code: number | null; signal: NodeJS.Signals | null; stderr: string }];
 }
@@ -76,6 +86,9 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
   private pending: PendingTurn | undefined;
   private stderrTail = '';
   private exited = false;
+  private exitInfo: ExitInfo | undefined;
+  /** Resolves with the exit: a turn whose stream ends first still names the exit code. */
+  private readonly exitSeen = new Promise<ExitInfo>((resolve) => this.once('exit', resolve));
   private closing = false;
   private costSoFar = 0;
   private model: string | undefined;
@@ -94,8 +107,14 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
       options: {
         model: options.model,
         cwd: options.cwd,
-        env: { ...SESSION_ENV_DEFAULTS, ...options.env },
+        // Never the consumer's whole environment: REDIS_URL, conversation and board tokens stay out.
+        env: { ...SESSION_ENV_DEFAULTS, ...sessionEnv(options.env, options.passEnv) },
         settingSources: [],
+        // Nothing it was not given: no MCP server from any config file, no plugin, no skill.
+        strictMcpConfig: true,
+        mcpServers: {},
+        plugins: [],
+        skills: [],
         // A service answering for days must not grow a transcript file per question on disk.
         persistSession: false,
         systemPrompt: SHARD_SYSTEM_PROMPT,
@@ -175,7 +194,7 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
   }
 
   private send(text: string, timeoutMs: number): Promise<SDKResultMessage> {
-    if (this.exited) return Promise.reject(crashed(this.stderrTail));
+    if (this.exited) return Promise.reject(crashed(this.id, this.exitInfo));
     if (this.pending) return Promise.reject(new AnswerError('session_busy', 'the session is already in a turn', true));
     return new Promise<SDKResultMessage>((resolve, reject) => {
       const timer = setTimeout(() => void this.timeOut(timeoutMs), timeoutMs);
@@ -241,8 +260,10 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
     } catch (err) {
       this.logger.debug({ err, sessionId: this.id }, 'session stream ended with an error');
     }
-    // The stream may end before the exit event: a pending turn cannot complete either way.
-    this.pending?.reject(crashed(this.stderrTail));
+    // The stream may end before the exit event: a pending turn cannot complete either way. A
+    // moment for the exit, so that the reason names its code.
+    const exit = this.exitInfo ?? (await Promise.race([this.exitSeen, new Promise<undefined>((r) => setTimeout(r, 1000))]));
+    this.pending?.reject(crashed(this.id, exit));
   }
 
   private onMessage(m: SDKMessage): void {
@@ -275,16 +296,22 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.exited = true;
+    this.exitInfo = { code, signal };
     this.input.end();
-    this.pending?.reject(crashed(this.stderrTail));
+    this.pending?.reject(crashed(this.id, this.exitInfo));
     const fields = { sessionId: this.id, sessionPid: this.pid, code, signal };
     if (this.closing) this.logger.info(fields, 'Claude Code session closed');
-    else this.logger.warn({ ...fields, stderr: this.stderrTail.slice(-500) }, 'Claude Code session process exited unexpectedly');
+    // Its stderr goes to the log only (redacted before it is cut), never to the asker.
+    else this.logger.warn({ ...fields, stderr: redactText(this.stderrTail).slice(-500) }, 'Claude Code session process exited unexpectedly');
     this.emit('exit', { code, signal, stderr: this.stderrTail });
   }
 }
 
-function crashed(stderr: string): AnswerError {
-  const tail = stderr.trim().split('\n').slice(-3).join(' | ');
-  return new AnswerError('session_crashed', `the Claude Code process exited mid-turn${tail ? `: ${tail}` : ''}`, true);
+/**
+ * The asker's reason: how the process ended and where to look. Its stderr may quote the question,
+ * the environment or a path, so it stays in the consumer's log, found by the session id.
+ */
+function crashed(sessionId: string, exit: ExitInfo | undefined): AnswerError {
+  const how = exit === undefined ? 'exited' : exit.signal ? `was killed (${exit.signal})` : `exited (code ${exit.code})`;
+  return new AnswerError('session_crashed', `the Claude Code process ${how} during the turn; see the consumer's log, session ${sessionId || '(not started)'}`, true);
 }

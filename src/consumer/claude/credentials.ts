@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { sessionEnv } from './sessionEnv.js';
 
 /** What every credentials message ends with: how to give a consumer credentials. */
 export const CREDENTIALS_FIX =
@@ -14,7 +15,7 @@ export interface ReadFile {
 
 /** What Claude Code takes its credentials from, as autopoll starts its sessions. */
 export interface ClaudeAuthInputs {
-  /** The sessions' environment. */
+  /** The sessions' environment: the allowlisted part of the consumer's (sessionEnv.ts). */
   env: NodeJS.ProcessEnv;
   platform: NodeJS.Platform;
   /** `.credentials.json` in the config folder: where `claude login` keeps a claude.ai login. */
@@ -131,15 +132,17 @@ function managedFiles(folder: string): ReadFile[] {
 }
 
 /**
- * Reads what credentialSource needs, where a session's Claude Code reads it: the config folder is
+ * Reads what credentialSource needs, where a session's Claude Code reads it, from the environment
+ * the session gets (the consumer's, allowlisted): the config folder is
  * CLAUDE_CONFIG_DIR, else ~/.claude (HOME as the session gets it); the global config sits in
  * CLAUDE_CONFIG_DIR, else in the home folder. Managed settings delivered another way (MDM, the
  * registry, a server) cannot be read here.
  */
 export function readClaudeAuthInputs(
-  env: NodeJS.ProcessEnv,
+  consumerEnv: NodeJS.ProcessEnv,
   { platform = process.platform, managedFolder = managedSettingsFolder(platform) }: { platform?: NodeJS.Platform; managedFolder?: string } = {},
 ): ClaudeAuthInputs {
+  const env = sessionEnv(consumerEnv);
   const home = env.HOME || homedir();
   const configDir = env.CLAUDE_CONFIG_DIR || join(home, '.claude');
   return {
