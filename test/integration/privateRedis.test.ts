@@ -114,8 +114,17 @@ describe("up's private Redis", () => {
     const asked = await runAutopoll(['ask', 'what is 2+2?', '--wait', '30'], noRedisUrl, 60_000, cwd);
     expect(asked.stdout).toMatch(/^Stub answer to q_[0-9a-f]+\.\n$/);
     expect(asked.code).toBe(0);
+    // A question quoting the password: the job data up's producer stores is scrubbed of it (up read it from its file).
+    const quoting = await runAutopoll(['ask', `is ${password} a good password?`, '--wait', '30'], noRedisUrl, 60_000, cwd);
+    expect(quoting.code).toBe(0);
+    const stored = await onRedis(url, async (r) => {
+      const keys = await r.keys('{autopoll}:questions:*');
+      const hashes = await Promise.all(keys.map(async (k) => ((await r.type(k)) === 'hash' ? JSON.stringify(await r.hgetall(k)) : '')));
+      return hashes.join('\n');
+    });
+    expect(stored).toContain('[REDACTED:redis-password]');
 
-    for (const output of [JSON.stringify(up.lines), up.stderr, status.stdout, asked.stdout, asked.stderr]) expect(output).not.toContain(password);
+    for (const output of [JSON.stringify(up.lines), up.stderr, status.stdout, asked.stdout, asked.stderr, stored]) expect(output).not.toContain(password);
   });
 
   it('outlives a kill -9 of up (its own process group); the next up of the folder takes it over and stops it', async () => {
