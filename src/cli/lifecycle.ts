@@ -2,6 +2,8 @@ import type { Logger } from '../shared/logger.js';
 
 export interface Running {
   stop: () => Promise<void>;
+  /** Settles when the service cannot go on (its bridge file was lost): it stops and exits 1. */
+  failed?: Promise<unknown> | undefined;
 }
 
 /**
@@ -10,13 +12,8 @@ export interface Running {
  */
 export async function runService(logger: Logger, start: () => Promise<Running>, shutdownTimeoutSec: number): Promise<void> {
   let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(130);
-    }
+  const stop = (code: 0 | 1) => {
     stopping = true;
-    logger.info({ signal }, 'stopping: no new work; finishing what is in flight');
     // Past the deadline (in-flight work's allowance plus closing connections) we exit anyway.
     const hardStop = setTimeout(() => {
       logger.error('shutdown did not finish in time; exiting');
@@ -27,7 +24,7 @@ export async function runService(logger: Logger, start: () => Promise<Running>, 
       () => {
         logger.info('stopped');
         logger.flush();
-        process.exit(0);
+        process.exit(code);
       },
       (err) => {
         logger.error({ err }, 'error while stopping');
@@ -35,8 +32,17 @@ export async function runService(logger: Logger, start: () => Promise<Running>, 
       },
     );
   };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    logger.info({ signal }, 'stopping: no new work; finishing what is in flight');
+    stop(0);
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   const running = start();
-  await running;
+  // The reason was logged where it happened; a signal already stopping wins.
+  void (await running).failed?.then(() => stopping || stop(1));
 }

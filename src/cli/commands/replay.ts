@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { Replayer, type ReplayResult } from '../../ops/replay/Replayer.js';
 import { planLines, resultLines, unmatchedLines } from '../../ops/replay/replayReport.js';
 import { hasSelector, parseWhen, type ReplaySelector } from '../../ops/replay/replaySelection.js';
-import { openBridgeReadOnly } from '../../producer/BridgeDatabase.js';
+import { openBridgeReadOnly, requireBridgeId } from '../../producer/BridgeDatabase.js';
 import { ContextReader } from '../../producer/ContextReader.js';
 import { Ledger } from '../../producer/Ledger.js';
 import { closeRedis } from '../../shared/closing.js';
@@ -57,7 +57,7 @@ export function registerReplay(program: Command): void {
       const answers = new Queue(ANSWERS_QUEUE, queueOpts);
       try {
         const bridgeFiles = ['', '-wal', '-shm', '-journal'].map((s) => `${o.bridgeDb}${s}`);
-        const replayer = new Replayer(new Ledger(db), db, new ContextReader(o.contextRoot, o.contextMaxBytes, bridgeFiles), questions, answers);
+        const replayer = new Replayer(new Ledger(db), db, new ContextReader(o.contextRoot, o.contextMaxBytes, bridgeFiles), questions, answers, requireBridgeId(db, o.bridgeDb));
         const plan = replayer.plan(selector);
         // A --query-id that selected nothing is reported, and makes the exit 1; the others are replayed all the same.
         const unmatched = unmatchedLines(plan, o.bridgeDb);
