@@ -233,11 +233,6 @@ export class Producer extends EventEmitter<ProducerEvents> {
     throw new PrefixTakenError(other, { bridgeId: this.bridgeId, bridgeDb: resolve(bridgeDb), prefix });
   }
 
-  /** Why the producer stopped for good (its bridge file replaced or deleted), if it did. */
-  get lost(): string | undefined {
-    return this.lostBecause;
-  }
-
   /**
    * The bridge file at the path is no longer the one open: stops taking and writing (every write
    * checks the file too, so none reaches the orphan meanwhile) and tells the process to exit.
