@@ -4,11 +4,14 @@ import helmet from 'helmet';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../shared/logger.js';
-import { loginRoutes, requireToken } from './auth.js';
+import { loginRoutes, requireToken, type BoardAuth } from './auth.js';
 import { bindRefusal, isLoopback, loopbackHost } from './bindPolicy.js';
 import { bullBoardRouter } from './bullBoard.js';
+import { refuseCrossSiteWrites } from './crossSite.js';
+import { LoginThrottle } from './loginThrottle.js';
 import type { AutopollMetrics } from './metrics.js';
 import { runChecks, type ReadinessCheck } from './readiness.js';
+import { BoardSessions } from './sessions.js';
 
 export interface OperatorServerOptions {
   host: string;
@@ -16,6 +19,10 @@ export interface OperatorServerOptions {
   port: number;
   /** AUTOPOLL_BOARD_TOKEN; without one the server binds to loopback only. */
   token?: string | undefined;
+  /** How long a login lasts (the cookie's Max-Age); a logout or a restart ends it sooner. */
+  sessionTtlSeconds: number;
+  /** Express's trust proxy: which X-Forwarded-* headers to believe (TLS for Secure cookies, the client's address). */
+  trustProxy: boolean | number | string;
   /** Bull Board over these queues; without it the server has health and metrics only. */
   board?: { questions: Queue; answers: Queue; readOnly: boolean } | undefined;
   checks: ReadinessCheck[];
@@ -63,12 +70,16 @@ export class OperatorServer {
     if (refusal) throw new BindRefusedError(refusal);
     const app = express();
     app.disable('x-powered-by');
+    app.set('trust proxy', o.trustProxy);
     app.use(SECURITY_HEADERS);
+    // Before the login routes too: a forged login or logout is a cross-site write as well.
+    app.use(refuseCrossSiteWrites);
     const startedAt = Date.now();
     if (o.token) {
       const probesOpen = isLoopback(o.host);
-      app.use(loginRoutes(o.token));
-      app.use(requireToken(o.token, (path) => probesOpen && PROBES.has(path)));
+      const auth: BoardAuth = { token: o.token, sessions: new BoardSessions(o.sessionTtlSeconds), throttle: new LoginThrottle() };
+      app.use(loginRoutes(auth));
+      app.use(requireToken(auth, (path) => probesOpen && PROBES.has(path)));
     } else {
       // Without a token, being on loopback is the only guard: a request under another name is a
       // web page's (DNS rebinding), probes included.

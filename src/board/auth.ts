@@ -1,15 +1,18 @@
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import express from 'express';
-import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { tokensMatch } from '../producer/ConversationRegistry.js';
 import { loginPage } from './loginPage.js';
+import type { LoginThrottle } from './loginThrottle.js';
+import type { BoardSessions } from './sessions.js';
 
 export const SESSION_COOKIE = 'autopoll_board';
 
-/** The cookie proves a login without holding the token itself: a stolen cookie does not reveal it. */
-export function sessionCookieValue(token: string): string {
-  return createHmac('sha256', token).update('autopoll-board-session').digest('hex');
+/** What checks a board request: the token, the live sessions, the throttle on failed attempts. */
+export interface BoardAuth {
+  token: string;
+  sessions: BoardSessions;
+  throttle: LoginThrottle;
 }
 
 /** One cookie's value from a Cookie header; a well-kept parser is not worth a dependency for one name. */
@@ -29,12 +32,31 @@ export function readCookie(header: string | undefined, name: string): string | u
   return undefined;
 }
 
-export function isAuthorized(req: Pick<Request, 'headers'>, token: string): boolean {
-  const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-  if (bearer !== undefined) return tokensMatch(bearer.trim(), token);
-  const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
-  return cookie !== undefined && tokensMatch(cookie, sessionCookieValue(token));
+/** The address a throttle counts: the client's, through trusted proxies only (express's trust proxy). */
+function address(req: Pick<Request, 'ip'>): string {
+  return req.ip ?? 'unknown';
 }
+
+/**
+ * Whether a request is logged in: a Bearer token (a guess counts as a failed attempt, and a
+ * throttled address is refused even with the right one) or a live session cookie. A number is
+ * the seconds a throttled address must wait.
+ */
+export function authorize(req: Pick<Request, 'headers' | 'ip'>, auth: BoardAuth): boolean | number {
+  const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (bearer === undefined) return auth.sessions.valid(readCookie(req.headers.cookie, SESSION_COOKIE));
+  const wait = auth.throttle.retryAfter(address(req));
+  if (wait > 0) return wait;
+  if (tokensMatch(bearer.trim(), auth.token)) return true;
+  auth.throttle.fail(address(req));
+  return false;
+}
+
+function tooMany(res: Response, seconds: number): Response {
+  return res.status(429).set('Retry-After', String(seconds));
+}
+
+const TOO_MANY = 'Too many wrong tokens from this address (or from everywhere): wait';
 
 /** Only local paths: a login must not redirect to another site. */
 const NextSchema = z.string().regex(/^\/(?!\/)[^\s\\]*$/).catch('/');
@@ -44,9 +66,12 @@ const LoginSchema = z.object({ token: z.string({ error: 'token is required' }).m
  * Gate for every route but the open ones: browsers asking for a page go to the login form,
  * everything else gets 401 with a line that says how to authenticate.
  */
-export function requireToken(token: string, open: (path: string) => boolean): RequestHandler {
+export function requireToken(auth: BoardAuth, open: (path: string) => boolean): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    if (open(req.path) || isAuthorized(req, token)) return next();
+    if (open(req.path)) return next();
+    const verdict = authorize(req, auth);
+    if (verdict === true) return next();
+    if (typeof verdict === 'number') return tooMany(res, verdict).json({ error: `${TOO_MANY} ${verdict} s (Retry-After)` });
     // Only a browser (asking for HTML by name) is sent to the form; scripts and probes get the 401.
     if (req.method === 'GET' && (req.headers.accept ?? '').includes('text/html')) {
       return res.redirect(302, `/login?next=${encodeURIComponent(req.originalUrl)}`);
@@ -57,8 +82,8 @@ export function requireToken(token: string, open: (path: string) => boolean): Re
   };
 }
 
-/** GET /login (the form), POST /login (sets the session cookie), POST /logout. */
-export function loginRoutes(token: string): Router {
+/** GET /login (the form), POST /login (sets the session cookie), POST /logout (ends every session). */
+export function loginRoutes(auth: BoardAuth): Router {
   const router = express.Router();
   router.get('/login', (req, res) => {
     res.type('html').send(loginPage({ next: NextSchema.parse(req.query.next), error: undefined }));
@@ -66,14 +91,20 @@ export function loginRoutes(token: string): Router {
   router.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
     const parsed = LoginSchema.safeParse(req.body);
     const next = NextSchema.parse(parsed.success ? parsed.data.next : undefined);
-    if (!parsed.success || !tokensMatch(parsed.data.token, token)) {
+    const wait = auth.throttle.retryAfter(address(req));
+    if (wait > 0) return tooMany(res, wait).type('html').send(loginPage({ next, error: `${TOO_MANY} ${wait} seconds.` }));
+    if (!parsed.success || !tokensMatch(parsed.data.token, auth.token)) {
+      if (parsed.success) auth.throttle.fail(address(req));
       const error = parsed.success ? 'That token is not the board token (AUTOPOLL_BOARD_TOKEN).' : 'Enter the board token (AUTOPOLL_BOARD_TOKEN).';
       return res.status(401).type('html').send(loginPage({ next, error }));
     }
-    res.cookie(SESSION_COOKIE, sessionCookieValue(token), { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/' });
+    // Secure when the request came over TLS, as express sees it: behind a proxy, only with --trust-proxy.
+    res.cookie(SESSION_COOKIE, auth.sessions.issue(), { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/', maxAge: auth.sessions.ttlSeconds * 1000 });
     res.redirect(303, next);
   });
-  router.post('/logout', (_req, res) => {
+  router.post('/logout', (req, res) => {
+    // Only a logged-in caller ends everyone's sessions; anyone else would log the operators out.
+    if (authorize(req, auth) === true) auth.sessions.revokeAll();
     res.clearCookie(SESSION_COOKIE, { path: '/' });
     res.redirect(303, '/login');
   });

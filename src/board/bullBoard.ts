@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import type { Router } from 'express';
-import { AnswerJobSchema, QuestionJobSchema } from '../shared/jobs.js';
+import { AnswerJobSchema, QuestionJobSchema, type QuestionJob } from '../shared/jobs.js';
 
 const PREVIEW_CHARS = 300;
 
@@ -16,7 +16,12 @@ export function questionView(data: unknown): unknown {
   const q = QuestionJobSchema.safeParse(data);
   if (!q.success) return data;
   const { question, context, ...rest } = q.data;
-  return { ...rest, question: preview(question), ...(context ? { context: { path: context.path, chars: context.text.length, truncated: context.truncated } } : {}) };
+  return { ...rest, question: preview(question), ...(context ? { context: contextView(context) } : {}) };
+}
+
+function contextView(context: NonNullable<QuestionJob['context']>): Record<string, unknown> {
+  if (context.dropped) return { path: context.path, truncated: context.truncated, text: 'dropped from Redis once the question was answered' };
+  return { path: context.path, chars: context.text.length, truncated: context.truncated };
 }
 
 export function answerView(data: unknown): unknown {

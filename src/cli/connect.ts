@@ -1,7 +1,24 @@
+import type { Command } from 'commander';
 import { Cluster } from 'ioredis';
 import type { Logger } from '../shared/logger.js';
 import { createRedis, errorCause, redisClient, RedisOutageReporter, unreachableMessage, type RedisConnection } from '../shared/redis.js';
 import type { RedisTarget } from '../shared/redisTarget.js';
+import { redisTarget } from './options.js';
+import { runningPrivateRedis } from './privateRedis.js';
+
+/**
+ * The Redis a command uses: the one --redis (env REDIS_URL) names when given; otherwise the private
+ * Redis that `up` runs for this folder when it answers (its URL, with the password, is in a file of
+ * ./data/redis), so that `status` or `board` in another terminal reach it with no URL typed;
+ * otherwise the default URL.
+ */
+export async function chosenRedis(o: { redis: string; redisCluster: boolean }, cmd: Command): Promise<RedisTarget> {
+  if (cmd.getOptionValueSource('redis') === 'default' && !o.redisCluster) {
+    const url = await runningPrivateRedis();
+    if (url !== undefined) return redisTarget({ redis: url, redisCluster: false });
+  }
+  return redisTarget(o);
+}
 
 /** The process's Redis connection, its outages reported once each. */
 export function connect(target: RedisTarget, logger: Logger): RedisConnection {

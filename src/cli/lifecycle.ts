@@ -8,10 +8,13 @@ export interface Running {
 
 /**
  * Runs a long-lived service until SIGTERM or SIGINT: then it stops taking work, lets `stop`
- * finish or hand back what is in flight, and exits 0. A second signal exits at once.
+ * finish or hand back what is in flight, and exits 0. A second signal exits at once. A signal
+ * while it starts aborts `start`'s signal: a start that gives up on it (Claude Code sessions
+ * still warming up are killed) is a stop, not a failure.
  */
-export async function runService(logger: Logger, start: () => Promise<Running>, shutdownTimeoutSec: number): Promise<void> {
+export async function runService(logger: Logger, start: (stopping: AbortSignal) => Promise<Running>, shutdownTimeoutSec: number): Promise<void> {
   let stopping = false;
+  const abortStart = new AbortController();
   const stop = (code: 0 | 1) => {
     stopping = true;
     // Past the deadline (in-flight work's allowance plus closing connections) we exit anyway.
@@ -20,7 +23,11 @@ export async function runService(logger: Logger, start: () => Promise<Running>, 
       process.exit(1);
     }, (shutdownTimeoutSec + 10) * 1000);
     hardStop.unref();
-    void running.then((r) => r.stop()).then(
+    abortStart.abort();
+    void running.then(
+      (r) => r.stop(),
+      (err: unknown) => logger.info({ err }, 'stopped while starting'),
+    ).then(
       () => {
         logger.info('stopped');
         logger.flush();
@@ -42,7 +49,12 @@ export async function runService(logger: Logger, start: () => Promise<Running>, 
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  const running = start();
-  // The reason was logged where it happened; a signal already stopping wins.
-  void (await running).failed?.then(() => stopping || stop(1));
+  const running = start(abortStart.signal);
+  try {
+    // The reason was logged where it happened; a signal already stopping wins.
+    void (await running).failed?.then(() => stopping || stop(1));
+  } catch (err) {
+    // Aborted by a signal: its handler exits.
+    if (!abortStart.signal.aborted) throw err;
+  }
 }

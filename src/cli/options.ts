@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { ConversationGrant } from '../producer/ConversationRegistry.js';
 import { hashTag, parseRedisTarget, type RedisTarget } from '../shared/redisTarget.js';
@@ -45,6 +46,34 @@ const ConversationSchema = z.string().transform((text, ctx): ConversationGrant =
   }
   return { id, token };
 });
+
+/** An entry of express's trust proxy list: one of its named ranges, an address, or a subnet. */
+function proxyEntry(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [addr = '', bits, ...rest] = entry.split('/');
+  const family = isIP(addr);
+  if (rest.length || family === 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+/** Express's trust proxy value: a boolean, a hop count, or a comma list of proxies it trusts. */
+const TrustProxySchema = z
+  .union([z.boolean(), z.string()])
+  .default(false)
+  .transform((value, ctx): boolean | number | string => {
+    const v = typeof value === 'string' ? value.trim() : value;
+    if (v === '' || v === 'false') return false;
+    if (v === 'true') return true;
+    if (typeof v === 'boolean') return v;
+    if (/^\d{1,3}$/.test(v)) return Number(v);
+    const bad = v.split(',').map((e) => e.trim()).find((e) => !proxyEntry(e));
+    if (bad === undefined) return v;
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${bad}" is not a proxy: expected true, false, a hop count (1: one proxy in front) or a comma list of proxy addresses, subnets (10.0.0.0/8) or loopback, linklocal, uniquelocal`,
+    });
+    return z.NEVER;
+  });
 
 export const COMMON = {
   redis: {
@@ -107,6 +136,11 @@ export const CONSUMER = {
   sessions: { flags: '--sessions <n>', env: 'AUTOPOLL_SESSIONS', default: '2', help: 'questions answered at once (one session each)', schema: whole(1, 1000) },
   attempts: { flags: '--attempts <n>', env: 'AUTOPOLL_ATTEMPTS', default: '5', help: 'tries per question before an error response', schema: whole(1, 100) },
   backoffMs: { flags: '--backoff-ms <ms>', env: 'AUTOPOLL_BACKOFF_MS', default: '1000', help: 'first retry delay, doubled on each further try', schema: whole(0, DAY_MS) },
+  maxDefer: {
+    flags: '--max-defer <seconds>', env: 'AUTOPOLL_MAX_DEFER', default: '1800',
+    help: 'a question the Claude API keeps rate limiting (429/529) waits, longer each time (up to 5 minutes), for at most this long since its first rate limit; then its asker gets an error response rate_limited (replay it with `autopoll replay`)',
+    schema: whole(1, 7 * DAY_SECONDS),
+  },
   answerer: { flags: '--answerer <name>', env: 'AUTOPOLL_ANSWERER', default: 'claude', help: 'who answers: claude (persistent Claude Code sessions) or stub', schema: z.enum(['claude', 'stub']) },
   model: { flags: '--model <model>', env: 'AUTOPOLL_MODEL', default: 'haiku', help: 'model Claude Code answers with', schema: z.string().min(1) },
   turnTimeout: { flags: '--turn-timeout <seconds>', env: 'AUTOPOLL_TURN_TIMEOUT', default: '120', help: 'a turn running longer is interrupted (and its session killed if it does not stop)', schema: whole(1, DAY_SECONDS) },
@@ -136,6 +170,16 @@ export const SERVER = {
     help: 'token the board (and, off loopback, the probes) require, as a Bearer header or a login; prefer the variable: flags show in ps',
     schema: z.preprocess(emptyToUndefined, z.string().min(16, 'use at least 16 characters, e.g. `openssl rand -hex 32`').optional()),
   },
+  sessionTtl: {
+    flags: '--session-ttl <seconds>', env: 'AUTOPOLL_SESSION_TTL', default: '43200',
+    help: 'a board login lasts this long (its cookie\'s Max-Age); a logout ends every login at once, and so does a restart',
+    schema: whole(1, 30 * DAY_SECONDS),
+  },
+  trustProxy: {
+    flags: '--trust-proxy [value]', env: 'AUTOPOLL_TRUST_PROXY',
+    help: "behind a TLS-terminating proxy: believe its X-Forwarded-Proto (the login cookie gets Secure) and X-Forwarded-For (the login throttle's address); express's trust proxy value: true, a hop count (1: one proxy, safer than true, with which a client names its own address) or the proxies' addresses/subnets",
+    schema: TrustProxySchema,
+  },
 } satisfies Record<string, Spec>;
 
 /** `board` and `up`: the server always runs, on port 3000 unless told otherwise. */
@@ -143,6 +187,15 @@ export const BOARD = {
   ...SERVER,
   port: { ...SERVER.port, default: '3000', help: 'port of the board and probes; 0 picks a free one (logged)' },
   readOnly: { flags: '--read-only', env: 'AUTOPOLL_READ_ONLY', help: "Bull Board's read-only mode: no retries, removals or pauses", schema: z.boolean().default(false) },
+} satisfies Record<string, Spec>;
+
+/** `up` only: where it looks for a Redis, and starts its own, when --redis is not given. */
+export const PRIVATE_REDIS = {
+  privateRedisPort: {
+    flags: '--private-redis-port <port>', env: 'AUTOPOLL_PRIVATE_REDIS_PORT', default: '6379',
+    help: 'without --redis (env REDIS_URL): use the Redis already answering on 127.0.0.1 at this port, or else start a private one there with a random password (kept in ./data/redis/url, which the other commands of this folder read)',
+    schema: whole(1, 65_535),
+  },
 } satisfies Record<string, Spec>;
 
 /** The bridge file as the operator commands use it: an existing one, never created. */

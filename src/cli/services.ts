@@ -56,6 +56,7 @@ export function buildConsumer(redis: RedisConnection, o: Parsed<typeof COMMON> &
       concurrency: o.sessions,
       attempts: o.attempts,
       backoffMs: o.backoffMs,
+      maxDeferMs: o.maxDefer * 1000,
       lockDurationMs: o.lockDurationMs,
       name: o.name,
     },

@@ -14,12 +14,14 @@ export async function startServices(
   o: Parsed<typeof COMMON> & Parsed<typeof SERVER>,
   parts: ServedParts,
   logger: Logger,
+  /** Aborted by a shutdown signal while starting: the consumer gives up its start. */
+  stopping?: AbortSignal,
 ): Promise<Running & { serverUrl: string | undefined }> {
   const { redis, producer, consumer } = parts;
   try {
     const server = await startOperatorServer(o, parts, logger);
     await producer?.start();
-    await consumer?.start();
+    await consumer?.start(stopping);
     return {
       serverUrl: server?.url,
       failed: producer && new Promise((lost) => producer.once('lost', lost)),

@@ -13,6 +13,8 @@ export interface UpServes {
   boardUrl: string | undefined;
   /** Why its consumer takes no questions (no usable Claude credentials); undefined while it takes them. */
   consumerStopped?: string | undefined;
+  /** The Redis it chose itself (--redis not given): the private one, or the one already on 127.0.0.1; never a password. */
+  redis?: string | undefined;
 }
 
 /**
@@ -28,7 +30,8 @@ export function upBanner(s: UpServes): string {
     ? `npx autopoll ask "what is 2+2?"${s.role === DEFAULT_ROLE ? '' : ` --role ${shellWord(s.role)}`}${bridge}`
     : `AUTOPOLL_ASK_TOKEN=<its session_a_token> npx autopoll ask "what is 2+2?" --conversation ${s.conversations[0]}${bridge}`;
   const board = s.boardUrl ? `; board at ${s.boardUrl}` : '';
-  const serving = `serving ${what.join(' and ')} from the bridge file ${s.bridgeDb}${board}`;
+  const redis = s.redis ? `; Redis: ${s.redis}` : '';
+  const serving = `serving ${what.join(' and ')} from the bridge file ${s.bridgeDb}${board}${redis}`;
   // A question asked now would wait unanswered: the last line a newcomer reads says why, not "ask".
   if (s.consumerStopped !== undefined) return `autopoll is up but answers nothing: its consumer is stopped: ${s.consumerStopped}. It is ${serving}; questions wait in the queue until a consumer takes them.`;
   return `autopoll is up: ${serving}. Ask a question from another terminal: ${ask}`;

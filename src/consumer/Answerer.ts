@@ -26,7 +26,8 @@ export interface AnswerResult {
 export interface Answerer {
   /** Reported to askers as the response's `llm_type`. */
   readonly llmType: string;
-  start(): Promise<void>;
+  /** `stopping` aborted (a shutdown signal): give up starting, leave nothing running, reject. */
+  start(stopping?: AbortSignal): Promise<void>;
   answer(question: QuestionJob, context: AnswerContext): Promise<AnswerResult>;
   /** The live session processes, for `autopoll status`; none for answerers without processes. */
   sessionPids(): number[];
@@ -51,10 +52,14 @@ export class AnswerError extends Error {
   }
 }
 
-/** A failure that should back the whole worker off rather than spend the question's attempts. */
+/** A failure that should back the question off (growing waits, up to --max-defer) rather than spend its attempts. */
 export class RateLimitedError extends AnswerError {
   readonly rateLimited = true;
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** How long the API asked to wait, when it said (the next try waits at least this). */
+    readonly retryAfterMs?: number,
+  ) {
     super('rate_limited', message, true);
   }
 }

@@ -74,19 +74,27 @@ export class ClaudeAnswerer implements Answerer {
     );
   }
 
-  /** Fails with a FatalAnswererError, before any session starts, when Claude Code would find no credentials. */
-  async start(): Promise<void> {
+  /**
+   * Fails with a FatalAnswererError, before any session starts, when Claude Code would find no
+   * credentials. `stopping` aborted: the sessions still starting are killed and it rejects.
+   */
+  async start(stopping?: AbortSignal): Promise<void> {
     const auth = readClaudeAuthInputs(this.options.env ?? process.env);
     this.credentials = credentialSource(auth);
     if (this.credentials === undefined) throw new FatalAnswererError('no_credentials', noCredentialsMessage(auth));
     this.logger.info({ credentialSource: this.credentials }, 'Claude credentials found');
+    stopping?.throwIfAborted();
     if (this.options.toolsRoot === undefined) this.sessionDir = mkdtempSync(join(tmpdir(), 'autopoll-session-'));
+    const giveUp = () => void this.pool.close();
+    stopping?.addEventListener('abort', giveUp, { once: true });
     try {
       await this.pool.start();
     } catch (err) {
       // The process exits on a failed start: the sessions that did start, and the folder, would outlive it.
       await this.close();
       throw err;
+    } finally {
+      stopping?.removeEventListener('abort', giveUp);
     }
   }
 

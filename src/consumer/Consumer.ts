@@ -50,9 +50,9 @@ export class Consumer {
     return this.worker.haltedBecause;
   }
 
-  async start(): Promise<void> {
+  async start(stopping?: AbortSignal): Promise<void> {
     try {
-      await this.answerer.start();
+      await this.answerer.start(stopping);
     } catch (err) {
       if (!(err instanceof FatalAnswererError)) throw err;
       this.worker.halt(err.message);

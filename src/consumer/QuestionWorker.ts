@@ -9,7 +9,7 @@ import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../shared/qu
 import { redactValues } from '../shared/redact.js';
 import { AnswerSender } from './AnswerSender.js';
 import { FatalAnswererError, RateLimitedError, type Answerer } from './Answerer.js';
-import { backoffDelayMs, classifyFailure, closingMarks, runOf, type Run } from './retryPolicy.js';
+import { backoffDelayMs, classifyFailure, closingMarks, onRateLimit, runOf, type Failure, type Run } from './retryPolicy.js';
 
 export interface QuestionWorkerOptions {
   connection: RedisConnection;
@@ -18,6 +18,8 @@ export interface QuestionWorkerOptions {
   concurrency: number;
   attempts: number;
   backoffMs: number;
+  /** A question rate limited for this long since its first rate limit gets an error response `rate_limited`. */
+  maxDeferMs: number;
   /** How long a job stays locked to a consumer that stopped renewing it (one that died). */
   lockDurationMs: number;
   /** The worker's name, as BullMQ and `autopoll status` list it. */
@@ -39,6 +41,7 @@ const AddressSchema = QuestionJobSchema.pick({ bridgeId: true, messageId: true, 
  * The consumer's BullMQ worker on `questions`: one question per concurrency slot, handed to the
  * answerer, its result put on `answers`. Retries are the consumer's policy (--attempts,
  * --backoff-ms): a failed try moves the job to delayed; the last one sends an error response.
+ * A rate limit moves it to delayed too, unspent, for growing waits up to --max-defer.
  */
 export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
   readonly worker: Worker;
@@ -46,8 +49,6 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
   busy = 0;
   readonly answers: Queue;
   private readonly sender: AnswerSender;
-  /** Used only to back the queue off (rate limit); consumers never add questions. */
-  private readonly questions: Queue;
   /** Why it takes no more questions (no usable credentials); undefined while it takes them. */
   haltedBecause: string | undefined;
 
@@ -60,8 +61,6 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
     this.answers = new Queue(ANSWERS_QUEUE, { connection: options.connection, prefix: options.prefix, defaultJobOptions: ANSWER_JOB_OPTIONS });
     this.answers.on('error', (err) => logger.debug({ err }, 'answers queue connection error'));
     this.sender = new AnswerSender(this.answers);
-    this.questions = new Queue(QUESTIONS_QUEUE, { connection: options.connection, prefix: options.prefix });
-    this.questions.on('error', (err) => logger.debug({ err }, 'questions queue connection error'));
     this.worker = new Worker(QUESTIONS_QUEUE, (job, token, signal) => this.process(job, token, signal), {
       connection: options.connection,
       prefix: options.prefix,
@@ -97,7 +96,7 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
     if (!(await closeWorker(this.worker, timeoutMs, this.busy)) && inFlight) {
       this.logger.warn({ timeoutMs }, 'in-flight questions did not finish in time; handed them back to the queue');
     }
-    await Promise.all([this.answers.close(), this.questions.close()]);
+    await this.answers.close();
   }
 
   private async process(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
@@ -115,11 +114,13 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
   }
 
   private async answer(job: Job, question: QuestionJob, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+    // Only an answered question's context is dropped: a run of it now could only answer without it.
+    if (question.context?.dropped) throw new UnrecoverableError('this question was answered and its context dropped from the job; `autopoll replay` rebuilds it from the bridge');
     const run = runOf(job, this.options.attempts);
-    const q: QuestionJob = run.opens ? { ...question, ...run.opens } : question;
+    const q: QuestionJob = run.opens ? { ...withoutRateLimits(question), ...run.opens } : question;
     if (run.opens) await job.updateData(q);
     const { attempt } = run;
-    const ids = { conversation: q.conversationId, messageId: q.messageId, queryId: q.queryId, job: job.id, attempt, ...(run.replay ? { replay: run.round } : {}) };
+    const ids = logIds(job, q, run);
     const started = Date.now();
     try {
       const result = await this.answerer.answer(q, {
@@ -134,13 +135,14 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
       // Redis (and the board), not only in the bridge row, which the producer redacts the same way.
       const { value: outcome, redacted } = redactValues({ kind: 'answer' as const, ...answered });
       await this.sender.send(this.answerJob(job, q, run, outcome, redacted));
+      await this.dropContext(job, q);
       const ms = Date.now() - started;
       this.logger.info({ ...ids, sessionId: result.sessionId, sessionPid, ms }, 'question answered');
       this.emit('answered', { ms, attempt, usage: result.usage });
       return { sessionId: result.sessionId, sessionPid, model: result.model, sources: outcome.sources };
     } catch (err) {
       if (signal?.aborted) return this.handBack(job, q, 'the consumer is shutting down');
-      if (err instanceof RateLimitedError) return this.backOff(job, q, err);
+      if (err instanceof RateLimitedError) return this.backOff(job, q, run, err, token!);
       if (err instanceof FatalAnswererError) return this.stopTakingWork(job, q, err);
       const failure = classifyFailure(err);
       const final = !(failure.retryable && attempt < this.options.attempts && token);
@@ -152,21 +154,51 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
         await job.moveToDelayed(Date.now() + delay, token!);
         throw new DelayedError();
       }
-      this.logger.error({ ...ids, kind: failure.kind, err: failure.message }, 'answering failed for good; sending an error response');
-      const outcome: AnswerOutcome = { kind: 'error', errorKind: failure.kind, message: failure.message };
-      await this.sender.send(this.answerJob(job, q, run, outcome, failure.redacted === true));
-      // A later run of this job (a retry from the board, a replay) is a new round whose answer may follow the error.
-      await job.updateData({ ...q, ...closingMarks(job) });
-      throw new UnrecoverableError(`${failure.kind}: ${failure.message}`);
+      return this.failForGood(job, q, run, failure);
     }
   }
 
-  /** Overload or rate limit: the whole worker waits, and the question goes back unspent. */
-  private async backOff(job: Job, q: QuestionJob, err: RateLimitedError): Promise<never> {
-    const delay = Math.max(this.options.backoffMs, 1000);
-    this.logger.warn({ job: job.id, err: err.message, delayMs: delay }, 'Claude API overloaded or rate limited; backing the worker off');
-    await this.questions.rateLimit(delay);
-    return this.handBack(job, q, `${err.message}; the worker backs off ${delay} ms`);
+  /** The asker gets an error response and the job fails: `autopoll replay` (or the board's retry) can run it again. */
+  private async failForGood(job: Job, q: QuestionJob, run: Run, failure: Failure): Promise<never> {
+    this.logger.error({ ...logIds(job, q, run), kind: failure.kind, err: failure.message }, 'answering failed for good; sending an error response');
+    const outcome: AnswerOutcome = { kind: 'error', errorKind: failure.kind, message: failure.message };
+    await this.sender.send(this.answerJob(job, q, run, outcome, failure.redacted === true));
+    // A later run of this job (a retry from the board, a replay) is a new round whose answer may follow the error.
+    await job.updateData({ ...withoutRateLimits(q), ...closingMarks(job) });
+    throw new UnrecoverableError(`${failure.kind}: ${failure.message}`);
+  }
+
+  /**
+   * Overload or rate limit: this question waits (delayed, unspent), longer each time, and the
+   * worker goes on with other questions (no queue-wide limiter: other consumers, other keys, may
+   * be fine). Past --max-defer since its first rate limit it gets an error response instead.
+   */
+  private async backOff(job: Job, q: QuestionJob, run: Run, err: RateLimitedError, token: string): Promise<never> {
+    const policy = { baseMs: this.options.backoffMs, maxDeferMs: this.options.maxDeferMs, random: Math.random };
+    const verdict = onRateLimit(q.rateLimited, Date.now(), policy, err.retryAfterMs);
+    if (!verdict.defer) {
+      this.emit('attemptFailed', { kind: 'rate_limited', final: true });
+      const message =
+        `rate limited: ${err.message}, and it has been for ${Math.round(verdict.deferredMs / 1000)} s since this question was first deferred ` +
+        `(the consumer's --max-defer is ${Math.round(this.options.maxDeferMs / 1000)} s); it was not answered: an operator can run it again with \`autopoll replay\``;
+      return this.failForGood(job, q, run, { kind: 'rate_limited', message, retryable: false });
+    }
+    const { delayMs, deferral } = verdict;
+    this.logger.warn({ ...logIds(job, q, run), err: err.message, delayMs, rateLimits: deferral.times }, 'Claude API overloaded or rate limiting; the question waits');
+    await job.updateData({ ...q, deferrals: (q.deferrals ?? 0) + 1, rateLimited: deferral });
+    await job.log(`${err.message}; rate limit ${deferral.times}: next try in ${delayMs} ms, without spending an attempt`).catch(() => undefined);
+    await job.moveToDelayed(Date.now() + delayMs, token);
+    throw new DelayedError();
+  }
+
+  /**
+   * An answered question's job stays for days (the board shows it) but needs its context no more:
+   * the text goes, so that retention keeps ids and questions, not up to --context-max-bytes each.
+   * Best effort: the answer is sent, and a failure here must not make it try again.
+   */
+  private async dropContext(job: Job, q: QuestionJob): Promise<void> {
+    if (!q.context) return;
+    await job.updateData({ ...q, context: { ...q.context, text: '', dropped: true } }).catch((err: unknown) => this.logger.warn({ job: job.id, err }, 'could not drop the context text from an answered job'));
   }
 
   /**
@@ -213,4 +245,15 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
     }
     throw new UnrecoverableError(why);
   }
+}
+
+/** A new round counts its rate limits (and their --max-defer) afresh. */
+function withoutRateLimits(q: QuestionJob): QuestionJob {
+  const { rateLimited: _, ...rest } = q;
+  return rest;
+}
+
+/** What every log line about a run names. */
+function logIds(job: Job, q: QuestionJob, run: Run): Record<string, unknown> {
+  return { conversation: q.conversationId, messageId: q.messageId, queryId: q.queryId, job: job.id, attempt: run.attempt, ...(run.replay ? { replay: run.round } : {}) };
 }

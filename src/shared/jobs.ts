@@ -18,10 +18,17 @@ export const QuestionJobSchema = z.object({
       path: z.string(),
       text: z.string(),
       truncated: z.boolean(),
+      /**
+       * Set once the question is answered: the text was removed from the job (retention keeps
+       * answered jobs for days), the file stays where it was.
+       */
+      dropped: z.literal(true).optional(),
     })
     .optional(),
   /** Runs handed back unspent (rate limits), which attemptsStarted counts but attempts do not. */
   deferrals: z.number().int().nonnegative().optional(),
+  /** This round's rate-limit hand-backs: the backoff grows with `times`, --max-defer counts from `since` (ms since the epoch). */
+  rateLimited: z.object({ since: z.number().int().nonnegative(), times: z.number().int().positive() }).optional(),
   /** Set by a replay: its real answer may follow an error response (once). */
   replay: z.boolean().optional(),
   /**

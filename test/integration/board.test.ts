@@ -18,7 +18,10 @@ const TOKEN = 'board-token-0123456789abcdef';
 
 /** The child's environment: nothing of the operator server's settings leaks in from ours. */
 function env(extra: Record<string, string> = {}): Record<string, string | undefined> {
-  return { AUTOPOLL_BOARD_TOKEN: undefined, AUTOPOLL_PORT: undefined, AUTOPOLL_HOST: undefined, AUTOPOLL_READ_ONLY: undefined, REDIS_URL: undefined, ...extra };
+  return {
+    AUTOPOLL_BOARD_TOKEN: undefined, AUTOPOLL_PORT: undefined, AUTOPOLL_HOST: undefined, AUTOPOLL_READ_ONLY: undefined,
+    AUTOPOLL_SESSION_TTL: undefined, AUTOPOLL_TRUST_PROXY: undefined, REDIS_URL: undefined, ...extra,
+  };
 }
 
 const procs: AutopollProcess[] = [];
@@ -118,9 +121,12 @@ describe('board token', () => {
     const cookie = cookies[0]!;
     expect(cookie).toMatch(/;\s*HttpOnly/i);
     expect(cookie).toMatch(/;\s*SameSite=Strict/i);
+    // 12 hours unless --session-ttl says otherwise; no Secure over plain HTTP.
+    expect(cookie).toMatch(/;\s*Max-Age=43200;/i);
+    expect(cookie).not.toMatch(/;\s*Secure/i);
     expect(cookie).not.toContain(TOKEN);
     const value = cookie.split(';')[0]!;
-    expect(value).toMatch(/^autopoll_board=[0-9a-f]{64}$/);
+    expect(value).toMatch(/^autopoll_board=\d+\.[0-9a-f]{64}$/);
 
     expect((await http(`${base}/api/queues`, { cookie: value })).status).toBe(200);
     expect((await http(`${base}/api/queues`, { cookie: `other=1; ${value}; more=2` })).status).toBe(200);
@@ -167,6 +173,209 @@ describe('board token', () => {
     expect(metrics.get('autopoll_queue_jobs{queue="questions",state="waiting"}')).toBe(0);
     // The process's own metrics, under autopoll's prefix.
     expect([...metrics.keys()].some((k) => /^autopoll_process_resident_memory_bytes$/.test(k))).toBe(true);
+  });
+});
+
+function login(base: string, token: string, headers: Record<string, string> = {}): Promise<Response> {
+  return http(`${base}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams({ token, next: '/' }).toString(),
+  });
+}
+
+/** The session cookie a login set, as `name=value` for a Cookie header, and its attributes. */
+function sessionOf(res: Response): { cookie: string; attributes: string } {
+  const set = res.headers.getSetCookie().find((c) => c.startsWith('autopoll_board='));
+  expect(set, `status ${res.status}`).toBeDefined();
+  const at = set!.indexOf(';');
+  return { cookie: set!.slice(0, at), attributes: set!.slice(at) };
+}
+
+function board(extraArgs: string[] = [], extraEnv: Record<string, string> = { AUTOPOLL_BOARD_TOKEN: TOKEN }): AutopollProcess {
+  return spawnCli(['board', '--redis', inject('redisUrl'), '--prefix', testPrefix(), '--port', '0', ...extraArgs], extraEnv);
+}
+
+describe('login sessions: they expire, a logout ends them all, a restart too', () => {
+  afterEach(killAll);
+
+  it('--session-ttl 2: the cookie says Max-Age=2 and the server refuses it after 2 s', async () => {
+    const base = await board(['--session-ttl', '2']).operatorUrl();
+    const { cookie, attributes } = sessionOf(await login(base, TOKEN));
+    expect(attributes).toMatch(/;\s*Max-Age=2;/i);
+    expect((await http(`${base}/api/queues`, { cookie })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 2_500));
+    // A browser would have dropped it; one that kept it (or a thief) is refused all the same.
+    expect((await http(`${base}/api/queues`, { cookie })).status).toBe(401);
+    const page = await http(`${base}/`, { cookie, headers: { accept: 'text/html' } });
+    expect(page.status).toBe(302);
+    expect(page.headers.get('location')).toBe('/login?next=%2F');
+  });
+
+  it('a logout ends every session issued before it, in every browser; an anonymous logout ends none', async () => {
+    const base = await board().operatorUrl();
+    const first = sessionOf(await login(base, TOKEN)).cookie;
+    const second = sessionOf(await login(base, TOKEN)).cookie;
+    for (const cookie of [first, second]) expect((await http(`${base}/api/queues`, { cookie })).status).toBe(200);
+
+    // Nobody logged in cannot log the operators out.
+    const anonymous = await http(`${base}/logout`, { method: 'POST' });
+    expect(anonymous.status).toBe(303);
+    for (const cookie of [first, second]) expect((await http(`${base}/api/queues`, { cookie })).status).toBe(200);
+
+    const logout = await http(`${base}/logout`, { method: 'POST', cookie: first });
+    expect(logout.status).toBe(303);
+    expect(logout.headers.get('location')).toBe('/login');
+    expect(logout.headers.getSetCookie().some((c) => /^autopoll_board=;/.test(c))).toBe(true);
+    // The old cookie, replayed (a copy the browser did not drop, a stolen one), is refused, and so is the other browser's.
+    for (const cookie of [first, second]) expect((await http(`${base}/api/queues`, { cookie })).status).toBe(401);
+    // A new login works, and the token as a bearer never stopped working.
+    expect((await http(`${base}/api/queues`, { cookie: sessionOf(await login(base, TOKEN)).cookie })).status).toBe(200);
+    expect((await http(`${base}/api/queues`, { bearer: TOKEN })).status).toBe(200);
+  });
+
+  it('a cookie from before a restart needs a new login', async () => {
+    const before = board();
+    const { cookie } = sessionOf(await login(await before.operatorUrl(), TOKEN));
+    await before.kill();
+    const base = await board().operatorUrl();
+    expect((await http(`${base}/api/queues`, { cookie })).status).toBe(401);
+  });
+});
+
+describe('login throttle', () => {
+  afterEach(killAll);
+
+  it('the 6th wrong token from one address within a minute gets 429 with Retry-After, right token or not, Bearer too', async () => {
+    const base = await board().operatorUrl();
+    for (let i = 0; i < 5; i++) expect((await login(base, `wrong-token-${i}-0123456789`)).status, `attempt ${i + 1}`).toBe(401);
+    for (const token of ['wrong-token-5-0123456789', TOKEN]) {
+      const refused = await login(base, token);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(50);
+      expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+      expect(refused.headers.getSetCookie()).toEqual([]);
+      expect(await refused.text()).toContain('Too many wrong tokens');
+    }
+    const bearer = await http(`${base}/api/queues`, { bearer: TOKEN });
+    expect(bearer.status).toBe(429);
+    expect(bearer.headers.get('retry-after')).not.toBeNull();
+    // The probes stay open on loopback: the throttle stops guessing, not the orchestrator.
+    expect((await http(`${base}/healthz`)).status).toBe(200);
+  });
+
+  it('wrong Bearer tokens count as failed logins too', async () => {
+    const base = await board().operatorUrl();
+    for (let i = 0; i < 5; i++) expect((await http(`${base}/api/queues`, { bearer: `wrong-token-${i}-0123456789` })).status).toBe(401);
+    expect((await login(base, TOKEN)).status).toBe(429);
+  });
+
+  it('behind --trust-proxy it counts the forwarded client address, and 30 failures from anywhere block everyone', async () => {
+    const base = await board(['--trust-proxy', '1']).operatorUrl();
+    const from = (ip: string) => ({ 'x-forwarded-for': ip });
+    for (let i = 0; i < 5; i++) expect((await login(base, 'wrong-token-0123456789', from('203.0.113.1'))).status).toBe(401);
+    expect((await login(base, TOKEN, from('203.0.113.1'))).status).toBe(429);
+    // Another client behind the same proxy is not blocked by the first one's guesses.
+    expect((await login(base, TOKEN, from('203.0.113.2'))).status).toBe(303);
+    // A guesser spreading over many addresses: after 30 failures in all, every address waits.
+    for (let i = 0; i < 25; i++) expect((await login(base, 'wrong-token-0123456789', from(`198.51.100.${i}`))).status).toBe(401);
+    expect((await login(base, TOKEN, from('203.0.113.3'))).status).toBe(429);
+  });
+});
+
+describe('--trust-proxy', () => {
+  afterEach(killAll);
+
+  it('with it, a login forwarded as HTTPS sets a Secure cookie; without it, X-Forwarded-Proto is not believed', async () => {
+    const https = { 'x-forwarded-proto': 'https' };
+    const trusting = await board(['--trust-proxy'], { AUTOPOLL_BOARD_TOKEN: TOKEN }).operatorUrl();
+    expect(sessionOf(await login(trusting, TOKEN, https)).attributes).toMatch(/;\s*Secure/i);
+    const plain = sessionOf(await login(trusting, TOKEN)).attributes;
+    expect(plain).not.toMatch(/;\s*Secure/i);
+    expect(plain).toMatch(/;\s*HttpOnly/i);
+    expect(plain).toMatch(/;\s*SameSite=Strict/i);
+
+    const fromEnv = await board([], { AUTOPOLL_BOARD_TOKEN: TOKEN, AUTOPOLL_TRUST_PROXY: 'loopback' }).operatorUrl();
+    expect(sessionOf(await login(fromEnv, TOKEN, https)).attributes).toMatch(/;\s*Secure/i);
+
+    const notTrusting = await board().operatorUrl();
+    const { attributes } = sessionOf(await login(notTrusting, TOKEN, https));
+    expect(attributes).not.toMatch(/;\s*Secure/i);
+    expect(attributes).toMatch(/;\s*HttpOnly/i);
+  });
+
+  it('refuses a value that is not a trust proxy setting, with exit code 2 and what it takes', async () => {
+    const bad = board(['--trust-proxy', 'my-proxy.example']);
+    expect(await bad.exited).toEqual({ code: 2, signal: null });
+    expect(bad.stderr).toContain('--trust-proxy (env AUTOPOLL_TRUST_PROXY): "my-proxy.example" is not a proxy');
+    expect(bad.stderr).toContain('a hop count (1: one proxy in front)');
+  });
+});
+
+describe('cross-site writes', () => {
+  const prefix = testPrefix();
+  let connection: Redis;
+  let questions: Queue;
+
+  beforeAll(() => {
+    connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+    questions = new Queue('questions', { connection, prefix });
+  });
+
+  afterAll(async () => {
+    await killAll();
+    await questions?.close();
+    connection?.disconnect();
+  });
+
+  const add = (base: string, headers: Record<string, string>) =>
+    http(`${base}/api/queues/questions/add`, {
+      method: 'POST',
+      // What a plain HTML form on another site can send to 127.0.0.1.
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: 'name=forged&data=x',
+    });
+
+  it('a tokenless board refuses a write a page of another origin makes the browser send (its Host is 127.0.0.1 all the same)', async () => {
+    const base = await spawnCli(['board', '--redis', inject('redisUrl'), '--prefix', prefix, '--port', '0']).operatorUrl();
+    const port = new URL(base).port;
+    const forged: Array<Record<string, string>> = [
+      { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+      // Another port of 127.0.0.1 is the same site (a SameSite cookie would ride along), not the same origin.
+      { 'sec-fetch-site': 'same-site', origin: 'http://127.0.0.1:8080' },
+      // A browser without Sec-Fetch-Site still sends Origin on a cross-origin write.
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+    ];
+    for (const headers of forged) {
+      const res = await add(base, headers);
+      expect(res.status, JSON.stringify(headers)).toBe(403);
+      expect(await res.text()).toContain('a page of another site may not change anything here');
+    }
+    const pause = await http(`${base}/api/queues/questions/pause`, { method: 'PUT', headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(pause.status).toBe(403);
+    expect(await questions.isPaused()).toBe(false);
+    expect(await questions.count()).toBe(0);
+
+    // The board's own page (same origin) and a script (no Origin) still write: the route is there.
+    expect((await add(base, { 'sec-fetch-site': 'same-origin', origin: `http://127.0.0.1:${port}` })).status).toBe(200);
+    expect((await add(base, {})).status).toBe(200);
+    expect(await questions.count()).toBe(2);
+    // Reads are not writes: a cross-site GET is still answered (the page cannot read it: no CORS).
+    expect((await http(`${base}/api/queues`, { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(200);
+  });
+
+  it('with a token, a forged login or logout is refused too: no login CSRF, no logging the operator out', async () => {
+    const base = await board().operatorUrl();
+    const { cookie } = sessionOf(await login(base, TOKEN));
+    const cross = { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' };
+    expect((await http(`${base}/logout`, { method: 'POST', cookie, headers: cross })).status).toBe(403);
+    expect((await http(`${base}/api/queues`, { cookie })).status).toBe(200);
+    const forgedLogin = await login(base, TOKEN, cross);
+    expect(forgedLogin.status).toBe(403);
+    expect(forgedLogin.headers.getSetCookie()).toEqual([]);
+    expect((await add(base, { ...cross, cookie })).status).toBe(403);
+    expect((await add(base, { cookie })).status).toBe(200);
   });
 });
 

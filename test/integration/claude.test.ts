@@ -136,7 +136,7 @@ describe('Claude Code answerer: persistent sessions against a fake Anthropic API
     }
   });
 
-  it('529 overloaded replies back the worker off and the question succeeds without spending its one attempt', async () => {
+  it('529 overloaded replies back the question off and it succeeds without spending its one attempt', async () => {
     let overloaded = 3;
     api.responder = (req) => (overloaded-- > 0 ? { kind: 'error', status: 529 } : echoResponder(req, 0));
     const a = answerer();

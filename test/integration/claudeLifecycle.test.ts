@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { ClaudeSession } from '../../src/consumer/claude/ClaudeSession.js';
 import { ClaudeSessionPool } from '../../src/consumer/claude/ClaudeSessionPool.js';
 import type { QuestionJob } from '../../src/shared/jobs.js';
 import { tempDir } from '../support/bridge.js';
 import { claudeEnv, testClaudeAnswerer } from '../support/claudeEnv.js';
+import { alive, claudeChildren } from '../support/claudeProcesses.js';
 import { echoResponder, FakeAnthropic } from '../support/fakeAnthropic.js';
 import { testLogger } from '../support/pipeline.js';
 import { RedisServer } from '../support/redisServer.js';
@@ -149,6 +150,35 @@ describe('Claude Code session lifecycle', () => {
     for (const r of bridge.responses(conv.id)) expect(r.body.error).toBeUndefined();
     for (const pid of sessionPids) expect(() => process.kill(pid, 0)).toThrow(); // gone, not a zombie we hold
     expect(sessionFolders(env)).toEqual([]);
+  });
+
+  it.each(['at start', 'replacing a killed session'] as const)('SIGTERM while a session is still starting (%s): the consumer kills it and exits 0 within its shutdown timeout', async (when) => {
+    const pipeline = new SpawnedPipeline(['--redis', inject('redisUrl')]);
+    onTestFinished(() => pipeline.stop());
+    const shutdownTimeoutSec = 2;
+    const consumer = pipeline.consumer(['--answerer', 'claude', '--sessions', '2', '--shutdown-timeout', String(shutdownTimeoutSec)], claudeEnv(api.url));
+    const seen = new Set<number>();
+    if (when === 'replacing a killed session') {
+      await consumer.waitForLog(/^consumer started$/, 60_000);
+      for (const pid of claudeChildren(consumer.child.pid!)) seen.add(pid);
+      process.kill([...seen][0]!, 'SIGKILL');
+    }
+    // Sessions that cannot finish starting: each new Claude Code process is stopped as soon as it appears.
+    const stopped: number[] = [];
+    await waitFor('a starting Claude Code process, stopped', () => {
+      for (const pid of claudeChildren(consumer.child.pid!).filter((p) => !seen.has(p))) {
+        process.kill(pid, 'SIGSTOP');
+        seen.add(pid);
+        stopped.push(pid);
+      }
+      return stopped.length >= (when === 'at start' ? 2 : 1);
+    }, 30_000, 5);
+    const started = Date.now();
+    consumer.child.kill('SIGTERM');
+    expect(await consumer.exited).toEqual({ code: 0, signal: null });
+    // Within the deadline: not at the hard stop (shutdown timeout + 10 s, exit 1), nor after the 60 s start timeout.
+    expect(Date.now() - started).toBeLessThan(shutdownTimeoutSec * 1000 + 5000);
+    expect([...seen].filter(alive)).toEqual([]);
   });
 
   it('a replacement that fails to start while its slot is idle does not end the process: the next question on the slot gets that failure, the one after is answered', async () => {

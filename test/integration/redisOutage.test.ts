@@ -56,12 +56,12 @@ describe('when Redis is not there', () => {
     const dir = tempDir();
     const server = await PrivateRedis.start(port, `${dir}/redis`, testLogger());
     onTestFinished(() => server.stop());
-    const client = new Redis(`redis://127.0.0.1:${port}`);
+    const client = new Redis(server.url);
     onTestFinished(() => client.disconnect());
     expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
     expect(await client.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
     expect(await client.config('GET', 'dir')).toEqual(['dir', `${dir}/redis`]);
     await server.stop();
-    expect(await redisAnswers(`redis://127.0.0.1:${port}`)).toBe(false);
+    expect(await redisAnswers(server.url)).toBe(false);
   });
 });

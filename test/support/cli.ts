@@ -14,9 +14,10 @@ export class AutopollProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   /** `launcher` runs the CLI through another command that execs it, e.g. `ip netns exec NS`. */
-  constructor(args: string[], env: Record<string, string | undefined> = {}, launcher: string[] = []) {
+  constructor(args: string[], env: Record<string, string | undefined> = {}, launcher: string[] = [], cwd?: string) {
     const [command, ...argv] = [...launcher, process.execPath, CLI, ...args];
     this.child = spawn(command!, argv, {
+      cwd,
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -58,9 +59,9 @@ export class AutopollProcess {
 }
 
 /** Runs an `autopoll` command to its end: its exit code and its whole output. */
-export function runAutopoll(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runAutopoll(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -76,12 +77,12 @@ export class TerminalAutopoll {
   screen = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], env: Record<string, string | undefined> = {}) {
+  constructor(args: string[], env: Record<string, string | undefined> = {}, cwd?: string) {
     // exec: script runs the command through $SHELL -c, and dash (CI's /bin/sh) would otherwise stay
     // as its parent in the terminal's process group, die of the Ctrl-C itself and make script exit 130.
     const command = `exec ${[process.execPath, CLI, ...args].map(shellWord).join(' ')}`;
     // -e: script exits with the command's code; stdin stays open (a pipe) so script does not end at its EOF.
-    this.child = spawn('script', ['-qefc', command, '/dev/null'], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn('script', ['-qefc', command, '/dev/null'], { cwd, env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (chunk: Buffer) => (this.screen += chunk.toString()));
     this.exited = new Promise((r) => this.child.once('exit', (code, signal) => r({ code, signal })));
   }

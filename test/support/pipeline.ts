@@ -75,7 +75,7 @@ export class InProcessPipeline {
     this.redis = testRedis(undefined, logger);
     this.consumer = new Consumer(
       consumerExtra.answerer ?? new StubAnswerer(consumerExtra.latencyMs ?? 0),
-      { connection: this.redis, prefix, concurrency: 8, attempts: 3, backoffMs: 50, lockDurationMs: 30_000, ...consumerExtra },
+      { connection: this.redis, prefix, concurrency: 8, attempts: 3, backoffMs: 50, maxDeferMs: 1_800_000, lockDurationMs: 30_000, ...consumerExtra },
       logger,
     );
   }

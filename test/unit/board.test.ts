@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { isAuthorized, readCookie, SESSION_COOKIE, sessionCookieValue } from '../../src/board/auth.js';
+import { authorize, readCookie, SESSION_COOKIE, type BoardAuth } from '../../src/board/auth.js';
 import { bindRefusal, isLoopback } from '../../src/board/bindPolicy.js';
 import { answerView, questionView } from '../../src/board/bullBoard.js';
+import { crossSiteWrite } from '../../src/board/crossSite.js';
+import { LoginThrottle } from '../../src/board/loginThrottle.js';
+import { BoardSessions } from '../../src/board/sessions.js';
+import { parseOptions, SERVER } from '../../src/cli/options.js';
 import { progressVerdict, runChecks, type ProgressState } from '../../src/board/readiness.js';
 
 describe('isLoopback', () => {
@@ -39,12 +43,26 @@ describe('bindRefusal', () => {
 describe('board auth', () => {
   const token = 'the-board-token-0123456789';
 
-  it('sessionCookieValue is a stable HMAC of the token that does not contain it', () => {
-    const value = sessionCookieValue(token);
-    expect(value).toMatch(/^[0-9a-f]{64}$/);
-    expect(sessionCookieValue(token)).toBe(value);
+  it('a session cookie is an expiry and an HMAC of it, never the token; it expires, and a logout or another process voids it', () => {
+    let now = 1_000_000_000_000;
+    const sessions = new BoardSessions(60, () => now);
+    const value = sessions.issue();
+    expect(value).toMatch(/^1000000060\.[0-9a-f]{64}$/);
     expect(value).not.toContain(token);
-    expect(sessionCookieValue(`${token}x`)).not.toBe(value);
+    expect(sessions.valid(value)).toBe(true);
+    // Another expiry with this signature, a signature of another process, or a mangled value: nothing.
+    expect(sessions.valid(value.replace('1000000060.', '1000099999.'))).toBe(false);
+    expect(sessions.valid(new BoardSessions(60, () => now).issue())).toBe(false);
+    for (const bad of [undefined, '', value.slice(0, -1), `${value}0`, value.toUpperCase(), `x${value}`]) expect(sessions.valid(bad), String(bad)).toBe(false);
+    now += 59_999;
+    expect(sessions.valid(value)).toBe(true);
+    now += 1;
+    expect(sessions.valid(value)).toBe(false);
+    const fresh = sessions.issue();
+    expect(sessions.valid(fresh)).toBe(true);
+    sessions.revokeAll();
+    expect(sessions.valid(fresh)).toBe(false);
+    expect(sessions.valid(sessions.issue())).toBe(true);
   });
 
   it('readCookie finds one cookie by its exact name', () => {
@@ -65,24 +83,101 @@ describe('board auth', () => {
     expect(readCookie('b=%; a=1', 'a')).toBe('1');
   });
 
-  it('isAuthorized accepts the token as a bearer, or the session cookie, and nothing else', () => {
-    const req = (headers: Record<string, string>) => ({ headers });
-    const session = `${SESSION_COOKIE}=${sessionCookieValue(token)}`;
-    expect(isAuthorized(req({}), token)).toBe(false);
-    expect(isAuthorized(req({ authorization: `Bearer ${token}` }), token)).toBe(true);
-    expect(isAuthorized(req({ authorization: `bearer   ${token}` }), token)).toBe(true);
-    expect(isAuthorized(req({ authorization: `Bearer ${token} ` }), token)).toBe(true);
-    expect(isAuthorized(req({ authorization: `Bearer ${token}x` }), token)).toBe(false);
-    expect(isAuthorized(req({ authorization: `Bearer ${token.slice(1)}` }), token)).toBe(false);
-    expect(isAuthorized(req({ authorization: `Basic ${token}` }), token)).toBe(false);
-    expect(isAuthorized(req({ authorization: token }), token)).toBe(false);
-    expect(isAuthorized(req({ cookie: session }), token)).toBe(true);
-    expect(isAuthorized(req({ cookie: `theme=dark; ${session}` }), token)).toBe(true);
-    // The cookie must be the session value, not the token; and another token's session is not this one's.
-    expect(isAuthorized(req({ cookie: `${SESSION_COOKIE}=${token}` }), token)).toBe(false);
-    expect(isAuthorized(req({ cookie: `${SESSION_COOKIE}=${sessionCookieValue(`${token}-old`)}` }), token)).toBe(false);
-    expect(isAuthorized(req({ cookie: `other=${sessionCookieValue(token)}` }), token)).toBe(false);
-    expect(isAuthorized(req({ cookie: `${SESSION_COOKIE}=%E0%A4%A` }), token)).toBe(false);
+  it('authorize accepts the token as a bearer, or a live session cookie, and nothing else', () => {
+    const auth: BoardAuth = { token, sessions: new BoardSessions(3600), throttle: new LoginThrottle({ perAddress: 100, overall: 100, windowMs: 60_000 }) };
+    const req = (headers: Record<string, string>) => ({ headers, ip: '127.0.0.1' });
+    const session = `${SESSION_COOKIE}=${auth.sessions.issue()}`;
+    expect(authorize(req({}), auth)).toBe(false);
+    expect(authorize(req({ authorization: `Bearer ${token}` }), auth)).toBe(true);
+    expect(authorize(req({ authorization: `bearer   ${token}` }), auth)).toBe(true);
+    expect(authorize(req({ authorization: `Bearer ${token} ` }), auth)).toBe(true);
+    expect(authorize(req({ authorization: `Bearer ${token}x` }), auth)).toBe(false);
+    expect(authorize(req({ authorization: `Bearer ${token.slice(1)}` }), auth)).toBe(false);
+    expect(authorize(req({ authorization: `Basic ${token}` }), auth)).toBe(false);
+    expect(authorize(req({ authorization: token }), auth)).toBe(false);
+    expect(authorize(req({ cookie: session }), auth)).toBe(true);
+    expect(authorize(req({ cookie: `theme=dark; ${session}` }), auth)).toBe(true);
+    // The cookie must be a session of this process, not the token.
+    expect(authorize(req({ cookie: `${SESSION_COOKIE}=${token}` }), auth)).toBe(false);
+    expect(authorize(req({ cookie: `${SESSION_COOKIE}=${new BoardSessions(3600).issue()}` }), auth)).toBe(false);
+    expect(authorize(req({ cookie: `other=${session.split('=')[1]}` }), auth)).toBe(false);
+    expect(authorize(req({ cookie: `${SESSION_COOKIE}=%E0%A4%A` }), auth)).toBe(false);
+  });
+
+  it('authorize counts wrong bearers and refuses a throttled address even with the right one', () => {
+    const auth: BoardAuth = { token, sessions: new BoardSessions(3600), throttle: new LoginThrottle({ perAddress: 2, overall: 10, windowMs: 60_000 }) };
+    const as = (ip: string, bearer: string) => ({ headers: { authorization: `Bearer ${bearer}` }, ip });
+    expect(authorize(as('10.0.0.1', 'wrong-0123456789'), auth)).toBe(false);
+    expect(authorize(as('10.0.0.1', 'wrong-0123456789'), auth)).toBe(false);
+    expect(authorize(as('10.0.0.1', token), auth)).toBe(60);
+    expect(authorize(as('10.0.0.2', token), auth)).toBe(true);
+  });
+});
+
+describe('LoginThrottle', () => {
+  it('blocks an address after its limit, everyone after the overall one, until the window that began at the first failure ends', () => {
+    let now = 0;
+    const throttle = new LoginThrottle({ perAddress: 3, overall: 5, windowMs: 60_000 }, () => now);
+    for (let i = 0; i < 3; i++) {
+      expect(throttle.retryAfter('a')).toBe(0);
+      throttle.fail('a');
+      now += 1000;
+    }
+    expect(throttle.retryAfter('a')).toBe(57);
+    expect(throttle.retryAfter('b')).toBe(0);
+    throttle.fail('b');
+    throttle.fail('c');
+    // Five failures in all: every address waits, one that never failed too.
+    expect(throttle.retryAfter('b')).toBe(57);
+    expect(throttle.retryAfter('d')).toBe(57);
+    now = 59_500;
+    expect(throttle.retryAfter('a')).toBe(1);
+    now = 60_000;
+    expect(throttle.retryAfter('a')).toBe(0);
+    expect(throttle.retryAfter('d')).toBe(0);
+  });
+});
+
+describe('crossSiteWrite', () => {
+  const host = '127.0.0.1:3000';
+
+  it('lets reads through whatever their origin', () => {
+    for (const method of ['GET', 'HEAD', 'OPTIONS', 'get']) expect(crossSiteWrite(method, { host, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' })).toBe(false);
+  });
+
+  it('refuses a write that a browser says comes from another site, or another origin of this one', () => {
+    for (const site of ['cross-site', 'same-site']) expect(crossSiteWrite('POST', { host, 'sec-fetch-site': site })).toBe(true);
+    for (const origin of ['https://evil.example', 'http://127.0.0.1:8080', 'http://localhost:3000', 'null']) {
+      expect(crossSiteWrite('PUT', { host, origin }), origin).toBe(true);
+    }
+  });
+
+  it('lets a same-origin write through, and a script that names no origin', () => {
+    expect(crossSiteWrite('PUT', { host, 'sec-fetch-site': 'same-origin', origin: 'http://127.0.0.1:3000' })).toBe(false);
+    expect(crossSiteWrite('POST', { host, origin: 'http://127.0.0.1:3000' })).toBe(false);
+    expect(crossSiteWrite('POST', { host: 'Board.Example', origin: 'https://board.example' })).toBe(false);
+    expect(crossSiteWrite('POST', { host: 'board.example:443', origin: 'https://board.example' })).toBe(false);
+    expect(crossSiteWrite('DELETE', { host })).toBe(false);
+  });
+});
+
+describe('--trust-proxy and --session-ttl', () => {
+  const parse = (values: Record<string, unknown>) => parseOptions(SERVER, { host: '127.0.0.1', sessionTtl: '43200', ...values });
+
+  it('reads express trust proxy values: off by default, the bare flag, booleans, hop counts, proxy lists', () => {
+    expect(parse({}).trustProxy).toBe(false);
+    expect(parse({ trustProxy: true }).trustProxy).toBe(true);
+    for (const [given, read] of [['true', true], ['false', false], ['', false], ['1', 1], [' 2 ', 2], ['loopback', 'loopback'], ['10.0.0.0/8, ::1, uniquelocal', '10.0.0.0/8, ::1, uniquelocal']] as const) {
+      expect(parse({ trustProxy: given }).trustProxy, given).toBe(read);
+    }
+    expect(parse({}).sessionTtl).toBe(43_200);
+  });
+
+  it('refuses what express would not understand, naming the entry and the flag', () => {
+    for (const bad of ['proxy.example', '10.0.0.0/33', '::1/129', '10.0.0.1/8/8', 'yes', '1,,2']) {
+      expect(() => parse({ trustProxy: bad }), bad).toThrow(/--trust-proxy \(env AUTOPOLL_TRUST_PROXY\): ".*" is not a proxy/);
+    }
+    expect(() => parse({ sessionTtl: '0' })).toThrow('--session-ttl (env AUTOPOLL_SESSION_TTL): must be at least 1');
   });
 });
 
@@ -175,6 +270,11 @@ describe('Bull Board job views', () => {
     expect(view).toEqual({ ...question, context: { path: 'docs/a.md', chars: text.length, truncated: true } });
     expect(JSON.stringify(view)).not.toContain('SECRET');
     expect(questionView(question)).not.toHaveProperty('context');
+  });
+
+  it("questionView says an answered job's context text was dropped", () => {
+    const view = questionView({ ...question, context: { path: 'docs/a.md', text: '', truncated: false, dropped: true } });
+    expect(view).toEqual({ ...question, context: { path: 'docs/a.md', truncated: false, text: 'dropped from Redis once the question was answered' } });
   });
 
   it('questionView passes data that is not a question job through untouched', () => {

@@ -78,6 +78,7 @@ describe('parseOptions with the spec tables', () => {
       sessions: 2,
       attempts: 5,
       backoffMs: 1000,
+      maxDefer: 1800,
       answerer: 'claude',
       model: 'haiku',
       turnTimeout: 120,

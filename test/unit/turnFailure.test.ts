@@ -106,6 +106,11 @@ describe('classifyTurnFailure: rate limits and overload', () => {
     expect(e.message).toContain('529');
   });
 
+  it("carries Claude Code's retry delay (the API's retry-after, when it sent one) as the least wait", () => {
+    expect(expectRateLimited(classifyTurnFailure({ retryStatus: 429, retryDelayMs: 30_000 }, undefined)).retryAfterMs).toBe(30_000);
+    expect(expectRateLimited(classifyTurnFailure({ retryStatus: 529 }, undefined)).retryAfterMs).toBeUndefined();
+  });
+
   it('a rate_limit assistant error', () => {
     expect(expectRateLimited(classifyTurnFailure({ assistantError: 'rate_limit' }, undefined)).message).toContain('rate limiting');
   });

@@ -17,4 +17,11 @@ describe("up's start line", () => {
         "board at http://127.0.0.1:3000/. Ask a question from another terminal: npx autopoll ask \"what is 2+2?\" --role 'team shard' --bridge-db '/srv/o'\\''brien/bridge.db'",
     );
   });
+
+  it('the Redis up chose itself (no --redis): named after the board, a place, never a URL with a password', () => {
+    expect(upBanner({ ...base, role: 'haiku_shard', redis: 'the private redis-server in ./data/redis (password in ./data/redis/url)' })).toBe(
+      'autopoll is up: serving every conversation whose side-b role is haiku_shard from the bridge file ./data/bridge.db; board at http://127.0.0.1:3000/; ' +
+        'Redis: the private redis-server in ./data/redis (password in ./data/redis/url). Ask a question from another terminal: npx autopoll ask "what is 2+2?"',
+    );
+  });
 });

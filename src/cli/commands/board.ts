@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../shared/logger.js';
-import { connect } from '../connect.js';
+import { chosenRedis, connect } from '../connect.js';
 import { runService } from '../lifecycle.js';
 import { startServices } from '../startServices.js';
-import { addOptions, BOARD, COMMON, parseOptions, redisTarget } from '../options.js';
+import { addOptions, BOARD, COMMON, parseOptions } from '../options.js';
 
 export function registerBoard(program: Command): void {
   const specs = { ...COMMON, ...BOARD };
@@ -12,7 +12,7 @@ export function registerBoard(program: Command): void {
       const o = parseOptions(specs, cmd.opts());
       const logger = createLogger({ level: o.logLevel, format: o.logFormat });
       await runService(logger, async () => {
-        const redis = connect(redisTarget(o), logger);
+        const redis = connect(await chosenRedis(o, cmd), logger);
         return startServices(o, { redis, prefix: o.prefix, board: { readOnly: o.readOnly } }, logger);
       }, o.shutdownTimeout);
     });

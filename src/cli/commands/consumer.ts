@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../shared/logger.js';
-import { connect } from '../connect.js';
+import { chosenRedis, connect } from '../connect.js';
 import { runService } from '../lifecycle.js';
-import { addOptions, COMMON, CONSUMER, parseOptions, redisTarget, SERVER } from '../options.js';
+import { addOptions, COMMON, CONSUMER, parseOptions, SERVER } from '../options.js';
 import { startServices } from '../startServices.js';
 import { buildConsumer } from '../services.js';
 
@@ -12,9 +12,9 @@ export function registerConsumer(program: Command): void {
     .action(async (_opts, cmd: Command) => {
       const o = parseOptions(specs, cmd.opts());
       const logger = createLogger({ level: o.logLevel, format: o.logFormat });
-      await runService(logger, async () => {
-        const redis = connect(redisTarget(o), logger);
-        return startServices(o, { redis, prefix: o.prefix, consumer: buildConsumer(redis, o, logger) }, logger);
+      await runService(logger, async (stopping) => {
+        const redis = connect(await chosenRedis(o, cmd), logger);
+        return startServices(o, { redis, prefix: o.prefix, consumer: buildConsumer(redis, o, logger) }, logger, stopping);
       }, o.shutdownTimeout);
     });
 }

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { doctorChecks } from '../../doctor/doctor.js';
 import { doctorExitCode, formatJson, formatReport } from '../../doctor/format.js';
 import { runChecks } from '../../doctor/runner.js';
-import { addOptions, COMMON, CONSUMER, DOCTOR, parseOptions, PRODUCER, redisTarget } from '../options.js';
+import { chosenRedis } from '../connect.js';
+import { addOptions, COMMON, CONSUMER, DOCTOR, parseOptions, PRODUCER } from '../options.js';
 
 export function registerDoctor(program: Command): void {
   const specs = {
@@ -24,7 +25,7 @@ export function registerDoctor(program: Command): void {
     const o = parseOptions(specs, cmd.opts());
     const results = await runChecks(
       doctorChecks({
-        redis: redisTarget(o),
+        redis: await chosenRedis(o, cmd),
         bridgeDb: o.bridgeDb,
         conversations: o.conversation,
         role: o.role,

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../shared/logger.js';
-import { connect } from '../connect.js';
+import { chosenRedis, connect } from '../connect.js';
 import { runService } from '../lifecycle.js';
-import { addOptions, COMMON, ConfigError, parseOptions, PRODUCER, redisTarget, SERVER } from '../options.js';
+import { addOptions, COMMON, ConfigError, parseOptions, PRODUCER, SERVER } from '../options.js';
 import { startServices } from '../startServices.js';
 import { buildProducer } from '../services.js';
 
@@ -21,7 +21,7 @@ export function registerProducer(program: Command): void {
       }
       const logger = createLogger({ level: o.logLevel, format: o.logFormat });
       await runService(logger, async () => {
-        const redis = connect(redisTarget(o), logger);
+        const redis = connect(await chosenRedis(o, cmd), logger);
         return startServices(o, { redis, prefix: o.prefix, producer: await buildProducer(redis, o, logger) }, logger);
       }, o.shutdownTimeout);
     });

@@ -10,8 +10,8 @@ import { ContextReader } from '../../producer/ContextReader.js';
 import { Ledger } from '../../producer/Ledger.js';
 import { closeRedis } from '../../shared/closing.js';
 import { JOB_RETENTION, ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../../shared/queues.js';
-import { connectOnce } from '../connect.js';
-import { addOptions, COMMON, ConfigError, parseOptions, PRODUCER, redisTarget } from '../options.js';
+import { chosenRedis, connectOnce } from '../connect.js';
+import { addOptions, COMMON, ConfigError, parseOptions, PRODUCER } from '../options.js';
 
 const optionalText = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());
 
@@ -48,7 +48,7 @@ export function registerReplay(program: Command): void {
         throw new ConfigError('invalid configuration:\n  say which questions to replay: --failed for every failed one, or --query-id, --conversation, --since, --until, --error-kind');
       }
       const db = openBridgeReadOnly(o.bridgeDb);
-      const redis = await connectOnce(redisTarget(o)).catch((err: unknown) => {
+      const redis = await connectOnce(await chosenRedis(o, cmd)).catch((err: unknown) => {
         db.close();
         throw err;
       });

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { collectStatus } from '../../ops/status/collectStatus.js';
 import { formatStatus } from '../../ops/status/formatStatus.js';
-import { connectOnce } from '../connect.js';
-import { addOptions, COMMON, parseOptions, redisTarget, STATUS } from '../options.js';
+import { chosenRedis, connectOnce } from '../connect.js';
+import { addOptions, COMMON, parseOptions, STATUS } from '../options.js';
 
 export function registerStatus(program: Command): void {
   const specs = { redis: COMMON.redis, redisCluster: COMMON.redisCluster, prefix: COMMON.prefix, ...STATUS };
@@ -13,7 +13,7 @@ export function registerStatus(program: Command): void {
     const o = parseOptions(specs, cmd.opts());
     // Unreachable Redis throws one line, which main prints before exiting 1; a Redis that stops
     // answering later fails the read that waits on it, so the command never hangs.
-    const redis = await connectOnce(redisTarget(o), 5000);
+    const redis = await connectOnce(await chosenRedis(o, cmd), 5000);
     try {
       const now = Date.now();
       const report = await collectStatus(redis, o.prefix, o.bridgeDb, now);

@@ -1,35 +1,30 @@
 import type { Command } from 'commander';
-import { createLogger } from '../../shared/logger.js';
+import { createLogger, type Logger } from '../../shared/logger.js';
 import { redisAnswers } from '../../shared/redis.js';
 import { connect } from '../connect.js';
 import { runService, type Running } from '../lifecycle.js';
-import { addOptions, BOARD, COMMON, CONSUMER, DEFAULT_ROLE, parseOptions, PRODUCER, redisTarget } from '../options.js';
+import { addOptions, BOARD, COMMON, CONSUMER, DEFAULT_ROLE, parseOptions, PRIVATE_REDIS, PRODUCER, redisTarget } from '../options.js';
 import { startServices } from '../startServices.js';
-import { onPath, PrivateRedis } from '../privateRedis.js';
+import { liveOwner, onPath, PRIVATE_REDIS_DIR, PrivateRedis, runningPrivateRedis } from '../privateRedis.js';
 import { buildConsumer, buildProducer } from '../services.js';
 import { upBanner } from '../upBanner.js';
 
 export function registerUp(program: Command): void {
   const role = { ...PRODUCER.role, help: `${PRODUCER.role.help} (default: ${DEFAULT_ROLE} when no --conversation is given)` };
-  const specs = { ...COMMON, ...PRODUCER, role, ...CONSUMER, ...BOARD };
+  const specs = { ...COMMON, ...PRIVATE_REDIS, ...PRODUCER, role, ...CONSUMER, ...BOARD };
   addOptions(program.command('up').description('producer, consumer and board in one process (the default of npm start)'), specs)
     .action(async (_opts, cmd: Command) => {
       const parsed = parseOptions(specs, cmd.opts());
       const roleIsDefault = parsed.role === undefined && parsed.conversation.length === 0;
       const o = roleIsDefault ? { ...parsed, role: DEFAULT_ROLE } : parsed;
       const logger = createLogger({ level: o.logLevel, format: o.logFormat });
-      await runService(logger, async (): Promise<Running> => {
-        let privateRedis: PrivateRedis | undefined;
-        // Only for the single-node default: a Sentinel set or a Cluster is never started here.
-        const defaultUrl = cmd.getOptionValueSource('redis') === 'default' && !o.redisCluster;
-        if (defaultUrl && !(await redisAnswers(o.redis)) && onPath('redis-server')) {
-          privateRedis = await PrivateRedis.start(Number(new URL(o.redis).port || 6379), './data/redis', logger);
-        }
+      await runService(logger, async (stopping): Promise<Running> => {
+        const { privateRedis, redisUrl, redisShown } = await chooseUpRedis(o, cmd, logger);
         try {
-          const redis = connect(redisTarget(o), logger);
+          const redis = connect(redisTarget({ ...o, redis: redisUrl }), logger);
           const producer = await buildProducer(redis, o, logger);
           const consumer = buildConsumer(redis, o, logger);
-          const running = await startServices(o, { redis, prefix: o.prefix, producer, consumer, board: { readOnly: o.readOnly } }, logger);
+          const running = await startServices(o, { redis, prefix: o.prefix, producer, consumer, board: { readOnly: o.readOnly } }, logger, stopping);
           const banner = upBanner({
             role: o.role,
             roleIsDefault,
@@ -38,6 +33,7 @@ export function registerUp(program: Command): void {
             askBridgeDb: o.bridgeDb === PRODUCER.bridgeDb.default ? undefined : o.bridgeDb,
             boardUrl: running.serverUrl,
             consumerStopped: consumer.stoppedBecause,
+            redis: redisShown,
           });
           if (consumer.stoppedBecause === undefined) logger.info(banner);
           else logger.warn(banner);
@@ -55,4 +51,38 @@ export function registerUp(program: Command): void {
         }
       }, o.shutdownTimeout);
     });
+}
+
+/**
+ * The Redis `up` uses. --redis (env REDIS_URL) when given. Otherwise, in this order: the private
+ * Redis an earlier `up` of this folder left running (killed hard), which this one adopts and stops;
+ * a Redis already answering on 127.0.0.1 at --private-redis-port; a private one it starts there.
+ * Only for the single-node default: a Sentinel set or a Cluster is never started here.
+ */
+async function chooseUpRedis(
+  o: { redis: string; redisCluster: boolean; privateRedisPort: number },
+  cmd: Command,
+  logger: Logger,
+): Promise<{ privateRedis: PrivateRedis | undefined; redisUrl: string; redisShown: string | undefined }> {
+  if (cmd.getOptionValueSource('redis') !== 'default' || o.redisCluster) return { privateRedis: undefined, redisUrl: o.redis, redisShown: undefined };
+  const private_ = `the private redis-server in ${PRIVATE_REDIS_DIR} (password in ${PRIVATE_REDIS_DIR}/url)`;
+  const left = await runningPrivateRedis();
+  const owner = left === undefined ? undefined : liveOwner();
+  if (left !== undefined && owner !== undefined) {
+    logger.info({ owner }, `using ${private_}, which the \`up\` with pid ${owner} runs for this folder (not starting another); it stops with that one`);
+    return { privateRedis: undefined, redisUrl: left, redisShown: private_ };
+  }
+  if (left !== undefined) {
+    logger.info(`using ${private_} that an earlier \`up\` of this folder left running; it stops with this one`);
+    return { privateRedis: PrivateRedis.adopt(left, PRIVATE_REDIS_DIR), redisUrl: left, redisShown: private_ };
+  }
+  const local = `redis://127.0.0.1:${o.privateRedisPort}`;
+  if (await redisAnswers(local)) {
+    logger.info({ redis: local }, `using the Redis already running at ${local} (not starting a private one); set REDIS_URL to choose another`);
+    return { privateRedis: undefined, redisUrl: local, redisShown: local };
+  }
+  // Without redis-server the connection below reports the unreachable Redis and how to start one.
+  if (!onPath('redis-server')) return { privateRedis: undefined, redisUrl: local, redisShown: undefined };
+  const privateRedis = await PrivateRedis.start(o.privateRedisPort, PRIVATE_REDIS_DIR, logger);
+  return { privateRedis, redisUrl: privateRedis.url, redisShown: private_ };
 }

@@ -251,10 +251,11 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
     if (!turn) return;
     if (m.type === 'system' && m.subtype === 'api_retry') {
       turn.signals.retryStatus = m.error_status ?? undefined;
+      turn.signals.retryDelayMs = m.retry_delay_ms;
       turn.signals.assistantError = m.error;
       const failure = classifyTurnFailure(turn.signals, undefined);
       // Claude Code would keep retrying inside the turn (even a 401, for minutes); autopoll backs the
-      // whole worker off, or stops it, instead.
+      // question off (a rate limit), or stops the worker (credentials), instead.
       if (failure instanceof RateLimitedError || failure instanceof FatalAnswererError) this.abandon(turn, failure);
       return;
     }

@@ -24,9 +24,11 @@ export interface PoolTurn extends TurnOutput {
   slot: number;
 }
 
+type ReplaceReason = 'exit' | 'recycle' | 'start_failed' | 'failed_turn' | 'failed_clear';
+
 export interface PoolEvents {
   sessionStarted: [info: { slot: number; sessionId: string; pid: number | undefined }];
-  sessionReplaced: [info: { slot: number; reason: 'exit' | 'recycle' | 'start_failed' | 'failed_turn' }];
+  sessionReplaced: [info: { slot: number; reason: ReplaceReason }];
 }
 
 interface Slot {
@@ -37,6 +39,8 @@ interface Slot {
   /** The bridge conversation whose context the session holds, if any. */
   holds: string | undefined;
   failures: number;
+  /** The session while it warms up: what close kills rather than waits for. */
+  starting: ClaudeSession | undefined;
 }
 
 /**
@@ -49,6 +53,8 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
   private readonly slots: Slot[] = [];
   private readonly waiters: Array<() => void> = [];
   private closing = false;
+  /** Aborted by close: ends the backoff a slot waits before its next start. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly createSession: () => ClaudeSession,
@@ -60,7 +66,7 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
 
   async start(): Promise<void> {
     for (let index = 0; index < this.options.size; index++) {
-      const slot: Slot = { index, session: undefined, ready: Promise.resolve(undefined as never), busy: false, holds: undefined, failures: 0 };
+      const slot: Slot = { index, session: undefined, ready: Promise.resolve(undefined as never), busy: false, holds: undefined, failures: 0, starting: undefined };
       this.setReady(slot, this.launch(slot));
       this.slots.push(slot);
     }
@@ -77,16 +83,9 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
         if (slot.ready === ready && !this.closing) this.setReady(slot, this.launch(slot));
         throw new AnswerError('session_start_failed', `Claude Code did not start: ${(err as Error).message}`, true);
       });
-      if (slot.holds !== undefined && slot.holds !== conversationId) {
-        await session.clear();
-        slot.holds = undefined;
-      }
       watch.log(`session ${session.id} (pid ${session.pid}, slot ${slot.index}, turn ${session.turns + 1})`);
       watch.progress({ stage: 'asking', sessionId: session.id, sessionPid: session.pid, slot: slot.index });
-      const out = await session.turn(prompt, this.options.turnTimeoutMs).catch((err: unknown) => {
-        this.afterFailedTurn(slot, session);
-        throw err;
-      });
+      const out = await this.turnOn(slot, session, conversationId, prompt);
       slot.failures = 0;
       slot.holds = conversationId;
       this.afterTurn(slot, session);
@@ -97,11 +96,17 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
     }
   }
 
-  /** Finishes nothing new; closes every process (the worker has already drained its turns). */
+  /**
+   * Finishes nothing new; closes every process (the worker has already drained its turns). Bounded
+   * by the sessions' close grace: a session still warming up (which may take a minute) is killed
+   * with its process group, a slot waiting out a backoff starts nothing, and start() then rejects.
+   */
   async close(): Promise<void> {
     this.closing = true;
+    this.stopping.abort();
     await Promise.all(
       this.slots.map(async (slot) => {
+        slot.starting?.kill();
         const session = await slot.ready.catch(() => undefined);
         slot.session = undefined;
         await session?.close();
@@ -114,39 +119,60 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
     return this.slots.map((s) => s.session?.pid).filter((p): p is number => p !== undefined);
   }
 
+  /**
+   * The question's turn, after a /clear if the session holds another conversation. A turn (or
+   * /clear) that did not succeed leaves its text in the session, and an interrupted one may still
+   * be draining: the next question, of any conversation, would be sent on top of it, and a
+   * question the API refused for what it says would be refused again with it. The session is
+   * replaced, with --session-memory conversation too: the conversation's memory goes with it,
+   * so its retry is sent once, on a session that never saw the failed try.
+   */
+  private async turnOn(slot: Slot, session: ClaudeSession, conversationId: string, prompt: string): Promise<TurnOutput> {
+    try {
+      if (slot.holds !== undefined && slot.holds !== conversationId) {
+        await session.clear();
+        slot.holds = undefined;
+      }
+      return await session.turn(prompt, this.options.turnTimeoutMs);
+    } catch (err) {
+      this.replace(slot, session, 'failed_turn');
+      throw err;
+    }
+  }
+
   private afterTurn(slot: Slot, session: ClaudeSession): void {
     const o = this.options;
     if (session.turns >= o.maxTurnsPerSession || session.contextTokens >= o.maxContextTokens) {
       this.logger.info({ slot: slot.index, sessionId: session.id, turns: session.turns, contextTokens: session.contextTokens }, 'recycling Claude Code session');
-      slot.holds = undefined;
-      slot.session = undefined;
-      this.emit('sessionReplaced', { slot: slot.index, reason: 'recycle' });
-      this.setReady(slot, session.close().then(() => this.launch(slot)));
+      this.replace(slot, session, 'recycle');
     } else if (o.memory === 'none') {
-      // Cleared now, while the slot is free, so the next question does not wait for it.
+      // Cleared now, while the slot is free, so the next question does not wait for it; a /clear
+      // that failed left the last question in place: the session is replaced instead.
       slot.holds = undefined;
-      this.setReady(
-        slot,
-        session.clear().then(
-          () => session,
-          () => this.launch(slot),
-        ),
+      const cleared: Promise<ClaudeSession> = session.clear().then(
+        () => session,
+        (err: unknown) => {
+          this.replace(slot, session, 'failed_clear');
+          // The replacement (or the one its exit began) is the slot's next session; closing, none.
+          if (slot.ready === cleared) throw err;
+          return slot.ready;
+        },
       );
+      this.setReady(slot, cleared);
     }
   }
 
   /**
-   * A failed turn leaves its question in the session (and an interrupted one may still be
-   * draining): the next question, of any conversation, would be sent on top of it, and a question
-   * the API refused for what it says would be refused again with it. The session is replaced.
+   * Closes the slot's session and starts a new one in its place: the new one carries nothing of
+   * the old one's questions. Once only per session: a session whose process exited is already
+   * being replaced by the exit handler, and a pool that is closing starts nothing.
    */
-  private afterFailedTurn(slot: Slot, session: ClaudeSession): void {
-    // Closing: nothing new starts. Its process exited: the exit handler is already starting the replacement.
+  private replace(slot: Slot, session: ClaudeSession, reason: ReplaceReason): void {
     if (this.closing || slot.session !== session) return;
-    this.logger.info({ slot: slot.index, sessionId: session.id }, 'replacing the Claude Code session of a failed turn');
+    this.logger.info({ slot: slot.index, sessionId: session.id, reason }, 'replacing the Claude Code session');
     slot.holds = undefined;
     slot.session = undefined;
-    this.emit('sessionReplaced', { slot: slot.index, reason: 'failed_turn' });
+    this.emit('sessionReplaced', { slot: slot.index, reason });
     this.setReady(slot, session.close().then(() => this.launch(slot)));
   }
 
@@ -172,7 +198,7 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
 
   private async launch(slot: Slot): Promise<ClaudeSession> {
     // Closing: a replacement would be started only to be closed, past the shutdown's deadline.
-    if (!this.closing && slot.failures > 0) await sleep(Math.min(500 * 2 ** (slot.failures - 1), 30_000));
+    if (!this.closing && slot.failures > 0) await sleep(Math.min(500 * 2 ** (slot.failures - 1), 30_000), undefined, { signal: this.stopping.signal }).catch(() => undefined);
     if (this.closing) throw new Error('the Claude session pool is closing');
     const session = this.createSession();
     slot.session = session;
@@ -184,6 +210,7 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
       this.emit('sessionReplaced', { slot: slot.index, reason: 'exit' });
       this.setReady(slot, this.launch(slot));
     });
+    slot.starting = session;
     try {
       await session.warm(this.options.startTimeoutMs);
     } catch (err) {
@@ -191,6 +218,8 @@ export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
       session.kill();
       this.emit('sessionReplaced', { slot: slot.index, reason: 'start_failed' });
       throw err;
+    } finally {
+      slot.starting = undefined;
     }
     this.emit('sessionStarted', { slot: slot.index, sessionId: session.id, pid: session.pid });
     return session;

@@ -5,6 +5,11 @@ import { AnswerError, FatalAnswererError, RateLimitedError } from '../Answerer.j
 /** What a turn showed before it ended: API retry statuses, assistant error codes, a timeout. */
 export interface TurnSignals {
   retryStatus?: number | undefined;
+  /**
+   * Claude Code's wait before its next try (`retry_delay_ms`): it follows the API's `retry-after`
+   * header when the API sent one, else its own backoff. The SDK does not show the header itself.
+   */
+  retryDelayMs?: number | undefined;
   assistantError?: string | undefined;
   timedOut?: boolean;
 }
@@ -19,7 +24,7 @@ export function classifyTurnFailure(signals: TurnSignals, result: SDKResultMessa
   if (status === 401 || status === 403) return new FatalAnswererError('not_authenticated', `the Claude API refused the credentials (HTTP ${status})`, status);
   if (code === 'authentication_failed') return new FatalAnswererError('not_authenticated', 'Claude Code found no credentials it can use');
   if (code === 'rate_limit' || code === 'overloaded' || status === 429 || status === 529) {
-    return new RateLimitedError(`the Claude API is ${status === 429 || code === 'rate_limit' ? 'rate limiting' : 'overloaded'} (HTTP ${status ?? code})`);
+    return new RateLimitedError(`the Claude API is ${status === 429 || code === 'rate_limit' ? 'rate limiting' : 'overloaded'} (HTTP ${status ?? code})`, signals.retryDelayMs);
   }
   if (signals.timedOut) return new AnswerError('turn_timeout', 'the turn exceeded --turn-timeout and was interrupted', true);
   const detail = result ? (result.subtype === 'success' ? result.result : result.errors.join('; ')) || result.subtype : 'no result';

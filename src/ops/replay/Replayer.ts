@@ -23,7 +23,8 @@ export interface ReplayPlan {
 
 /**
  * Re-runs questions that got an error response. A question job still in Redis is retried as it
- * is (the board's retry does the same); one that retention removed is rebuilt from the bridge.
+ * is (the board's retry does the same); one that retention removed, or whose context text was
+ * dropped once it was answered, is rebuilt from the bridge.
  * Either way it is marked a replay, so its answer may follow the error response, once: the
  * answer writer moves the ledger row from failed to answered.
  */
@@ -63,7 +64,8 @@ export class Replayer {
     if (job) {
       const state = await job.getState();
       const data = QuestionJobSchema.safeParse(job.data);
-      if ((state === 'failed' || state === 'completed') && data.success) {
+      // An answered job no longer holds its context text: rebuilt from the bridge like a removed one.
+      if ((state === 'failed' || state === 'completed') && data.success && !data.data.context?.dropped) {
         await job.updateData({ ...data.data, bridgeId: this.bridgeId, ...closingMarks(job) });
         await job.retry(state);
         return { row, replayed: true, how: 'retried' };

@@ -1,0 +1,155 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { PrivateRedis } from '../../src/cli/privateRedis.js';
+import { redisAnswers } from '../../src/shared/redis.js';
+import { tempDir } from '../support/bridge.js';
+import { AutopollProcess, runAutopoll, TerminalAutopoll } from '../support/cli.js';
+import { testPrefix } from '../support/pipeline.js';
+import { freePort } from '../support/redisServer.js';
+import { waitFor } from '../support/wait.js';
+
+/**
+ * `up` with no --redis, as `npm start` runs it, each in a folder of its own: the private
+ * redis-server it starts in ./data/redis. The machine may run its own Redis on 6379, so
+ * --private-redis-port (through its variable: --redis keeps its default) points `up` elsewhere.
+ */
+const noRedisUrl = { REDIS_URL: undefined, AUTOPOLL_PREFIX: undefined };
+const upEnv = async () => ({ ...noRedisUrl, AUTOPOLL_PRIVATE_REDIS_PORT: String(await freePort()) });
+const UP = ['up', '--answerer', 'stub', '--port', '0'];
+
+const urlFile = (cwd: string) => join(cwd, 'data/redis/url');
+const readUrl = (cwd: string) => readFileSync(urlFile(cwd), 'utf8').trim();
+const passwordOf = (url: string) => decodeURIComponent(new URL(url).password);
+/** Whether the process runs; a zombie (exited, not yet reaped: an orphan's parent may be a PID 1 that does not reap) does not. */
+const alive = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
+  } catch {
+    return false;
+  }
+};
+/** A statement answered by the one Redis at `url`. */
+async function onRedis<T>(url: string, use: (r: Redis) => Promise<T>): Promise<T> {
+  const client = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    return await use(client);
+  } finally {
+    client.disconnect();
+  }
+}
+const redisPid = (url: string) => onRedis(url, async (r) => Number(/process_id:(\d+)/.exec(await r.info('server'))![1]));
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+describe("up's private Redis", () => {
+  const running: Array<{ kill: () => Promise<unknown> }> = [];
+  const folders: string[] = [];
+  const folder = () => {
+    const dir = tempDir();
+    folders.push(dir);
+    return dir;
+  };
+
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((p) => p.kill()));
+    // A test that failed half-way may leave a private redis-server behind: stop it.
+    for (const cwd of folders.splice(0)) {
+      const url = existsSync(urlFile(cwd)) ? readUrl(cwd) : undefined;
+      if (url && (await redisAnswers(url))) await PrivateRedis.adopt(url, join(cwd, 'data/redis')).stop();
+    }
+  });
+
+  it('Ctrl-C on the terminal: the question in flight is answered, up exits 0, and its redis-server stops only then', async () => {
+    const cwd = folder();
+    const up = new TerminalAutopoll([...UP, '--stub-latency-ms', '6000', '--shutdown-timeout', '10'], await upEnv(), cwd);
+    running.push(up);
+    await up.waitForLine(/autopoll is up/);
+    const url = readUrl(cwd);
+    const pid = await redisPid(url);
+    const asked = runAutopoll(['ask', 'what is 2+2?', '--wait', '30'], noRedisUrl, 60_000, cwd);
+    await waitFor('the question in flight', () => onRedis(url, async (r) => (await r.llen('{autopoll}:questions:active')) > 0), 45_000, 50);
+
+    expect(await up.interrupt()).toEqual({ code: 0, signal: null });
+    const answer = await asked;
+    expect(answer.stdout).toMatch(/^Stub answer to q_[0-9a-f]+\.\n$/);
+    expect(answer.code).toBe(0);
+    expect(alive(pid)).toBe(false);
+    expect(existsSync(urlFile(cwd))).toBe(false);
+    expect(up.screen).not.toContain(passwordOf(url));
+  }, 120_000);
+
+  it('refuses a client without its password; status and ask of the same folder reach it with no URL; its files are private; the password is printed nowhere', async () => {
+    const cwd = folder();
+    const env = await upEnv();
+    const up = new AutopollProcess(UP, env, [], cwd);
+    running.push(up);
+    const banner = await up.waitForLog(/autopoll is up/);
+    expect(String(banner.msg)).toContain('Redis: the private redis-server in ./data/redis (password in ./data/redis/url)');
+    const url = readUrl(cwd);
+    const password = passwordOf(url);
+    expect(password).toMatch(/^[0-9a-f]{64}$/);
+    expect(new URL(url).port).toBe(env.AUTOPOLL_PRIVATE_REDIS_PORT);
+
+    const plain = new Redis(`redis://127.0.0.1:${env.AUTOPOLL_PRIVATE_REDIS_PORT}`, { enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    plain.on('error', () => undefined);
+    await expect(plain.ping()).rejects.toThrow(/NOAUTH/);
+    plain.disconnect();
+
+    const dir = join(cwd, 'data/redis');
+    expect(mode(dir)).toBe(0o700);
+    for (const file of ['url', 'redis.conf']) expect(mode(join(dir, file)), file).toBe(0o600);
+    expect(mode(join(dir, 'appendonlydir'))).toBe(0o700);
+    const aof = readdirSync(join(dir, 'appendonlydir'));
+    expect(aof.length).toBeGreaterThan(0);
+    for (const file of aof) expect(mode(join(dir, 'appendonlydir', file)), file).toBe(0o600);
+    // Not on redis-server's command line, which every local user reads in ps.
+    expect(readFileSync(`/proc/${await redisPid(url)}/cmdline`, 'utf8')).not.toContain(password);
+
+    const status = await runAutopoll(['status'], noRedisUrl, 30_000, cwd);
+    expect(status.stderr).toBe('');
+    expect(status.code).toBe(0);
+    // up's consumer is the questions queue's one worker: this is up's Redis.
+    expect(status.stdout).toMatch(/^\s*questions(\s+\d+){7}\s+1$/m);
+    const asked = await runAutopoll(['ask', 'what is 2+2?', '--wait', '30'], noRedisUrl, 60_000, cwd);
+    expect(asked.stdout).toMatch(/^Stub answer to q_[0-9a-f]+\.\n$/);
+    expect(asked.code).toBe(0);
+
+    for (const output of [JSON.stringify(up.lines), up.stderr, status.stdout, asked.stdout, asked.stderr]) expect(output).not.toContain(password);
+  });
+
+  it('outlives a kill -9 of up (its own process group); the next up of the folder takes it over and stops it', async () => {
+    const cwd = folder();
+    const env = await upEnv();
+    const first = new AutopollProcess(UP, env, [], cwd);
+    running.push(first);
+    await first.waitForLog(/autopoll is up/);
+    const url = readUrl(cwd);
+    const pid = await redisPid(url);
+    await first.kill('SIGKILL');
+
+    expect(await redisAnswers(url)).toBe(true);
+    const status = await runAutopoll(['status'], noRedisUrl, 30_000, cwd);
+    expect(status.code).toBe(0);
+
+    const second = new AutopollProcess(UP, env, [], cwd);
+    running.push(second);
+    await second.waitForLog(/^using the private redis-server in \.\/data\/redis .* that an earlier `up` of this folder left running; it stops with this one$/);
+    await second.waitForLog(/autopoll is up/);
+    expect(await redisPid(url)).toBe(pid);
+    expect(await second.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(alive(pid)).toBe(false);
+    expect(existsSync(urlFile(cwd))).toBe(false);
+  });
+
+  it('a Redis already answering on 127.0.0.1: up says so in one line, uses it and starts none', async () => {
+    const cwd = folder();
+    const port = new URL(inject('redisUrl')).port;
+    const up = new AutopollProcess(UP, { ...noRedisUrl, AUTOPOLL_PRIVATE_REDIS_PORT: port, AUTOPOLL_PREFIX: testPrefix() }, [], cwd);
+    running.push(up);
+    const shared = `redis://127.0.0.1:${port}`;
+    await up.waitForLog(new RegExp(`^using the Redis already running at ${shared} \\(not starting a private one\\); set REDIS_URL to choose another$`));
+    expect(String((await up.waitForLog(/autopoll is up/)).msg)).toContain(`Redis: ${shared}.`);
+    expect(existsSync(join(cwd, 'data/redis'))).toBe(false);
+  });
+});
