@@ -11,7 +11,6 @@ import type { Queue } from 'bullmq';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BridgeFixture, Conversation } from '../test/support/bridge.js';
-import { questionJobId } from '../src/shared/queues.js';
 import { parseBridgeTimestamp } from '../src/shared/timestamp.js';
 import { seedOldMessages } from './oldMessages.js';
 import {
@@ -247,7 +246,7 @@ async function measureLatency(bridge: BridgeFixture, conv: Conversation, questio
   const answered: number[] = [];
   let missingJobs = 0;
   for (const s of sent) {
-    const job = await questions.getJob(questionJobId(s.id));
+    const job = await questions.getJob(bridge.jobId(s.id));
     if (!job || !job.processedOn) {
       missingJobs++;
       continue;

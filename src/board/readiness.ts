@@ -2,7 +2,7 @@ import type { Queue, Worker } from 'bullmq';
 import type { RedisConnection } from '../shared/redis.js';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import type { Db } from '../producer/BridgeDatabase.js';
+import { lostBridgeFile, type Db } from '../producer/BridgeDatabase.js';
 import { within } from '../shared/closing.js';
 
 export interface CheckResult {
@@ -47,11 +47,16 @@ export function redisCheck(redis: RedisConnection): ReadinessCheck {
   };
 }
 
-/** The bridge file is still there, readable and writable, and the producer's handle still reads it. */
+/**
+ * The bridge file is still there, the same file the producer opened (not replaced or deleted),
+ * readable and writable, and the producer's handle still reads it.
+ */
 export function bridgeCheck(db: Db, path: string): ReadinessCheck {
   return {
     name: 'bridge',
     async run() {
+      const lost = lostBridgeFile(db);
+      if (lost) return { ok: false, detail: lost };
       await access(path, constants.R_OK | constants.W_OK);
       db.prepare('SELECT COUNT(*) FROM conversations').get();
       return { ok: true, detail: path };

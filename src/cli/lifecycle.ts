@@ -2,6 +2,8 @@ import type { Logger } from '../shared/logger.js';
 
 export interface Running {
   stop: () => Promise<void>;
+  /** Settles when the service cannot go on (its bridge file was lost): it stops and exits 1. */
+  failed?: Promise<unknown> | undefined;
 }
 
 /**
@@ -13,13 +15,8 @@ export interface Running {
 export async function runService(logger: Logger, start: (stopping: AbortSignal) => Promise<Running>, shutdownTimeoutSec: number): Promise<void> {
   let stopping = false;
   const abortStart = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(130);
-    }
+  const stop = (code: 0 | 1) => {
     stopping = true;
-    logger.info({ signal }, 'stopping: no new work; finishing what is in flight');
     // Past the deadline (in-flight work's allowance plus closing connections) we exit anyway.
     const hardStop = setTimeout(() => {
       logger.error('shutdown did not finish in time; exiting');
@@ -34,7 +31,7 @@ export async function runService(logger: Logger, start: (stopping: AbortSignal) 
       () => {
         logger.info('stopped');
         logger.flush();
-        process.exit(0);
+        process.exit(code);
       },
       (err) => {
         logger.error({ err }, 'error while stopping');
@@ -42,11 +39,20 @@ export async function runService(logger: Logger, start: (stopping: AbortSignal) 
       },
     );
   };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    logger.info({ signal }, 'stopping: no new work; finishing what is in flight');
+    stop(0);
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   const running = start(abortStart.signal);
   try {
-    await running;
+    // The reason was logged where it happened; a signal already stopping wins.
+    void (await running).failed?.then(() => stopping || stop(1));
   } catch (err) {
     // Aborted by a signal: its handler exits.
     if (!abortStart.signal.aborted) throw err;

@@ -10,6 +10,7 @@ import { registerStatus } from './commands/status.js';
 import { registerAsk } from './commands/ask.js';
 import { BindRefusedError } from '../board/OperatorServer.js';
 import { NothingToServeError } from '../producer/ConversationRegistry.js';
+import { PrefixTakenError } from '../producer/prefixOwner.js';
 import { ConfigError } from './options.js';
 import { newcomerSuggestion, usageExitCode } from './usage.js';
 import { packageVersion } from './version.js';
@@ -53,8 +54,9 @@ main(process.argv).catch((err: unknown) => {
     process.stderr.write(`autopoll: ${err.message}\nRun with --help for the options.\n`);
     process.exit(2);
   }
-  // A configuration that can serve nothing (its message says the fix): 2, as `ask` exits for the same conversations.
-  if (err instanceof NothingToServeError) {
+  // A configuration that can serve nothing, or shares its --prefix with another bridge (its
+  // message says the fix): 2, as `ask` exits for the same conversations.
+  if (err instanceof NothingToServeError || err instanceof PrefixTakenError) {
     process.stderr.write(`autopoll: ${err.message}\n`);
     process.exit(2);
   }

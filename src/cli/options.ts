@@ -92,7 +92,7 @@ export const COMMON = {
   },
   prefix: {
     flags: '--prefix <prefix>', env: 'AUTOPOLL_PREFIX', default: '{autopoll}',
-    help: 'BullMQ key prefix, so several deployments share one Redis (hash-tagged for Redis Cluster)',
+    help: 'BullMQ key prefix, so several deployments share one Redis; one bridge file per prefix (hash-tagged for Redis Cluster)',
     schema: z.string().min(1).refine((p) => !p.includes(':'), 'must not contain ":"'),
   },
   logLevel: {

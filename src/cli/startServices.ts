@@ -24,6 +24,7 @@ export async function startServices(
     await consumer?.start(stopping);
     return {
       serverUrl: server?.url,
+      failed: producer && new Promise((lost) => producer.once('lost', lost)),
       stop: async () => {
         await server?.stop();
         await consumer?.close(o.shutdownTimeout * 1000);

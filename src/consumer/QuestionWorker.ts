@@ -35,7 +35,7 @@ export interface QuestionWorkerEvents {
 }
 
 /** Enough of a question job to send an error response when the rest of it is unusable. */
-const AddressSchema = QuestionJobSchema.pick({ messageId: true, conversationId: true, queryId: true });
+const AddressSchema = QuestionJobSchema.pick({ bridgeId: true, messageId: true, conversationId: true, queryId: true });
 
 /**
  * The consumer's BullMQ worker on `questions`: one question per concurrency slot, handed to the
@@ -217,8 +217,10 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
     throw Worker.RateLimitError();
   }
 
-  private answerJob(job: Job, q: Pick<QuestionJob, 'messageId' | 'conversationId' | 'queryId'>, run: Run, outcome: AnswerOutcome, redacted = false): AnswerJob {
+  private answerJob(job: Job, q: Pick<QuestionJob, 'bridgeId' | 'messageId' | 'conversationId' | 'queryId'>, run: Run, outcome: AnswerOutcome, redacted = false): AnswerJob {
     return {
+      // Absent only from a job made before bridge identity, and so from its answer.
+      ...(q.bridgeId !== undefined ? { bridgeId: q.bridgeId } : {}),
       messageId: q.messageId,
       conversationId: q.conversationId,
       queryId: q.queryId,

@@ -18,11 +18,16 @@ const ANSWER_LOCK_MS = 5_000;
 /** How an answer job whose data can never be written fails (the reconciler tells it apart by this). */
 export const INVALID_ANSWER_DATA = 'invalid answer job data';
 
+/** How an answer for another bridge file fails (not INVALID_ANSWER_DATA: its own producer's reconciler may retry it). */
+export const OTHER_BRIDGE = 'answer for another bridge';
+
 export interface AnswerWriterOptions {
   connection: RedisConnection;
   prefix: string;
   /** Answers taken from Redis at once; they are written in one transaction per batch. */
   concurrency: number;
+  /** This bridge file's identity: answers naming another are never written here. */
+  bridgeId: string;
 }
 
 export type WriteResult =
@@ -52,7 +57,7 @@ export class AnswerWriter extends EventEmitter<AnswerWriterEvents> {
     private readonly ledger: Ledger,
     private readonly writer: BridgeWriter,
     private readonly logger: Logger,
-    options: AnswerWriterOptions,
+    private readonly options: AnswerWriterOptions,
   ) {
     super();
     this.worker = new Worker(ANSWERS_QUEUE, (job) => this.process(job), {
@@ -94,8 +99,17 @@ export class AnswerWriter extends EventEmitter<AnswerWriterEvents> {
       this.logger.error({ job: job.id, why }, 'answer job has invalid data; dropped');
       throw new UnrecoverableError(`${INVALID_ANSWER_DATA}: ${why}`);
     }
-    const result = await this.batcher.submit(parsed.data);
-    this.log(parsed.data, job.id ?? '', result);
+    const answer = parsed.data;
+    if (answer.bridgeId !== undefined && answer.bridgeId !== this.options.bridgeId) {
+      // Failed, not handed back: no retry here can write it, and a failed job shows on the board
+      // with its reason. Its own bridge's reconciler retries failed answer jobs of its queued rows.
+      const why = `${OTHER_BRIDGE}: the answer is for bridge ${answer.bridgeId}, this producer serves bridge ${this.options.bridgeId}; nothing was written (give each bridge its own --prefix)`;
+      this.logger.error({ job: job.id, conversation: answer.conversationId, messageId: answer.messageId, answerBridge: answer.bridgeId, bridgeId: this.options.bridgeId }, why);
+      this.emit('dropped', { reason: OTHER_BRIDGE });
+      throw new UnrecoverableError(why);
+    }
+    const result = await this.batcher.submit(answer);
+    this.log(answer, job.id ?? '', result);
     return result;
   }
 

@@ -1,6 +1,9 @@
 import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { bridgeNow } from '../shared/timestamp.js';
+import { bridgeFileChange, BridgeFileLostError, fileIdentity, type FileIdentity } from './BridgeFile.js';
 import { AUTOPOLL_SCHEMA, BRIDGE_SCHEMA } from './bridgeSchema.js';
 
 export type Db = Database.Database;
@@ -24,7 +27,18 @@ export function openBridgeDatabase(path: string, options: OpenBridgeOptions): { 
   // take and the ledger row together, so the message is simply taken again.
   db.pragma('synchronous = NORMAL');
   if (created) db.exec(BRIDGE_SCHEMA);
+  const identity = path === ':memory:' ? undefined : fileIdentity(path);
+  if (identity) opened.set(db, { path, identity });
   return { db, created };
+}
+
+/** The file each writable handle opened, which every write checks is still the one at its path. */
+const opened = new WeakMap<Db, { path: string; identity: FileIdentity }>();
+
+/** Why the handle's file is no longer the bridge file at its path (replaced, deleted), if it is not. */
+export function lostBridgeFile(db: Db): string | undefined {
+  const file = opened.get(db);
+  return file && bridgeFileChange(file.path, file.identity);
 }
 
 /**
@@ -43,12 +57,42 @@ export function openBridgeReadOnly(path: string, busyTimeoutMs = 5000): Db {
   return db;
 }
 
-/** Adds autopoll's tables and indexes; idempotent, and a write, so callers retry it on SQLITE_BUSY. */
-export function ensureAutopollSchema(db: Db): void {
-  runImmediate(db, () => db.exec(AUTOPOLL_SCHEMA));
+/**
+ * Adds autopoll's tables and indexes, and gives the file its identity the first time; returns
+ * that bridge id. Idempotent, and a write, so callers retry it on SQLITE_BUSY.
+ */
+export function ensureAutopollSchema(db: Db): string {
+  return runImmediate(db, () => {
+    db.exec(AUTOPOLL_SCHEMA);
+    // OR IGNORE: made once; a second producer on the file (or a restart) reads the first one's.
+    db.prepare('INSERT OR IGNORE INTO autopoll_bridge (singleton, bridge_id, created_at) VALUES (1, ?, ?)').run(randomBytes(8).toString('hex'), bridgeNow());
+    return readBridgeId(db)!;
+  });
 }
 
-/** BEGIN IMMEDIATE: a read-then-write transaction that waits for the lock instead of deadlocking. */
+/** The bridge file's identity, or undefined when no producer of this version has opened it yet. */
+export function readBridgeId(db: Db): string | undefined {
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'autopoll_bridge'").get();
+  if (!table) return undefined;
+  return db.prepare<[], string>('SELECT bridge_id FROM autopoll_bridge WHERE singleton = 1').pluck().get();
+}
+
+/** The bridge id, for commands that enqueue for a bridge a producer of this version has opened. */
+export function requireBridgeId(db: Db, path: string): string {
+  const id = readBridgeId(db);
+  if (id === undefined) throw new Error(`bridge file ${path} has no autopoll_bridge identity yet: start this version's producer on it once (it adds the identity), then run this again`);
+  return id;
+}
+
+/**
+ * BEGIN IMMEDIATE: a read-then-write transaction that waits for the lock instead of deadlocking.
+ * Under the lock it first checks that the handle's file is still the bridge file at its path: a
+ * write into a file moved or deleted away would be an answer nobody reads.
+ */
 export function runImmediate<T>(db: Db, fn: () => T): T {
-  return db.transaction(fn).immediate();
+  return db.transaction(() => {
+    const lost = lostBridgeFile(db);
+    if (lost) throw new BridgeFileLostError(`${lost}; nothing is written into it`);
+    return fn();
+  }).immediate();
 }

@@ -1,19 +1,23 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '../shared/logger.js';
-import type { Db } from './BridgeDatabase.js';
+import { lostBridgeFile, type Db } from './BridgeDatabase.js';
 
 export interface BridgeWatcherOptions {
   path: string;
   pollIntervalMs: number;
   onChange: () => void;
+  /** The file at the path is no longer the one open (replaced, deleted); the watcher has stopped. */
+  onLost: (reason: string) => void;
 }
 
 /**
  * Tells the producer that another process committed to the bridge. In WAL mode commits land in
  * `<db>-wal`, so the folder is watched for both files; `PRAGMA data_version` then says whether
  * the change came from another connection (our own writes do not move it). A short poll of the
- * same pragma covers file systems where watching is unreliable.
+ * same pragma covers file systems where watching is unreliable. Each look first checks that the
+ * file at the path is still the one open: a file moved, deleted or replaced there is seen on the
+ * folder's event or the next poll.
  */
 export class BridgeWatcher {
   private watcher: FSWatcher | undefined;
@@ -22,7 +26,7 @@ export class BridgeWatcher {
   private readonly dataVersion;
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly options: BridgeWatcherOptions,
     private readonly logger: Logger,
   ) {
@@ -56,6 +60,12 @@ export class BridgeWatcher {
   }
 
   private check(): void {
+    const lost = lostBridgeFile(this.db);
+    if (lost) {
+      this.stop();
+      this.options.onLost(lost);
+      return;
+    }
     let version: number;
     try {
       version = this.dataVersion.get() ?? 0;

@@ -9,6 +9,12 @@ import type { Ledger, LedgerRow } from './Ledger.js';
 import type { InboxRow } from './QueryParser.js';
 import { rejectionResponseBody } from './responseBody.js';
 
+/** A question job and its id: the id its ledger row was taken with. */
+export interface QueuedQuestion {
+  id: string;
+  data: QuestionJob;
+}
+
 /** What the producer decided about one inbox row before taking it. */
 export type Verdict =
   | { row: InboxRow; accept: true; queryId: string; question: string; context?: ContextText }
@@ -26,10 +32,11 @@ export class MessageTaker {
     private readonly ledger: Ledger,
     private readonly writer: BridgeWriter,
     private readonly logger: Logger,
+    private readonly bridgeId: string,
   ) {}
 
-  take(verdicts: Verdict[]): QuestionJob[] {
-    const jobs: QuestionJob[] = [];
+  take(verdicts: Verdict[]): QueuedQuestion[] {
+    const jobs: QueuedQuestion[] = [];
     const rejected: Array<{ id: number; conversation: string; reason: string }> = [];
     runImmediate(this.db, () => {
       const fetched = new Map<string, number>();
@@ -38,9 +45,9 @@ export class MessageTaker {
         if (!this.writer.takeMessage(id)) continue; // someone else read it first
         fetched.set(conversationId, (fetched.get(conversationId) ?? 0) + 1);
         if (v.accept) {
-          const jobId = questionJobId(id);
+          const jobId = questionJobId(this.bridgeId, id);
           if (this.ledger.insert({ messageId: id, conversationId, queryId: v.queryId, state: 'queued', jobId })) {
-            jobs.push(questionJobOf(v));
+            jobs.push({ id: jobId, data: questionJobOf(v, this.bridgeId) });
           }
         } else {
           const responseMessageId = v.queryId !== undefined ? this.sendRejection(conversationId, v.queryId, v.reason) : undefined;
@@ -79,8 +86,9 @@ export class MessageTaker {
  * the bridge's send redacts it (a no-op for rows it wrote), like the context file: a row written
  * around the bridge's send must not carry a secret into Redis and the prompt.
  */
-export function questionJobOf(v: Extract<Verdict, { accept: true }>): QuestionJob {
+export function questionJobOf(v: Extract<Verdict, { accept: true }>, bridgeId: string): QuestionJob {
   return {
+    bridgeId,
     messageId: v.row.id,
     conversationId: v.row.conversation_id,
     queryId: v.queryId,

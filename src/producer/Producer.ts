@@ -6,12 +6,14 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { QuestionJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
+import { within } from '../shared/closing.js';
 import { hostPid, Presence } from '../shared/Presence.js';
-import { PRODUCERS, type ProducerInfo } from '../shared/ProducerPresence.js';
-import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, JOB_RETENTION, QUESTIONS_QUEUE, questionJobId } from '../shared/queues.js';
+import { listProducers, PRODUCERS, type ProducerInfo } from '../shared/ProducerPresence.js';
+import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, JOB_RETENTION, QUESTIONS_QUEUE } from '../shared/queues.js';
 import { AnswerWriter, type AnswerWriterEvents } from './AnswerWriter.js';
 import { BridgeWatcher } from './BridgeWatcher.js';
 import { ensureAutopollSchema, openBridgeDatabase, runImmediate, type Db } from './BridgeDatabase.js';
+import { otherBridgeProducer, PrefixTakenError } from './prefixOwner.js';
 import { Backpressure, withinRoom } from './Backpressure.js';
 import { isDown } from '../shared/redis.js';
 import { BridgeWriter } from './BridgeWriter.js';
@@ -21,7 +23,7 @@ import { ConversationRegistry, NothingToServeError, type ConversationGrant } fro
 import { Heartbeat } from './Heartbeat.js';
 import { InboxScanner } from './InboxScanner.js';
 import { Ledger, type LedgerRow } from './Ledger.js';
-import { MessageTaker } from './MessageTaker.js';
+import { MessageTaker, type QueuedQuestion } from './MessageTaker.js';
 import { questionFromBridge } from './questionFromBridge.js';
 import { judgeRows } from './QuestionJudge.js';
 import { Reconciler, type ReconcileReport } from './Reconciler.js';
@@ -56,7 +58,12 @@ export interface ProducerEvents extends AnswerWriterEvents {
   taken: [{ queued: number; rejected: number }];
   /** Taking stopped (engaged) or resumed, with the waiting count that decided it. */
   backpressure: [{ engaged: boolean; waiting: number }];
+  /** The bridge file was replaced or deleted: the producer stopped taking and writing, for good. */
+  lost: [reason: string];
 }
+
+/** How long the start waits for Redis to say whether another bridge's producer uses the prefix. */
+const PREFIX_CHECK_MS = 5000;
 
 /**
  * The bridge side of autopoll, and the only code that opens the SQLite file: watches for
@@ -83,22 +90,26 @@ export class Producer extends EventEmitter<ProducerEvents> {
   private readonly stopping = new AbortController();
   private pumping: Promise<void> | undefined;
   private pumpAgain = false;
+  private lostBecause: string | undefined;
 
   /** Opens (or creates) the bridge file and adds autopoll's tables, then builds the producer. */
   static async open(options: ProducerOptions, logger: Logger): Promise<Producer> {
     const { db, created } = openBridgeDatabase(options.bridgeDb, { busyTimeoutMs: options.busyTimeoutMs });
     if (created) logger.info({ bridgeDb: options.bridgeDb }, 'bridge file did not exist; created it with the bridge schema');
+    let bridgeId: string;
     try {
-      await retryBusy('create autopoll tables', logger, () => ensureAutopollSchema(db));
+      bridgeId = await retryBusy('create autopoll tables', logger, () => ensureAutopollSchema(db));
     } catch (err) {
       db.close();
       throw err;
     }
-    return new Producer(db, options, logger);
+    return new Producer(db, bridgeId, options, logger);
   }
 
   private constructor(
     db: Db,
+    /** The bridge file's identity: in every job's data and id, and in this producer's presence. */
+    readonly bridgeId: string,
     private readonly options: ProducerOptions,
     private readonly logger: Logger,
   ) {
@@ -113,20 +124,21 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.writer = new BridgeWriter(db);
     this.registry = new ConversationRegistry(db, options.conversations, options.role, logger);
     this.scanner = new InboxScanner(db);
-    this.taker = new MessageTaker(db, this.ledger, this.writer, logger);
+    this.taker = new MessageTaker(db, this.ledger, this.writer, logger, bridgeId);
     this.contexts = new ContextReader(options.contextRoot, options.contextMaxBytes, ownedFiles(options.bridgeDb));
-    this.watcher = new BridgeWatcher(db, { path: options.bridgeDb, pollIntervalMs: options.pollIntervalMs, onChange: () => this.pump() }, logger);
+    this.watcher = new BridgeWatcher(db, { path: options.bridgeDb, pollIntervalMs: options.pollIntervalMs, onChange: () => this.pump(), onLost: (why) => this.lose(why) }, logger);
     this.answerWriter = new AnswerWriter(db, this.ledger, this.writer, logger, {
       connection: options.connection,
       prefix: options.prefix,
       concurrency: options.answerConcurrency,
+      bridgeId,
     });
     this.answerWriter.on('written', (e) => this.emit('written', e));
     this.answerWriter.on('dropped', (e) => this.emit('dropped', e));
     this.reconciler = new Reconciler(
       this.ledger, this.questions, this.answers,
       (row) => this.rebuild(row), (jobs) => this.enqueue(jobs), logger,
-      { graceMs: options.reconcileGraceMs, pageSize: 500 },
+      { graceMs: options.reconcileGraceMs, pageSize: 500, bridgeId },
     );
     this.heartbeat = new Heartbeat(db, this.ledger, () => this.registry.ids(), logger);
     const startedAt = Date.now();
@@ -135,6 +147,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       host: hostname(),
       pid: process.pid,
       bridgeDb: resolve(options.bridgeDb),
+      bridgeId,
       role: options.role ?? null,
       conversations: this.registry.expiries(),
       backpressure: this.backpressure.engaged,
@@ -176,6 +189,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
    * the producer then), when it has no role and none of its conversations can be served.
    */
   async start(): Promise<void> {
+    await this.refuseSharedPrefix();
     this.scanner.startAtTop();
     let added: string[] | undefined;
     try {
@@ -197,6 +211,41 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.every(this.options.reconcileIntervalSec * 1000, () => this.reconcile());
     this.presence.start();
     this.logger.info({ bridgeDb: this.options.bridgeDb, conversations: this.registry.ids().length, role: this.options.role }, 'producer started');
+  }
+
+  /**
+   * Throws PrefixTakenError when another bridge's producer is live under the prefix. It publishes
+   * itself first: of two started at once, each then sees the other (both refuse, neither mixes).
+   * With Redis down at start it goes on, saying so: the answer writer still refuses foreign answers.
+   */
+  private async refuseSharedPrefix(): Promise<void> {
+    const { connection, prefix, bridgeDb } = this.options;
+    const look = this.presence.publish().then(() => listProducers(connection, prefix));
+    let live: ProducerInfo[] | undefined;
+    const answered = await within(look.then((l) => (live = l)), PREFIX_CHECK_MS).catch(() => false);
+    if (!answered || !live) {
+      this.logger.warn({ prefix }, 'Redis did not answer: could not check that no other bridge is served under this --prefix');
+      return;
+    }
+    const other = otherBridgeProducer(live, hostPid(), this.bridgeId);
+    if (!other) return;
+    await this.presence.stop();
+    throw new PrefixTakenError(other, { bridgeId: this.bridgeId, bridgeDb: resolve(bridgeDb), prefix });
+  }
+
+  /**
+   * The bridge file at the path is no longer the one open: stops taking and writing (every write
+   * checks the file too, so none reaches the orphan meanwhile) and tells the process to exit.
+   */
+  private lose(reason: string): void {
+    if (this.lostBecause !== undefined) return;
+    this.lostBecause = reason;
+    this.stopping.abort();
+    this.watcher.stop();
+    for (const t of this.timers) clearInterval(t);
+    this.answerWriter.worker.pause(true).catch(() => undefined);
+    this.logger.error({ bridgeDb: this.options.bridgeDb, bridgeId: this.bridgeId, reason }, `bridge file lost: ${reason}; the producer stops taking and writing and exits`);
+    this.emit('lost', reason);
   }
 
   async close(timeoutMs = 10_000): Promise<void> {
@@ -275,12 +324,10 @@ export class Producer extends EventEmitter<ProducerEvents> {
     }
   }
 
-  private async enqueue(jobs: QuestionJob[]): Promise<void> {
-    await this.questions.addBulk(
-      jobs.map((data) => ({ name: 'question', data, opts: { jobId: questionJobId(data.messageId) } })),
-    );
-    for (const j of jobs) {
-      this.logger.debug({ conversation: j.conversationId, messageId: j.messageId, queryId: j.queryId, job: questionJobId(j.messageId) }, 'question enqueued');
+  private async enqueue(jobs: QueuedQuestion[]): Promise<void> {
+    await this.questions.addBulk(jobs.map(({ id, data }) => ({ name: 'question', data, opts: { jobId: id } })));
+    for (const { id, data: j } of jobs) {
+      this.logger.debug({ conversation: j.conversationId, messageId: j.messageId, queryId: j.queryId, job: id }, 'question enqueued');
     }
   }
 
@@ -306,7 +353,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   /** The job for a ledger row whose job Redis lost, rebuilt from the bridge row itself. */
   private async rebuild(row: LedgerRow): Promise<QuestionJob | undefined> {
-    const rebuilt = await questionFromBridge(this.db, this.contexts, row.message_id);
+    const rebuilt = await questionFromBridge(this.db, this.contexts, row.message_id, this.bridgeId);
     if ('job' in rebuilt) return rebuilt.job;
     await this.busy('reject lost question', () => this.taker.failLost(row, rebuilt.reason));
     return undefined;

@@ -7,12 +7,15 @@ import { answerJobId } from '../shared/queues.js';
 import { nowMicros, parseBridgeTimestamp } from '../shared/timestamp.js';
 import { INVALID_ANSWER_DATA } from './AnswerWriter.js';
 import type { Ledger, LedgerRow } from './Ledger.js';
+import type { QueuedQuestion } from './MessageTaker.js';
 
 /** Rows checked at once: Redis round trips, and for a lost row its context file. */
 const RECONCILE_CONCURRENCY = 8;
 const LIVE = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
 export interface ReconcilerOptions {
+  /** This producer's bridge file's identity, carried by the error answers it writes. */
+  bridgeId: string;
   /** Rows taken more recently than this are left to the normal path. */
   graceMs: number;
   pageSize: number;
@@ -38,7 +41,7 @@ export class Reconciler {
     private readonly questions: Queue,
     private readonly answers: Queue,
     private readonly rebuildJob: (row: LedgerRow) => Promise<QuestionJob | undefined>,
-    private readonly enqueue: (jobs: QuestionJob[]) => Promise<void>,
+    private readonly enqueue: (jobs: QueuedQuestion[]) => Promise<void>,
     private readonly logger: Logger,
     private readonly options: ReconcilerOptions,
   ) {}
@@ -57,7 +60,7 @@ export class Reconciler {
       after = page[page.length - 1]!.message_id;
       const due = page.filter((r) => (parseBridgeTimestamp(r.taken_at) ?? 0) <= cutoff);
       report.checked += due.length;
-      const lost: QuestionJob[] = [];
+      const lost: QueuedQuestion[] = [];
       // One row that fails (a job that moved meanwhile) must not stop the pass for the others.
       // Bounded: a row Redis lost is rebuilt, and its context file read, as it is checked.
       await mapWithin(due, RECONCILE_CONCURRENCY, (row) =>
@@ -74,7 +77,7 @@ export class Reconciler {
     return report;
   }
 
-  private async check(row: LedgerRow, report: ReconcileReport, lost: QuestionJob[]): Promise<void> {
+  private async check(row: LedgerRow, report: ReconcileReport, lost: QueuedQuestion[]): Promise<void> {
     const qid = row.job_id ?? '';
     const answerIds = [answerJobId(qid, 'answer'), answerJobId(qid, 'error')] as const;
     const [qState, aState, eState] = await Promise.all([
@@ -117,7 +120,9 @@ export class Reconciler {
     }
     const job = await this.rebuildJob(row);
     if (job) {
-      lost.push(job);
+      // Under the id the ledger took it with: a row taken before bridge identity keeps its old
+      // id, which is the one its answer must name (the answer writer compares them).
+      lost.push({ id: qid, data: job });
       this.logger.warn(ids, 'question missing from Redis; enqueueing it again');
     }
   }
@@ -136,6 +141,7 @@ export class Reconciler {
     const d = (data ?? {}) as { queryId?: unknown; conversationId?: unknown };
     const own = d.conversationId === row.conversation_id && typeof d.queryId === 'string' && d.queryId !== '';
     return {
+      bridgeId: this.options.bridgeId,
       messageId: row.message_id,
       conversationId: row.conversation_id,
       queryId: own ? (d.queryId as string) : (row.query_id ?? ''),

@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS audit_log (
 `;
 
 /**
- * autopoll's own objects, all prefixed autopoll_. The inbox index serves the backfill of a
+ * autopoll's own objects, all prefixed autopoll_. autopoll_bridge holds the file's identity (one
+ * row, made once): job ids and job data carry it, so answers cannot reach another bridge's file. The inbox index serves the backfill of a
  * conversation's unread rows (and the bridge's own reader, which filters on the same columns).
  */
 export const AUTOPOLL_SCHEMA = `
@@ -64,5 +65,10 @@ CREATE TABLE IF NOT EXISTS autopoll_ledger (
   updated_at           TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS autopoll_ledger_state ON autopoll_ledger (state, message_id);
+CREATE TABLE IF NOT EXISTS autopoll_bridge (
+  singleton   INTEGER PRIMARY KEY CHECK (singleton = 1),
+  bridge_id   TEXT NOT NULL,
+  created_at  TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS autopoll_messages_inbox ON messages (conversation_id, to_session, read);
 `;

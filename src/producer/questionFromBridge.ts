@@ -9,11 +9,11 @@ import { judgeRow } from './QuestionJudge.js';
  * The question job for a message already taken, rebuilt from the bridge row and judged as when it
  * was first taken (its context file read again); the reason when it can no longer be asked.
  */
-export async function questionFromBridge(db: Db, contexts: ContextReader, messageId: number): Promise<{ job: QuestionJob } | { reason: string }> {
+export async function questionFromBridge(db: Db, contexts: ContextReader, messageId: number, bridgeId: string): Promise<{ job: QuestionJob } | { reason: string }> {
   const message = db
     .prepare<[number], InboxRow>('SELECT id, conversation_id, from_session, message, timestamp FROM messages WHERE id = ?')
     .get(messageId);
   if (!message) return { reason: 'the question message is gone from the bridge' };
   const verdict = await judgeRow(message, contexts);
-  return verdict.accept ? { job: questionJobOf(verdict) } : { reason: verdict.reason };
+  return verdict.accept ? { job: questionJobOf(verdict, bridgeId) } : { reason: verdict.reason };
 }

@@ -10,6 +10,8 @@ export const ProducerInfoSchema = z.object({
   pid: z.number().int(),
   /** The bridge file it serves (absolute path on its host). */
   bridgeDb: printable(4096),
+  /** That file's identity (autopoll_bridge); absent from producers older than bridge identity. */
+  bridgeId: printable(64).optional(),
   /** Its --role, when it serves conversations by role. */
   role: printable(200).nullable(),
   /** The conversations it serves now, with their bridge expiry (naive UTC, as the bridge writes it). */

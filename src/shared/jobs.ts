@@ -1,7 +1,14 @@
 import { z } from 'zod';
 
 /** What the producer puts on the `questions` queue. Never a token: consumers need none. */
+/**
+ * The bridge file's identity (its autopoll_bridge row). Optional only for jobs made before bridge
+ * identity, still in Redis at an upgrade: their ledger rows keep the old job ids, which guard them.
+ */
+const BridgeIdSchema = z.string().regex(/^[0-9a-f]{16}$/, 'a bridge id is 16 lowercase hex digits').optional();
+
 export const QuestionJobSchema = z.object({
+  bridgeId: BridgeIdSchema,
   messageId: z.number().int().positive(),
   conversationId: z.string().min(1),
   queryId: z.string().min(1),
@@ -57,6 +64,8 @@ export type AnswerOutcome = z.infer<typeof AnswerOutcomeSchema>;
 
 /** What a consumer puts on the `answers` queue for the producer's answer writer. */
 export const AnswerJobSchema = z.object({
+  /** The question job's: the answer writer refuses an answer for another bridge file. */
+  bridgeId: BridgeIdSchema,
   messageId: z.number().int().positive(),
   conversationId: z.string().min(1),
   queryId: z.string().min(1),

@@ -2,9 +2,13 @@
 export const QUESTIONS_QUEUE = 'questions';
 export const ANSWERS_QUEUE = 'answers';
 
-/** BullMQ ids must not contain ':' nor be all digits; derived from the bridge message id. */
-export function questionJobId(messageId: number): string {
-  return `m-${messageId}`;
+/**
+ * BullMQ ids must not contain ':' nor be all digits; derived from the bridge file's identity and
+ * the message id, so that two bridges' message ids never share a job. Ledger rows taken before
+ * bridge identity keep their `m-<messageId>` ids: the ledger's job_id, not this, names a row's job.
+ */
+export function questionJobId(bridgeId: string, messageId: number): string {
+  return `m-${bridgeId}-${messageId}`;
 }
 
 /**

@@ -187,7 +187,7 @@ describe('network partition of a consumer holding a question', () => {
       .map((l) => String((l.err as { message?: string } | undefined)?.message ?? l.msg));
     note(`late answer: answers-queue "duplicated" events for ${answerJobId}: ${duplicated.length}; producer "answer dropped" lines: ${JSON.stringify(dropped.map((d) => d.reason))}`);
     note(`partitioned consumer's BullMQ errors about ${victim.id}: ${JSON.stringify([...new Set(lockErrors)])}`);
-    // The late answer was refused either by BullMQ (the answer job id a-m-<id> already exists: the
+    // The late answer was refused either by BullMQ (the answer job id a-m-<bridge>-<id> already exists: the
     // add is a no-op) or by the producer (the ledger row is answered: dropped as a duplicate).
     expect(duplicated.length + dropped.filter((d) => String(d.reason).startsWith('duplicate')).length, 'the late answer was refused').toBeGreaterThan(0);
     expect((await q.getJob(victim.id!))?.processedBy, 'the late completion did not take the job over').toBe(HOST_NAME);

@@ -118,7 +118,7 @@ describe('bad input on the bridge is rejected with a reason and stops nothing', 
   it('a context_file inside the root travels in the job with line numbers', async () => {
     const id = bridge.ask(conv.id, 'q_ctx', 'what does it say?', { context_file: 'docs/RESUME.md' });
     await waitFor('answer', () => bridge.responses(conv.id).some((r) => r.body.query_id === 'q_ctx'));
-    const job = await pipeline.producer.questions.getJob(`m-${id}`);
+    const job = await pipeline.producer.questions.getJob(bridge.jobId(id));
     expect(job!.data.context).toEqual({ path: 'docs/RESUME.md', text: '     1\tline one\n     2\tline two', truncated: false });
     const answer = bridge.responses(conv.id).find((r) => r.body.query_id === 'q_ctx')!.body;
     expect(answer.sources).toEqual(['docs/RESUME.md:1']);

@@ -114,11 +114,11 @@ describe('Claude Code answerer: persistent sessions against a fake Anthropic API
       await waitFor('answer', () => bridge.responses(conv.id).length === 1, 60_000, 100);
       expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
       expect(bridge.responses(conv.id)[0]!.body).toMatchObject({ query_id: 'q_hang', attempts: 2 });
-      const job = await pipeline.producer.questions.getJob(`m-${id}`);
+      const job = await pipeline.producer.questions.getJob(bridge.jobId(id));
       const { logs } = await pipeline.producer.questions.getJobLogs(job!.id!);
       expect(logs.some((l) => /attempt 1 failed \((turn_timeout|session_crashed)\)/.test(l))).toBe(true);
       expect(logs.some((l) => /^session \S+ \(pid \d+, slot 0, turn \d+\)$/.test(l))).toBe(true);
-      const done = await pipeline.producer.questions.getJob(`m-${id}`);
+      const done = await pipeline.producer.questions.getJob(bridge.jobId(id));
       expect(done!.progress).toMatchObject({ attempt: 2, stage: 'asking', slot: 0 });
       expect(done!.returnvalue).toMatchObject({ sessionId: expect.any(String), sessionPid: expect.any(Number), sources: ['notes.md:3-4'] });
       // The metrics followed it: one failed try (not final), one answer, its tokens and cost.

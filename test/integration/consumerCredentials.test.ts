@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, inject } from 'vitest';
 import { PROBE_PROMPT } from '../../src/consumer/claude/credentialProbe.js';
 import type { StatusReport } from '../../src/ops/status/statusReport.js';
-import { questionJobId, QUESTIONS_QUEUE } from '../../src/shared/queues.js';
+import { QUESTIONS_QUEUE } from '../../src/shared/queues.js';
 import type { AutopollProcess } from '../support/cli.js';
 import { claudeEnv } from '../support/claudeEnv.js';
 import { echoResponder, FakeAnthropic } from '../support/fakeAnthropic.js';
@@ -71,7 +71,7 @@ describe('a consumer without usable Claude credentials', () => {
     expect(consumerNamed(report, 'nocred')).toMatchObject({ state: 'stopped', reason, sessionPids: [] });
     // Its start is over (it published its presence): the question is still waiting, never taken.
     expect(report.queues.questions).toMatchObject({ waiting: 1, active: 0, delayed: 0 });
-    expect((await questionsQueue(pipeline).getJob(questionJobId(pipeline.messageIds[0]!)))?.attemptsStarted).toBe(0);
+    expect((await questionsQueue(pipeline).getJob(pipeline.bridge.jobId(pipeline.messageIds[0]!)))?.attemptsStarted).toBe(0);
     expect(api.requests.length).toBe(requestsBefore);
     expect(consumer.hasLog(/^consumer started$/)).toBe(false);
     expect(consumer.lines.filter((l) => Number(l.level) >= 50)).toHaveLength(1);

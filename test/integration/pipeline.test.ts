@@ -50,7 +50,7 @@ describe('pipeline: bridge -> questions -> consumer -> answers -> bridge', () =>
     for (const id of ids) {
       const row = bridge.ledger(id)!;
       expect(row.state).toBe('answered');
-      expect(row.job_id).toBe(`m-${id}`);
+      expect(row.job_id).toBe(`m-${bridge.bridgeId()}-${id}`);
       expect(byQuery.get(row.query_id)!.id).toBe(row.response_message_id);
     }
 
@@ -97,7 +97,7 @@ describe('pipeline: bridge -> questions -> consumer -> answers -> bridge', () =>
     expect(err.answer).toMatch(/^autopoll could not answer this query \(stub_failure\): /);
     expect(bridge.ledger(flaky)).toMatchObject({ state: 'answered', attempts: 3 });
     expect(bridge.ledger(doomed)).toMatchObject({ state: 'failed', attempts: 3, error_kind: 'stub_failure' });
-    const job = await pipeline.producer.questions.getJob(`m-${doomed}`);
+    const job = await pipeline.producer.questions.getJob(bridge.jobId(doomed));
     expect(await job!.getState()).toBe('failed');
   });
 
@@ -118,18 +118,18 @@ describe('pipeline: bridge -> questions -> consumer -> answers -> bridge', () =>
     const outcome = { kind: 'answer', answer: 'late duplicate', sources: [] };
     const base = { conversationId: conv.id, llmType: 'stub', attempts: 2 };
 
-    const dup = await answers.add('answer', { ...base, messageId: ok, queryId: 'q_ok', questionJobId: `m-${ok}`, outcome }, { jobId: 'dup-1' });
+    const dup = await answers.add('answer', { ...base, messageId: ok, queryId: 'q_ok', questionJobId: bridge.jobId(ok), outcome }, { jobId: 'dup-1' });
     expect(await finished(dup)).toEqual({ written: false, reason: 'duplicate: the query is already answered' });
-    const dupErr = await answers.add('error', { ...base, messageId: bad, queryId: 'q_bad', questionJobId: `m-${bad}`, outcome: { kind: 'error', errorKind: 'x', message: 'again' } }, { jobId: 'dup-2' });
+    const dupErr = await answers.add('error', { ...base, messageId: bad, queryId: 'q_bad', questionJobId: bridge.jobId(bad), outcome: { kind: 'error', errorKind: 'x', message: 'again' } }, { jobId: 'dup-2' });
     expect(await finished(dupErr)).toEqual({ written: false, reason: 'duplicate: the query already has an error response' });
     expect(bridge.responses(conv.id)).toHaveLength(2);
     expect(bridge.ledger(bad)).toMatchObject({ state: 'failed' });
 
     // A replay's real answer after the error response goes through once; a second one does not.
-    const late = { ...base, messageId: bad, queryId: 'q_bad', questionJobId: `m-${bad}`, outcome: { kind: 'answer', answer: 'a late answer', sources: [] } };
+    const late = { ...base, messageId: bad, queryId: 'q_bad', questionJobId: bridge.jobId(bad), outcome: { kind: 'answer', answer: 'a late answer', sources: [] } };
     const lateJob = await answers.add('answer', late, { jobId: 'late-1' });
     expect(await finished(lateJob)).toEqual({ written: false, reason: 'late answer after the error response (only a replay may follow one)' });
-    const real = { ...base, replay: true, messageId: bad, queryId: 'q_bad', questionJobId: `m-${bad}`, outcome: { kind: 'answer', answer: 'the real answer', sources: [] } };
+    const real = { ...base, replay: true, messageId: bad, queryId: 'q_bad', questionJobId: bridge.jobId(bad), outcome: { kind: 'answer', answer: 'the real answer', sources: [] } };
     const replay = await answers.add('answer', real, { jobId: 'replay-1' });
     expect(await finished(replay)).toMatchObject({ written: true, state: 'answered' });
     const again = await answers.add('answer', real, { jobId: 'replay-2' });

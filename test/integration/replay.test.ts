@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { QUESTIONS_QUEUE, questionJobId } from '../../src/shared/queues.js';
+import { answerJobId, QUESTIONS_QUEUE } from '../../src/shared/queues.js';
 import { BridgeFixture, tempDir, type Conversation } from '../support/bridge.js';
 import { runAutopoll } from '../support/cli.js';
 import { InProcessPipeline, testPrefix } from '../support/pipeline.js';
@@ -120,7 +120,7 @@ describe('autopoll replay', () => {
   });
 
   it('rebuilds a question whose job Redis no longer holds', async () => {
-    await (await questions.getJob(questionJobId(ids.f1!)))!.remove();
+    await (await questions.getJob(bridge.jobId(ids.f1!)))!.remove();
     const run = await replay(['--query-id', 'q-f1'], bridge, prefix);
     expect(run.stdout).toContain('replayed 1 (0 retried, 1 rebuilt from the bridge)');
     await waitFor('q-f1 answered', () => state('f1') === 'answered');
@@ -130,7 +130,7 @@ describe('autopoll replay', () => {
   it("a retry of the failed job (the board's action) is a replay too", async () => {
     const id = bridge.ask(c1.id, 'q-board', 'board #stub-fail-unless-replay');
     await waitFor('q-board failed', () => bridge.ledger(id)?.state === 'failed');
-    await (await questions.getJob(questionJobId(id)))!.retry('failed');
+    await (await questions.getJob(bridge.jobId(id)))!.retry('failed');
     await waitFor('q-board answered', () => bridge.ledger(id)?.state === 'answered');
     expect(responsesTo('q-board').map((r) => r.body.answer)).toEqual([expect.stringMatching(/could not answer/), 'Stub answer to q-board.']);
   });
@@ -139,11 +139,11 @@ describe('autopoll replay', () => {
     const run = await replay(['--query-id', 'q-f3'], bridge, prefix);
     expect(run.stdout).toContain('replayed 1');
     await waitFor('q-f3 ran again and failed', async () => {
-      const job = await questions.getJob(questionJobId(ids.f3!));
+      const job = await questions.getJob(bridge.jobId(ids.f3!));
       return job!.attemptsStarted >= 2 && (await job!.getState()) === 'failed';
     });
     // The second error went to its own answer job (round 1), which the writer dropped as a duplicate.
-    await waitFor('second error processed', async () => (await pipeline.producer.answers.getJob('e-m-' + ids.f3 + '-r1'))?.finishedOn !== undefined);
+    await waitFor('second error processed', async () => (await pipeline.producer.answers.getJob(answerJobId(bridge.jobId(ids.f3!), 'error', 1)))?.finishedOn !== undefined);
     expect(state('f3')).toBe('failed');
     expect(responsesTo('q-f3')).toHaveLength(1);
   });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BridgeClient } from '../../src/bridge/BridgeClient.js';
+import { questionJobId } from '../../src/shared/queues.js';
 import { removedAfterFile } from './cleanup.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -74,6 +75,16 @@ export class BridgeFixture {
 
   ledger(messageId: number): Record<string, unknown> | undefined {
     return this.db.prepare('SELECT * FROM autopoll_ledger WHERE message_id = ?').get(messageId) as Record<string, unknown> | undefined;
+  }
+
+  /** The file's identity (autopoll_bridge), once a producer has opened it. */
+  bridgeId(): string {
+    return this.db.prepare<[], string>('SELECT bridge_id FROM autopoll_bridge').pluck().get()!;
+  }
+
+  /** The question job id of a message taken by this version's producer. */
+  jobId(messageId: number): string {
+    return questionJobId(this.bridgeId(), messageId);
   }
 
   close(): void {

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { Replayer, type ReplayResult } from '../../ops/replay/Replayer.js';
 import { planLines, resultLines, unmatchedLines } from '../../ops/replay/replayReport.js';
 import { hasSelector, parseWhen, type ReplaySelector } from '../../ops/replay/replaySelection.js';
-import { openBridgeReadOnly } from '../../producer/BridgeDatabase.js';
+import { openBridgeReadOnly, requireBridgeId } from '../../producer/BridgeDatabase.js';
 import { ContextReader } from '../../producer/ContextReader.js';
 import { ownedFiles } from '../../shared/ownedFiles.js';
 import { Ledger } from '../../producer/Ledger.js';
@@ -57,7 +57,7 @@ export function registerReplay(program: Command): void {
       const questions = new Queue(QUESTIONS_QUEUE, { ...queueOpts, defaultJobOptions: JOB_RETENTION });
       const answers = new Queue(ANSWERS_QUEUE, queueOpts);
       try {
-        const replayer = new Replayer(new Ledger(db), db, new ContextReader(o.contextRoot, o.contextMaxBytes, ownedFiles(o.bridgeDb)), questions, answers);
+        const replayer = new Replayer(new Ledger(db), db, new ContextReader(o.contextRoot, o.contextMaxBytes, ownedFiles(o.bridgeDb)), questions, answers, requireBridgeId(db, o.bridgeDb));
         const plan = replayer.plan(selector);
         // A --query-id that selected nothing is reported, and makes the exit 1; the others are replayed all the same.
         const unmatched = unmatchedLines(plan, o.bridgeDb);

@@ -39,6 +39,7 @@ export function registerUp(program: Command): void {
           if (consumer.stoppedBecause === undefined) logger.info(banner);
           else logger.warn(banner);
           return {
+            failed: running.failed,
             stop: async () => {
               await running.stop();
               await privateRedis?.stop();

@@ -35,6 +35,8 @@ export class Replayer {
     private readonly contexts: ContextReader,
     private readonly questions: Queue,
     private readonly answers: Queue,
+    /** The bridge file's identity: a rebuilt job carries it, and a job made before it gets it. */
+    private readonly bridgeId: string,
   ) {}
 
   /**
@@ -57,21 +59,21 @@ export class Replayer {
   }
 
   async replay(row: LedgerRow): Promise<ReplayResult> {
-    const id = row.job_id ?? questionJobId(row.message_id);
+    const id = row.job_id ?? questionJobId(this.bridgeId, row.message_id);
     const job = await this.questions.getJob(id);
     if (job) {
       const state = await job.getState();
       const data = QuestionJobSchema.safeParse(job.data);
       // An answered job no longer holds its context text: rebuilt from the bridge like a removed one.
       if ((state === 'failed' || state === 'completed') && data.success && !data.data.context?.dropped) {
-        await job.updateData({ ...data.data, ...closingMarks(job) });
+        await job.updateData({ ...data.data, bridgeId: this.bridgeId, ...closingMarks(job) });
         await job.retry(state);
         return { row, replayed: true, how: 'retried' };
       }
       if (state !== 'failed' && state !== 'completed') return { row, replayed: false, reason: `its job ${id} is ${state}: a retry is already under way` };
       await job.remove();
     }
-    const rebuilt = await questionFromBridge(this.db, this.contexts, row.message_id);
+    const rebuilt = await questionFromBridge(this.db, this.contexts, row.message_id, this.bridgeId);
     if ('reason' in rebuilt) return { row, replayed: false, reason: `cannot rebuild it from the bridge: ${rebuilt.reason}` };
     // A round-0 answer left from before (dropped as late) would shadow the replay's answer id.
     await this.answers.remove(answerJobId(id, 'answer')).catch(() => undefined);
