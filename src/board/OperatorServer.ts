@@ -51,7 +51,7 @@ const SECURITY_HEADERS = helmet({
 
 function refuseForeignHost(req: Request, res: Response, next: NextFunction): void {
   if (loopbackHost(req.headers.host)) return next();
-  res.status(403).type('text/plain').send('Forbidden: this server has no board token, so it answers only requests to a loopback name (127.0.0.1, localhost, [::1]). Set AUTOPOLL_BOARD_TOKEN to serve it under another name.\n');
+  res.status(403).type('text/plain').send('Forbidden: this server listens on loopback, so it answers only requests to a loopback name (127.0.0.1, localhost, [::1]). To serve it under another name, bind it elsewhere with --host and set AUTOPOLL_BOARD_TOKEN.\n');
 }
 
 /**
@@ -75,16 +75,16 @@ export class OperatorServer {
     // Before the login routes too: a forged login or logout is a cross-site write as well.
     app.use(refuseCrossSiteWrites);
     const startedAt = Date.now();
+    const loopback = isLoopback(o.host);
+    // On loopback a request under another name is a web page's (DNS rebinding), probes included,
+    // token or not: with one, such a page could still read the open probes and try the login form.
+    if (loopback) app.use(refuseForeignHost);
     if (o.token) {
-      const probesOpen = isLoopback(o.host);
       const auth: BoardAuth = { token: o.token, sessions: new BoardSessions(o.sessionTtlSeconds), throttle: new LoginThrottle() };
       app.use(loginRoutes(auth));
-      app.use(requireToken(auth, (path) => probesOpen && PROBES.has(path)));
-    } else {
-      // Without a token, being on loopback is the only guard: a request under another name is a
-      // web page's (DNS rebinding), probes included.
-      app.use(refuseForeignHost);
-      if (o.board) logger.warn({ host: o.host }, 'board has no token: open to every user of this machine; set AUTOPOLL_BOARD_TOKEN to require one');
+      app.use(requireToken(auth, (path) => loopback && PROBES.has(path)));
+    } else if (o.board) {
+      logger.warn({ host: o.host }, 'board has no token: open to every user of this machine; set AUTOPOLL_BOARD_TOKEN to require one');
     }
     app.get('/healthz', (_req, res) => {
       res.json({ status: 'ok', pid: process.pid, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });

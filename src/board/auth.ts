@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import express from 'express';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { tokensMatch } from '../producer/ConversationRegistry.js';
 import { loginPage } from './loginPage.js';
@@ -38,25 +39,33 @@ function address(req: Pick<Request, 'ip'>): string {
 }
 
 /**
- * Whether a request is logged in: a Bearer token (a guess counts as a failed attempt, and a
- * throttled address is refused even with the right one) or a live session cookie. A number is
- * the seconds a throttled address must wait.
+ * Checks a token once the throttle gives its address a turn (see LoginThrottle: the right token is
+ * accepted whenever it is checked; a number is the seconds to wait when the turn is refused unchecked).
  */
-export function authorize(req: Pick<Request, 'headers' | 'ip'>, auth: BoardAuth): boolean | number {
-  const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-  if (bearer === undefined) return auth.sessions.valid(readCookie(req.headers.cookie, SESSION_COOKIE));
-  const wait = auth.throttle.retryAfter(address(req));
-  if (wait > 0) return wait;
-  if (tokensMatch(bearer.trim(), auth.token)) return true;
+async function checkToken(req: Pick<Request, 'ip'>, token: string, auth: BoardAuth): Promise<boolean | number> {
+  const admission = auth.throttle.admit(address(req));
+  if ('retryAfterSeconds' in admission) return admission.retryAfterSeconds;
+  if (admission.waitMs > 0) await sleep(admission.waitMs);
+  if (tokensMatch(token, auth.token)) return true;
   auth.throttle.fail(address(req));
   return false;
+}
+
+/**
+ * Whether a request is logged in: a Bearer token (checked through the throttle) or a live session
+ * cookie. A number is the seconds an address must wait, its attempt refused unchecked.
+ */
+export async function authorize(req: Pick<Request, 'headers' | 'ip'>, auth: BoardAuth): Promise<boolean | number> {
+  const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (bearer === undefined) return auth.sessions.valid(readCookie(req.headers.cookie, SESSION_COOKIE));
+  return checkToken(req, bearer.trim(), auth);
 }
 
 function tooMany(res: Response, seconds: number): Response {
   return res.status(429).set('Retry-After', String(seconds));
 }
 
-const TOO_MANY = 'Too many wrong tokens from this address (or from everywhere): wait';
+const TOO_MANY = 'Too many wrong tokens from this address: its attempts wait their turn, and this one would wait too long. Try again in';
 
 /** Only local paths: a login must not redirect to another site. */
 const NextSchema = z.string().regex(/^\/(?!\/)[^\s\\]*$/).catch('/');
@@ -67,11 +76,11 @@ const LoginSchema = z.object({ token: z.string({ error: 'token is required' }).m
  * everything else gets 401 with a line that says how to authenticate.
  */
 export function requireToken(auth: BoardAuth, open: (path: string) => boolean): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
+  return async (req: Request, res: Response, next: NextFunction) => {
     if (open(req.path)) return next();
-    const verdict = authorize(req, auth);
+    const verdict = await authorize(req, auth);
     if (verdict === true) return next();
-    if (typeof verdict === 'number') return tooMany(res, verdict).json({ error: `${TOO_MANY} ${verdict} s (Retry-After)` });
+    if (typeof verdict === 'number') return tooMany(res, verdict).json({ error: `${TOO_MANY} ${verdict} s (Retry-After).` });
     // Only a browser (asking for HTML by name) is sent to the form; scripts and probes get the 401.
     if (req.method === 'GET' && (req.headers.accept ?? '').includes('text/html')) {
       return res.redirect(302, `/login?next=${encodeURIComponent(req.originalUrl)}`);
@@ -88,13 +97,12 @@ export function loginRoutes(auth: BoardAuth): Router {
   router.get('/login', (req, res) => {
     res.type('html').send(loginPage({ next: NextSchema.parse(req.query.next), error: undefined }));
   });
-  router.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
+  router.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), async (req, res) => {
     const parsed = LoginSchema.safeParse(req.body);
     const next = NextSchema.parse(parsed.success ? parsed.data.next : undefined);
-    const wait = auth.throttle.retryAfter(address(req));
-    if (wait > 0) return tooMany(res, wait).type('html').send(loginPage({ next, error: `${TOO_MANY} ${wait} seconds.` }));
-    if (!parsed.success || !tokensMatch(parsed.data.token, auth.token)) {
-      if (parsed.success) auth.throttle.fail(address(req));
+    const verdict = parsed.success ? await checkToken(req, parsed.data.token, auth) : false;
+    if (typeof verdict === 'number') return tooMany(res, verdict).type('html').send(loginPage({ next, error: `${TOO_MANY} ${verdict} seconds.` }));
+    if (!verdict) {
       const error = parsed.success ? 'That token is not the board token (AUTOPOLL_BOARD_TOKEN).' : 'Enter the board token (AUTOPOLL_BOARD_TOKEN).';
       return res.status(401).type('html').send(loginPage({ next, error }));
     }
@@ -102,9 +110,9 @@ export function loginRoutes(auth: BoardAuth): Router {
     res.cookie(SESSION_COOKIE, auth.sessions.issue(), { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/', maxAge: auth.sessions.ttlSeconds * 1000 });
     res.redirect(303, next);
   });
-  router.post('/logout', (req, res) => {
+  router.post('/logout', async (req, res) => {
     // Only a logged-in caller ends everyone's sessions; anyone else would log the operators out.
-    if (authorize(req, auth) === true) auth.sessions.revokeAll();
+    if ((await authorize(req, auth)) === true) auth.sessions.revokeAll();
     res.clearCookie(SESSION_COOKIE, { path: '/' });
     res.redirect(303, '/login');
   });

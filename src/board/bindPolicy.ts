@@ -9,7 +9,7 @@ export function isLoopback(host: string): boolean {
 
 /**
  * Whether a request's Host header names this machine's loopback (any port): the only requests a
- * server without a token answers. A web page can make a browser on this machine send requests to
+ * server bound to loopback answers, with a token or without. A web page can make a browser on this machine send requests to
  * 127.0.0.1 under its own name (DNS rebinding); their Host is that name, not a loopback one.
  */
 export function loopbackHost(hostHeader: string | undefined): boolean {

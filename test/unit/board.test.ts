@@ -3,7 +3,7 @@ import { authorize, readCookie, SESSION_COOKIE, type BoardAuth } from '../../src
 import { bindRefusal, isLoopback } from '../../src/board/bindPolicy.js';
 import { answerView, questionView } from '../../src/board/bullBoard.js';
 import { crossSiteWrite } from '../../src/board/crossSite.js';
-import { LoginThrottle } from '../../src/board/loginThrottle.js';
+import { LOGIN_LIMITS, LoginThrottle } from '../../src/board/loginThrottle.js';
 import { BoardSessions } from '../../src/board/sessions.js';
 import { parseOptions, SERVER } from '../../src/cli/options.js';
 import { progressVerdict, runChecks, type ProgressState } from '../../src/board/readiness.js';
@@ -47,11 +47,11 @@ describe('board auth', () => {
     let now = 1_000_000_000_000;
     const sessions = new BoardSessions(60, () => now);
     const value = sessions.issue();
-    expect(value).toMatch(/^1000000060\.[0-9a-f]{64}$/);
+    expect(value).toMatch(/^1000000060000\.[0-9a-f]{64}$/);
     expect(value).not.toContain(token);
     expect(sessions.valid(value)).toBe(true);
     // Another expiry with this signature, a signature of another process, or a mangled value: nothing.
-    expect(sessions.valid(value.replace('1000000060.', '1000099999.'))).toBe(false);
+    expect(sessions.valid(value.replace('1000000060000.', '1000099999000.'))).toBe(false);
     expect(sessions.valid(new BoardSessions(60, () => now).issue())).toBe(false);
     for (const bad of [undefined, '', value.slice(0, -1), `${value}0`, value.toUpperCase(), `x${value}`]) expect(sessions.valid(bad), String(bad)).toBe(false);
     now += 59_999;
@@ -63,6 +63,16 @@ describe('board auth', () => {
     sessions.revokeAll();
     expect(sessions.valid(fresh)).toBe(false);
     expect(sessions.valid(sessions.issue())).toBe(true);
+  });
+
+  it('a session lasts at least its TTL, whatever the millisecond it was issued at', () => {
+    let now = 1_000_000_000_999;
+    const sessions = new BoardSessions(2, () => now);
+    const value = sessions.issue();
+    now += 1_999;
+    expect(sessions.valid(value)).toBe(true);
+    now += 1;
+    expect(sessions.valid(value)).toBe(false);
   });
 
   it('readCookie finds one cookie by its exact name', () => {
@@ -83,58 +93,79 @@ describe('board auth', () => {
     expect(readCookie('b=%; a=1', 'a')).toBe('1');
   });
 
-  it('authorize accepts the token as a bearer, or a live session cookie, and nothing else', () => {
-    const auth: BoardAuth = { token, sessions: new BoardSessions(3600), throttle: new LoginThrottle({ perAddress: 100, overall: 100, windowMs: 60_000 }) };
+  it('authorize accepts the token as a bearer, or a live session cookie, and nothing else', async () => {
+    const auth: BoardAuth = { token, sessions: new BoardSessions(3600), throttle: new LoginThrottle({ ...LOGIN_LIMITS, perAddress: 100, overall: 100 }) };
     const req = (headers: Record<string, string>) => ({ headers, ip: '127.0.0.1' });
     const session = `${SESSION_COOKIE}=${auth.sessions.issue()}`;
-    expect(authorize(req({}), auth)).toBe(false);
-    expect(authorize(req({ authorization: `Bearer ${token}` }), auth)).toBe(true);
-    expect(authorize(req({ authorization: `bearer   ${token}` }), auth)).toBe(true);
-    expect(authorize(req({ authorization: `Bearer ${token} ` }), auth)).toBe(true);
-    expect(authorize(req({ authorization: `Bearer ${token}x` }), auth)).toBe(false);
-    expect(authorize(req({ authorization: `Bearer ${token.slice(1)}` }), auth)).toBe(false);
-    expect(authorize(req({ authorization: `Basic ${token}` }), auth)).toBe(false);
-    expect(authorize(req({ authorization: token }), auth)).toBe(false);
-    expect(authorize(req({ cookie: session }), auth)).toBe(true);
-    expect(authorize(req({ cookie: `theme=dark; ${session}` }), auth)).toBe(true);
+    expect(await authorize(req({}), auth)).toBe(false);
+    expect(await authorize(req({ authorization: `Bearer ${token}` }), auth)).toBe(true);
+    expect(await authorize(req({ authorization: `bearer   ${token}` }), auth)).toBe(true);
+    expect(await authorize(req({ authorization: `Bearer ${token} ` }), auth)).toBe(true);
+    expect(await authorize(req({ authorization: `Bearer ${token}x` }), auth)).toBe(false);
+    expect(await authorize(req({ authorization: `Bearer ${token.slice(1)}` }), auth)).toBe(false);
+    expect(await authorize(req({ authorization: `Basic ${token}` }), auth)).toBe(false);
+    expect(await authorize(req({ authorization: token }), auth)).toBe(false);
+    expect(await authorize(req({ cookie: session }), auth)).toBe(true);
+    expect(await authorize(req({ cookie: `theme=dark; ${session}` }), auth)).toBe(true);
     // The cookie must be a session of this process, not the token.
-    expect(authorize(req({ cookie: `${SESSION_COOKIE}=${token}` }), auth)).toBe(false);
-    expect(authorize(req({ cookie: `${SESSION_COOKIE}=${new BoardSessions(3600).issue()}` }), auth)).toBe(false);
-    expect(authorize(req({ cookie: `other=${session.split('=')[1]}` }), auth)).toBe(false);
-    expect(authorize(req({ cookie: `${SESSION_COOKIE}=%E0%A4%A` }), auth)).toBe(false);
+    expect(await authorize(req({ cookie: `${SESSION_COOKIE}=${token}` }), auth)).toBe(false);
+    expect(await authorize(req({ cookie: `${SESSION_COOKIE}=${new BoardSessions(3600).issue()}` }), auth)).toBe(false);
+    expect(await authorize(req({ cookie: `other=${session.split('=')[1]}` }), auth)).toBe(false);
+    expect(await authorize(req({ cookie: `${SESSION_COOKIE}=%E0%A4%A` }), auth)).toBe(false);
   });
 
-  it('authorize counts wrong bearers and refuses a throttled address even with the right one', () => {
-    const auth: BoardAuth = { token, sessions: new BoardSessions(3600), throttle: new LoginThrottle({ perAddress: 2, overall: 10, windowMs: 60_000 }) };
+  it('authorize counts wrong bearers and accepts the right one from a throttled address once its turn comes', async () => {
+    const limits = { perAddress: 2, overall: 10, windowMs: 60_000, firstPauseMs: 50, maxPauseMs: 50, maxWaitMs: 125, maxAddresses: 100 };
+    const auth: BoardAuth = { token, sessions: new BoardSessions(3600), throttle: new LoginThrottle(limits) };
     const as = (ip: string, bearer: string) => ({ headers: { authorization: `Bearer ${bearer}` }, ip });
-    expect(authorize(as('10.0.0.1', 'wrong-0123456789'), auth)).toBe(false);
-    expect(authorize(as('10.0.0.1', 'wrong-0123456789'), auth)).toBe(false);
-    expect(authorize(as('10.0.0.1', token), auth)).toBe(60);
-    expect(authorize(as('10.0.0.2', token), auth)).toBe(true);
+    expect(await authorize(as('10.0.0.1', 'wrong-0123456789'), auth)).toBe(false);
+    expect(await authorize(as('10.0.0.1', 'wrong-0123456789'), auth)).toBe(false);
+    expect(await authorize(as('10.0.0.1', token), auth)).toBe(true);
+    expect(await authorize(as('10.0.0.1', 'wrong-0123456789'), auth)).toBe(false);
+    // Guesses sent at once (once the last pause is over) are checked one per pause: the fourth would
+    // wait past maxWaitMs and is refused unchecked.
+    await new Promise((r) => setTimeout(r, 120));
+    const started = Date.now();
+    const verdicts = await Promise.all([0, 1, 2, 3].map(() => authorize(as('10.0.0.1', 'wrong-0123456789'), auth)));
+    expect(verdicts).toEqual([false, false, false, 1]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(95);
+    expect(await authorize(as('10.0.0.2', token), auth)).toBe(true);
   });
 });
 
 describe('LoginThrottle', () => {
-  it('blocks an address after its limit, everyone after the overall one, until the window that began at the first failure ends', () => {
+  const limits = { perAddress: 3, overall: 5, windowMs: 60_000, firstPauseMs: 1_000, maxPauseMs: 4_000, maxWaitMs: 5_000, maxAddresses: 100 };
+
+  it('checks at once under the limits; past an address\'s own, paces its checks with a doubling pause and refuses what would wait too long', () => {
     let now = 0;
-    const throttle = new LoginThrottle({ perAddress: 3, overall: 5, windowMs: 60_000 }, () => now);
+    const throttle = new LoginThrottle(limits, () => now);
     for (let i = 0; i < 3; i++) {
-      expect(throttle.retryAfter('a')).toBe(0);
+      expect(throttle.admit('a')).toEqual({ waitMs: 0 });
       throttle.fail('a');
-      now += 1000;
     }
-    expect(throttle.retryAfter('a')).toBe(57);
-    expect(throttle.retryAfter('b')).toBe(0);
-    throttle.fail('b');
-    throttle.fail('c');
-    // Five failures in all: every address waits, one that never failed too.
-    expect(throttle.retryAfter('b')).toBe(57);
-    expect(throttle.retryAfter('d')).toBe(57);
-    now = 59_500;
-    expect(throttle.retryAfter('a')).toBe(1);
+    // Its turn now, then 1 s later; a failure doubles the pauses that follow.
+    expect(throttle.admit('a')).toEqual({ waitMs: 0 });
+    expect(throttle.admit('a')).toEqual({ waitMs: 1_000 });
+    throttle.fail('a');
+    expect(throttle.admit('a')).toEqual({ waitMs: 2_000 });
+    expect(throttle.admit('a')).toEqual({ waitMs: 4_000 });
+    expect(throttle.admit('a')).toEqual({ retryAfterSeconds: 6 });
+    // Another address is not paced.
+    expect(throttle.admit('b')).toEqual({ waitMs: 0 });
+    expect(throttle.admit('b')).toEqual({ waitMs: 0 });
+  });
+
+  it('past the overall limit paces every address, but checks the first attempt of one that never failed at once; the window\'s end forgets all', () => {
+    let now = 0;
+    const throttle = new LoginThrottle(limits, () => now);
+    for (const address of ['a', 'b', 'c', 'd', 'e']) throttle.fail(address);
+    expect(throttle.admit('operator')).toEqual({ waitMs: 0 });
+    expect(throttle.admit('operator')).toEqual({ waitMs: 1_000 });
+    now = 5_000;
+    expect(throttle.admit('operator')).toEqual({ waitMs: 0 });
     now = 60_000;
-    expect(throttle.retryAfter('a')).toBe(0);
-    expect(throttle.retryAfter('d')).toBe(0);
+    expect(throttle.admit('operator')).toEqual({ waitMs: 0 });
+    expect(throttle.admit('operator')).toEqual({ waitMs: 0 });
   });
 });
 
