@@ -2,7 +2,9 @@
  * Free wrong attempts per window (from one address, and from all together), then the pause between
  * two checks of one address's attempts: it starts at firstPauseMs and doubles with each further
  * failure of that address, up to maxPauseMs. An attempt that would wait longer than maxWaitMs for
- * its turn is refused unchecked. Addresses beyond maxAddresses are not remembered one by one.
+ * its turn is refused unchecked. Memory stays bounded: addresses beyond maxAddresses are not
+ * remembered (each attempt from one counts as its first), a limit only a guesser holding that many
+ * addresses reaches.
  */
 export const LOGIN_LIMITS = { perAddress: 5, overall: 30, windowMs: 60_000, firstPauseMs: 1_000, maxPauseMs: 8_000, maxWaitMs: 8_000, maxAddresses: 10_000 };
 
