@@ -165,6 +165,23 @@ describe("context root: Claude Code's config and credentials are autopoll's own"
 });
 
 describe('context root: the default is ./data/context, never the working folder', () => {
+  it('a producer whose default root exists but is empty warns, naming the flag', async () => {
+    const cwd = tempDir('autopoll-cwd-');
+    mkdirSync(join(cwd, 'data', 'context'), { recursive: true });
+    const bridge = BridgeFixture.create();
+    const conv = bridge.createConversation();
+    const producer = new AutopollProcess(['producer', '--redis', redisUrl, '--prefix', testPrefix(), '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`], {}, ['env', '-C', cwd]);
+    try {
+      const warned = await producer.waitForLog(/^the context root is empty/);
+      expect(warned).toMatchObject({ level: 40, created: false });
+      expect(String(warned.msg)).toMatch(/--context-root \(env AUTOPOLL_CONTEXT_ROOT\)/);
+      await producer.waitForLog(/^producer started$/);
+    } finally {
+      await producer.kill('SIGTERM');
+      bridge.close();
+    }
+  });
+
   it('`up` in a fresh folder creates data/context and reads context files there only (not ./.env)', async () => {
     const cwd = tempDir('autopoll-cwd-');
     const canary = `ENV-CANARY-${Date.now()}`;
@@ -205,6 +222,20 @@ describe('context root: the default is ./data/context, never the working folder'
 });
 
 describe('tools root: the start scan', () => {
+  it("refuses a root that is HOME (holding ~/.claude) or holds a hard link to Claude Code's credentials", async () => {
+    const home = tempDir('autopoll-home-');
+    mkdirSync(join(home, '.claude'));
+    writeFileSync(join(home, '.claude', '.credentials.json'), '{"claudeAiOauth":{"refreshToken":"sk-ant-ort01-x"}}\n');
+    const withLink = tempDir('autopoll-tools-');
+    linkSync(join(home, '.claude', '.credentials.json'), join(withLink, 'notes.md'));
+    for (const [root, what] of [[home, /\/\.claude(\.json)?, which autopoll owns/], [withLink, /notes\.md, which is Claude Code's config or credentials/]] as const) {
+      const consumer = new AutopollProcess(['consumer', '--redis', redisUrl, '--prefix', testPrefix(), '--answerer', 'claude', '--tools-root', root], { ANTHROPIC_API_KEY: 'sk-ant-test', HOME: home, CLAUDE_CONFIG_DIR: undefined });
+      const exit = await Promise.race([consumer.exited, new Promise((r) => setTimeout(r, 30_000)).then(() => consumer.kill())]);
+      expect(exit.code, consumer.stderr).toBe(2);
+      expect(consumer.stderr).toMatch(what);
+    }
+  });
+
   it('skips links to a device and a FIFO (no file Grep reads): the consumer starts, and says what the scan took', async () => {
     const root = tempDir('autopoll-tools-');
     writeFileSync(join(root, 'a.md'), 'fine\n');
