@@ -81,7 +81,7 @@ const TrustProxySchema = z
 export const COMMON = {
   redis: {
     flags: '--redis <url>', env: 'REDIS_URL', default: 'redis://127.0.0.1:6379',
-    help: 'Redis: redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS), a Sentinel set redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER_NAME[?db=N], or with --redis-cluster seed nodes redis://HOST:PORT[,HOST:PORT...]',
+    help: 'Redis: redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS), a Sentinel set redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER_NAME[?db=N], or with --redis-cluster seed nodes redis://HOST:PORT[,HOST:PORT...]; with a password, prefer the variable: flags show in ps',
     // The whole check needs --redis-cluster too: see crossIssues.
     schema: z.string().min(1, 'expected a Redis URL'),
   },
@@ -115,7 +115,7 @@ export const PRODUCER = {
   bridgeDb: { flags: '--bridge-db <path>', env: 'BRIDGE_DB', default: './data/bridge.db', help: 'bridge SQLite file (created with the bridge schema if missing)', schema: z.string().min(1) },
   conversation: {
     flags: '--conversation <CONV_ID:TOKEN>', env: 'AUTOPOLL_CONVERSATIONS', list: true,
-    help: 'serve this conversation, checked against its side-b token (repeatable; env: comma list)',
+    help: 'serve this conversation, checked against its side-b token (repeatable; env: comma list); prefer the variable: flags show in ps',
     schema: z.array(ConversationSchema).default([]),
   },
   role: { flags: '--role <role>', env: 'AUTOPOLL_ROLE', help: "serve every unexpired conversation whose session_b_role is this", schema: z.preprocess(emptyToUndefined, z.string().min(1).optional()) },

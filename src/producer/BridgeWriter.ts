@@ -1,13 +1,13 @@
 import { pyJsonDumps } from '../shared/pyjson.js';
-import { redactValues } from '../shared/redact.js';
 import { bridgeNow } from '../shared/timestamp.js';
 import type { Db } from './BridgeDatabase.js';
+import type { ReadyResponse } from './responseBody.js';
 
 const RESPONSE_METADATA = pyJsonDumps({ action_type: 'response' });
 
 /**
  * Writes rows the way the bridge's own send and fetch do (PROTOCOL.md): side `b` to side `a`,
- * redacted, with the audit row. Callers run it inside their transaction.
+ * redacted (by readyResponse), with the audit row. Callers run it inside their transaction.
  */
 export class BridgeWriter {
   private readonly insertMessage;
@@ -26,14 +26,15 @@ export class BridgeWriter {
   }
 
   /**
-   * Sends `body` from `b` to `a`; returns the new message id. `redactedBefore`: parts of the body
-   * were redacted before it got here (a consumer's answer), which the audit row reports too.
+   * Sends a response from `b` to `a`, as it is: it was redacted before it was cut to fit, and a
+   * second redaction here could change what was measured. Returns the new message id.
+   * `redactedBefore`: parts of it were redacted before it got here (a consumer's answer), which the
+   * audit row reports too.
    */
-  sendResponse(conversationId: string, body: Record<string, unknown>, redactedBefore = false): number {
-    const { value, redacted: redactedNow } = redactValues(body);
-    const redacted = redactedNow || redactedBefore;
+  sendResponse(conversationId: string, response: ReadyResponse, redactedBefore = false): number {
+    const redacted = response.redacted || redactedBefore;
     // pyJsonDumps writes ASCII only, so .length is Python's len(), the bridge's message_length.
-    const text = pyJsonDumps(value);
+    const text = pyJsonDumps(response.body);
     const now = bridgeNow();
     const id = Number(this.insertMessage.run(conversationId, text, RESPONSE_METADATA, now).lastInsertRowid);
     this.insertAudit.run(

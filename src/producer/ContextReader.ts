@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
-import { isInside, OWNED_REASON, ownedKindOf, type OwnedFiles } from '../shared/ownedFiles.js';
+import { isInside, NOTHING_OWNED, OWNED_REASON, ownedKindOf, type OwnedFiles } from '../shared/ownedFiles.js';
 import { redactText } from '../shared/redact.js';
 
 export interface ContextText {
@@ -30,11 +30,19 @@ const REDACTION_SLACK = 64 * 1024;
 export class ContextReader {
   private readonly root: string;
 
-  /** `owned`: files never handed out whatever the root, such as the bridge file and its WAL. */
+  /** Set once `onFirstMissing` has been called: one warning tells the operator, a thousand flood the log. */
+  private missingTold = false;
+
+  /**
+   * `owned`: files never handed out whatever the root, such as the bridge file and its WAL.
+   * `onFirstMissing`: told of the first context_file not found under the root (a wrong root, as
+   * after an upgrade, shows as exactly this).
+   */
   constructor(
     root: string,
     private readonly maxBytes: number,
-    private readonly owned: OwnedFiles = { bridgeFiles: [], dirs: [] },
+    private readonly owned: OwnedFiles = NOTHING_OWNED,
+    private readonly onFirstMissing: (contextFile: string, root: string) => void = () => {},
   ) {
     this.root = resolve(root);
   }
@@ -56,6 +64,10 @@ export class ContextReader {
     try {
       real = await realpath(requested);
     } catch {
+      if (!this.missingTold) {
+        this.missingTold = true;
+        this.onFirstMissing(contextFile, this.root);
+      }
       return { ok: false, reason: `context_file ${contextFile} does not exist under the context root` };
     }
     if (!isInside(rootReal, real)) {

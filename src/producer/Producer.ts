@@ -19,6 +19,7 @@ import { isDown } from '../shared/redis.js';
 import { BridgeWriter } from './BridgeWriter.js';
 import { retryBusy } from './busyRetry.js';
 import { ContextReader } from './ContextReader.js';
+import { redactText } from '../shared/redact.js';
 import { ConversationRegistry, NothingToServeError, type ConversationGrant } from './ConversationRegistry.js';
 import { Heartbeat } from './Heartbeat.js';
 import { InboxScanner } from './InboxScanner.js';
@@ -125,7 +126,10 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.registry = new ConversationRegistry(db, options.conversations, options.role, logger);
     this.scanner = new InboxScanner(db);
     this.taker = new MessageTaker(db, this.ledger, this.writer, logger, bridgeId);
-    this.contexts = new ContextReader(options.contextRoot, options.contextMaxBytes, ownedFiles(options.bridgeDb));
+    this.contexts = new ContextReader(options.contextRoot, options.contextMaxBytes, ownedFiles(options.bridgeDb), (contextFile, contextRoot) =>
+      // The path comes from the asker: redacted like any bridge text before it reaches a log line.
+      logger.warn({ contextFile: redactText(contextFile).slice(0, 300), contextRoot }, 'a context_file does not exist under the context root (only the first is logged): if the files are elsewhere, pass --context-root (env AUTOPOLL_CONTEXT_ROOT) with a folder holding only the files to share'),
+    );
     this.watcher = new BridgeWatcher(db, { path: options.bridgeDb, pollIntervalMs: options.pollIntervalMs, onChange: () => this.pump(), onLost: (why) => this.lose(why) }, logger);
     this.answerWriter = new AnswerWriter(db, this.ledger, this.writer, logger, {
       connection: options.connection,

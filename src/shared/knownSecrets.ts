@@ -19,12 +19,16 @@ export function replacementFor(kind: SecretKind): string {
 }
 
 /**
- * Anthropic's own key shapes, whichever process holds them: `sk-ant-api03-...` API keys,
- * `sk-ant-oat01-...` OAuth tokens, `sk-ant-admin01-...` admin keys. The bridge's rules miss them
- * (its `sk-` rule wants 48 letters or digits right after the dash). Only characters that need no
- * escaping in JSON, so a log line stays valid.
+ * Anthropic's own key shapes, whichever process holds them: `sk-ant-<type><NN>-...`, any type, so
+ * one not listed here is caught too (`api03` API keys, `admin01` admin keys, `oat01` OAuth access
+ * and `ort01` refresh tokens, `sid01` session keys). The bridge's rules miss them (its `sk-` rule
+ * wants 48 letters or digits right after the dash). Only characters that need no escaping in JSON,
+ * so a log line stays valid.
  */
-const ANTHROPIC_PATTERN = /sk-ant-(oat|api|admin)[0-9]{2}-[A-Za-z0-9_-]{8,}/g;
+const ANTHROPIC_PATTERN = /sk-ant-([a-z]+)[0-9]{2}-[A-Za-z0-9_-]{8,}/g;
+
+/** The OAuth token types (access, refresh); every other type is named a key. */
+const OAUTH_TYPES = new Set(['oat', 'ort']);
 
 /**
  * Replaces each known value in `text`, longest first (a value inside another is not left in
@@ -33,7 +37,7 @@ const ANTHROPIC_PATTERN = /sk-ant-(oat|api|admin)[0-9]{2}-[A-Za-z0-9_-]{8,}/g;
 export function redactKnown(text: string, secrets: readonly KnownSecret[]): string {
   let out = text;
   for (const { kind, value } of secrets) if (out.includes(value)) out = out.split(value).join(replacementFor(kind));
-  if (out.includes('sk-ant-')) out = out.replace(ANTHROPIC_PATTERN, (_m, type: string) => replacementFor(type === 'oat' ? 'oauth-token' : 'anthropic-key'));
+  if (out.includes('sk-ant-')) out = out.replace(ANTHROPIC_PATTERN, (_m, type: string) => replacementFor(OAUTH_TYPES.has(type) ? 'oauth-token' : 'anthropic-key'));
   return out;
 }
 

@@ -105,7 +105,9 @@ describe('the board in a browser', () => {
     await page.getByRole('navigation').getByRole('link', { name: 'questions' }).click();
     await page.getByRole('link', { name: /^FAILED/ }).click();
     await page.waitForURL((u) => u.pathname === '/queue/questions' && u.searchParams.get('status') === 'failed');
-    const job = page.getByRole('link', { name: /question q_replay$/ });
+    // Bull Board links a job card by its id (m-<bridgeId>-<messageId>), its name (question q_replay) beside it.
+    const jobLink = () => page.getByRole('link', { name: new RegExp(`${bridge!.jobId(failing)}|question q_replay$`) }).first();
+    const job = jobLink();
     await job.waitFor();
     await step(page, '03-failed');
     await job.click();
@@ -137,7 +139,7 @@ describe('the board in a browser', () => {
 
     // The board shows it: nothing failed, the three questions completed.
     await page.goto(new URL('queue/questions?status=completed', url).href);
-    await page.getByRole('link', { name: /question q_replay$/ }).waitFor();
+    await jobLink().waitFor();
     await waitFor('3 completed, none failed, in the tabs', async () => {
       const [completed, failed] = await Promise.all([page.getByRole('link', { name: /^COMPLETED/ }).innerText(), page.getByRole('link', { name: /^FAILED/ }).innerText()]);
       return /^COMPLETED\s*3$/.test(completed.trim()) && failed.trim() === 'FAILED';

@@ -115,13 +115,18 @@ describe('bad input on the bridge is rejected with a reason and stops nothing', 
     expect((responses[0]!.error as { message: string }).message).toMatch(/symbolic link/);
   });
 
-  it('a context_file inside the root travels in the job with line numbers', async () => {
+  it('a context_file inside the root travels in the job with line numbers; an answered job keeps only its path', async () => {
     const id = bridge.ask(conv.id, 'q_ctx', 'what does it say?', { context_file: 'docs/RESUME.md' });
+    // A question that fails every try: a failed job keeps its context for a retry, so its numbered text can be read.
+    const failing = bridge.ask(conv.id, 'q_ctx_fail', 'what does it say? #stub-fail', { context_file: 'docs/RESUME.md' });
     await waitFor('answer', () => bridge.responses(conv.id).some((r) => r.body.query_id === 'q_ctx'));
-    const job = await pipeline.producer.questions.getJob(bridge.jobId(id));
-    expect(job!.data.context).toEqual({ path: 'docs/RESUME.md', text: '     1\tline one\n     2\tline two', truncated: false });
     const answer = bridge.responses(conv.id).find((r) => r.body.query_id === 'q_ctx')!.body;
     expect(answer.sources).toEqual(['docs/RESUME.md:1']);
+    const job = await pipeline.producer.questions.getJob(bridge.jobId(id));
+    expect(job!.data.context).toEqual({ path: 'docs/RESUME.md', text: '', truncated: false, dropped: true });
+    await waitFor('error response', () => bridge.responses(conv.id).some((r) => r.body.query_id === 'q_ctx_fail'));
+    const failed = await pipeline.producer.questions.getJob(bridge.jobId(failing));
+    expect(failed!.data.context).toEqual({ path: 'docs/RESUME.md', text: '     1\tline one\n     2\tline two', truncated: false });
   });
 
   it('invalid job data put on the questions queue by hand is refused with an error response', async () => {

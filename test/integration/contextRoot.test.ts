@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { redisDump } from '../chaos/support/secrets.js';
 import { BridgeFixture, tempDir } from '../support/bridge.js';
 import { AutopollProcess, runAutopoll } from '../support/cli.js';
+import { claudeEnv } from '../support/claudeEnv.js';
+import { FakeAnthropic } from '../support/fakeAnthropic.js';
 import { SpawnedPipeline } from '../support/spawnedPipeline.js';
 import { testPrefix } from '../support/pipeline.js';
 import { waitFor } from '../support/wait.js';
@@ -140,7 +142,46 @@ describe('context root: refused at start when it holds what autopoll owns', () =
   });
 });
 
+describe("context root: Claude Code's config and credentials are autopoll's own", () => {
+  it('a root holding ~/.claude (HOME as the producer has it) stops the producer before it starts, as does a root inside it', async () => {
+    const home = tempDir('autopoll-home-');
+    mkdirSync(join(home, '.claude'));
+    writeFileSync(join(home, '.claude', '.credentials.json'), '{"claudeAiOauth":{"refreshToken":"sk-ant-ort01-x"}}\n');
+    const bridge = BridgeFixture.create();
+    const conv = bridge.createConversation();
+    try {
+      for (const root of [home, join(home, '.claude')]) {
+        const run = await runAutopoll(['producer', '--redis', redisUrl, '--prefix', testPrefix(), '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`, '--context-root', root], { HOME: home, CLAUDE_CONFIG_DIR: undefined }, 30_000);
+        expect(run.code, run.stderr).toBe(2);
+        expect(run.stderr).toContain('--context-root (env AUTOPOLL_CONTEXT_ROOT)');
+        expect(run.stderr).toMatch(/\/\.claude(\.json)?, which autopoll owns/);
+        expect(run.stderr).toContain(join(home, '.claude'));
+        expect(run.stdout).not.toMatch(/producer started/);
+      }
+    } finally {
+      bridge.close();
+    }
+  });
+});
+
 describe('context root: the default is ./data/context, never the working folder', () => {
+  it('a producer whose default root exists but is empty warns, naming the flag', async () => {
+    const cwd = tempDir('autopoll-cwd-');
+    mkdirSync(join(cwd, 'data', 'context'), { recursive: true });
+    const bridge = BridgeFixture.create();
+    const conv = bridge.createConversation();
+    const producer = new AutopollProcess(['producer', '--redis', redisUrl, '--prefix', testPrefix(), '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`], {}, ['env', '-C', cwd]);
+    try {
+      const warned = await producer.waitForLog(/^the context root is empty/);
+      expect(warned).toMatchObject({ level: 40, created: false });
+      expect(String(warned.msg)).toMatch(/--context-root \(env AUTOPOLL_CONTEXT_ROOT\)/);
+      await producer.waitForLog(/^producer started$/);
+    } finally {
+      await producer.kill('SIGTERM');
+      bridge.close();
+    }
+  });
+
   it('`up` in a fresh folder creates data/context and reads context files there only (not ./.env)', async () => {
     const cwd = tempDir('autopoll-cwd-');
     const canary = `ENV-CANARY-${Date.now()}`;
@@ -149,7 +190,10 @@ describe('context root: the default is ./data/context, never the working folder'
     const env = { AUTOPOLL_PREFIX: prefix, REDIS_URL: redisUrl };
     const up = new AutopollProcess(['up', '--answerer', 'stub', '--port', '0'], env, ['env', '-C', cwd]);
     try {
-      await up.waitForLog(/created the context root/);
+      // An upgraded setup's context files were read from the working folder: the operator is told, with the flag.
+      const created = await up.waitForLog(/created the context root/);
+      expect(created.level, 'a warning').toBe(40);
+      expect(String(created.msg)).toMatch(/--context-root \(env AUTOPOLL_CONTEXT_ROOT\)/);
       await up.waitForLog(/^autopoll is up/, 30_000);
       expect(existsSync(join(cwd, 'data', 'context'))).toBe(true);
       writeFileSync(join(cwd, 'data', 'context', 'notes.md'), 'a note\n');
@@ -162,8 +206,51 @@ describe('context root: the default is ./data/context, never the working folder'
       const said = JSON.stringify(leak.lines) + leak.stderr;
       expect(said).toMatch(/does not exist under the context root/);
       expect(await redisDump(redisUrl, prefix)).not.toContain(canary);
+
+      // The first refusal for a missing file is a warning naming the flag; later ones do not flood the log.
+      const missing = /a context_file does not exist under the context root/;
+      const warned = await up.waitForLog(missing);
+      expect(warned.level).toBe(40);
+      expect(String(warned.msg)).toMatch(/--context-root \(env AUTOPOLL_CONTEXT_ROOT\)/);
+      const again = ask('docs/old.md');
+      expect((await again.exited).code, again.stderr).toBe(1);
+      expect(up.lines.filter((l) => missing.test(String(l.msg)))).toHaveLength(1);
     } finally {
       await up.kill('SIGTERM');
+    }
+  });
+});
+
+describe('tools root: the start scan', () => {
+  it("refuses a root that is HOME (holding ~/.claude) or holds a hard link to Claude Code's credentials", async () => {
+    const home = tempDir('autopoll-home-');
+    mkdirSync(join(home, '.claude'));
+    writeFileSync(join(home, '.claude', '.credentials.json'), '{"claudeAiOauth":{"refreshToken":"sk-ant-ort01-x"}}\n');
+    const withLink = tempDir('autopoll-tools-');
+    linkSync(join(home, '.claude', '.credentials.json'), join(withLink, 'notes.md'));
+    for (const [root, what] of [[home, /\/\.claude(\.json)?, which autopoll owns/], [withLink, /notes\.md, which is Claude Code's config or credentials/]] as const) {
+      const consumer = new AutopollProcess(['consumer', '--redis', redisUrl, '--prefix', testPrefix(), '--answerer', 'claude', '--tools-root', root], { ANTHROPIC_API_KEY: 'sk-ant-test', HOME: home, CLAUDE_CONFIG_DIR: undefined });
+      const exit = await Promise.race([consumer.exited, new Promise((r) => setTimeout(r, 30_000)).then(() => consumer.kill())]);
+      expect(exit.code, consumer.stderr).toBe(2);
+      expect(consumer.stderr).toMatch(what);
+    }
+  });
+
+  it('skips links to a device and a FIFO (no file Grep reads): the consumer starts, and says what the scan took', async () => {
+    const root = tempDir('autopoll-tools-');
+    writeFileSync(join(root, 'a.md'), 'fine\n');
+    symlinkSync('/dev/null', join(root, 'null.txt'));
+    execFileSync('mkfifo', [join(root, 'pipe')]);
+    symlinkSync(join(root, 'pipe'), join(root, 'pipe-link.txt'));
+    const api = await new FakeAnthropic().start();
+    const consumer = new AutopollProcess(['consumer', '--redis', redisUrl, '--prefix', testPrefix(), '--answerer', 'claude', '--sessions', '1', '--tools-root', root], claudeEnv(api.url));
+    try {
+      const scanned = await Promise.race([consumer.waitForLog(/scanned the tools root/, 30_000), consumer.exited.then(() => expect.fail(`the consumer exited: ${consumer.stderr}`))]);
+      expect(scanned).toMatchObject({ level: 30, entries: 4, durationMs: expect.any(Number) });
+      await consumer.waitForLog(/^consumer started$/, 60_000);
+    } finally {
+      await consumer.kill('SIGTERM');
+      await api.stop();
     }
   });
 });

@@ -1,6 +1,11 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { MAX_MESSAGE_CHARS } from '../../src/bridge/limits.js';
+import { answerResponseBody } from '../../src/producer/responseBody.js';
+import { ANSWERS_QUEUE, answerJobId } from '../../src/shared/queues.js';
 import { redisDump } from '../chaos/support/secrets.js';
 import { claudeEnv } from '../support/claudeEnv.js';
 import type { AutopollProcess } from '../support/cli.js';
@@ -106,5 +111,36 @@ describe('secrets never leave', () => {
     for (const tail of logged.filter((s) => s.length > 100)) expect(error.message).not.toContain(tail.slice(-30));
     for (const p of [producer, consumer]) expect(leaks(JSON.stringify(p.lines) + p.stderr), 'in the log').toEqual([]);
     expect(leaks(await redisDump(redisUrl, pipeline.prefix)), 'in Redis').toEqual([]);
+  });
+});
+
+describe('an answer cut to fit the bridge', () => {
+  it('a served conversation\'s token across the cut leaves no part of itself in the row', { timeout: 120_000 }, async () => {
+    const pipeline = new SpawnedPipeline(['--redis', inject('redisUrl')]);
+    onTestFinished(() => pipeline.stop());
+    const { bridge, conv } = pipeline;
+    await pipeline.producer().waitForLog(/^producer started$/);
+    pipeline.ask(1, 'q_long');
+    const messageId = pipeline.messageIds[0]!;
+    await waitFor('taken', () => bridge.ledger(messageId)?.state === 'queued');
+    // An answer job as a consumer that did not redact would send it (the stub cannot echo): 60,000
+    // characters with the side-b token across where the producer cuts (a few characters either way
+    // with the response time's digits).
+    const job = { bridgeId: bridge.bridgeId(), messageId, conversationId: conv.id, queryId: 'q_long_0', questionJobId: bridge.jobId(messageId), llmType: 'stub', attempts: 1 };
+    const plain = answerResponseBody({ ...job, outcome: { kind: 'answer', answer: 'a'.repeat(60_000), sources: [] } }, 0.123).body.answer as string;
+    const cutAt = Number(/after (\d+) of/.exec(plain)![1]);
+    const start = cutAt - conv.tokenB.length / 2;
+    const answer = `${'a'.repeat(start)}${conv.tokenB}${'a'.repeat(60_000 - start - conv.tokenB.length)}`;
+    const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+    onTestFinished(async () => {
+      await redis.quit();
+    });
+    const answers = new Queue(ANSWERS_QUEUE, { connection: redis, prefix: pipeline.prefix });
+    onTestFinished(() => answers.close());
+    await answers.add('answer', { ...job, outcome: { kind: 'answer', answer, sources: [] } }, { jobId: answerJobId(job.questionJobId, 'answer') });
+    const row = await waitFor('the response', () => bridge.responses(conv.id)[0], 30_000, 50);
+    expect(row.message.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS);
+    expect(row.body.answer).toContain('[autopoll cut this answer after');
+    expect(row.message).not.toContain(conv.tokenB.slice(0, 8));
   });
 });

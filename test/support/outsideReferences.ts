@@ -9,6 +9,7 @@
  * query's `context_file` climbing to /etc/passwd, which the context reader must refuse) that name
  * nothing.
  */
+import { tmpdir } from 'node:os';
 import { posix } from 'node:path';
 
 export interface Finding {
@@ -43,12 +44,16 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** Folders that many unrelated things share: the one the repository sits in may be one of them. */
+const SHARED_FOLDERS = new Set(['/', '/tmp', '/var/tmp', tmpdir()]);
+
 /** Absolute paths into this machine: its users' and workspace folders, and the folder the repository sits in. */
 function absolutePattern(workspace: string | null): RegExp {
   const roots = MACHINE_ROOTS.map((r) => (r === 'home' ? `home${NOT_CONTAINER_HOME}` : r));
   // Into them: the bare folder (`/home`) names no one's files (the tool policy's tests deny it as data).
   const alternatives = roots.map((r) => `/${r}/[\\w.@-]${PATH_CHARS}`);
-  if (workspace && workspace !== '/') alternatives.push(`${escapeRegExp(workspace)}(?![\\w.-])${PATH_CHARS}`);
+  // A clone in the system's temp folder has no workspace of its own there: /tmp/... in an example names no one's files.
+  if (workspace && !SHARED_FOLDERS.has(workspace)) alternatives.push(`${escapeRegExp(workspace)}(?![\\w.-])${PATH_CHARS}`);
   // Not inside a URL or a longer path (https://host/home/...; ./work/...).
   return new RegExp(`(?<![\\w.~/-])(?:${alternatives.join('|')})`, 'g');
 }

@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContextReader, numberLines, type ContextResult } from '../../src/producer/ContextReader.js';
+import { ownedFiles } from '../../src/shared/ownedFiles.js';
 
 let base: string; // realpath of a fresh temp dir
 let root: string; // base/root, the context root
@@ -167,5 +168,21 @@ describe('ContextReader.read', () => {
     await symlink(root, linkRoot);
     const ctx = ok(await new ContextReader(linkRoot, 1000).read(join(linkRoot, 'docs', 'notes.md')));
     expect(ctx.path).toBe(join('docs', 'notes.md'));
+  });
+
+  it("refuses a hard link to Claude Code's credentials or global config (by identity), and tells of the first missing file once", async () => {
+    const home = join(base, 'home');
+    await mkdir(join(home, '.claude'), { recursive: true });
+    await writeFile(join(home, '.claude', '.credentials.json'), '{"claudeAiOauth":{"refreshToken":"sk-ant-ort01-x"}}\n');
+    await writeFile(join(home, '.claude.json'), '{"oauthAccount":{}}\n');
+    await link(join(home, '.claude', '.credentials.json'), join(root, 'creds.md'));
+    await link(join(home, '.claude.json'), join(root, 'config.md'));
+    const missing: string[] = [];
+    const reader = new ContextReader(root, 1000, ownedFiles(undefined, { HOME: home }), (file) => missing.push(file));
+    for (const file of ['creds.md', 'config.md']) expect(refused(await reader.read(file))).toMatch(/is Claude Code's config or credentials/);
+    expect(ok(await reader.read('docs/notes.md')).text).toContain('alpha');
+    refused(await reader.read('gone.md'));
+    refused(await reader.read('gone-too.md'));
+    expect(missing).toEqual(['gone.md']);
   });
 });

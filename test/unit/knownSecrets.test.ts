@@ -20,6 +20,12 @@ describe('redactKnown', () => {
     );
     expect(redactKnown('sk-ant-api03-short', [])).toBe('sk-ant-api03-short');
   });
+
+  it("finds Anthropic's other token types: refresh tokens as OAuth tokens, any other type as a key", () => {
+    expect(redactKnown('r sk-ant-ort01-Zx9_yW-8765432 s sk-ant-sid01-QwErTy12345 n sk-ant-newtype99-abcdefgh', [])).toBe(
+      'r [REDACTED:oauth-token] s [REDACTED:anthropic-key] n [REDACTED:anthropic-key]',
+    );
+  });
 });
 
 describe('secretsOf', () => {

@@ -161,7 +161,7 @@ describe('readOnlyPolicy: autopoll own files, by identity', () => {
     linkSync(bridge, join(root, 'notes.md'));
     writeFileSync(join(root, 'other.db'), Buffer.concat([Buffer.from('SQLite format 3\0', 'latin1'), Buffer.alloc(100)]));
     writeFileSync(join(root, 'fine.md'), 'fine\n');
-    const p = readOnlyPolicy(root, { bridgeFiles: [bridge], dirs: [] });
+    const p = readOnlyPolicy(root, { files: [{ path: bridge, kind: 'bridge' }], dirs: [] });
     expect(await run(p, 'Read', { file_path: join(root, 'notes.md') })).toMatchObject({ behavior: 'deny', message: expect.stringMatching(/is the bridge database/) });
     expect(await run(p, 'Grep', { pattern: 'x', path: join(root, 'other.db') })).toMatchObject({ behavior: 'deny', message: expect.stringMatching(/holds SQLite pages/) });
     expect((await run(p, 'Read', { file_path: join(root, 'fine.md') })).behavior).toBe('allow');

@@ -1,7 +1,7 @@
 import type { CanUseTool, HookCallbackMatcher } from '@anthropic-ai/claude-agent-sdk';
 import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import type { OwnedFiles } from '../../shared/ownedFiles.js';
+import { NOTHING_OWNED, type OwnedFiles } from '../../shared/ownedFiles.js';
 import { toolFileRefusal } from './toolsRootFiles.js';
 
 /** The only tools a session has: reading. No Bash, Write, Edit, web: questions may carry injections. */
@@ -50,8 +50,6 @@ function refusalOf(rootReal: string, owned: OwnedFiles): (toolName: string, inpu
     return undefined;
   };
 }
-
-const NOTHING_OWNED: OwnedFiles = { bridgeFiles: [], dirs: [] };
 
 /** Every tool call that reaches the permission check: allowed, or denied with the reason. */
 export function readOnlyPolicy(root: string, owned = NOTHING_OWNED): CanUseTool {

@@ -28,6 +28,8 @@ export interface ScanResult {
   found?: { path: string; reason: string };
   /** False when the folder had more than SCAN_LIMIT entries: the rest was not looked at. */
   complete: boolean;
+  /** Entries read, so that a slow start can be told from a large folder. */
+  entries: number;
 }
 
 /**
@@ -42,7 +44,7 @@ export async function scanToolsRoot(root: string, owned: OwnedFiles): Promise<Sc
   while (queue.length) {
     const entries = await readdir(queue.shift()!, { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
-      if (++seen > SCAN_LIMIT) return { complete: false };
+      if (++seen > SCAN_LIMIT) return { complete: false, entries: SCAN_LIMIT };
       const path = join(e.parentPath, e.name);
       if (e.isDirectory()) {
         queue.push(path);
@@ -50,9 +52,15 @@ export async function scanToolsRoot(root: string, owned: OwnedFiles): Promise<Sc
       }
       if (!e.isFile() && !e.isSymbolicLink()) continue;
       const real = await realpath(path).catch(() => undefined);
-      const reason = real === undefined ? undefined : await toolFileRefusal(real, owned, identities);
-      if (reason !== undefined) return { found: { path, reason }, complete: true };
+      // A link to a FIFO, socket or device (/dev/null) is no file Grep reads, nor a reason to refuse to start.
+      if (real === undefined || !(await isRegularFile(real))) continue;
+      const reason = await toolFileRefusal(real, owned, identities);
+      if (reason !== undefined) return { found: { path, reason }, complete: true, entries: seen };
     }
   }
-  return { complete: true };
+  return { complete: true, entries: seen };
+}
+
+function isRegularFile(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isFile(), () => false);
 }
