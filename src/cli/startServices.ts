@@ -14,13 +14,19 @@ export async function startServices(
   o: Parsed<typeof COMMON> & Parsed<typeof SERVER>,
   parts: ServedParts,
   logger: Logger,
-  /** Aborted by a shutdown signal while starting: the consumer gives up its start. */
+  /** Aborted by a shutdown signal while starting: the parts not started yet are not started, the producer and consumer give up their starts. */
   stopping?: AbortSignal,
 ): Promise<Running & { serverUrl: string | undefined }> {
   const { redis, producer, consumer } = parts;
+  let server: Awaited<ReturnType<typeof startOperatorServer>> | undefined;
+  let producerStarted = false;
   try {
-    const server = await startOperatorServer(o, parts, logger);
-    await producer?.start();
+    server = await startOperatorServer(o, parts, logger);
+    // A signal while starting: what has not started yet is not started (its stop would only wait).
+    stopping?.throwIfAborted();
+    await producer?.start(stopping);
+    producerStarted = producer !== undefined;
+    stopping?.throwIfAborted();
     await consumer?.start(stopping);
     return {
       serverUrl: server?.url,
@@ -33,6 +39,8 @@ export async function startServices(
       },
     };
   } catch (err) {
+    await server?.stop();
+    if (producerStarted) await producer?.close(o.shutdownTimeout * 1000);
     await closeRedis(redis);
     throw err;
   }

@@ -192,8 +192,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
    * Starts watching and answering. Throws NothingToServeError, having started nothing (close()
    * the producer then), when it has no role and none of its conversations can be served.
    */
-  async start(): Promise<void> {
-    await this.refuseSharedPrefix();
+  async start(stopping?: AbortSignal): Promise<void> {
+    await this.refuseSharedPrefix(stopping);
     this.scanner.startAtTop();
     let added: string[] | undefined;
     try {
@@ -222,11 +222,17 @@ export class Producer extends EventEmitter<ProducerEvents> {
    * itself first: of two started at once, each then sees the other (both refuse, neither mixes).
    * With Redis down at start it goes on, saying so: the answer writer still refuses foreign answers.
    */
-  private async refuseSharedPrefix(): Promise<void> {
+  private async refuseSharedPrefix(stopping?: AbortSignal): Promise<void> {
     const { connection, prefix, bridgeDb } = this.options;
     const look = this.presence.publish().then(() => listProducers(connection, prefix));
     let live: ProducerInfo[] | undefined;
-    const answered = await within(look.then((l) => (live = l)), PREFIX_CHECK_MS).catch(() => false);
+    // A shutdown signal ends the wait: with Redis down it would hold the stop for PREFIX_CHECK_MS.
+    const aborted = new Promise<void>((r) => (stopping?.aborted ? r() : stopping?.addEventListener('abort', () => r(), { once: true })));
+    const answered = await within(Promise.race([look.then((l) => (live = l)), aborted]), PREFIX_CHECK_MS).catch(() => false);
+    if (stopping?.aborted) {
+      await within(this.presence.stop(), 1000);
+      stopping.throwIfAborted();
+    }
     if (!answered || !live) {
       this.logger.warn({ prefix }, 'Redis did not answer: could not check that no other bridge is served under this --prefix');
       return;

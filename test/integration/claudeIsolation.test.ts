@@ -54,7 +54,7 @@ describe.each(['none', 'conversation'] as const)('Claude Code isolation after a 
       ['--answerer', 'claude', '--sessions', '1', '--attempts', '3', '--backoff-ms', '200', '--turn-timeout', '3', '--session-memory', memory],
       claudeEnv(api.url),
     );
-    await producer.waitForLog(/^producer started$/);
+    await producer.waitForLog(/^producer started$/, 60_000);
     await consumer.waitForLog(/^consumer started$/, 60_000);
   }, 90_000);
   afterAll(async () => {
@@ -97,7 +97,7 @@ describe.each(['none', 'conversation'] as const)('Claude Code isolation after a 
       const otherConv = bridge.createConversation();
       const producer = recycling.producer(['--conversation', `${otherConv.id}:${otherConv.tokenB}`]);
       const recycled = recycling.consumer(['--answerer', 'claude', '--sessions', '1', '--max-turns-per-session', '2', '--session-memory', memory], claudeEnv(api.url));
-      await producer.waitForLog(/^producer started$/);
+      await producer.waitForLog(/^producer started$/, 60_000);
       await recycled.waitForLog(/^consumer started$/, 60_000);
       const canary = `CANARY-recycle-${memory}`;
       const first = api.messageRequests.length;

@@ -104,9 +104,17 @@ describe('Claude Code session lifecycle', () => {
         while (next < to) await a.answer(job(next++), ctx);
       }));
     };
+    // Settled: the same counts three samples running, half a second apart (a recycled session's
+    // replacement may still be starting, or a background /clear finishing, on a loaded machine).
     const settle = async () => {
-      await new Promise((r) => setTimeout(r, 1500));
-      return { children: descendants().length, fds: openDescriptors() };
+      const samples: string[] = [];
+      const sample = () => ({ children: descendants().length, fds: openDescriptors() });
+      return waitFor('counts that hold still', async () => {
+        await new Promise((r) => setTimeout(r, 500));
+        const now = sample();
+        samples.push(JSON.stringify(now));
+        return samples.length >= 3 && samples.slice(-3).every((x) => x === samples.at(-1)) ? now : undefined;
+      }, 20_000, 0);
     };
     try {
       await runTurns(0, 50);
