@@ -5,18 +5,26 @@ import type { Logger } from '../shared/logger.js';
 import { createRedis, errorCause, redisClient, RedisOutageReporter, unreachableMessage, type RedisConnection } from '../shared/redis.js';
 import type { RedisTarget } from '../shared/redisTarget.js';
 import { redisTarget } from './options.js';
-import { runningPrivateRedis } from './privateRedis.js';
+import { PRIVATE_REDIS_DIR } from '../shared/ownedFiles.js';
+import { recordedPrivateRedis } from './privateRedis.js';
 
 /**
  * The Redis a command uses: the one --redis (env REDIS_URL) names when given; otherwise the private
- * Redis that `up` runs for this folder when it answers (its URL, with the password, is in a file of
- * ./data/redis), so that `status` or `board` in another terminal reach it with no URL typed;
- * otherwise the default URL.
+ * Redis that `up` runs for this folder when it answers as ours (its URL, with the password, is in a
+ * file of ./data/redis), so that `status` or `board` in another terminal reach it with no URL typed;
+ * otherwise the default URL. A Redis that is not ours where the file says ours was gets a warning.
  */
-export async function chosenRedis(o: { redis: string; redisCluster: boolean }, cmd: Command): Promise<RedisTarget> {
+export async function chosenRedis(
+  o: { redis: string; redisCluster: boolean },
+  cmd: Command,
+  warn: (message: string) => void = (message) => process.stderr.write(`warning: ${message}\n`),
+): Promise<RedisTarget> {
   if (cmd.getOptionValueSource('redis') === 'default' && !o.redisCluster) {
-    const url = await runningPrivateRedis();
-    if (url !== undefined) return redisTarget({ redis: url, redisCluster: false });
+    const recorded = await recordedPrivateRedis();
+    if (recorded?.foreign === undefined && recorded !== undefined) return redisTarget({ redis: recorded.url, redisCluster: false });
+    if (recorded !== undefined) {
+      warn(`${PRIVATE_REDIS_DIR}/url names 127.0.0.1:${new URL(recorded.url).port}, but the Redis answering there is not this folder's private one (${recorded.foreign}): not using it`);
+    }
   }
   return redisTarget(o);
 }

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, chmodSync, constants, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { knownSecrets } from '../shared/knownSecrets.js';
 import type { Logger } from '../shared/logger.js';
 import { PRIVATE_REDIS_DIR } from '../shared/ownedFiles.js';
 import { redisAnswers } from '../shared/redis.js';
@@ -26,13 +27,76 @@ export function privateRedisUrl(dataDir = PRIVATE_REDIS_DIR): string | undefined
   }
 }
 
-/** That private Redis's URL when it answers with its password; a stale file (Redis gone) gives undefined. */
-export async function runningPrivateRedis(dataDir = PRIVATE_REDIS_DIR): Promise<string | undefined> {
+/** The flag (and its variable) that moves the private Redis to another port: what every refusal below points to. */
+export const PORT_FLAG = '--private-redis-port (env AUTOPOLL_PRIVATE_REDIS_PORT)';
+
+/** What the url file names: this folder's private Redis, or something else answering on its port. */
+export type RecordedRedis = { url: string; foreign?: undefined } | { url: string; foreign: string };
+
+/**
+ * The Redis the url file names when something answers there: `foreign` says why it is not this
+ * folder's private one (another user's Redis can take a port a dead `up` left free); undefined
+ * when there is no file or nothing answers.
+ */
+export async function recordedPrivateRedis(dataDir = PRIVATE_REDIS_DIR): Promise<RecordedRedis | undefined> {
   const url = privateRedisUrl(dataDir);
-  return url !== undefined && (await redisAnswers(url)) ? url : undefined;
+  if (url === undefined) return undefined;
+  const verdict = await verifyPrivateRedis(url);
+  if (verdict === 'gone') return undefined;
+  return verdict === 'ours' ? { url } : { url, foreign: verdict.foreign };
 }
 
-/** The pid of another live `up` that owns this folder's private Redis; undefined when its owner is gone. */
+/**
+ * Whether the Redis at `url` is ours: it takes the password only our 0600 file holds (an explicit
+ * AUTH: ioredis lets a server with no password accept any), and the process it says it is (INFO's
+ * process_id) is a redis-server of our user, `pid` itself when given (the one `start` spawned).
+ */
+async function verifyPrivateRedis(url: string, pid?: number, timeoutMs = 500): Promise<'ours' | 'gone' | { foreign: string }> {
+  const { hostname, port, password } = new URL(url);
+  // RESP2 and no ready check or client info: nothing is sent before the AUTH below (RESP3's HELLO would be refused).
+  // Bounded: something that accepts the socket and never replies is no Redis of ours either.
+  const client = new Redis({
+    host: hostname, port: Number(port), protocol: 2, enableReadyCheck: false, disableClientInfo: true,
+    lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, commandTimeout: 2000,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch {
+    client.disconnect();
+    return 'gone';
+  }
+  try {
+    const authed = await client.call('AUTH', decodeURIComponent(password)).then(() => undefined, (err: Error) => err.message);
+    if (authed !== undefined) return { foreign: `it refuses the password of ./data/redis/url: ${authed}` };
+    const info = await client.info('server');
+    const serverPid = Number(/^process_id:(\d+)/m.exec(info)?.[1]);
+    const owner = redisServerOwner(serverPid);
+    if (owner !== process.getuid?.()) return { foreign: `its process (pid ${serverPid}) is not a redis-server of this user` };
+    if (pid !== undefined && serverPid !== pid) return { foreign: `it is redis-server pid ${serverPid}, not the one just started (pid ${pid})` };
+    return 'ours';
+  } catch (err) {
+    return { foreign: `it does not answer as a Redis: ${(err as Error).message}` };
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** The uid owning a redis-server process, undefined when that pid is no redis-server (or is gone). */
+function redisServerOwner(pid: number): number | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'redis-server') return undefined;
+    return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The pid of another live `up` that owns this folder's private Redis; undefined when its owner is
+ * gone, or when its pid now belongs to a process that is not this autopoll (the pid was reused).
+ */
 export function liveOwner(dataDir = PRIVATE_REDIS_DIR): number | undefined {
   let pid: number;
   try {
@@ -41,12 +105,20 @@ export function liveOwner(dataDir = PRIVATE_REDIS_DIR): number | undefined {
     return undefined;
   }
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  return runsThisAutopoll(pid) ? pid : undefined;
+}
+
+/**
+ * Whether the process runs the same autopoll script as this one (its argv[1], resolved against its
+ * own working folder). Another user's process is unreadable here: it is no `up` of ours either.
+ */
+function runsThisAutopoll(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return pid;
+    const script = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[1];
+    if (!script || process.argv[1] === undefined) return false;
+    return realpathSync(resolve(readlinkSync(`/proc/${pid}/cwd`), script)) === realpathSync(process.argv[1]);
   } catch {
-    // ESRCH, or EPERM: another user's process holds that pid now, not an `up` of ours.
-    return undefined;
+    return false;
   }
 }
 
@@ -73,19 +145,23 @@ export class PrivateRedis {
     const password = randomBytes(32).toString('hex');
     const conf = join(dir, CONF_FILE);
     writePrivateFile(conf, redisConfig(port, dir, password));
+    knownSecrets.add('redis-password', password);
     // The AOF files redis-server creates are then 0600 and its folder 0700, whatever the user's umask.
     const umask = process.umask(0o077);
     let child: ChildProcess;
     try {
-      child = spawn('redis-server', [conf], { stdio: 'ignore', detached: true });
+      // Only PATH from autopoll's environment: the API key and tokens have no business in redis-server's /proc/PID/environ.
+      child = spawn('redis-server', [conf], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { PATH: process.env.PATH ?? '' } });
     } finally {
       process.umask(umask);
     }
+    const output = tailOf(child);
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     child.once('error', () => undefined);
     const url = `redis://:${password}@127.0.0.1:${port}`;
     for (let i = 0; i < 100; i++) {
-      if (await redisAnswers(url, 200)) {
+      // Checked to be the child itself: another Redis may have taken the port between our probe and its bind.
+      if ((await verifyPrivateRedis(url, child.pid, 200)) === 'ours') {
         writePrivateFile(join(dir, OWNER_FILE), `${process.pid}\n`);
         writePrivateFile(join(dir, URL_FILE), `${url}\n`);
         logger.info(
@@ -99,7 +175,8 @@ export class PrivateRedis {
     }
     child.kill('SIGKILL');
     await exited;
-    throw new Error(`could not start redis-server on port ${port}; start one yourself or set REDIS_URL`);
+    logger.error({ port, redisOutput: output.join('\n') }, `redis-server did not start on 127.0.0.1:${port}; its last lines of output are in redisOutput`);
+    throw new Error(`could not start a private redis-server on 127.0.0.1:${port} (its output is logged above): choose another port with ${PORT_FLAG}, or start a Redis yourself and set REDIS_URL`);
   }
 
   /**
@@ -135,6 +212,18 @@ async function shutdown(url: string): Promise<void> {
   await client.connect().then(() => client.shutdown()).catch(() => undefined);
   client.disconnect();
   for (let i = 0; i < 100 && (await redisAnswers(url, 200)); i++) await sleep(50);
+}
+
+/** The last lines redis-server wrote (stdout and stderr): why it failed to start, when it did. */
+function tailOf(child: ChildProcess, keep = 20): string[] {
+  const lines: string[] = [];
+  const add = (chunk: Buffer) => {
+    lines.push(...chunk.toString().split('\n').filter((l) => l.trim() !== ''));
+    lines.splice(0, Math.max(0, lines.length - keep));
+  };
+  child.stdout?.on('data', add);
+  child.stderr?.on('data', add);
+  return lines;
 }
 
 /** redis.conf's lines; paths quoted as Redis reads them (backslash escapes inside double quotes). */

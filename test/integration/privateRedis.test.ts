@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -7,7 +8,7 @@ import { redisAnswers } from '../../src/shared/redis.js';
 import { tempDir } from '../support/bridge.js';
 import { AutopollProcess, runAutopoll, TerminalAutopoll } from '../support/cli.js';
 import { testPrefix } from '../support/pipeline.js';
-import { freePort } from '../support/redisServer.js';
+import { freePort, RedisServer } from '../support/redisServer.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -41,9 +42,13 @@ async function onRedis<T>(url: string, use: (r: Redis) => Promise<T>): Promise<T
 }
 const redisPid = (url: string) => onRedis(url, async (r) => Number(/process_id:(\d+)/.exec(await r.info('server'))![1]));
 const mode = (path: string) => statSync(path).mode & 0o777;
+/** The commands a Redis has run since its last CONFIG RESETSTAT, other than those a test's client sends it (HELLO, INFO, CONFIG). */
+const commandsRun = (url: string) =>
+  onRedis(url, async (r) => [...(await r.info('commandstats')).matchAll(/^cmdstat_([\w|]+):/gm)].map((m) => m[1]!).filter((c) => !/^(info|config|hello)\b/.test(c)));
 
 describe("up's private Redis", () => {
   const running: Array<{ kill: () => Promise<unknown> }> = [];
+  const servers: RedisServer[] = [];
   const folders: string[] = [];
   const folder = () => {
     const dir = tempDir();
@@ -51,8 +56,19 @@ describe("up's private Redis", () => {
     return dir;
   };
 
+  /** An `up` in a folder of its own, up and serving with its private Redis. */
+  const upRunning = async () => {
+    const cwd = folder();
+    const env = await upEnv();
+    const first = new AutopollProcess(UP, env, [], cwd);
+    running.push(first);
+    await first.waitForLog(/autopoll is up/);
+    return { cwd, env, first, url: readUrl(cwd) };
+  };
+
   afterEach(async () => {
     await Promise.all(running.splice(0).map((p) => p.kill()));
+    await Promise.all(servers.splice(0).map((s) => s.stop()));
     // A test that failed half-way may leave a private redis-server behind: stop it.
     for (const cwd of folders.splice(0)) {
       const url = existsSync(urlFile(cwd)) ? readUrl(cwd) : undefined;
@@ -128,18 +144,17 @@ describe("up's private Redis", () => {
   });
 
   it('outlives a kill -9 of up (its own process group); the next up of the folder takes it over and stops it', async () => {
-    const cwd = folder();
-    const env = await upEnv();
-    const first = new AutopollProcess(UP, env, [], cwd);
-    running.push(first);
-    await first.waitForLog(/autopoll is up/);
-    const url = readUrl(cwd);
+    const { cwd, env, first, url } = await upRunning();
     const pid = await redisPid(url);
     await first.kill('SIGKILL');
 
     expect(await redisAnswers(url)).toBe(true);
     const status = await runAutopoll(['status'], noRedisUrl, 30_000, cwd);
     expect(status.code).toBe(0);
+    // The dead up's pid now names a live process that is no autopoll: it owns nothing.
+    const stranger = spawn('sleep', ['60'], { stdio: 'ignore' });
+    running.push({ kill: async () => stranger.kill() });
+    writeFileSync(join(cwd, 'data/redis/up.pid'), `${stranger.pid}\n`);
 
     const second = new AutopollProcess(UP, env, [], cwd);
     running.push(second);
@@ -151,14 +166,76 @@ describe("up's private Redis", () => {
     expect(existsSync(urlFile(cwd))).toBe(false);
   });
 
-  it('a Redis already answering on 127.0.0.1: up says so in one line, uses it and starts none', async () => {
+  it('a Redis already answering on 127.0.0.1: up warns so in one line, uses it and starts none', async () => {
     const cwd = folder();
     const port = new URL(inject('redisUrl')).port;
     const up = new AutopollProcess(UP, { ...noRedisUrl, AUTOPOLL_PRIVATE_REDIS_PORT: port, AUTOPOLL_PREFIX: testPrefix() }, [], cwd);
     running.push(up);
     const shared = `redis://127.0.0.1:${port}`;
-    await up.waitForLog(new RegExp(`^using the Redis already running at ${shared} \\(not starting a private one\\); set REDIS_URL to choose another$`));
+    const using = await up.waitForLog(new RegExp(`^using the Redis already running at ${shared} \\(not starting a private one\\); set REDIS_URL to choose another$`));
+    // A warning: nothing tells whose Redis that is.
+    expect(using.level).toBe(40);
     expect(String((await up.waitForLog(/autopoll is up/)).msg)).toContain(`Redis: ${shared}.`);
     expect(existsSync(join(cwd, 'data/redis'))).toBe(false);
+  });
+
+  it('a second up in the same folder is refused while the first runs; the first keeps serving', async () => {
+    const { cwd, env, first, url } = await upRunning();
+
+    const second = await runAutopoll(UP, env, 30_000, cwd);
+    expect(second.code).not.toBe(0);
+    expect(second.stdout + second.stderr).toContain(`another \`up\` (pid ${first.child.pid}) already runs in this folder`);
+    expect(await redisAnswers(url)).toBe(true);
+    const asked = await runAutopoll(['ask', 'what is 2+2?', '--wait', '30'], noRedisUrl, 60_000, cwd);
+    expect(asked.stdout).toMatch(/^Stub answer to q_[0-9a-f]+\.\n$/);
+  }, 90_000);
+
+  it("a Redis with no password where ./data/redis/url says the private one was: up refuses it naming the port flag, status warns; neither sends it a command but AUTH", async () => {
+    const cwd = folder();
+    const foreign = await RedisServer.start();
+    servers.push(foreign);
+    mkdirSync(join(cwd, 'data/redis'), { recursive: true, mode: 0o700 });
+    writeFileSync(urlFile(cwd), `redis://:${'ab'.repeat(32)}@127.0.0.1:${foreign.port}\n`, { mode: 0o600 });
+    await onRedis(foreign.url, (r) => r.config('RESETSTAT'));
+
+    const up = await runAutopoll(UP, { ...noRedisUrl, AUTOPOLL_PRIVATE_REDIS_PORT: String(foreign.port) }, 30_000, cwd);
+    expect(up.code).not.toBe(0);
+    expect(up.stdout + up.stderr).toContain(`the Redis answering there is not this folder's private one`);
+    expect(up.stdout + up.stderr).toContain('--private-redis-port (env AUTOPOLL_PRIVATE_REDIS_PORT)');
+    const status = await runAutopoll(['status'], noRedisUrl, 30_000, cwd);
+    expect(status.stderr).toContain(`warning: ./data/redis/url names 127.0.0.1:${foreign.port}, but the Redis answering there is not this folder's private one`);
+    expect(await commandsRun(foreign.url)).toEqual(['auth']);
+  }, 90_000);
+
+  it('redis-server failing to start (its port taken by a Redis that wants a password): its output is logged and the error names the port flag', async () => {
+    const cwd = folder();
+    const taken = await RedisServer.start();
+    servers.push(taken);
+    await onRedis(taken.url, (r) => r.config('SET', 'requirepass', 'someone-elses-password'));
+    const up = new AutopollProcess(UP, { ...noRedisUrl, AUTOPOLL_PRIVATE_REDIS_PORT: String(taken.port) }, [], cwd);
+    running.push(up);
+    const said = await up.waitForLog(/^redis-server did not start on 127\.0\.0\.1:\d+/, 30_000);
+    expect(String(said.redisOutput)).toMatch(/Address already in use/);
+    expect(await up.exited).not.toEqual({ code: 0, signal: null });
+    expect(up.stderr).toContain(`could not start a private redis-server on 127.0.0.1:${taken.port} (its output is logged above): choose another port with --private-redis-port (env AUTOPOLL_PRIVATE_REDIS_PORT)`);
+  }, 60_000);
+
+  it("redis-server gets none of autopoll's secrets in its environment", async () => {
+    const cwd = folder();
+    // redis-server overwrites what /proc/PID/environ shows with its process title: a wrapper first on the PATH records the environment it is given.
+    const real = execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim();
+    const wrappers = join(cwd, 'bin');
+    mkdirSync(wrappers);
+    writeFileSync(join(wrappers, 'redis-server'), `#!/bin/sh\nenv > ${JSON.stringify(join(cwd, 'redis-env'))}\nexec ${JSON.stringify(real)} "$@"\n`, { mode: 0o700 });
+    const secrets = { ANTHROPIC_API_KEY: `sk-ant-api03-${'k'.repeat(40)}`, AUTOPOLL_BOARD_TOKEN: 'board-token-of-this-test' };
+    const up = new AutopollProcess(UP, { ...(await upEnv()), ...secrets, PATH: `${wrappers}:${process.env.PATH}` }, [], cwd);
+    running.push(up);
+    await up.waitForLog(/autopoll is up/);
+    const environment = readFileSync(join(cwd, 'redis-env'), 'utf8');
+    expect(environment).toContain(`PATH=${wrappers}:`);
+    for (const [name, value] of Object.entries(secrets)) {
+      expect(environment).not.toContain(name);
+      expect(environment).not.toContain(value);
+    }
   });
 });

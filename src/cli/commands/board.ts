@@ -12,7 +12,7 @@ export function registerBoard(program: Command): void {
       const o = parseOptions(specs, cmd.opts());
       const logger = createLogger({ level: o.logLevel, format: o.logFormat });
       await runService(logger, async () => {
-        const redis = connect(await chosenRedis(o, cmd), logger);
+        const redis = connect(await chosenRedis(o, cmd, (m) => logger.warn(m)), logger);
         return startServices(o, { redis, prefix: o.prefix, board: { readOnly: o.readOnly } }, logger);
       }, o.shutdownTimeout);
     });

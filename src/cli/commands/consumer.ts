@@ -13,7 +13,7 @@ export function registerConsumer(program: Command): void {
       const o = parseOptions(specs, cmd.opts());
       const logger = createLogger({ level: o.logLevel, format: o.logFormat });
       await runService(logger, async (stopping) => {
-        const redis = connect(await chosenRedis(o, cmd), logger);
+        const redis = connect(await chosenRedis(o, cmd, (m) => logger.warn(m)), logger);
         return startServices(o, { redis, prefix: o.prefix, consumer: await buildConsumer(redis, o, logger) }, logger, stopping);
       }, o.shutdownTimeout);
     });

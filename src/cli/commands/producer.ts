@@ -21,7 +21,7 @@ export function registerProducer(program: Command): void {
       }
       const logger = createLogger({ level: o.logLevel, format: o.logFormat });
       await runService(logger, async () => {
-        const redis = connect(await chosenRedis(o, cmd), logger);
+        const redis = connect(await chosenRedis(o, cmd, (m) => logger.warn(m)), logger);
         return startServices(o, { redis, prefix: o.prefix, producer: await buildProducer(redis, o, logger) }, logger);
       }, o.shutdownTimeout);
     });

@@ -5,7 +5,7 @@ import { connect } from '../connect.js';
 import { runService, type Running } from '../lifecycle.js';
 import { addOptions, BOARD, COMMON, CONSUMER, DEFAULT_ROLE, parseOptions, PRIVATE_REDIS, PRODUCER, redisTarget } from '../options.js';
 import { startServices } from '../startServices.js';
-import { liveOwner, onPath, PrivateRedis, runningPrivateRedis } from '../privateRedis.js';
+import { liveOwner, onPath, PORT_FLAG, PrivateRedis, recordedPrivateRedis } from '../privateRedis.js';
 import { buildConsumer, buildProducer } from '../services.js';
 import { PRIVATE_REDIS_DIR } from '../../shared/ownedFiles.js';
 import { upBanner } from '../upBanner.js';
@@ -57,7 +57,10 @@ export function registerUp(program: Command): void {
 /**
  * The Redis `up` uses. --redis (env REDIS_URL) when given. Otherwise, in this order: the private
  * Redis an earlier `up` of this folder left running (killed hard), which this one adopts and stops;
- * a Redis already answering on 127.0.0.1 at --private-redis-port; a private one it starts there.
+ * a Redis already answering on 127.0.0.1 at --private-redis-port (with a warning: nothing says
+ * whose it is); a private one it starts there. Refused: a second `up` of the folder while the first
+ * runs (it would lose its Redis when the first stops it), and a Redis that is not ours where the url
+ * file says ours was (another user's, who would then read and answer every job).
  * Only for the single-node default: a Sentinel set or a Cluster is never started here.
  */
 async function chooseUpRedis(
@@ -67,19 +70,21 @@ async function chooseUpRedis(
 ): Promise<{ privateRedis: PrivateRedis | undefined; redisUrl: string; redisShown: string | undefined }> {
   if (cmd.getOptionValueSource('redis') !== 'default' || o.redisCluster) return { privateRedis: undefined, redisUrl: o.redis, redisShown: undefined };
   const private_ = `the private redis-server in ${PRIVATE_REDIS_DIR} (password in ${PRIVATE_REDIS_DIR}/url)`;
-  const left = await runningPrivateRedis();
-  const owner = left === undefined ? undefined : liveOwner();
-  if (left !== undefined && owner !== undefined) {
-    logger.info({ owner }, `using ${private_}, which the \`up\` with pid ${owner} runs for this folder (not starting another); it stops with that one`);
-    return { privateRedis: undefined, redisUrl: left, redisShown: private_ };
+  const owner = liveOwner();
+  if (owner !== undefined) {
+    throw new Error(`another \`up\` (pid ${owner}) already runs in this folder with ${private_}: stop it first, or run this one in another folder or with REDIS_URL`);
   }
-  if (left !== undefined) {
+  const left = await recordedPrivateRedis();
+  if (left?.foreign === undefined && left !== undefined) {
     logger.info(`using ${private_} that an earlier \`up\` of this folder left running; it stops with this one`);
-    return { privateRedis: PrivateRedis.adopt(left, PRIVATE_REDIS_DIR), redisUrl: left, redisShown: private_ };
+    return { privateRedis: PrivateRedis.adopt(left.url, PRIVATE_REDIS_DIR), redisUrl: left.url, redisShown: private_ };
+  }
+  if (left !== undefined && Number(new URL(left.url).port) === o.privateRedisPort) {
+    throw new Error(`${PRIVATE_REDIS_DIR}/url names 127.0.0.1:${o.privateRedisPort}, but the Redis answering there is not this folder's private one (${left.foreign}): not using it; stop that Redis, or choose another port with ${PORT_FLAG}, or set REDIS_URL to the Redis to use`);
   }
   const local = `redis://127.0.0.1:${o.privateRedisPort}`;
   if (await redisAnswers(local)) {
-    logger.info({ redis: local }, `using the Redis already running at ${local} (not starting a private one); set REDIS_URL to choose another`);
+    logger.warn({ redis: local }, `using the Redis already running at ${local} (not starting a private one); set REDIS_URL to choose another`);
     return { privateRedis: undefined, redisUrl: local, redisShown: local };
   }
   // Without redis-server the connection below reports the unreachable Redis and how to start one.
