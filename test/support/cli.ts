@@ -1,8 +1,15 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { shellWord } from '../../src/cli/upBanner.js';
-import { REPO } from './bridge.js';
+import { REPO, tempDir } from './bridge.js';
 import { waitFor } from './wait.js';
+
+/**
+ * A process's working folder when the test names none: its own, removed after the file. In the
+ * repository it would leave the default context root (data/context) behind, and two `up`s there
+ * would share one private Redis folder.
+ */
+const ownFolder = () => tempDir('autopoll-cwd-');
 
 export const CLI = resolve(REPO, 'dist/cli/main.js');
 
@@ -17,7 +24,7 @@ export class AutopollProcess {
   constructor(args: string[], env: Record<string, string | undefined> = {}, launcher: string[] = [], cwd?: string) {
     const [command, ...argv] = [...launcher, process.execPath, CLI, ...args];
     this.child = spawn(command!, argv, {
-      cwd,
+      cwd: cwd ?? ownFolder(),
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -61,7 +68,7 @@ export class AutopollProcess {
 /** Runs an `autopoll` command to its end: its exit code and its whole output. */
 export function runAutopoll(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: cwd ?? ownFolder(), env: { ...process.env, ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -82,7 +89,7 @@ export class TerminalAutopoll {
     // as its parent in the terminal's process group, die of the Ctrl-C itself and make script exit 130.
     const command = `exec ${[process.execPath, CLI, ...args].map(shellWord).join(' ')}`;
     // -e: script exits with the command's code; stdin stays open (a pipe) so script does not end at its EOF.
-    this.child = spawn('script', ['-qefc', command, '/dev/null'], { cwd, env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: cwd ?? ownFolder(), env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (chunk: Buffer) => (this.screen += chunk.toString()));
     this.exited = new Promise((r) => this.child.once('exit', (code, signal) => r({ code, signal })));
   }
