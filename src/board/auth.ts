@@ -39,21 +39,21 @@ function address(req: Pick<Request, 'ip'>): string {
 }
 
 /**
- * Checks a token once the throttle gives its address a turn (see LoginThrottle: the right token is
- * accepted whenever it is checked; a number is the seconds to wait when the turn is refused unchecked).
+ * Checks a token at once: the right one is always accepted (see LoginThrottle for why); a wrong one
+ * is counted and answered false once the throttle's pause is over, or with the seconds to wait when
+ * too many wrong answers of its address already wait.
  */
 async function checkToken(req: Pick<Request, 'ip'>, token: string, auth: BoardAuth): Promise<boolean | number> {
-  const admission = auth.throttle.admit(address(req));
-  if ('retryAfterSeconds' in admission) return admission.retryAfterSeconds;
-  if (admission.waitMs > 0) await sleep(admission.waitMs);
   if (tokensMatch(token, auth.token)) return true;
-  auth.throttle.fail(address(req));
+  const answer = auth.throttle.fail(address(req));
+  if ('retryAfterSeconds' in answer) return answer.retryAfterSeconds;
+  if (answer.waitMs > 0) await sleep(answer.waitMs);
   return false;
 }
 
 /**
  * Whether a request is logged in: a Bearer token (checked through the throttle) or a live session
- * cookie. A number is the seconds an address must wait, its attempt refused unchecked.
+ * cookie. A number is the seconds a guessing address must wait (its wrong token answered 429).
  */
 export async function authorize(req: Pick<Request, 'headers' | 'ip'>, auth: BoardAuth): Promise<boolean | number> {
   const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
@@ -65,7 +65,7 @@ function tooMany(res: Response, seconds: number): Response {
   return res.status(429).set('Retry-After', String(seconds));
 }
 
-const TOO_MANY = 'Too many wrong tokens from this address: its attempts wait their turn, and this one would wait too long. Try again in';
+const TOO_MANY = 'Too many wrong tokens from this address are waiting for their answer (wrong ones are answered slowly); this one was wrong too. Try again in';
 
 /** Only local paths: a login must not redirect to another site. */
 const NextSchema = z.string().regex(/^\/(?!\/)[^\s\\]*$/).catch('/');

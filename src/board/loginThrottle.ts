@@ -1,38 +1,78 @@
+import { isIPv4, isIPv6 } from 'node:net';
+
 /**
- * Free wrong attempts per window (from one address, and from all together), then the pause between
- * two checks of one address's attempts: it starts at firstPauseMs and doubles with each further
- * failure of that address, up to maxPauseMs. An attempt that would wait longer than maxWaitMs for
- * its turn is refused unchecked. Memory stays bounded: addresses beyond maxAddresses are not
- * remembered (each attempt from one counts as its first), a limit only a guesser holding that many
- * addresses reaches.
+ * Free wrong tokens per window (from one address, and from all together), then the pause between
+ * two wrong answers to one address: it starts at firstPauseMs and doubles with each further wrong
+ * token of that address, up to maxPauseMs. At most maxWaiting wrong answers of one address wait at
+ * a time (each holds a connection); more are answered 429 at once. Memory stays bounded: addresses
+ * beyond maxAddresses are not remembered (their wrong tokens are answered at once and count only
+ * overall), a limit only a guesser holding that many addresses reaches.
  */
-export const LOGIN_LIMITS = { perAddress: 5, overall: 30, windowMs: 60_000, firstPauseMs: 1_000, maxPauseMs: 8_000, maxWaitMs: 8_000, maxAddresses: 10_000 };
+export const LOGIN_LIMITS = { perAddress: 5, overall: 30, windowMs: 60_000, firstPauseMs: 1_000, maxPauseMs: 8_000, maxWaiting: 10, maxAddresses: 10_000 };
 
-/** When an attempt's token may be checked: after waitMs, or never (429 after retryAfterSeconds). */
-export type Admission = { waitMs: number } | { retryAfterSeconds: number };
+/** How a wrong token is answered: 401 after waitMs, or 429 at once (retry after retryAfterSeconds). */
+export type WrongAnswer = { waitMs: number } | { retryAfterSeconds: number };
+
+const LOOPBACK = 'loopback';
+
+/** An IPv6 address's eight 16-bit groups (`::` expanded, a trailing dotted IPv4 as two groups). */
+function ipv6Groups(address: string): number[] {
+  const parse = (part: string): number[] =>
+    part === '' ? [] : part.split(':').flatMap((group) => {
+      if (!group.includes('.')) return [parseInt(group, 16)];
+      const [a, b, c, d] = group.split('.').map(Number) as [number, number, number, number];
+      return [(a << 8) | b, (c << 8) | d];
+    });
+  const [head = '', tail] = address.split('::');
+  const first = parse(head);
+  const last = tail === undefined ? [] : parse(tail);
+  return [...first, ...Array<number>(8 - first.length - last.length).fill(0), ...last];
+}
 
 /**
- * Bounds token guessing (login form and Bearer header) without ever refusing the right token to
- * an operator who is not guessing. A right token must be accepted whenever it is checked, so
- * what is bounded is how often an address gets its attempts checked, not how fast wrong ones are
- * answered (a guesser sending in parallel would otherwise learn the right guess at once).
+ * The bucket an address's wrong tokens count in. Any local user can connect from any 127.x.y.z or
+ * ::1, and one IPv6 host usually holds a whole /64: counted apart, they would give a guesser as many
+ * free tries as addresses it picks. So all loopback is one bucket, and IPv6 counts by /64.
+ */
+export function addressBucket(address: string): string {
+  const plain = address.replace(/%.*$/, '');
+  if (isIPv4(plain)) return plain.startsWith('127.') ? LOOPBACK : plain;
+  if (!isIPv6(plain)) return plain;
+  const groups = ipv6Groups(plain);
+  const [g0, g1, g2, g3, g4, g5, g6 = 0, g7 = 0] = groups;
+  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0) {
+    if (g5 === 0xffff) return addressBucket(`${g6 >> 8}.${g6 & 255}.${g7 >> 8}.${g7 & 255}`);
+    if (g5 === 0 && g6 === 0 && g7 === 1) return LOOPBACK;
+  }
+  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+}
+
+/**
+ * Bounds token guessing (login form and Bearer header) without ever refusing the right token. The
+ * token is checked first, at once, and the right one is always accepted: anything that made the
+ * right token wait on an address's count would let whoever shares that address (every local user
+ * of a loopback board, every client behind a proxy without --trust-proxy) lock the operator out.
+ * What is throttled is the answer to a wrong token: it is delayed, so a guesser on one address
+ * learns "wrong" at most once per pause. That bounds guesses only for a guesser that waits for its
+ * answers: one sending in parallel learns the right token as soon as it sends it, and its wrong
+ * ones beyond maxWaiting get 429, but sent they were, and checked. So the throttle slows guessing
+ * of a weak token and keeps the connections, logs and CPU a guesser costs bounded; it is not the
+ * defence against brute force: that is the token's length (16 characters or more; a random one of
+ * that length cannot be guessed at any rate a server answers).
  *
- * - Under the limits every attempt is checked at once.
- * - An address past its free failures gets one check per pause, in turn: an attempt waits for its
- *   turn (a right token then passes, a wrong one doubles the pause), and one that would wait past
- *   maxWaitMs is refused unchecked. Only that address waits: a guesser locks out nobody but
- *   whoever shares its address.
+ * - Under the limits a wrong token is answered at once.
+ * - An address past its free failures gets its wrong answers one per pause, in turn, the pause
+ *   doubling with each; past maxWaiting waiting ones, 429 at once.
  * - Past the overall limit (a guesser with many addresses, or one naming its own X-Forwarded-For
- *   behind --trust-proxy true) every address is paced that way, but an address that has not
- *   failed gets its first attempt checked at once: the operator on another address, and the
- *   healthcheck that sends the token, are answered as usual. Such a guesser gains one check per
- *   pause per address it holds; refusing everyone instead would hand it a lockout of the board.
+ *   behind --trust-proxy true) every address's wrong answers are paced that way.
  *
- * One fixed window that starts at the first failure; its end forgets everything.
+ * One fixed window that starts at the first failure and lasts at least until the last waiting
+ * answer is given; its end forgets everything.
  */
 export class LoginThrottle {
   private failures = new Map<string, number>();
-  private nextCheck = new Map<string, number>();
+  /** Per bucket, when each of its waiting wrong answers is given, in order. */
+  private answers = new Map<string, number[]>();
   private total = 0;
   private windowEnd = 0;
 
@@ -41,33 +81,31 @@ export class LoginThrottle {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Takes the attempt's turn: how long to wait before checking its token, or a refusal. */
-  admit(address: string): Admission {
-    this.expire();
-    const failed = this.failures.get(address) ?? 0;
-    if (failed < this.limits.perAddress && this.total < this.limits.overall) return { waitMs: 0 };
+  /** Counts a wrong token from address and says when to answer it. */
+  fail(address: string): WrongAnswer {
     const now = this.now();
-    const turn = Math.max(now, this.nextCheck.get(address) ?? now);
-    if (turn - now > this.limits.maxWaitMs) return { retryAfterSeconds: Math.ceil((turn - now) / 1000) };
-    if (this.nextCheck.has(address) || this.nextCheck.size < this.limits.maxAddresses) {
-      const excess = Math.max(0, failed - this.limits.perAddress);
-      this.nextCheck.set(address, turn + Math.min(this.limits.maxPauseMs, this.limits.firstPauseMs * 2 ** excess));
-    }
-    return { waitMs: turn - now };
-  }
-
-  fail(address: string): void {
-    this.expire();
-    if (this.total === 0) this.windowEnd = this.now() + this.limits.windowMs;
-    this.total += 1;
-    if (this.failures.has(address) || this.failures.size < this.limits.maxAddresses) this.failures.set(address, (this.failures.get(address) ?? 0) + 1);
-  }
-
-  private expire(): void {
-    if (this.total > 0 && this.now() >= this.windowEnd) {
+    if (this.total > 0 && now >= this.windowEnd) {
       this.failures = new Map();
-      this.nextCheck = new Map();
+      this.answers = new Map();
       this.total = 0;
     }
+    if (this.total === 0) this.windowEnd = now + this.limits.windowMs;
+    this.total += 1;
+    const bucket = addressBucket(address);
+    const remembered = this.failures.has(bucket) || this.failures.size < this.limits.maxAddresses;
+    const failed = this.failures.get(bucket) ?? 0;
+    if (remembered) this.failures.set(bucket, failed + 1);
+    if (!remembered || (failed < this.limits.perAddress && this.total <= this.limits.overall)) return { waitMs: 0 };
+    const waiting = (this.answers.get(bucket) ?? []).filter((at) => at > now);
+    const last = waiting.at(-1) ?? now;
+    if (waiting.length >= this.limits.maxWaiting) {
+      this.answers.set(bucket, waiting);
+      return { retryAfterSeconds: Math.max(1, Math.ceil(((waiting[0] ?? now) - now) / 1000)) };
+    }
+    const excess = Math.max(0, failed - this.limits.perAddress);
+    const at = last + Math.min(this.limits.maxPauseMs, this.limits.firstPauseMs * 2 ** excess);
+    this.answers.set(bucket, [...waiting, at]);
+    this.windowEnd = Math.max(this.windowEnd, at);
+    return { waitMs: at - now };
   }
 }
