@@ -124,7 +124,7 @@ describe('board auth', () => {
     const waiting = [0, 1].map(() => authorize(as('10.0.0.1', 'wrong-0123456789'), auth));
     expect(await authorize(as('10.0.0.1', 'wrong-0123456789'), auth)).toBe(1);
     expect(await authorize(as('10.0.0.1', token), auth)).toBe(true);
-    expect(Date.now() - started, 'the right token did not wait').toBeLessThan(50);
+    expect(Date.now() - started, 'the right token did not wait').toBeLessThan(100);
     expect(await Promise.all(waiting)).toEqual([false, false]);
     expect(Date.now() - started, 'the wrong ones were answered one per pause').toBeGreaterThanOrEqual(190);
   });
@@ -141,7 +141,7 @@ describe('board auth', () => {
         const started = Date.now();
         expect(await authorize(as('127.9.8.7', token), auth), `at ${now} ms`).toBe(true);
         expect(await authorize(as('127.0.0.1', token), auth), `at ${now} ms`).toBe(true);
-        expect(Date.now() - started).toBeLessThan(50);
+        expect(Date.now() - started).toBeLessThan(100);
       }
     }
     expect(refused.length, 'the guesser itself was refused').toBeGreaterThan(0);
