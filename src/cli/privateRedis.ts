@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, chmodSync, constants, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, linkSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { knownSecrets } from '../shared/knownSecrets.js';
+import { listenersOn, socketInodes } from './loopbackListener.js';
 import type { Logger } from '../shared/logger.js';
 import { PRIVATE_REDIS_DIR } from '../shared/ownedFiles.js';
 import { redisAnswers } from '../shared/redis.js';
@@ -47,9 +48,11 @@ export async function recordedPrivateRedis(dataDir = PRIVATE_REDIS_DIR): Promise
 }
 
 /**
- * Whether the Redis at `url` is ours: it takes the password only our 0600 file holds (an explicit
- * AUTH: ioredis lets a server with no password accept any), and the process it says it is (INFO's
- * process_id) is a redis-server of our user, `pid` itself when given (the one `start` spawned).
+ * Whether the Redis at `url` is ours, judged before it is sent the password: every socket listening
+ * for 127.0.0.1 on its port belongs to our user (the kernel's /proc/net/tcp, not what the server
+ * says of itself), and to `pid` itself when given (the redis-server `start` spawned); then it takes
+ * the password only our 0600 file holds (an explicit AUTH: ioredis lets a server with no password
+ * accept any).
  */
 async function verifyPrivateRedis(url: string, pid?: number, timeoutMs = 500): Promise<'ours' | 'gone' | { foreign: string }> {
   const { hostname, port, password } = new URL(url);
@@ -67,13 +70,11 @@ async function verifyPrivateRedis(url: string, pid?: number, timeoutMs = 500): P
     return 'gone';
   }
   try {
+    // Judged once connected: the listener that accepted this connection is among those read here.
+    const foreign = foreignListener(Number(port), { pid });
+    if (foreign !== undefined) return { foreign };
     const authed = await client.call('AUTH', decodeURIComponent(password)).then(() => undefined, (err: Error) => err.message);
     if (authed !== undefined) return { foreign: `it refuses the password of ./data/redis/url: ${authed}` };
-    const info = await client.info('server');
-    const serverPid = Number(/^process_id:(\d+)/m.exec(info)?.[1]);
-    const owner = redisServerOwner(serverPid);
-    if (owner !== process.getuid?.()) return { foreign: `its process (pid ${serverPid}) is not a redis-server of this user` };
-    if (pid !== undefined && serverPid !== pid) return { foreign: `it is redis-server pid ${serverPid}, not the one just started (pid ${pid})` };
     return 'ours';
   } catch (err) {
     return { foreign: `it does not answer as a Redis: ${(err as Error).message}` };
@@ -82,22 +83,64 @@ async function verifyPrivateRedis(url: string, pid?: number, timeoutMs = 500): P
   }
 }
 
-/** The uid owning a redis-server process, undefined when that pid is no redis-server (or is gone). */
-function redisServerOwner(pid: number): number | undefined {
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+/**
+ * Why the sockets listening on 127.0.0.1:`port` are not ours: owned by a uid not in `uids` (ours by
+ * default), or, `pid` given, not held by that process; undefined when they are ours.
+ */
+export function foreignListener(port: number, { pid, uids = [process.getuid?.()] }: { pid?: number; uids?: Array<number | undefined> } = {}): string | undefined {
+  const listeners = listenersOn(port);
+  if (listeners.length === 0) return `no listening socket for 127.0.0.1:${port} is found in /proc/net/tcp`;
+  const stranger = listeners.find((l) => !uids.includes(l.uid));
+  if (stranger !== undefined) return `its listening socket belongs to uid ${stranger.uid}, not to this user`;
+  if (pid === undefined) return undefined;
+  const held = socketInodes(pid);
+  return listeners.every((l) => held.has(l.inode)) ? undefined : `its listening socket is not the one redis-server pid ${pid} just opened`;
+}
+
+/**
+ * Takes this folder's private Redis for this `up`: up.pid is created with O_EXCL (a link of a
+ * whole file: no reader sees it empty), so of two `up`s started together one wins. Returns the pid
+ * of the live `up` that holds it instead; an owner that is gone (or a reused pid) is removed first.
+ * Left: two `up`s finding the same stale file may both remove it, one the other's fresh one.
+ */
+export function claimFolder(dataDir = PRIVATE_REDIS_DIR): number | undefined {
+  const dir = resolve(dataDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const owner = join(dir, OWNER_FILE);
+  const tmp = `${owner}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${process.pid}\n`, { mode: 0o600 });
   try {
-    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'redis-server') return undefined;
-    return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    for (;;) {
+      try {
+        linkSync(tmp, owner);
+        return undefined;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const live = liveOwner(dataDir);
+      if (live !== undefined) return live;
+      rmSync(owner, { force: true });
+    }
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/** Gives the folder back when this `up` uses no private Redis: its up.pid, and the folder when that leaves it empty. */
+export function releaseFolder(dataDir = PRIVATE_REDIS_DIR): void {
+  rmSync(join(dataDir, OWNER_FILE), { force: true });
+  try {
+    rmdirSync(dataDir);
   } catch {
-    return undefined;
+    // not empty: an earlier private Redis's files
   }
 }
 
 /**
  * The pid of another live `up` that owns this folder's private Redis; undefined when its owner is
- * gone, or when its pid now belongs to a process that is not this autopoll (the pid was reused).
+ * gone, or when its pid now belongs to a process that is not this autopoll's `up` (the pid was reused).
  */
-export function liveOwner(dataDir = PRIVATE_REDIS_DIR): number | undefined {
+function liveOwner(dataDir = PRIVATE_REDIS_DIR): number | undefined {
   let pid: number;
   try {
     pid = Number(readFileSync(join(dataDir, OWNER_FILE), 'utf8').trim());
@@ -109,14 +152,16 @@ export function liveOwner(dataDir = PRIVATE_REDIS_DIR): number | undefined {
 }
 
 /**
- * Whether the process runs the same autopoll script as this one (its argv[1], resolved against its
- * own working folder). Another user's process is unreadable here: it is no `up` of ours either.
+ * Whether the process is an `up` of the same autopoll script as this one (its argv[1], resolved
+ * against its own working folder) in this working folder. Another user's process is unreadable
+ * here: it is no `up` of ours either.
  */
 function runsThisAutopoll(pid: number): boolean {
   try {
-    const script = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[1];
-    if (!script || process.argv[1] === undefined) return false;
-    return realpathSync(resolve(readlinkSync(`/proc/${pid}/cwd`), script)) === realpathSync(process.argv[1]);
+    const [, script, ...args] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (!script || process.argv[1] === undefined || !args.includes('up')) return false;
+    const cwd = readlinkSync(`/proc/${pid}/cwd`);
+    return realpathSync(cwd) === realpathSync(process.cwd()) && realpathSync(resolve(cwd, script)) === realpathSync(process.argv[1]);
   } catch {
     return false;
   }
@@ -162,7 +207,6 @@ export class PrivateRedis {
     for (let i = 0; i < 100; i++) {
       // Checked to be the child itself: another Redis may have taken the port between our probe and its bind.
       if ((await verifyPrivateRedis(url, child.pid, 200)) === 'ours') {
-        writePrivateFile(join(dir, OWNER_FILE), `${process.pid}\n`);
         writePrivateFile(join(dir, URL_FILE), `${url}\n`);
         logger.info(
           { port, dataDir: dir, redisPid: child.pid },
@@ -184,9 +228,7 @@ export class PrivateRedis {
    * this `up` uses it and stops it in its turn, so it does not live on for ever.
    */
   static adopt(url: string, dataDir: string): PrivateRedis {
-    const dir = resolve(dataDir);
-    writePrivateFile(join(dir, OWNER_FILE), `${process.pid}\n`);
-    return new PrivateRedis(url, dir, undefined);
+    return new PrivateRedis(url, resolve(dataDir), undefined);
   }
 
   async stop(): Promise<void> {

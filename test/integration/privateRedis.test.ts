@@ -1,5 +1,5 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -45,6 +45,43 @@ const mode = (path: string) => statSync(path).mode & 0o777;
 /** The commands a Redis has run since its last CONFIG RESETSTAT, other than those a test's client sends it (HELLO, INFO, CONFIG). */
 const commandsRun = (url: string) =>
   onRedis(url, async (r) => [...(await r.info('commandstats')).matchAll(/^cmdstat_([\w|]+):/gm)].map((m) => m[1]!).filter((c) => !/^(info|config|hello)\b/.test(c)));
+
+
+/** A user that is not the test's: the listeners below run as it (spawning as another user takes root). */
+const NOBODY = 65534;
+const asRoot = process.getuid?.() === 0;
+/** A process of user NOBODY, started in a folder it can enter; stopped with the test. */
+function asNobody(command: string, args: string[], cwd: string): ChildProcess {
+  chmodSync(cwd, 0o755);
+  return spawn(command, args, { uid: NOBODY, gid: NOBODY, cwd, stdio: ['ignore', 'pipe', 'ignore'], env: { PATH: process.env.PATH ?? '' } });
+}
+/**
+ * A fake Redis: +OK to any AUTH, an INFO naming `pid` as its process_id; every command it receives
+ * goes to its stdout, one JSON array a line, for the test to read.
+ */
+const FAKE_REDIS = `
+const [port, pid] = process.argv.slice(1);
+require('node:net').createServer((socket) => {
+  let buffered = '';
+  socket.on('data', (chunk) => {
+    buffered += chunk.toString('latin1');
+    for (;;) {
+      const m = /^\\*(\\d+)\\r\\n/.exec(buffered);
+      if (!m) return;
+      const args = []; let at = m[0].length;
+      for (let i = 0; i < Number(m[1]); i++) {
+        const b = /^\\$(\\d+)\\r\\n/.exec(buffered.slice(at));
+        if (!b || buffered.length < at + b[0].length + Number(b[1]) + 2) return;
+        args.push(buffered.slice(at + b[0].length, at + b[0].length + Number(b[1]))); at += b[0].length + Number(b[1]) + 2;
+      }
+      buffered = buffered.slice(at);
+      process.stdout.write(JSON.stringify(args) + '\\n');
+      const info = '# Server\\r\\nredis_version:7.0.0\\r\\nprocess_id:' + pid + '\\r\\n';
+      socket.write(String(args[0]).toUpperCase() === 'INFO' ? '$' + info.length + '\\r\\n' + info + '\\r\\n' : '+OK\\r\\n');
+    }
+  });
+}).listen(Number(port), '127.0.0.1', () => process.stdout.write('listening\\n'));
+`;
 
 describe("up's private Redis", () => {
   const running: Array<{ kill: () => Promise<unknown> }> = [];
@@ -205,6 +242,72 @@ describe("up's private Redis", () => {
     const status = await runAutopoll(['status'], noRedisUrl, 30_000, cwd);
     expect(status.stderr).toContain(`warning: ./data/redis/url names 127.0.0.1:${foreign.port}, but the Redis answering there is not this folder's private one`);
     expect(await commandsRun(foreign.url)).toEqual(['auth']);
+  }, 90_000);
+
+  it.runIf(asRoot)("a fake Redis of another user where ./data/redis/url says the private one was, naming a real redis-server's pid: up refuses it and status does not use it; it never gets the password", async () => {
+    const cwd = folder();
+    const real = await RedisServer.start();
+    servers.push(real);
+    const port = await freePort();
+    const fake = asNobody(process.execPath, ['-e', FAKE_REDIS, String(port), String(await redisPid(real.url))], folder());
+    running.push({ kill: async () => fake.kill() });
+    let received = '';
+    fake.stdout!.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    await waitFor('the fake Redis', async () => received.includes('listening\n'), 10_000, 50);
+    const password = 'cd'.repeat(32);
+    mkdirSync(join(cwd, 'data/redis'), { recursive: true, mode: 0o700 });
+    writeFileSync(urlFile(cwd), `redis://:${password}@127.0.0.1:${port}\n`, { mode: 0o600 });
+
+    const up = await runAutopoll(UP, { ...noRedisUrl, AUTOPOLL_PRIVATE_REDIS_PORT: String(port) }, 30_000, cwd);
+    expect(up.code).not.toBe(0);
+    expect(up.stdout + up.stderr).toContain(`the Redis answering there is not this folder's private one (its listening socket belongs to uid ${NOBODY}, not to this user)`);
+    const status = await runAutopoll(['status'], noRedisUrl, 30_000, cwd);
+    expect(status.stderr).toContain(`warning: ./data/redis/url names 127.0.0.1:${port}, but the Redis answering there is not this folder's private one`);
+    expect(received).not.toContain(password);
+    expect(received).not.toMatch(/AUTH/i);
+  }, 90_000);
+
+  it.runIf(asRoot)('a Redis with no password of another user on the private port of a fresh folder: up refuses it, naming the port flag and REDIS_URL', async () => {
+    const cwd = folder();
+    const port = await freePort();
+    const theirs = asNobody('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], folder());
+    running.push({ kill: async () => theirs.kill() });
+    await waitFor('their Redis', () => redisAnswers(`redis://127.0.0.1:${port}`), 10_000, 50);
+
+    const up = await runAutopoll(UP, { ...noRedisUrl, AUTOPOLL_PRIVATE_REDIS_PORT: String(port) }, 30_000, cwd);
+    expect(up.code).not.toBe(0);
+    expect(up.stdout + up.stderr).toContain(`a Redis answers at redis://127.0.0.1:${port} with no password, but it is neither this user's nor the system redis user's (its listening socket belongs to uid ${NOBODY}, not to this user)`);
+    expect(up.stdout + up.stderr).toContain('--private-redis-port (env AUTOPOLL_PRIVATE_REDIS_PORT), or set REDIS_URL');
+    expect(existsSync(join(cwd, 'data/redis'))).toBe(false);
+  }, 60_000);
+
+  it('a second up started while the first is still starting its redis-server is refused naming it; the first comes up', async () => {
+    const cwd = folder();
+    // A redis-server slow to start (a wrapper first on the PATH): the first up is still in its start when the second looks.
+    const real = execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim();
+    const wrappers = join(cwd, 'bin');
+    const launched = join(cwd, 'launched');
+    mkdirSync(wrappers);
+    writeFileSync(join(wrappers, 'redis-server'), `#!/bin/sh\ntouch ${JSON.stringify(launched)}\nsleep 3\nexec ${JSON.stringify(real)} "$@"\n`, { mode: 0o700 });
+    const env = { ...(await upEnv()), PATH: `${wrappers}:${process.env.PATH}` };
+    const first = new AutopollProcess(UP, env, [], cwd);
+    running.push(first);
+    await waitFor('the first redis-server launched', async () => existsSync(launched), 30_000, 50);
+
+    const second = await runAutopoll(UP, env, 30_000, cwd);
+    expect(second.code).not.toBe(0);
+    expect(second.stdout + second.stderr).toContain(`another \`up\` (pid ${first.child.pid}) already runs in this folder`);
+    await first.waitForLog(/autopoll is up/);
+  }, 90_000);
+
+  it("up.pid naming an up of another folder (a reused pid): this folder's up starts", async () => {
+    const elsewhere = await upRunning();
+    const cwd = folder();
+    mkdirSync(join(cwd, 'data/redis'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(cwd, 'data/redis/up.pid'), `${elsewhere.first.child.pid}\n`);
+    const up = new AutopollProcess(UP, await upEnv(), [], cwd);
+    running.push(up);
+    await up.waitForLog(/autopoll is up/);
   }, 90_000);
 
   it('redis-server failing to start (its port taken by a Redis that wants a password): its output is logged and the error names the port flag', async () => {
