@@ -5,6 +5,8 @@ import { redactText, redactValues } from '../shared/redact.js';
 
 export const SHARD_ID = 'autopoll_shard';
 
+declare const READY: unique symbol;
+
 /**
  * A response as BridgeWriter stores it, unchanged: every string redacted (redactText), the answer
  * then cut to fit. Redacting before cutting is what keeps a secret that straddles the cut from
@@ -12,6 +14,8 @@ export const SHARD_ID = 'autopoll_shard';
  * MAX_MESSAGE_CHARS (a replacement can be longer than what it replaces).
  */
 export interface ReadyResponse {
+  /** Only readyResponse makes one: BridgeWriter stores it without redacting again. */
+  readonly [READY]: true;
   readonly body: Record<string, unknown>;
   /** Something in it was redacted, as the bridge's audit row reports. */
   readonly redacted: boolean;
@@ -35,7 +39,7 @@ export function answerResponseBody(job: AnswerJob, responseTimeSec: number): Rea
 export function readyResponse(body: Record<string, unknown> & { answer: string }): ReadyResponse {
   const { value, redacted } = redactValues(body);
   const fitted = fitAnswer(value);
-  return { body: fitted.body, redacted: redacted || fitted.redacted };
+  return { body: fitted.body, redacted: redacted || fitted.redacted } as unknown as ReadyResponse;
 }
 
 /**
