@@ -135,8 +135,8 @@ describe('bad input on the bridge is rejected with a reason and stops nothing', 
     await waitFor('answered', () => bridge.ledger(id)?.state === 'answered');
     await pipeline.producer.questions.add('question', { messageId: 999_999, conversationId: conv.id, queryId: 'q_bad', question: 42 }, { jobId: 'm-999999' });
     const job = await waitFor('failed job', async () => {
-      const j = await pipeline.producer.questions.getJob('m-999999');
-      return j && (await j.getState()) === 'failed' ? j : undefined;
+      // State first, then the job: a job read before it failed has no failedReason yet.
+      return (await pipeline.producer.questions.getJobState('m-999999')) === 'failed' ? pipeline.producer.questions.getJob('m-999999') : undefined;
     });
     expect(job.failedReason).toMatch(/invalid question job data: question: /);
   });

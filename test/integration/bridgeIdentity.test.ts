@@ -92,8 +92,8 @@ describe('one bridge per prefix', { timeout: 180_000 }, () => {
       outcome: { kind: 'answer', answer: 'meant for another bridge', sources: [] },
     }, { jobId: answerJobId(qid, 'answer') });
     const failed = await waitFor('the foreign answer failed', async () => {
-      const j = await answers.getJob(job.id!);
-      return j && (await j.getState()) === 'failed' ? j : undefined;
+      // State first, then the job: a job read before it failed has no failedReason yet.
+      return (await answers.getJobState(job.id!)) === 'failed' ? answers.getJob(job.id!) : undefined;
     });
     expect(failed.failedReason).toContain(`for bridge ${foreign}`);
     expect(failed.failedReason).toContain(`serves bridge ${p.bridge.bridgeId()}`);
