@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { isLoopback } from './bindPolicy.js';
 
 /**
  * Free wrong tokens per window (from one address, and from all together), then the pause between
@@ -36,7 +37,7 @@ function ipv6Groups(address: string): number[] {
  */
 export function addressBucket(address: string): string {
   const plain = address.replace(/%.*$/, '');
-  if (isIPv4(plain)) return plain.startsWith('127.') ? LOOPBACK : plain;
+  if (isIPv4(plain)) return isLoopback(plain) ? LOOPBACK : plain;
   if (!isIPv6(plain)) return plain;
   const groups = ipv6Groups(plain);
   const [g0, g1, g2, g3, g4, g5, g6 = 0, g7 = 0] = groups;

@@ -7,6 +7,7 @@ import { PrivateRedis } from '../../src/cli/privateRedis.js';
 import { redisAnswers } from '../../src/shared/redis.js';
 import { tempDir } from '../support/bridge.js';
 import { AutopollProcess, runAutopoll, TerminalAutopoll } from '../support/cli.js';
+import { alive } from '../support/claudeProcesses.js';
 import { testPrefix } from '../support/pipeline.js';
 import { freePort, RedisServer } from '../support/redisServer.js';
 import { waitFor } from '../support/wait.js';
@@ -23,14 +24,6 @@ const UP = ['up', '--answerer', 'stub', '--port', '0'];
 const urlFile = (cwd: string) => join(cwd, 'data/redis/url');
 const readUrl = (cwd: string) => readFileSync(urlFile(cwd), 'utf8').trim();
 const passwordOf = (url: string) => decodeURIComponent(new URL(url).password);
-/** Whether the process runs; a zombie (exited, not yet reaped: an orphan's parent may be a PID 1 that does not reap) does not. */
-const alive = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
-  } catch {
-    return false;
-  }
-};
 /** A statement answered by the one Redis at `url`. */
 async function onRedis<T>(url: string, use: (r: Redis) => Promise<T>): Promise<T> {
   const client = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null });

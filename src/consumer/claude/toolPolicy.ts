@@ -1,7 +1,7 @@
 import type { CanUseTool, HookCallbackMatcher } from '@anthropic-ai/claude-agent-sdk';
 import { realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { NOTHING_OWNED, type OwnedFiles } from '../../shared/ownedFiles.js';
+import { isAbsolute, resolve } from 'node:path';
+import { isInside, NOTHING_OWNED, type OwnedFiles } from '../../shared/ownedFiles.js';
 import { toolFileRefusal } from './toolsRootFiles.js';
 
 /** The only tools a session has: reading. No Bash, Write, Edit, web: questions may carry injections. */
@@ -10,11 +10,6 @@ export const READ_ONLY_TOOLS = ['Read', 'Grep', 'Glob'];
 const PATH_KEYS = ['file_path', 'path', 'notebook_path'];
 /** Glob patterns (Glob's pattern, Grep's glob) that could reach out of the root. */
 const PATTERN_KEYS: Record<string, string[]> = { Glob: ['pattern'], Grep: ['glob'] };
-
-function inside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
-}
 
 /** Real path when it exists (a link inside the root may point out), else the resolved one. */
 function real(path: string): string {
@@ -37,7 +32,7 @@ function refusalOf(rootReal: string, owned: OwnedFiles): (toolName: string, inpu
       const value = input[key];
       if (value === undefined) continue;
       const path = typeof value === 'string' && !value.startsWith('~') ? real(resolve(rootReal, value)) : undefined;
-      if (path === undefined || !inside(rootReal, path)) return `${String(value)} is outside the context root; only files under it can be read`;
+      if (path === undefined || !isInside(rootReal, path)) return `${String(value)} is outside the context root; only files under it can be read`;
       const refusal = await toolFileRefusal(path, owned);
       if (refusal !== undefined) return `${value as string} ${refusal}`;
     }
