@@ -19,7 +19,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { ClaudeAnswerer } from '../src/consumer/ClaudeAnswerer.js';
 import { buildPrompt, SHARD_SYSTEM_PROMPT } from '../src/consumer/claude/prompt.js';
-import { SESSION_ENV_DEFAULTS } from '../src/consumer/claude/ClaudeSession.js';
+import { SESSION_ENV_DEFAULTS } from '../src/consumer/claude/sessionEnv.js';
 import type { QuestionJob } from '../src/shared/jobs.js';
 import type { Logger } from '../src/shared/logger.js';
 import { tempDir } from '../test/support/bridge.js';

@@ -5,9 +5,10 @@ import { access } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { FatalAnswererError, RateLimitedError } from '../consumer/Answerer.js';
-import { SESSION_ENV_DEFAULTS } from '../consumer/claude/ClaudeSession.js';
-import { killGroup, spawnInGroup } from '../consumer/claude/processTree.js';
-import { classifyTurnFailure, type TurnSignals } from '../consumer/claude/turnFailure.js';
+import { killGroup } from '../consumer/claude/processTree.js';
+import { sessionQueryOptions } from '../consumer/claude/sessionOptions.js';
+import type { TurnSignals } from '../consumer/claude/turnFailure.js';
+import { answeringModel, observeTurn, turnFailure } from '../consumer/claude/turnObserver.js';
 import { errorText, fail, ok, skip, warn, type Check, type CheckResult } from './check.js';
 
 const NOT_AUTHENTICATED = 'Claude Code is not authenticated: set ANTHROPIC_API_KEY or run claude login';
@@ -18,13 +19,15 @@ export interface ClaudeCheckOptions {
   skipReason?: string | undefined;
   /** The environment Claude Code gets, as the consumer passes it (process.env by default). */
   env?: NodeJS.ProcessEnv;
+  /** Variables Claude Code gets besides the allowlist, as the consumer's --claude-env. */
+  passEnv?: readonly string[];
   timeoutMs?: number;
 }
 
 /**
- * The Claude Code binary the SDK ships, and one tiny request through it, started the way the
- * consumer starts its sessions (same environment defaults, no tools, no settings files, no
- * transcript): it answers only if the binary runs and the credentials are accepted.
+ * The Claude Code binary the SDK ships, and one tiny request through it, started with the options
+ * of the consumer's sessions (sessionOptions.ts; no tools): it answers only if the binary runs and
+ * the credentials are accepted.
  */
 export function claudeCheck(o: ClaudeCheckOptions): Check {
   return {
@@ -91,44 +94,28 @@ async function probeClaude(binary: string, o: ClaudeCheckOptions, signal: AbortS
   };
   signal.addEventListener('abort', stop, { once: true });
   const started = Date.now();
+  const settings = { model: o.model, cwd: tmpdir(), tools: false, env: o.env ?? process.env, passEnv: o.passEnv, executable: binary };
   const q = query({
     prompt: 'ping',
     options: {
-      model: o.model,
+      ...sessionQueryOptions(settings, {
+        onStderr: (text) => (probe.stderr = (probe.stderr + text).slice(-2000)),
+        onSpawn: (spawned) => (child = spawned),
+      }),
       maxTurns: 1,
-      cwd: tmpdir(),
-      env: { ...SESSION_ENV_DEFAULTS, ...(o.env ?? process.env) },
-      settingSources: [],
-      persistSession: false,
-      // A one-line system prompt instead of Claude Code's long default keeps the request tiny.
-      systemPrompt: 'Reply with one word.',
-      tools: [],
-      allowedTools: [],
-      permissionMode: 'default',
-      pathToClaudeCodeExecutable: binary,
       abortController: abort,
-      spawnClaudeCodeProcess: (spawnOptions) => {
-        const spawned = spawnInGroup(spawnOptions, (text) => (probe.stderr = (probe.stderr + text).slice(-2000)));
-        child = spawned;
-        return spawned;
-      },
     },
   });
   try {
     for await (const m of q) {
-      if (m.type === 'system' && m.subtype === 'init') {
-        probe.version = m.claude_code_version;
-        probe.model = m.model;
-      } else if (m.type === 'system' && m.subtype === 'api_retry') {
-        probe.signals.retryStatus = m.error_status ?? undefined;
-        probe.signals.assistantError = m.error;
-        // Claude Code retries even a 401 for minutes; the first retry already says what is wrong.
-        const failure = classifyTurnFailure(probe.signals, undefined);
-        if (failure instanceof FatalAnswererError || failure instanceof RateLimitedError) break;
-      } else if (m.type === 'assistant' && m.error) {
-        probe.signals.assistantError = m.error;
-      } else if (m.type === 'result') {
-        probe.result = m;
+      const event = observeTurn(m, probe.signals);
+      if (event?.kind === 'init') {
+        probe.version = event.version;
+        probe.model = event.model;
+      } else if (event?.kind === 'give_up') {
+        break;
+      } else if (event?.kind === 'result') {
+        probe.result = event.result;
         break;
       }
     }
@@ -147,8 +134,9 @@ async function probeClaude(binary: string, o: ClaudeCheckOptions, signal: AbortS
 /** What the probe showed. Pure: the failure classes are the consumer's own (turnFailure.ts). */
 export function judgeClaude(binary: string, model: string, p: ClaudeProbe): CheckResult {
   const who = `Claude Code${p.version ? ` ${p.version}` : ''}`;
-  if (p.result?.subtype === 'success' && !p.result.is_error) {
-    const answered = Object.keys(p.result.modelUsage ?? {})[0] ?? p.model ?? model;
+  const failure = turnFailure(p.signals, p.result);
+  if (!failure) {
+    const answered = answeringModel(p.result, p.model) ?? model;
     return ok('claude', `${who} at ${binary}: authenticated, ${answered} answered in ${(p.ms / 1000).toFixed(1)} s`);
   }
   const stalled = !p.result && p.signals.retryStatus === undefined && p.signals.assistantError === undefined;
@@ -156,7 +144,6 @@ export function judgeClaude(binary: string, model: string, p: ClaudeProbe): Chec
     const tail = p.stderr.trim().split('\n').slice(-3).join(' | ');
     return fail('claude', `${who} at ${binary} did not run: ${errorText(p.error)}${tail ? ` (stderr: ${tail})` : ''}`, `run it by hand to see why: ${binary} --version`);
   }
-  const failure = classifyTurnFailure(p.signals, p.result);
   if (failure instanceof FatalAnswererError) {
     const status = p.signals.retryStatus ? ` (the API answered HTTP ${p.signals.retryStatus})` : '';
     return fail('claude', `${NOT_AUTHENTICATED}${status}`, "export ANTHROPIC_API_KEY=<key> in the consumer's environment, or run `claude login` as the user the consumer runs as");

@@ -20,6 +20,8 @@ export interface DoctorOptions {
   skipClaude: boolean;
   /** Claude Code's environment; the process's own by default, as the consumer does. */
   claudeEnv?: NodeJS.ProcessEnv;
+  /** Variables Claude Code gets besides the allowlist (--claude-env), as the consumer passes them. */
+  claudePassEnv?: readonly string[];
   claudeTimeoutMs?: number;
 }
 
@@ -35,6 +37,7 @@ export function doctorChecks(o: DoctorOptions): Check[] {
       model: o.model,
       skipReason,
       ...(o.claudeEnv ? { env: o.claudeEnv } : {}),
+      ...(o.claudePassEnv ? { passEnv: o.claudePassEnv } : {}),
       ...(o.claudeTimeoutMs ? { timeoutMs: o.claudeTimeoutMs } : {}),
     }),
   ];

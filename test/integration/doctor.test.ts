@@ -12,6 +12,7 @@ import { BridgeFixture, BRIDGE_SCHEMA_SQL, tempDir, type Conversation } from '..
 import { claudeEnv } from '../support/claudeEnv.js';
 import { CLI } from '../support/cli.js';
 import { echoResponder, FakeAnthropic } from '../support/fakeAnthropic.js';
+import { MARKERS } from '../support/leftovers.js';
 import { freePort, RedisServer } from '../support/redisServer.js';
 
 interface DoctorRun {
@@ -340,6 +341,8 @@ describe('autopoll doctor', () => {
           model: 'haiku',
           skipClaude: false,
           claudeEnv: claudeEnv(api.url),
+          // As the consumer passes them (AUTOPOLL_CLAUDE_ENV): the run's teardown finds the probe by them.
+          claudePassEnv: MARKERS,
         }),
       );
       expect(results.map((r) => [r.name, r.status])).toEqual([

@@ -15,6 +15,7 @@ export function registerDoctor(program: Command): void {
     contextRoot: PRODUCER.contextRoot,
     answerer: CONSUMER.answerer,
     model: CONSUMER.model,
+    claudeEnv: CONSUMER.claudeEnv,
     json: DOCTOR.json,
     skipClaude: DOCTOR.skipClaude,
   };
@@ -33,6 +34,7 @@ export function registerDoctor(program: Command): void {
         answerer: o.answerer,
         model: o.model,
         skipClaude: o.skipClaude,
+        claudePassEnv: o.claudeEnv,
       }),
     );
     // Exit once the report is written: a check that timed out may still hold a handle open.

@@ -3,60 +3,16 @@ import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../shared/logger.js';
 import { redactText } from '../../shared/redact.js';
-import { AnswerError, FatalAnswererError, RateLimitedError } from '../Answerer.js';
+import { AnswerError } from '../Answerer.js';
 import { AsyncQueue } from './AsyncQueue.js';
-import { roundUsd } from './cost.js';
-import { classifyTurnFailure, type TurnSignals } from './turnFailure.js';
-import { killGroup, spawnInGroup } from './processTree.js';
-import { READ_ONLY_TOOLS, readOnlyHook, readOnlyPolicy } from './toolPolicy.js';
-import type { OwnedFiles } from '../../shared/ownedFiles.js';
-import { SHARD_SYSTEM_PROMPT } from './prompt.js';
-import { sessionEnv } from './sessionEnv.js';
+import type { TurnSignals } from './turnFailure.js';
+import { killGroup } from './processTree.js';
+import { sessionQueryOptions, type SessionSettings } from './sessionOptions.js';
+import { observeTurn, turnFailure, turnOutput, type TurnOutput } from './turnObserver.js';
 
-/**
- * What an unattended answering session does without: telemetry, update checks, CLAUDE.md files
- * from its folder (another agent's questions must not pick up local instructions), checkpoints
- * of files it never edits, background tasks. The consumer's own environment overrides these.
- */
-export const SESSION_ENV_DEFAULTS: Readonly<Record<string, string>> = {
-  DISABLE_TELEMETRY: '1',
-  DISABLE_ERROR_REPORTING: '1',
-  DISABLE_AUTOUPDATER: '1',
-  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-  CLAUDE_CODE_DISABLE_CLAUDE_MDS: '1',
-  CLAUDE_CODE_DISABLE_FILE_CHECKPOINTING: '1',
-  CLAUDE_CODE_DISABLE_BACKGROUND_TASKS: '1',
-  CLAUDE_CODE_DISABLE_TERMINAL_TITLE: '1',
-};
-
-export interface ClaudeSessionOptions {
-  model: string;
-  /** The session's working folder, and what its read-only tools may read. */
-  cwd: string;
-  /** Give the session the read-only tools; without them it answers from the prompt alone. */
-  tools: boolean;
-  /** Files the tools never read, whatever link or name reaches them (the bridge file when known). */
-  owned?: OwnedFiles;
-  /** The consumer's environment: the session gets only its allowlisted part (sessionEnv.ts). */
-  env: NodeJS.ProcessEnv;
-  /** Variables passed besides the allowlist (--claude-env). */
-  passEnv?: readonly string[] | undefined;
+export interface ClaudeSessionOptions extends SessionSettings {
   /** How long an interrupted turn may take to stop before the process is killed. */
   interruptGraceMs: number;
-  /** Claude Code binary; the SDK's own when unset. */
-  executable?: string | undefined;
-}
-
-export interface TurnOutput {
-  text: string;
-  /** The Claude Code conversation id of this turn (a new one after each /clear). */
-  conversationId: string;
-  model: string | undefined;
-  inputTokens: number;
-  outputTokens: number;
-  /** Tokens of context the turn was sent with: what grows when a session keeps its memory. */
-  contextTokens: number;
-  costUsd: number;
 }
 
 interface PendingTurn {
@@ -104,33 +60,13 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
     super();
     this.query = query({
       prompt: this.input,
-      options: {
-        model: options.model,
-        cwd: options.cwd,
-        // Never the consumer's whole environment: REDIS_URL, conversation and board tokens stay out.
-        env: { ...SESSION_ENV_DEFAULTS, ...sessionEnv(options.env, options.passEnv) },
-        settingSources: [],
-        // Nothing it was not given: no MCP server from any config file, no plugin, no skill.
-        strictMcpConfig: true,
-        mcpServers: {},
-        plugins: [],
-        skills: [],
-        // A service answering for days must not grow a transcript file per question on disk.
-        persistSession: false,
-        systemPrompt: SHARD_SYSTEM_PROMPT,
-        tools: options.tools ? READ_ONLY_TOOLS : [],
-        allowedTools: [],
-        permissionMode: 'default',
-        canUseTool: readOnlyPolicy(options.cwd, options.owned),
-        hooks: { PreToolUse: [readOnlyHook(options.cwd, options.owned)] },
-        ...(options.executable ? { pathToClaudeCodeExecutable: options.executable } : {}),
-        spawnClaudeCodeProcess: (spawnOptions) => {
-          const child = spawnInGroup(spawnOptions, (text) => (this.stderrTail = (this.stderrTail + text).slice(-4000)));
+      options: sessionQueryOptions(options, {
+        onStderr: (text) => (this.stderrTail = (this.stderrTail + text).slice(-4000)),
+        onSpawn: (child) => {
           this.child = child;
           child.once('exit', (code, signal) => this.onExit(code, signal));
-          return child;
         },
-      },
+      }),
     });
     void this.pump();
   }
@@ -160,21 +96,10 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
   async turn(text: string, timeoutMs: number): Promise<TurnOutput> {
     const result = await this.send(text, timeoutMs);
     this.turns++;
-    const usage = result.usage;
-    const context = usage.input_tokens + (usage.cache_read_input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0);
-    this.contextTokens = context;
-    // Rounded where it enters autopoll's data: the difference of two float sums carries their noise.
-    const cost = roundUsd(Math.max(0, result.total_cost_usd - this.costSoFar));
+    const out = turnOutput(result, this.costSoFar, this.model);
+    this.contextTokens = out.contextTokens;
     this.costSoFar = result.total_cost_usd;
-    return {
-      text: result.subtype === 'success' ? result.result : '',
-      conversationId: result.session_id,
-      model: Object.keys(result.modelUsage ?? {})[0] ?? this.model,
-      inputTokens: usage.input_tokens,
-      outputTokens: usage.output_tokens,
-      contextTokens: context,
-      costUsd: cost,
-    };
+    return out;
   }
 
   /** Ends the process: stdin closed, a moment to exit, then the group is killed. */
@@ -267,31 +192,22 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
   }
 
   private onMessage(m: SDKMessage): void {
-    if (m.type === 'system' && m.subtype === 'init') {
-      if (!this.id) this.id = m.session_id;
-      this.model = m.model;
+    const event = observeTurn(m, this.pending?.signals ?? {});
+    if (event?.kind === 'init') {
+      if (!this.id) this.id = event.sessionId;
+      this.model = event.model;
       return;
     }
     const turn = this.pending;
-    if (!turn) return;
-    if (m.type === 'system' && m.subtype === 'api_retry') {
-      turn.signals.retryStatus = m.error_status ?? undefined;
-      turn.signals.retryDelayMs = m.retry_delay_ms;
-      turn.signals.assistantError = m.error;
-      const failure = classifyTurnFailure(turn.signals, undefined);
-      // Claude Code would keep retrying inside the turn (even a 401, for minutes); autopoll backs the
-      // question off (a rate limit), or stops the worker (credentials), instead.
-      if (failure instanceof RateLimitedError || failure instanceof FatalAnswererError) this.abandon(turn, failure);
+    if (!turn || !event) return;
+    if (event.kind === 'give_up') {
+      // Autopoll backs the question off (a rate limit), or stops the worker (credentials), instead.
+      this.abandon(turn, event.failure);
       return;
     }
-    if (m.type === 'assistant' && m.error) {
-      turn.signals.assistantError = m.error;
-      return;
-    }
-    if (m.type === 'result') {
-      if (m.subtype === 'success' && !m.is_error && !turn.signals.timedOut) turn.resolve(m);
-      else turn.reject(classifyTurnFailure(turn.signals, m));
-    }
+    const failure = turnFailure(turn.signals, event.result);
+    if (failure) turn.reject(failure);
+    else turn.resolve(event.result);
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../shared/logger.js';
 import { AnswerError, type AnswerContext } from '../Answerer.js';
-import type { ClaudeSession, TurnOutput } from './ClaudeSession.js';
+import type { ClaudeSession } from './ClaudeSession.js';
+import type { TurnOutput } from './turnObserver.js';
 
 export type SessionMemory = 'none' | 'conversation';
 

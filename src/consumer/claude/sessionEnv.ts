@@ -1,4 +1,20 @@
 /**
+ * What an unattended answering session does without: telemetry, update checks, CLAUDE.md files
+ * from its folder (another agent's questions must not pick up local instructions), checkpoints
+ * of files it never edits, background tasks. The consumer's own environment overrides these.
+ */
+export const SESSION_ENV_DEFAULTS: Readonly<Record<string, string>> = {
+  DISABLE_TELEMETRY: '1',
+  DISABLE_ERROR_REPORTING: '1',
+  DISABLE_AUTOUPDATER: '1',
+  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+  CLAUDE_CODE_DISABLE_CLAUDE_MDS: '1',
+  CLAUDE_CODE_DISABLE_FILE_CHECKPOINTING: '1',
+  CLAUDE_CODE_DISABLE_BACKGROUND_TASKS: '1',
+  CLAUDE_CODE_DISABLE_TERMINAL_TITLE: '1',
+};
+
+/**
  * Variables of autopoll's own that hold secrets: never passed to Claude Code, not even when an
  * operator names them in --claude-env.
  */
