@@ -29,7 +29,7 @@ export interface OperatorServerOptions {
   metrics: AutopollMetrics;
 }
 
-export class BindRefusedError extends Error {}
+export class BindRefusedError extends Error { override readonly name = 'BindRefusedError'; }
 
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 

@@ -39,6 +39,7 @@ export interface Answerer {
  * error response; true lets the worker try again with backoff.
  */
 export class AnswerError extends Error {
+  override readonly name: string = 'AnswerError';
   /** Secrets were redacted out of the message (the bridge's audit row of its error response says so). */
   redacted = false;
 
@@ -48,12 +49,12 @@ export class AnswerError extends Error {
     readonly retryable: boolean,
   ) {
     super(message);
-    this.name = 'AnswerError';
   }
 }
 
 /** A failure that should back the question off (growing waits, up to --max-defer) rather than spend its attempts. */
 export class RateLimitedError extends AnswerError {
+  override readonly name: string = 'RateLimitedError';
   readonly rateLimited = true;
   constructor(
     message: string,
@@ -66,6 +67,7 @@ export class RateLimitedError extends AnswerError {
 
 /** A failure no retry can fix on this consumer: it must stop taking questions. */
 export class FatalAnswererError extends AnswerError {
+  override readonly name: string = 'FatalAnswererError';
   readonly fatal = true;
   constructor(
     kind: string,

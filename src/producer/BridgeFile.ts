@@ -31,4 +31,4 @@ export function bridgeFileChange(path: string, opened: FileIdentity): string | u
 }
 
 /** A write refused because the bridge file it would go into is no longer the one at the path. */
-export class BridgeFileLostError extends Error {}
+export class BridgeFileLostError extends Error { override readonly name = 'BridgeFileLostError'; }

@@ -128,6 +128,7 @@ export class ConversationRegistry {
  * than idle. The message names each refused conversation and the fix.
  */
 export class NothingToServeError extends Error {
+  override readonly name = 'NothingToServeError';
   constructor(refusals: Array<{ id: string; why: string }>, bridgeDb: string) {
     super(
       refusals.length === 0

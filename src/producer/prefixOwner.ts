@@ -6,6 +6,7 @@ import type { ProducerInfo } from '../shared/ProducerPresence.js';
  * board: one bridge per prefix is the rule, and breaking it is a configuration error.
  */
 export class PrefixTakenError extends Error {
+  override readonly name = 'PrefixTakenError';
   constructor(other: ProducerInfo, self: { bridgeId: string; bridgeDb: string; prefix: string }) {
     super(
       `another producer (host ${other.host} pid ${other.pid}) serves bridge ${other.bridgeId} (${other.bridgeDb}) under --prefix ${self.prefix}; ` +

@@ -34,6 +34,7 @@ describe('Answerer error classes', () => {
     expect(e.retryable).toBe(true);
     expect(e.rateLimited).toBe(true);
     expect(e.message).toBe('slow down');
+    expect(e.name).toBe('RateLimitedError');
     expect('fatal' in e).toBe(false);
   });
 
@@ -45,6 +46,7 @@ describe('Answerer error classes', () => {
     expect(e.retryable).toBe(false);
     expect(e.fatal).toBe(true);
     expect(e.message).toBe('no key');
+    expect(e.name).toBe('FatalAnswererError');
     expect('rateLimited' in e).toBe(false);
   });
 });

@@ -7,7 +7,7 @@ import { MAX_MESSAGE_CHARS } from '../../bridge/limits.js';
 export const ASK_ROLE = 'autopoll-ask';
 
 /** The request cannot be sent as given (unknown conversation, refused token, too long): exit 2. */
-export class AskRefusedError extends Error {}
+export class AskRefusedError extends Error { override readonly name = 'AskRefusedError'; }
 
 export type AskTarget = { conversationId: string; token: string } | { role: string };
 
