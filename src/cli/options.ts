@@ -1,11 +1,10 @@
 import { Option, type Command } from 'commander';
-import { isIP } from 'node:net';
 import { z } from 'zod';
-import type { ConversationGrant } from '../producer/ConversationRegistry.js';
 import { DEFAULT_CONTEXT_ROOT } from '../shared/ownedFiles.js';
 import { knownSecrets, secretsOf } from '../shared/knownSecrets.js';
 import { hashTag, parseRedisTarget, type RedisTarget } from '../shared/redisTarget.js';
 import { SECRET_VARIABLES } from '../consumer/claude/sessionEnv.js';
+import { ConversationSchema, DAY_MS, DAY_SECONDS, emptyToUndefined, TrustProxySchema, whole } from './optionValues.js';
 
 /**
  * Every flag once: its environment twin, default, help and zod schema. Commander reads flags
@@ -21,62 +20,12 @@ interface Spec {
   list?: boolean;
 }
 
-/** A whole number in [min, max]; timers cap durations (setTimeout overflows past ~24 days). */
-const whole = (min: number, max: number) =>
-  z.coerce
-    .number({ error: 'expected a whole number' })
-    .int('expected a whole number')
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`);
 /**
  * The side-b role `up` serves and `ask` asks when told neither --role nor --conversation: `npm start`
  * and `autopoll ask "..."` then meet with no flag, the newcomer's first ten minutes. Not `producer`'s:
  * it runs against shared bridges, where taking another shard's questions would be wrong.
  */
 export const DEFAULT_ROLE = 'haiku_shard';
-const DAY_SECONDS = 86_400;
-const DAY_MS = DAY_SECONDS * 1000;
-const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
-
-const ConversationSchema = z.string().transform((text, ctx): ConversationGrant => {
-  const at = text.indexOf(':');
-  const id = at > 0 ? text.slice(0, at).trim() : '';
-  const token = at > 0 ? text.slice(at + 1).trim() : '';
-  if (!id || !token) {
-    // The token is a secret: the message never repeats the input.
-    ctx.addIssue({ code: 'custom', message: 'expected CONV_ID:TOKEN, the conversation id and its side-b token separated by a colon' });
-    return z.NEVER;
-  }
-  return { id, token };
-});
-
-/** An entry of express's trust proxy list: one of its named ranges, an address, or a subnet. */
-function proxyEntry(entry: string): boolean {
-  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
-  const [addr = '', bits, ...rest] = entry.split('/');
-  const family = isIP(addr);
-  if (rest.length || family === 0) return false;
-  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
-}
-
-/** Express's trust proxy value: a boolean, a hop count, or a comma list of proxies it trusts. */
-const TrustProxySchema = z
-  .union([z.boolean(), z.string()])
-  .default(false)
-  .transform((value, ctx): boolean | number | string => {
-    const v = typeof value === 'string' ? value.trim() : value;
-    if (v === '' || v === 'false') return false;
-    if (v === 'true') return true;
-    if (typeof v === 'boolean') return v;
-    if (/^\d{1,3}$/.test(v)) return Number(v);
-    const bad = v.split(',').map((e) => e.trim()).find((e) => !proxyEntry(e));
-    if (bad === undefined) return v;
-    ctx.addIssue({
-      code: 'custom',
-      message: `"${bad}" is not a proxy: expected true, false, a hop count (1: one proxy in front) or a comma list of proxy addresses, subnets (10.0.0.0/8) or loopback, linklocal, uniquelocal`,
-    });
-    return z.NEVER;
-  });
 
 export const COMMON = {
   redis: {
@@ -262,7 +211,9 @@ function splitList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
 
 /** Rules between flags, checked once each flag is valid on its own: the Redis URL's form and --redis-cluster, the Cluster's hash tag. */
 function crossIssues(values: Record<string, unknown>): Array<{ path: PropertyKey[]; message: string }> {
