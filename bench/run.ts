@@ -31,7 +31,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { CLAUDE_BIN, formatClaude, runClaudeBench } from './claude.js';
+import { CLAUDE_BIN, runClaudeBench } from './claude.js';
+import { formatClaude } from './claude/format.js';
 import { formatPipeline, runPipelineBench } from './pipeline.js';
 import { collectEnvironment } from './report/environment.js';
 import { writeReport } from './report/write.js';
