@@ -39,7 +39,7 @@ export interface ReportInput {
   charts: Partial<Record<ChartName, string>>;
 }
 
-/** What the report says where the soak's results are absent. */
+// Part of what the page says, held by test/unit/benchReport.test.ts.
 export { SOAK_ABSENT } from './markdown/soak.js';
 
 const notRun = (name: string) => `not measured in this run: run \`npm run bench -- ${name}\``;

@@ -4,6 +4,7 @@ import type { ReportInput } from '../markdown.js';
 import { readSoak, type SoakGrowth, type SoakPhase } from '../soak.js';
 import { chart, mdTable, ms, verdict, when } from './format.js';
 
+/** What the report says where the soak's results are absent. */
 export const SOAK_ABSENT = 'not measured in this run: run `npm run test:chaos` (soak)';
 
 /** Growth in percent; `infinite` (from 0 to more) is Infinity; null when not judged (too few samples). */
