@@ -31,11 +31,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { CLAUDE_BIN, formatClaude, runClaudeBench } from './claude.js';
-import { formatPipeline, runPipelineBench } from './pipeline.js';
+import { CLAUDE_BIN, runClaudeBench } from './claude.js';
+import { formatClaude } from './claude/format.js';
+import { runPipelineBench } from './pipeline.js';
+import { formatPipeline } from './pipeline/format.js';
 import { collectEnvironment } from './report/environment.js';
 import { writeReport } from './report/write.js';
-import { formatScale, runScaleBench } from './scale.js';
+import { runScaleBench } from './scale.js';
+import { formatScale } from './scale/format.js';
 import { cleanup, envInt, removeStaleTempDirs, REPO } from './support.js';
 
 const RESULTS = join(REPO, 'bench', 'results');
