@@ -9,7 +9,8 @@ import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../shared/qu
 import { redactValues } from '../shared/redact.js';
 import { AnswerSender } from './AnswerSender.js';
 import { FatalAnswererError, RateLimitedError, type Answerer } from './Answerer.js';
-import { backoffDelayMs, classifyFailure, closingMarks, onRateLimit, runOf, type Failure, type Run } from './retryPolicy.js';
+import { closingMarks, runOf, type Run } from '../shared/attempts.js';
+import { backoffDelayMs, classifyFailure, onRateLimit, type Failure } from './retryPolicy.js';
 
 export interface QuestionWorkerOptions {
   connection: RedisConnection;

@@ -28,7 +28,7 @@ import { MessageTaker, type QueuedQuestion } from './MessageTaker.js';
 import { questionFromBridge } from './questionFromBridge.js';
 import { judgeRows } from './QuestionJudge.js';
 import { Reconciler, type ReconcileReport } from './Reconciler.js';
-import type { InboxRow } from './QueryParser.js';
+import type { InboxRow } from './InboxScanner.js';
 import { ownedFiles } from '../shared/ownedFiles.js';
 
 export interface ProducerOptions {

@@ -1,7 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import type { AnswerJob, QuestionJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
-import { attemptsSpent } from '../consumer/retryPolicy.js';
+import { attemptsSpent } from '../shared/attempts.js';
 import { mapWithin } from '../shared/mapWithin.js';
 import { answerJobId } from '../shared/queues.js';
 import { nowMicros, parseBridgeTimestamp } from '../shared/timestamp.js';
