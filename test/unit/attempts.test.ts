@@ -7,6 +7,7 @@ describe('attemptsSpent', () => {
     expect(attemptsSpent({ attemptsStarted: 5, data: { deferrals: 3 } })).toBe(2);
     expect(attemptsSpent({ attemptsStarted: 0, data: null })).toBe(1);
     expect(attemptsSpent({ attemptsStarted: 4, data: { deferrals: 'x' } })).toBe(4);
+    expect(attemptsSpent({ attemptsStarted: 4, data: { deferrals: '2' } })).toBe(4);
   });
 });
 
@@ -14,6 +15,7 @@ describe('runOf (replay rounds)', () => {
   it('counts attempts within the round, after the starts of earlier rounds', () => {
     expect(attemptsSpent({ attemptsStarted: 7, data: { priorAttempts: 5, deferrals: 1 } })).toBe(1);
     expect(runOf({ attemptsStarted: 2, data: {} }, 3)).toEqual({ attempt: 2, replay: false, round: 0 });
+    expect(runOf({ attemptsStarted: 3, data: {} }, 3)).toEqual({ attempt: 3, replay: false, round: 0 });
     expect(runOf({ attemptsStarted: 6, data: { replay: true, priorAttempts: 5 } }, 3)).toEqual({ attempt: 1, replay: true, round: 5 });
   });
 
