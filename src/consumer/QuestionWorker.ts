@@ -8,8 +8,10 @@ import type { Logger } from '../shared/logger.js';
 import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../shared/queues.js';
 import { redactValues } from '../shared/redact.js';
 import { AnswerSender } from './AnswerSender.js';
-import { FatalAnswererError, RateLimitedError, type Answerer } from './Answerer.js';
-import { backoffDelayMs, classifyFailure, closingMarks, onRateLimit, runOf, type Failure, type Run } from './retryPolicy.js';
+import type { Answerer } from './Answerer.js';
+import { decideOnFailure, type FailureAction } from './failureDecision.js';
+import { closingMarks, runOf, type Run } from '../shared/attempts.js';
+import type { Failure } from './retryPolicy.js';
 
 export interface QuestionWorkerOptions {
   connection: RedisConnection;
@@ -120,7 +122,6 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
     const q: QuestionJob = run.opens ? { ...withoutRateLimits(question), ...run.opens } : question;
     if (run.opens) await job.updateData(q);
     const { attempt } = run;
-    const ids = logIds(job, q, run);
     const started = Date.now();
     try {
       const result = await this.answerer.answer(q, {
@@ -137,29 +138,41 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
       await this.sender.send(this.answerJob(job, q, run, outcome, redacted));
       await this.dropContext(job, q);
       const ms = Date.now() - started;
-      this.logger.info({ ...ids, sessionId: result.sessionId, sessionPid, ms }, 'question answered');
+      this.logger.info({ ...logIds(job, q, run), sessionId: result.sessionId, sessionPid, ms }, 'question answered');
       this.emit('answered', { ms, attempt, usage: result.usage });
       return { sessionId: result.sessionId, sessionPid, model: result.model, sources: outcome.sources };
     } catch (err) {
-      if (signal?.aborted) return this.handBack(job, q, 'the consumer is shutting down');
-      if (err instanceof RateLimitedError) return this.backOff(job, q, run, err, token!);
-      if (err instanceof FatalAnswererError) return this.stopTakingWork(job, q, err);
-      const failure = classifyFailure(err);
-      const final = !(failure.retryable && attempt < this.options.attempts && token);
-      this.emit('attemptFailed', { kind: failure.kind, final });
-      if (!final) {
-        const delay = backoffDelayMs(this.options.backoffMs, attempt);
-        this.logger.warn({ ...ids, kind: failure.kind, err: failure.message, retryInMs: delay }, 'answering failed; will retry');
-        await job.log(`attempt ${attempt} failed (${failure.kind}): ${failure.message}; retry in ${delay} ms`).catch(() => undefined);
-        await job.moveToDelayed(Date.now() + delay, token!);
-        throw new DelayedError();
+      const { attempts, backoffMs, maxDeferMs } = this.options;
+      const failed = { aborted: signal?.aborted === true, attempt, locked: Boolean(token), rateLimited: q.rateLimited, now: Date.now() };
+      const action = decideOnFailure(err, failed, { attempts, backoffMs, maxDeferMs, random: Math.random });
+      switch (action.do) {
+        case 'handBack':
+          return this.handBack(job, q, action.why);
+        case 'halt':
+          return this.stopTakingWork(job, q, action.reason);
+        case 'defer':
+          return this.backOff(job, q, run, action, token!);
+        case 'retry':
+          return this.retryLater(job, q, run, action, token!);
+        case 'fail':
+          return this.failForGood(job, q, run, action.failure);
       }
-      return this.failForGood(job, q, run, failure);
     }
+  }
+
+  /** Another try of the question after the backoff. */
+  private async retryLater(job: Job, q: QuestionJob, run: Run, retry: Extract<FailureAction, { do: 'retry' }>, token: string): Promise<never> {
+    const { failure, delayMs: delay } = retry;
+    this.emit('attemptFailed', { kind: failure.kind, final: false });
+    this.logger.warn({ ...logIds(job, q, run), kind: failure.kind, err: failure.message, retryInMs: delay }, 'answering failed; will retry');
+    await job.log(`attempt ${run.attempt} failed (${failure.kind}): ${failure.message}; retry in ${delay} ms`).catch(() => undefined);
+    await job.moveToDelayed(Date.now() + delay, token);
+    throw new DelayedError();
   }
 
   /** The asker gets an error response and the job fails: `autopoll replay` (or the board's retry) can run it again. */
   private async failForGood(job: Job, q: QuestionJob, run: Run, failure: Failure): Promise<never> {
+    this.emit('attemptFailed', { kind: failure.kind, final: true });
     this.logger.error({ ...logIds(job, q, run), kind: failure.kind, err: failure.message }, 'answering failed for good; sending an error response');
     const outcome: AnswerOutcome = { kind: 'error', errorKind: failure.kind, message: failure.message };
     await this.sender.send(this.answerJob(job, q, run, outcome, failure.redacted === true));
@@ -171,22 +184,13 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
   /**
    * Overload or rate limit: this question waits (delayed, unspent), longer each time, and the
    * worker goes on with other questions (no queue-wide limiter: other consumers, other keys, may
-   * be fine). Past --max-defer since its first rate limit it gets an error response instead.
+   * be fine).
    */
-  private async backOff(job: Job, q: QuestionJob, run: Run, err: RateLimitedError, token: string): Promise<never> {
-    const policy = { baseMs: this.options.backoffMs, maxDeferMs: this.options.maxDeferMs, random: Math.random };
-    const verdict = onRateLimit(q.rateLimited, Date.now(), policy, err.retryAfterMs);
-    if (!verdict.defer) {
-      this.emit('attemptFailed', { kind: 'rate_limited', final: true });
-      const message =
-        `rate limited: ${err.message}, and it has been for ${Math.round(verdict.deferredMs / 1000)} s since this question was first deferred ` +
-        `(the consumer's --max-defer is ${Math.round(this.options.maxDeferMs / 1000)} s); it was not answered: an operator can run it again with \`autopoll replay\``;
-      return this.failForGood(job, q, run, { kind: 'rate_limited', message, retryable: false });
-    }
-    const { delayMs, deferral } = verdict;
-    this.logger.warn({ ...logIds(job, q, run), err: err.message, delayMs, rateLimits: deferral.times }, 'Claude API overloaded or rate limiting; the question waits');
+  private async backOff(job: Job, q: QuestionJob, run: Run, wait: Extract<FailureAction, { do: 'defer' }>, token: string): Promise<never> {
+    const { delayMs, deferral, message } = wait;
+    this.logger.warn({ ...logIds(job, q, run), err: message, delayMs, rateLimits: deferral.times }, 'Claude API overloaded or rate limiting; the question waits');
     await job.updateData({ ...q, deferrals: (q.deferrals ?? 0) + 1, rateLimited: deferral });
-    await job.log(`${err.message}; rate limit ${deferral.times}: next try in ${delayMs} ms, without spending an attempt`).catch(() => undefined);
+    await job.log(`${message}; rate limit ${deferral.times}: next try in ${delayMs} ms, without spending an attempt`).catch(() => undefined);
     await job.moveToDelayed(Date.now() + delayMs, token);
     throw new DelayedError();
   }
@@ -205,9 +209,9 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
    * A failure no retry fixes here (the credentials were refused): stop taking questions, and hand
    * this one back at once, unspent, for a consumer whose credentials work.
    */
-  private async stopTakingWork(job: Job, q: QuestionJob, err: FatalAnswererError): Promise<never> {
-    this.halt(err.message);
-    return this.handBack(job, q, err.message);
+  private async stopTakingWork(job: Job, q: QuestionJob, reason: string): Promise<never> {
+    this.halt(reason);
+    return this.handBack(job, q, reason);
   }
 
   /** Puts the question back in the queue without spending an attempt (BullMQ's rate-limit path). */

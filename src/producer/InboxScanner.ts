@@ -1,5 +1,13 @@
 import type { Db } from './BridgeDatabase.js';
-import type { InboxRow } from './QueryParser.js';
+
+/** A bridge row addressed to side `b`, as the scanner reads it. */
+export interface InboxRow {
+  id: number;
+  conversation_id: string;
+  from_session: string;
+  message: string;
+  timestamp: string;
+}
 
 /**
  * Finds unread rows addressed to side `b`. It keeps a cursor, the highest message id it has

@@ -4,9 +4,8 @@ import { questionJobId } from '../shared/queues.js';
 import { redactText } from '../shared/redact.js';
 import { runImmediate, type Db } from './BridgeDatabase.js';
 import type { BridgeWriter } from './BridgeWriter.js';
-import type { ContextText } from './ContextReader.js';
 import type { Ledger, LedgerRow } from './Ledger.js';
-import type { InboxRow } from './QueryParser.js';
+import type { Verdict } from './QuestionJudge.js';
 import { rejectionResponseBody } from './responseBody.js';
 
 /** A question job and its id: the id its ledger row was taken with. */
@@ -14,11 +13,6 @@ export interface QueuedQuestion {
   id: string;
   data: QuestionJob;
 }
-
-/** What the producer decided about one inbox row before taking it. */
-export type Verdict =
-  | { row: InboxRow; accept: true; queryId: string; question: string; context?: ContextText }
-  | { row: InboxRow; accept: false; reason: string; queryId?: string };
 
 /**
  * Takes inbox rows off the bridge in one BEGIN IMMEDIATE transaction: read=1 and the bridge's

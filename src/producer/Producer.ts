@@ -4,17 +4,15 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import type { QuestionJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
-import { within } from '../shared/closing.js';
 import { hostPid, Presence } from '../shared/Presence.js';
-import { listProducers, PRODUCERS, type ProducerInfo } from '../shared/ProducerPresence.js';
+import { PRODUCERS, type ProducerInfo } from '../shared/ProducerPresence.js';
 import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, JOB_RETENTION, QUESTIONS_QUEUE } from '../shared/queues.js';
 import { AnswerWriter, type AnswerWriterEvents } from './AnswerWriter.js';
 import { BridgeWatcher } from './BridgeWatcher.js';
 import { ensureAutopollSchema, openBridgeDatabase, runImmediate, type Db } from './BridgeDatabase.js';
-import { otherBridgeProducer, PrefixTakenError } from './prefixOwner.js';
-import { Backpressure, withinRoom } from './Backpressure.js';
+import { refuseSharedPrefix } from './prefixOwner.js';
+import { Backpressure } from './Backpressure.js';
 import { isDown } from '../shared/redis.js';
 import { BridgeWriter } from './BridgeWriter.js';
 import { retryBusy } from './busyRetry.js';
@@ -22,13 +20,10 @@ import { ContextReader } from './ContextReader.js';
 import { redactText } from '../shared/redact.js';
 import { ConversationRegistry, NothingToServeError, type ConversationGrant } from './ConversationRegistry.js';
 import { Heartbeat } from './Heartbeat.js';
-import { InboxScanner } from './InboxScanner.js';
-import { Ledger, type LedgerRow } from './Ledger.js';
-import { MessageTaker, type QueuedQuestion } from './MessageTaker.js';
-import { questionFromBridge } from './questionFromBridge.js';
-import { judgeRows } from './QuestionJudge.js';
+import { Intake } from './Intake.js';
+import { Ledger } from './Ledger.js';
+import { MessageTaker } from './MessageTaker.js';
 import { Reconciler, type ReconcileReport } from './Reconciler.js';
-import type { InboxRow } from './QueryParser.js';
 import { ownedFiles } from '../shared/ownedFiles.js';
 
 export interface ProducerOptions {
@@ -63,9 +58,6 @@ export interface ProducerEvents extends AnswerWriterEvents {
   lost: [reason: string];
 }
 
-/** How long the start waits for Redis to say whether another bridge's producer uses the prefix. */
-const PREFIX_CHECK_MS = 5000;
-
 /**
  * The bridge side of autopoll, and the only code that opens the SQLite file: watches for
  * questions, takes them into the ledger, enqueues them, writes the answers back, and keeps the
@@ -78,9 +70,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   private readonly ledger: Ledger;
   private readonly writer: BridgeWriter;
   private readonly registry: ConversationRegistry;
-  private readonly scanner: InboxScanner;
-  private readonly taker: MessageTaker;
-  private readonly contexts: ContextReader;
+  private readonly intake: Intake;
   private readonly watcher: BridgeWatcher;
   private readonly answerWriter: AnswerWriter;
   private readonly reconciler: Reconciler;
@@ -89,8 +79,6 @@ export class Producer extends EventEmitter<ProducerEvents> {
   private readonly backpressure: Backpressure;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly stopping = new AbortController();
-  private pumping: Promise<void> | undefined;
-  private pumpAgain = false;
   private lostBecause: string | undefined;
 
   /** Opens (or creates) the bridge file and adds autopoll's tables, then builds the producer. */
@@ -124,13 +112,11 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.ledger = new Ledger(db);
     this.writer = new BridgeWriter(db);
     this.registry = new ConversationRegistry(db, options.conversations, options.role, logger);
-    this.scanner = new InboxScanner(db);
-    this.taker = new MessageTaker(db, this.ledger, this.writer, logger, bridgeId);
-    this.contexts = new ContextReader(options.contextRoot, options.contextMaxBytes, ownedFiles(options.bridgeDb), (contextFile, contextRoot) =>
+    const contexts = new ContextReader(options.contextRoot, options.contextMaxBytes, ownedFiles(options.bridgeDb), (contextFile, contextRoot) =>
       // The path comes from the asker: redacted like any bridge text before it reaches a log line.
       logger.warn({ contextFile: redactText(contextFile).slice(0, 300), contextRoot }, 'a context_file does not exist under the context root (only the first is logged): if the files are elsewhere, pass --context-root (env AUTOPOLL_CONTEXT_ROOT) with a folder holding only the files to share'),
     );
-    this.watcher = new BridgeWatcher(db, { path: options.bridgeDb, pollIntervalMs: options.pollIntervalMs, onChange: () => this.pump(), onLost: (why) => this.lose(why) }, logger);
+    this.watcher = new BridgeWatcher(db, { path: options.bridgeDb, pollIntervalMs: options.pollIntervalMs, onChange: () => this.intake.pump(), onLost: (why) => this.lose(why) }, logger);
     this.answerWriter = new AnswerWriter(db, this.ledger, this.writer, logger, {
       connection: options.connection,
       prefix: options.prefix,
@@ -141,7 +127,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.answerWriter.on('dropped', (e) => this.emit('dropped', e));
     this.reconciler = new Reconciler(
       this.ledger, this.questions, this.answers,
-      (row) => this.rebuild(row), (jobs) => this.enqueue(jobs), logger,
+      (row) => this.intake.rebuild(row), (jobs) => this.intake.enqueue(jobs), logger,
       { graceMs: options.reconcileGraceMs, pageSize: 500, bridgeId },
     );
     this.heartbeat = new Heartbeat(db, this.ledger, () => this.registry.ids(), logger);
@@ -162,6 +148,12 @@ export class Producer extends EventEmitter<ProducerEvents> {
       this.emit('backpressure', e);
       void this.presence.publish();
     });
+    const taker = new MessageTaker(db, this.ledger, this.writer, logger, bridgeId);
+    this.intake = new Intake(
+      { db, registry: this.registry, contexts, taker, backpressure: this.backpressure, questions: this.questions },
+      { bridgeId, batchSize: options.batchSize, stopping: this.stopping.signal, busy: (what, fn) => this.busy(what, fn), onTaken: (e) => this.emit('taken', e) },
+      logger,
+    );
   }
 
   /**
@@ -193,8 +185,9 @@ export class Producer extends EventEmitter<ProducerEvents> {
    * the producer then), when it has no role and none of its conversations can be served.
    */
   async start(stopping?: AbortSignal): Promise<void> {
-    await this.refuseSharedPrefix(stopping);
-    this.scanner.startAtTop();
+    const { connection, prefix, bridgeDb } = this.options;
+    await refuseSharedPrefix(this.presence, { connection, prefix, bridgeDb, bridgeId: this.bridgeId }, this.logger, stopping);
+    this.intake.startAtTop();
     let added: string[] | undefined;
     try {
       added = this.registry.refresh();
@@ -208,39 +201,13 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.takeBacklogs(added ?? []).catch((err: unknown) => this.logger.error({ err }, 'taking the backlog failed; the next refresh retries'));
     this.answerWriter.start();
     this.watcher.start();
-    this.pump();
+    this.intake.pump();
     void this.reconcile(0);
     this.every(this.options.refreshIntervalMs, () => this.refreshConversations());
     this.every(this.options.heartbeatIntervalSec * 1000, () => this.beat());
     this.every(this.options.reconcileIntervalSec * 1000, () => this.reconcile());
     this.presence.start();
     this.logger.info({ bridgeDb: this.options.bridgeDb, conversations: this.registry.ids().length, role: this.options.role }, 'producer started');
-  }
-
-  /**
-   * Throws PrefixTakenError when another bridge's producer is live under the prefix. It publishes
-   * itself first: of two started at once, each then sees the other (both refuse, neither mixes).
-   * With Redis down at start it goes on, saying so: the answer writer still refuses foreign answers.
-   */
-  private async refuseSharedPrefix(stopping?: AbortSignal): Promise<void> {
-    const { connection, prefix, bridgeDb } = this.options;
-    const look = this.presence.publish().then(() => listProducers(connection, prefix));
-    let live: ProducerInfo[] | undefined;
-    // A shutdown signal ends the wait: with Redis down it would hold the stop for PREFIX_CHECK_MS.
-    const aborted = new Promise<void>((r) => (stopping?.aborted ? r() : stopping?.addEventListener('abort', () => r(), { once: true })));
-    const answered = await within(Promise.race([look.then((l) => (live = l)), aborted]), PREFIX_CHECK_MS).catch(() => false);
-    if (stopping?.aborted) {
-      await within(this.presence.stop(), 1000);
-      stopping.throwIfAborted();
-    }
-    if (!answered || !live) {
-      this.logger.warn({ prefix }, 'Redis did not answer: could not check that no other bridge is served under this --prefix');
-      return;
-    }
-    const other = otherBridgeProducer(live, hostPid(), this.bridgeId);
-    if (!other) return;
-    await this.presence.stop();
-    throw new PrefixTakenError(other, { bridgeId: this.bridgeId, bridgeDb: resolve(bridgeDb), prefix });
   }
 
   /**
@@ -253,6 +220,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.stopping.abort();
     this.watcher.stop();
     for (const t of this.timers) clearInterval(t);
+    void this.intake.stop();
     this.answerWriter.worker.pause(true).catch(() => undefined);
     this.logger.error({ bridgeDb: this.options.bridgeDb, bridgeId: this.bridgeId, reason }, `bridge file lost: ${reason}; the producer stops taking and writing and exits`);
     this.emit('lost', reason);
@@ -263,7 +231,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     await this.presence.stop();
     this.watcher.stop();
     for (const t of this.timers) clearInterval(t);
-    await this.pumping;
+    await this.intake.stop();
     await this.answerWriter.close(timeoutMs);
     await Promise.all([this.questions.close(), this.answers.close()]);
     this.db.close();
@@ -280,67 +248,6 @@ export class Producer extends EventEmitter<ProducerEvents> {
     }
   }
 
-  /** Scans for new questions now (coalesced: one pass at a time, rerun if asked meanwhile). */
-  pump(): void {
-    if (this.stopping.signal.aborted) return;
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = this.drain().finally(() => {
-      this.pumping = undefined;
-      if (this.pumpAgain) {
-        this.pumpAgain = false;
-        this.pump();
-      }
-    });
-  }
-
-  private async drain(): Promise<void> {
-    const batch = this.options.batchSize;
-    try {
-      for (;;) {
-        const rows = this.scanner.next(batch);
-        const served = rows.filter((r) => this.registry.isServed(r.conversation_id));
-        const last = served.length ? await this.takeRows(served) : undefined;
-        if (last !== undefined && last < served[served.length - 1]!.id) {
-          // Backpressure took part of the batch: the rest is scanned again (and waits for room).
-          this.scanner.rewind(last);
-          continue;
-        }
-        if (rows.length < batch || this.stopping.signal.aborted) return;
-      }
-    } catch (err) {
-      if (this.stopping.signal.aborted) return;
-      this.logger.error({ err }, 'taking questions from the bridge failed; retrying in 1 s');
-      this.timers.push(setTimeout(() => this.pump(), 1000));
-    }
-  }
-
-  /** Takes the rows, as many as the questions queue has room for; returns the id of the last one taken. */
-  private async takeRows(rows: InboxRow[]): Promise<number> {
-    const verdicts = await judgeRows(rows, this.contexts);
-    try {
-      const room = await this.backpressure.admit(verdicts.filter((v) => v.accept).length, this.stopping.signal);
-      const admitted = withinRoom(verdicts, room);
-      const jobs = await this.busy('take questions', () => this.taker.take(admitted));
-      this.emit('taken', { queued: jobs.length, rejected: admitted.filter((v) => !v.accept).length });
-      if (jobs.length) await this.enqueue(jobs);
-      return admitted[admitted.length - 1]!.row.id;
-    } catch (err) {
-      // Nothing was taken: the rows are still unread, so look at them again.
-      this.scanner.rewind(rows[0]!.id - 1);
-      throw err;
-    }
-  }
-
-  private async enqueue(jobs: QueuedQuestion[]): Promise<void> {
-    await this.questions.addBulk(jobs.map(({ id, data }) => ({ name: 'question', data, opts: { jobId: id } })));
-    for (const { id, data: j } of jobs) {
-      this.logger.debug({ conversation: j.conversationId, messageId: j.messageId, queryId: j.queryId, job: id }, 'question enqueued');
-    }
-  }
-
   private async refreshConversations(): Promise<void> {
     await this.takeBacklogs(this.registry.refresh());
   }
@@ -348,25 +255,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
   /** Takes the unread questions of conversations it has just started to serve. */
   private async takeBacklogs(added: string[]): Promise<void> {
     if (added.length) void this.presence.publish();
-    for (const id of added) await this.takeBacklog(id);
+    for (const id of added) await this.intake.takeBacklog(id);
     if (added.length) await this.beat();
-  }
-
-  private async takeBacklog(conversationId: string): Promise<void> {
-    let after = 0;
-    for (;;) {
-      const rows = this.scanner.backlogOf(conversationId, after, this.options.batchSize);
-      if (rows.length === 0) return;
-      after = await this.takeRows(rows);
-    }
-  }
-
-  /** The job for a ledger row whose job Redis lost, rebuilt from the bridge row itself. */
-  private async rebuild(row: LedgerRow): Promise<QuestionJob | undefined> {
-    const rebuilt = await questionFromBridge(this.db, this.contexts, row.message_id, this.bridgeId);
-    if ('job' in rebuilt) return rebuilt.job;
-    await this.busy('reject lost question', () => this.taker.failLost(row, rebuilt.reason));
-    return undefined;
   }
 
   private async beat(): Promise<void> {

@@ -2,15 +2,6 @@ import { z } from 'zod';
 
 export const MAX_QUESTION_CHARS = 50_000;
 
-/** A bridge row addressed to side `b`, as the scanner reads it. */
-export interface InboxRow {
-  id: number;
-  conversation_id: string;
-  from_session: string;
-  message: string;
-  timestamp: string;
-}
-
 export type ParsedMessage =
   | { ok: true; queryId: string; question: string; contextFile?: string }
   | { ok: false; reason: string; queryId?: string };

@@ -1,10 +1,15 @@
 import { mapWithin } from '../shared/mapWithin.js';
-import type { ContextReader } from './ContextReader.js';
-import type { Verdict } from './MessageTaker.js';
-import { parseInboxMessage, type InboxRow } from './QueryParser.js';
+import type { ContextReader, ContextText } from './ContextReader.js';
+import type { InboxRow } from './InboxScanner.js';
+import { parseInboxMessage } from './QueryParser.js';
 
 /** Context files read at once while judging a batch: each holds up to --context-max-bytes (and more while read). */
 const JUDGE_CONCURRENCY = 8;
+
+/** What the producer decided about one inbox row before taking it. */
+export type Verdict =
+  | { row: InboxRow; accept: true; queryId: string; question: string; context?: ContextText }
+  | { row: InboxRow; accept: false; reason: string; queryId?: string };
 
 /** Decides whether an inbox row is a query to answer, reading its context file when it names one. */
 export async function judgeRow(row: InboxRow, contexts: ContextReader): Promise<Verdict> {

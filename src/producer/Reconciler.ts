@@ -1,17 +1,16 @@
 import type { Job, Queue } from 'bullmq';
 import type { AnswerJob, QuestionJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
-import { attemptsSpent } from '../consumer/retryPolicy.js';
+import { attemptsSpent } from '../shared/attempts.js';
 import { mapWithin } from '../shared/mapWithin.js';
 import { answerJobId } from '../shared/queues.js';
 import { nowMicros, parseBridgeTimestamp } from '../shared/timestamp.js';
-import { INVALID_ANSWER_DATA } from './AnswerWriter.js';
 import type { Ledger, LedgerRow } from './Ledger.js';
 import type { QueuedQuestion } from './MessageTaker.js';
+import { decideReconcile, type AnswerSlot, type JobFact, type ReconcileAction, type ReconcileFacts } from './reconcileDecision.js';
 
 /** Rows checked at once: Redis round trips, and for a lost row its context file. */
 const RECONCILE_CONCURRENCY = 8;
-const LIVE = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
 export interface ReconcilerOptions {
   /** This producer's bridge file's identity, carried by the error answers it writes. */
@@ -79,45 +78,66 @@ export class Reconciler {
 
   private async check(row: LedgerRow, report: ReconcileReport, lost: QueuedQuestion[]): Promise<void> {
     const qid = row.job_id ?? '';
-    const answerIds = [answerJobId(qid, 'answer'), answerJobId(qid, 'error')] as const;
-    const [qState, aState, eState] = await Promise.all([
-      this.questions.getJobState(qid),
-      ...answerIds.map((id) => this.answers.getJobState(id)),
-    ]);
-    const answerJobs = [[aState!, answerIds[0]], [eState!, answerIds[1]]] as const;
-    if (LIVE.has(qState!) || LIVE.has(aState!) || LIVE.has(eState!)) return;
-    // Re-read: the answer may have been written while we looked at Redis.
-    if (this.ledger.get(row.message_id)?.state !== 'queued') return;
+    const { facts, jobs } = await this.look(row, qid);
+    const action = decideReconcile(facts);
     const ids = { conversation: row.conversation_id, messageId: row.message_id, queryId: row.query_id, job: qid };
-    const failed = (await Promise.all(answerJobs.filter(([state]) => state === 'failed').map(([, id]) => this.answers.getJob(id)))).filter((j): j is Job => j !== undefined);
-    const unwritable = (j: Job) => (j.failedReason ?? '').startsWith(INVALID_ANSWER_DATA);
-    const retriable = failed.find((j) => !unwritable(j));
-    if (retriable) {
-      await retriable.retry('failed');
-      report.answersRetried++;
-      this.logger.warn(ids, 'answer job had failed to write; retrying it');
-      return;
+    switch (action.do) {
+      case 'leave':
+        return;
+      case 'retryAnswer':
+        await jobs[action.slot]!.retry('failed');
+        report.answersRetried++;
+        this.logger.warn(ids, 'answer job had failed to write; retrying it');
+        return;
+      case 'sendError': {
+        // A question job that did not fail is read only here, where an error response is built
+        // from it: look(), run for every row of every pass, reads only the failed ones.
+        const question = jobs.question ?? (facts.question.state === 'unknown' ? undefined : await this.questions.getJob(qid));
+        await this.sendError(row, action.replaceError, action.reason, question);
+        report.errorsWritten++;
+        if (action.because === 'unwritable') {
+          this.logger.warn({ ...ids, answerJob: jobs[action.slot]!.id }, 'answer job holds data that can never be written; sending an error response instead');
+        } else {
+          this.logger.warn(ids, 'question had failed without an error answer; sending one');
+        }
+        return;
+      }
+      case 'requeue':
+        return this.requeue(row, qid, action, ids, lost);
     }
-    // The question job is read only where an error response is built from it: most rows that get
-    // this far were lost by Redis and are enqueued again below.
-    if (failed[0] && row.query_id) {
-      const question = qState === 'unknown' ? undefined : await this.questions.getJob(qid);
-      await this.sendError(row, eState!, `the answer could not be written: ${failed[0].failedReason}`, question);
-      report.errorsWritten++;
-      this.logger.warn({ ...ids, answerJob: failed[0].id }, 'answer job holds data that can never be written; sending an error response instead');
-      return;
-    }
-    const question = qState === 'failed' ? await this.questions.getJob(qid) : undefined;
-    if (question && row.query_id) {
-      await this.sendError(row, eState!, question.failedReason ?? 'failed', question);
-      report.errorsWritten++;
-      this.logger.warn(ids, 'question had failed without an error answer; sending one');
-      return;
-    }
-    if (qState !== 'unknown') await this.questions.remove(qid);
-    for (const [state, id] of answerJobs) {
-      if (state !== 'unknown') await this.answers.remove(id);
-    }
+  }
+
+  /**
+   * What Redis and the ledger say of the row: the jobs' states, the failed ones read for why, and
+   * the ledger row read last, as the answer may have been written while Redis was looked at.
+   */
+  private async look(row: LedgerRow, qid: string): Promise<{ facts: ReconcileFacts; jobs: Partial<Record<'question' | AnswerSlot, Job>> }> {
+    const [question, answer, error] = await Promise.all([
+      this.questions.getJobState(qid),
+      this.answers.getJobState(answerJobId(qid, 'answer')),
+      this.answers.getJobState(answerJobId(qid, 'error')),
+    ]);
+    const [questionJob, answerJob, errorJob] = await Promise.all([
+      question === 'failed' ? this.questions.getJob(qid) : undefined,
+      answer === 'failed' ? this.answers.getJob(answerJobId(qid, 'answer')) : undefined,
+      error === 'failed' ? this.answers.getJob(answerJobId(qid, 'error')) : undefined,
+    ]);
+    const fact = (state: string, job: Job | undefined): JobFact => ({ state, ...(job ? { failure: { reason: job.failedReason } } : {}) });
+    return {
+      facts: {
+        queryId: row.query_id,
+        question: fact(question, questionJob),
+        answer: fact(answer, answerJob),
+        error: fact(error, errorJob),
+        ledgerState: this.ledger.get(row.message_id)?.state,
+      },
+      jobs: { question: questionJob, answer: answerJob, error: errorJob },
+    };
+  }
+
+  private async requeue(row: LedgerRow, qid: string, action: Extract<ReconcileAction, { do: 'requeue' }>, ids: Record<string, unknown>, lost: QueuedQuestion[]): Promise<void> {
+    if (action.removeQuestion) await this.questions.remove(qid);
+    for (const slot of action.removeAnswers) await this.answers.remove(answerJobId(qid, slot));
     const job = await this.rebuildJob(row);
     if (job) {
       // Under the id the ledger took it with: a row taken before bridge identity keeps its old
@@ -127,11 +147,11 @@ export class Reconciler {
     }
   }
 
-  private async sendError(row: LedgerRow, eState: string, reason: string, question: Job | undefined): Promise<void> {
+  private async sendError(row: LedgerRow, replaceError: boolean, reason: string, question: Job | undefined): Promise<void> {
     const qid = row.job_id ?? '';
     const id = answerJobId(qid, 'error');
     // A finished error job would swallow the add (same id): the bridge lost that write.
-    if (eState !== 'unknown') await this.answers.remove(id);
+    if (replaceError) await this.answers.remove(id);
     await this.answers.add('error', this.errorAnswer(row, qid, reason, question ? attemptsSpent(question) : 1, question?.data), { jobId: id });
   }
 

@@ -2,7 +2,7 @@ import type { QuestionJob } from '../shared/jobs.js';
 import type { Db } from './BridgeDatabase.js';
 import type { ContextReader } from './ContextReader.js';
 import { questionJobOf } from './MessageTaker.js';
-import type { InboxRow } from './QueryParser.js';
+import type { InboxRow } from './InboxScanner.js';
 import { judgeRow } from './QuestionJudge.js';
 
 /**

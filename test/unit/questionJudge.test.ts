@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ContextReader, type ContextResult } from '../../src/producer/ContextReader.js';
 import { judgeRows } from '../../src/producer/QuestionJudge.js';
-import type { InboxRow } from '../../src/producer/QueryParser.js';
+import type { InboxRow } from '../../src/producer/InboxScanner.js';
 
 /** A real ContextReader over real files that counts how many reads are under way at once. */
 class CountingReader extends ContextReader {

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { closingMarks } from '../../consumer/retryPolicy.js';
+import { closingMarks } from '../../shared/attempts.js';
 import type { Db } from '../../producer/BridgeDatabase.js';
 import type { ContextReader } from '../../producer/ContextReader.js';
 import type { Ledger, LedgerRow } from '../../producer/Ledger.js';
