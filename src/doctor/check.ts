@@ -34,15 +34,3 @@ export function errorText(err: unknown): string {
   if (!err.message) return code ?? err.name;
   return code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
 }
-
-/** "2 h 59 min", "40 s": how far away an expiry is, for people. */
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(Math.abs(ms) / 1000));
-  const d = Math.floor(s / 86_400);
-  const h = Math.floor((s % 86_400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  if (d > 0) return h > 0 ? `${d} d ${h} h` : `${d} d`;
-  if (h > 0) return m > 0 ? `${h} h ${m} min` : `${h} h`;
-  if (m > 0) return `${m} min`;
-  return `${s} s`;
-}

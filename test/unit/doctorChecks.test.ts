@@ -1,6 +1,6 @@
 import type { SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
 import { describe, expect, it } from 'vitest';
-import { formatDuration, ok, type Check } from '../../src/doctor/check.js';
+import { ok, type Check } from '../../src/doctor/check.js';
 import { judgeClaude } from '../../src/doctor/claudeCheck.js';
 import { judgeGrant, judgeRole, type ConversationRow } from '../../src/doctor/conversationChecks.js';
 import { judgeEviction, judgePersistence, judgeVersion, parseInfo, redisCliCommand, versionAtLeast } from '../../src/doctor/redisChecks.js';
@@ -111,14 +111,6 @@ describe('conversation judgements', () => {
     const none = judgeRole('haiku_shrad', { unexpired: 0, expired: 0, others: [{ role: 'haiku_shard', n: 3 }] });
     expect(none.status).toBe('warn');
     expect(none.detail).toBe('no unexpired conversation has session_b_role haiku_shrad; the roles with unexpired ones: haiku_shard (3)');
-  });
-
-  it('formats durations for people', () => {
-    expect(formatDuration(40_000)).toBe('40 s');
-    expect(formatDuration(-90_000)).toBe('1 min');
-    expect(formatDuration(3 * 3600_000)).toBe('3 h');
-    expect(formatDuration(3 * 3600_000 - 60_000)).toBe('2 h 59 min');
-    expect(formatDuration(50 * 3600_000)).toBe('2 d 2 h');
   });
 });
 
