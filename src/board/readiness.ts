@@ -110,7 +110,7 @@ export function progressCheck(o: ProgressOptions): ReadinessCheck {
       // Stopped for good is the answer whatever the queue holds, and with it how to fix it.
       const stopped = o.stopped?.();
       if (stopped !== undefined) return { ok: false, detail: `stopped: ${stopped}` };
-      if (o.redis.status !== 'ready') return { ok: false, detail: 'cannot see its queue: RedisConnection is unreachable' };
+      if (o.redis.status !== 'ready') return { ok: false, detail: 'cannot see its queue: Redis is unreachable' };
       const waiting = await o.queue.getWaitingCount();
       return progressVerdict({
         running: o.worker.isRunning(),
