@@ -2,10 +2,11 @@ import { Queue } from 'bullmq';
 import type { RedisConnection } from '../shared/redis.js';
 import { AutopollMetrics } from '../board/metrics.js';
 import { OperatorServer } from '../board/OperatorServer.js';
-import { bridgeCheck, progressCheck, redisCheck, type ReadinessCheck } from '../board/readiness.js';
+import { bridgeCheck, progressCheck, redisCheck } from '../board/readiness.js';
 import { ClaudeAnswerer } from '../consumer/ClaudeAnswerer.js';
 import type { Consumer } from '../consumer/Consumer.js';
 import type { Producer } from '../producer/Producer.js';
+import type { Check } from '../shared/checks.js';
 import type { Logger } from '../shared/logger.js';
 import { ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../shared/queues.js';
 import type { Parsed, SERVER } from './options.js';
@@ -37,7 +38,7 @@ export async function startOperatorServer(
   for (const q of Object.values(queues)) q.on('error', (err) => logger.debug({ err }, 'operator server queue connection error'));
   const metrics = new AutopollMetrics();
   metrics.watchQueues(Object.values(queues), parts.redis);
-  const checks: ReadinessCheck[] = [redisCheck(parts.redis)];
+  const checks: Check[] = [redisCheck(parts.redis)];
   const { producer, consumer } = parts;
   if (producer) {
     metrics.watchProducer(producer);

@@ -8,7 +8,8 @@ import { FatalAnswererError, RateLimitedError } from '../consumer/Answerer.js';
 import { SESSION_ENV_DEFAULTS } from '../consumer/claude/ClaudeSession.js';
 import { killGroup, spawnInGroup } from '../consumer/claude/processTree.js';
 import { classifyTurnFailure, type TurnSignals } from '../consumer/claude/turnFailure.js';
-import { errorText, fail, ok, skip, warn, type Check, type CheckResult } from './check.js';
+import { fail, ok, skip, warn, type Check, type CheckResult } from '../shared/checks.js';
+import { errorText } from './check.js';
 
 const NOT_AUTHENTICATED = 'Claude Code is not authenticated: set ANTHROPIC_API_KEY or run claude login';
 

@@ -2,8 +2,9 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { tokensMatch, type ConversationGrant } from '../producer/ConversationRegistry.js';
 import { formatBridgeTimestamp, parseBridgeTimestamp } from '../shared/timestamp.js';
+import { fail, ok, skip, warn, type Check, type CheckResult } from '../shared/checks.js';
 import { formatDuration } from '../shared/duration.js';
-import { errorText, fail, ok, skip, warn, type Check, type CheckResult } from './check.js';
+import { errorText } from './check.js';
 
 /**
  * A conversation closer than this to its expiry is worth a warning: it stops being served then.

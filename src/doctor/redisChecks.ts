@@ -1,7 +1,8 @@
 import { Cluster, type Redis } from 'ioredis';
 import { nodeError, probeClient, safeRedisUrl, unreachableFix, unreachableText, type RedisConnection } from '../shared/redis.js';
 import type { RedisTarget } from '../shared/redisTarget.js';
-import { errorText, fail, ok, skip, warn, type Check, type CheckResult, type CheckStatus } from './check.js';
+import { fail, ok, skip, warn, type Check, type CheckResult, type CheckStatus } from '../shared/checks.js';
+import { errorText } from './check.js';
 
 const COMMAND_TIMEOUT_MS = 2000;
 

@@ -1,10 +1,10 @@
 import type { SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
 import { describe, expect, it } from 'vitest';
-import { ok, type Check } from '../../src/doctor/check.js';
+import { runDoctorChecks } from '../../src/doctor/check.js';
 import { judgeClaude } from '../../src/doctor/claudeCheck.js';
 import { judgeGrant, judgeRole, type ConversationRow } from '../../src/doctor/conversationChecks.js';
 import { judgeEviction, judgePersistence, judgeVersion, parseInfo, redisCliCommand, versionAtLeast } from '../../src/doctor/redisChecks.js';
-import { runChecks } from '../../src/doctor/runner.js';
+import { ok, type Check } from '../../src/shared/checks.js';
 import { formatBridgeTimestamp } from '../../src/shared/timestamp.js';
 
 describe('Redis judgements', () => {
@@ -149,7 +149,7 @@ describe('Claude Code judgement', () => {
   });
 });
 
-describe('runChecks', () => {
+describe('runDoctorChecks', () => {
   it('keeps the order of the checks, turns a throw into a failure and bounds a check that never ends', async () => {
     let aborted = false;
     const never: Check = {
@@ -161,7 +161,7 @@ describe('runChecks', () => {
     const thrower: Check = { name: 'thrower', timeoutMs: 1000, run: () => Promise.reject(new Error('bad')) };
     const two: Check = { name: 'two', timeoutMs: 1000, run: async () => [ok('two-a', 'x'), ok('two-b', 'y')] };
     const started = Date.now();
-    const results = await runChecks([never, thrower, two]);
+    const results = await runDoctorChecks([never, thrower, two]);
     expect(Date.now() - started).toBeLessThan(1000);
     expect(results).toEqual([
       { name: 'slow', status: 'fail', detail: 'no answer within 0.1 s', fix: 'look at it' },
