@@ -84,34 +84,44 @@ export function progressVerdict(s: ProgressState): { ok: boolean; detail: string
   return { ok: true, detail: `${s.busy}/${s.concurrency} busy, ${s.waiting} waiting` };
 }
 
+/**
+ * What progressCheck reads of a worker, the way BullMQ's LockManager reads a
+ * LockManagerWorkerContext rather than a Worker: a consumer is one, the answer writer gives one.
+ */
+export interface WorkerContext {
+  /** BullMQ's worker on the queue: its job starts, and whether it runs. */
+  readonly jobs: Pick<Worker, 'on' | 'isRunning'>;
+  readonly concurrency: number;
+  /** Jobs being worked on now. */
+  readonly busy: number;
+  /** Why the worker was stopped for good, if it was. */
+  readonly stoppedBecause?: string | undefined;
+}
+
 export interface ProgressOptions {
   name: string;
   /** The queue's connection: while it is down the check says so instead of queueing a command. */
   redis: RedisConnection;
-  worker: Worker;
+  worker: WorkerContext;
   queue: Queue;
-  concurrency: number;
-  busy: () => number;
-  /** Why the worker was stopped for good, if it was. */
-  stopped?: () => string | undefined;
   stallMs: number;
 }
 
 /** Watches a worker's job starts, for progressVerdict. */
 export function progressCheck(o: ProgressOptions): Check {
   let lastStart = Date.now();
-  o.worker.on('active', () => (lastStart = Date.now()));
+  o.worker.jobs.on('active', () => (lastStart = Date.now()));
   return readinessCheck(o.name, async () => {
     // Stopped for good is the answer whatever the queue holds, and with it how to fix it.
-    const stopped = o.stopped?.();
+    const stopped = o.worker.stoppedBecause;
     if (stopped !== undefined) return { ok: false, detail: `stopped: ${stopped}` };
     if (o.redis.status !== 'ready') return { ok: false, detail: 'cannot see its queue: Redis is unreachable' };
     const waiting = await o.queue.getWaitingCount();
     return progressVerdict({
-      running: o.worker.isRunning(),
+      running: o.worker.jobs.isRunning(),
       waiting,
-      busy: o.busy(),
-      concurrency: o.concurrency,
+      busy: o.worker.busy,
+      concurrency: o.worker.concurrency,
       idleMs: Date.now() - lastStart,
       stallMs: o.stallMs,
     });

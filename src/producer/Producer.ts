@@ -10,12 +10,13 @@ import { within } from '../shared/closing.js';
 import { hostPid, Presence } from '../shared/Presence.js';
 import { listProducers, PRODUCERS, type ProducerInfo } from '../shared/ProducerPresence.js';
 import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, JOB_RETENTION, QUESTIONS_QUEUE } from '../shared/queues.js';
-import { AnswerWriter, type AnswerWriterEvents } from './AnswerWriter.js';
+import { AnswerWriter } from './AnswerWriter.js';
 import { BridgeWatcher } from './BridgeWatcher.js';
 import { ensureAutopollSchema, openBridgeDatabase, runImmediate, type Db } from './BridgeDatabase.js';
 import { otherBridgeProducer, PrefixTakenError } from './prefixOwner.js';
 import { Backpressure, withinRoom } from './Backpressure.js';
 import { isDown } from '../shared/redis.js';
+import type { ProducerEvents } from '../shared/roleEvents.js';
 import { BridgeWriter } from './BridgeWriter.js';
 import { retryBusy } from './busyRetry.js';
 import { ContextReader } from './ContextReader.js';
@@ -52,15 +53,6 @@ export interface ProducerOptions {
   /** Taking stops while the questions queue holds this many waiting jobs (--max-queued). */
   maxQueued: number;
   answerConcurrency: number;
-}
-
-export interface ProducerEvents extends AnswerWriterEvents {
-  /** Messages taken off the bridge: queued as questions, or rejected with a reason. */
-  taken: [{ queued: number; rejected: number }];
-  /** Taking stopped (engaged) or resumed, with the waiting count that decided it. */
-  backpressure: [{ engaged: boolean; waiting: number }];
-  /** The bridge file was replaced or deleted: the producer stopped taking and writing, for good. */
-  lost: [reason: string];
 }
 
 /** How long the start waits for Redis to say whether another bridge's producer uses the prefix. */
