@@ -7,7 +7,7 @@ import { addOptions, BOARD, COMMON, CONSUMER, DEFAULT_ROLE, parseOptions, PRIVAT
 import { startServices } from '../startServices.js';
 import { systemRedisUid } from '../loopbackListener.js';
 import { claimFolder, foreignListener, onPath, PORT_FLAG, PrivateRedis, recordedPrivateRedis, releaseFolder } from '../privateRedis.js';
-import { buildConsumer, buildProducer } from '../services.js';
+import { buildConsumer, buildProducer } from '../buildRoles.js';
 import { PRIVATE_REDIS_DIR } from '../../shared/ownedFiles.js';
 import { upBanner } from '../upBanner.js';
 
