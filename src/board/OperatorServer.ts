@@ -10,7 +10,8 @@ import { bullBoardRouter } from './bullBoard.js';
 import { refuseCrossSiteWrites } from './crossSite.js';
 import { LoginThrottle } from './loginThrottle.js';
 import type { AutopollMetrics } from './metrics.js';
-import { runChecks, type ReadinessCheck } from './readiness.js';
+import type { Check } from '../shared/checks.js';
+import { readiness } from './readiness.js';
 import { BoardSessions } from './sessions.js';
 
 export interface OperatorServerOptions {
@@ -25,7 +26,7 @@ export interface OperatorServerOptions {
   trustProxy: boolean | number | string;
   /** Bull Board over these queues; without it the server has health and metrics only. */
   board?: { questions: Queue; answers: Queue; readOnly: boolean } | undefined;
-  checks: ReadinessCheck[];
+  checks: Check[];
   metrics: AutopollMetrics;
 }
 
@@ -90,7 +91,7 @@ export class OperatorServer {
       res.json({ status: 'ok', pid: process.pid, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });
     });
     app.get('/readyz', async (_req, res) => {
-      const result = await runChecks(o.checks);
+      const result = await readiness(o.checks);
       res.status(result.ready ? 200 : 503).json(result);
     });
     app.get('/metrics', async (_req, res) => {

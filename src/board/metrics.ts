@@ -1,10 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { RedisConnection } from '../shared/redis.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Consumer } from '../consumer/Consumer.js';
-import type { ClaudeSessionPool } from '../consumer/claude/ClaudeSessionPool.js';
-import type { Producer } from '../producer/Producer.js';
 import { within } from '../shared/closing.js';
+import type { EventSource, ProducerEvents, QuestionWorkerEvents, SessionPoolEvents } from '../shared/roleEvents.js';
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
 
@@ -46,7 +44,7 @@ export class AutopollMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'autopoll_' });
   }
 
-  watchProducer(producer: Producer): void {
+  watchProducer(producer: EventSource<ProducerEvents>): void {
     producer.on('taken', (e) => {
       this.taken.inc(e.queued);
       this.rejected.inc(e.rejected);
@@ -59,21 +57,21 @@ export class AutopollMetrics {
     producer.on('backpressure', (e) => this.backpressure.set(e.engaged ? 1 : 0));
   }
 
-  watchConsumer(consumer: Consumer): void {
-    consumer.worker.on('answered', (e) => {
+  watchAnswers(answers: EventSource<QuestionWorkerEvents>): void {
+    answers.on('answered', (e) => {
       this.answering.observe(e.ms / 1000);
       if (e.usage?.inputTokens) this.tokens.inc({ direction: 'input' }, e.usage.inputTokens);
       if (e.usage?.outputTokens) this.tokens.inc({ direction: 'output' }, e.usage.outputTokens);
       if (e.usage?.costUsd) this.cost.inc(e.usage.costUsd);
     });
-    consumer.worker.on('attemptFailed', (e) => {
+    answers.on('attemptFailed', (e) => {
       this.attemptFailures.inc({ kind: e.kind, final: String(e.final) });
       if (e.kind === 'turn_timeout') this.turnTimeouts.inc();
     });
   }
 
-  watchPool(pool: ClaudeSessionPool): void {
-    pool.on('sessionReplaced', (e) => this.sessionRestarts.inc({ reason: e.reason }));
+  watchSessions(sessions: EventSource<SessionPoolEvents>): void {
+    sessions.on('sessionReplaced', (e) => this.sessionRestarts.inc({ reason: e.reason }));
   }
 
   /**

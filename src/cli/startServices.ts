@@ -2,7 +2,7 @@ import { closeRedis } from '../shared/closing.js';
 import type { Logger } from '../shared/logger.js';
 import type { Running } from './lifecycle.js';
 import type { COMMON, Parsed, SERVER } from './options.js';
-import { startOperatorServer, type ServedParts } from './operatorServer.js';
+import { startOperatorServer, type ServedParts } from './operatorWiring.js';
 
 /**
  * Starts what a long-running command serves over its Redis connection: the operator server

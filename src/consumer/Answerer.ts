@@ -1,4 +1,5 @@
 import type { QuestionJob } from '../shared/jobs.js';
+import type { EventSource, SessionPoolEvents } from '../shared/roleEvents.js';
 
 export interface AnswerContext {
   /** 1 for the first try; counts every start, including one a crashed consumer never finished. */
@@ -31,6 +32,8 @@ export interface Answerer {
   answer(question: QuestionJob, context: AnswerContext): Promise<AnswerResult>;
   /** The live session processes, for `autopoll status`; none for answerers without processes. */
   sessionPids(): number[];
+  /** Its sessions' starts and replacements, for answerers with sessions. */
+  readonly sessionEvents?: EventSource<SessionPoolEvents>;
   close(): Promise<void>;
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { QuestionJob } from '../shared/jobs.js';
 import type { OwnedFiles } from '../shared/ownedFiles.js';
 import type { Logger } from '../shared/logger.js';
+import type { EventSource, SessionPoolEvents } from '../shared/roleEvents.js';
 import { FatalAnswererError, type AnswerContext, type AnswerError, type AnswerResult, type Answerer } from './Answerer.js';
 import { ClaudeSession } from './claude/ClaudeSession.js';
 import { ClaudeSessionPool, type SessionMemory } from './claude/ClaudeSessionPool.js';
@@ -139,6 +140,10 @@ export class ClaudeAnswerer implements Answerer {
 
   sessionPids(): number[] {
     return this.pool.pids();
+  }
+
+  get sessionEvents(): EventSource<SessionPoolEvents> {
+    return this.pool;
   }
 
   async close(): Promise<void> {

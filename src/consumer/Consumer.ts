@@ -1,7 +1,9 @@
+import type { Worker } from 'bullmq';
 import { hostname } from 'node:os';
 import { CONSUMERS, type ConsumerInfo } from '../shared/ConsumerPresence.js';
 import { hostPid, Presence } from '../shared/Presence.js';
 import type { Logger } from '../shared/logger.js';
+import type { EventSource, QuestionWorkerEvents, SessionPoolEvents } from '../shared/roleEvents.js';
 import { FatalAnswererError, type Answerer } from './Answerer.js';
 import { QuestionWorker, type QuestionWorkerOptions } from './QuestionWorker.js';
 
@@ -48,6 +50,31 @@ export class Consumer {
   /** Why this consumer takes no questions; undefined while it takes them. */
   get stoppedBecause(): string | undefined {
     return this.worker.haltedBecause;
+  }
+
+  /** Questions answered and attempts failed, for metrics. */
+  get answerEvents(): EventSource<QuestionWorkerEvents> {
+    return this.worker;
+  }
+
+  /** The answerer's sessions replaced, when it has sessions. */
+  get sessionEvents(): EventSource<SessionPoolEvents> | undefined {
+    return this.answerer.sessionEvents;
+  }
+
+  /** BullMQ's worker on `questions`: its job starts, and whether it runs. */
+  get jobs(): Worker {
+    return this.worker.worker;
+  }
+
+  /** Questions answered at once at most: one per session. */
+  get concurrency(): number {
+    return this.options.concurrency;
+  }
+
+  /** Questions being answered right now. */
+  get busy(): number {
+    return this.worker.busy;
   }
 
   async start(stopping?: AbortSignal): Promise<void> {

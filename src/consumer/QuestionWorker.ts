@@ -7,6 +7,7 @@ import { closeWorker } from '../shared/closing.js';
 import type { Logger } from '../shared/logger.js';
 import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../shared/queues.js';
 import { redactValues } from '../shared/redact.js';
+import type { QuestionWorkerEvents } from '../shared/roleEvents.js';
 import { AnswerSender } from './AnswerSender.js';
 import type { Answerer } from './Answerer.js';
 import { decideOnFailure, type FailureAction } from './failureDecision.js';
@@ -26,14 +27,6 @@ export interface QuestionWorkerOptions {
   lockDurationMs: number;
   /** The worker's name, as BullMQ and `autopoll status` list it. */
   name: string;
-}
-
-/** What a metrics reader (or a test) can watch. */
-export interface QuestionWorkerEvents {
-  answered: [{ ms: number; attempt: number; usage?: { inputTokens?: number; outputTokens?: number; costUsd?: number } | undefined }];
-  attemptFailed: [{ kind: string; final: boolean }];
-  /** It takes no more questions (until the consumer is restarted): as each question it had leaves, so that `busy` follows. */
-  halted: [reason: string];
 }
 
 /** Enough of a question job to send an error response when the rest of it is unusable. */

@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import { constants } from 'node:fs';
 import { access, open, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { errorText, fail, ok, type Check, type CheckResult } from './check.js';
+import { fail, ok, type Check, type CheckResult } from '../shared/checks.js';
+import { errorText } from './check.js';
 
 const SQLITE_HEADER = 'SQLite format 3\0';
 const BRIDGE_TABLES = ['conversations', 'messages'];

@@ -1,31 +1,4 @@
-/** What one line of `autopoll doctor` says: ok, a warning, a failure (exit code 1), or not checked. */
-export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
-
-export interface CheckResult {
-  name: string;
-  status: CheckStatus;
-  detail: string;
-  /** What to do about a warning or failure: a command, a flag, a config line. */
-  fix?: string;
-}
-
-/**
- * One probe of the setup. A probe may report several lines: one Redis connection answers for
- * reachability, eviction and persistence. `timeoutMs` bounds it, so a dead service cannot hang
- * the doctor; on timeout `signal` aborts, for the probe to close what it opened.
- */
-export interface Check {
-  name: string;
-  timeoutMs: number;
-  /** The fix printed when the probe times out. */
-  timeoutFix?: string;
-  run: (signal: AbortSignal) => Promise<CheckResult[]>;
-}
-
-export const ok = (name: string, detail: string): CheckResult => ({ name, status: 'ok', detail });
-export const skip = (name: string, detail: string): CheckResult => ({ name, status: 'skip', detail });
-export const warn = (name: string, detail: string, fix: string): CheckResult => ({ name, status: 'warn', detail, fix });
-export const fail = (name: string, detail: string, fix?: string): CheckResult => ({ name, status: 'fail', detail, ...(fix ? { fix } : {}) });
+import { runChecks, type Check, type CheckResult, type FailureWording } from '../shared/checks.js';
 
 /** An error's message, or its errno code when that says more (ECONNREFUSED rather than ""). */
 export function errorText(err: unknown): string {
@@ -35,14 +8,13 @@ export function errorText(err: unknown): string {
   return code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
 }
 
-/** "2 h 59 min", "40 s": how far away an expiry is, for people. */
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(Math.abs(ms) / 1000));
-  const d = Math.floor(s / 86_400);
-  const h = Math.floor((s % 86_400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  if (d > 0) return h > 0 ? `${d} d ${h} h` : `${d} d`;
-  if (h > 0) return m > 0 ? `${h} h ${m} min` : `${h} h`;
-  if (m > 0) return `${m} min`;
-  return `${s} s`;
+/** The doctor's lines for a check that gave no answer: for people, in seconds, saying the check itself failed. */
+const DOCTOR_WORDING: FailureWording = {
+  timedOut: (ms) => `no answer within ${ms / 1000} s`,
+  threw: (err) => `the check itself failed: ${errorText(err)}`,
+};
+
+/** The doctor's checks, at once, in the order given; one that throws or times out is one failed line. */
+export function runDoctorChecks(checks: readonly Check[]): Promise<CheckResult[]> {
+  return runChecks(checks, DOCTOR_WORDING);
 }

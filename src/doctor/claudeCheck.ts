@@ -9,7 +9,8 @@ import { killGroup } from '../consumer/claude/processTree.js';
 import { sessionQueryOptions } from '../consumer/claude/sessionOptions.js';
 import type { TurnSignals } from '../consumer/claude/turnFailure.js';
 import { answeringModel, observeTurn, turnFailure } from '../consumer/claude/turnObserver.js';
-import { errorText, fail, ok, skip, warn, type Check, type CheckResult } from './check.js';
+import { fail, ok, skip, warn, type Check, type CheckResult } from '../shared/checks.js';
+import { errorText } from './check.js';
 
 const NOT_AUTHENTICATED = 'Claude Code is not authenticated: set ANTHROPIC_API_KEY or run claude login';
 

@@ -2,7 +2,8 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ownedExposure, ownedInsideRoot, rootRefusal, type OwnedFiles } from '../shared/ownedFiles.js';
-import { errorText, fail, ok, type Check, type CheckResult } from './check.js';
+import { fail, ok, type Check, type CheckResult } from '../shared/checks.js';
+import { errorText } from './check.js';
 
 /**
  * The folder a query's context_file must resolve inside: there, a folder, readable (and

@@ -2,7 +2,9 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { tokensMatch, type ConversationGrant } from '../producer/ConversationRegistry.js';
 import { formatBridgeTimestamp, parseBridgeTimestamp } from '../shared/timestamp.js';
-import { errorText, fail, formatDuration, ok, skip, warn, type Check, type CheckResult } from './check.js';
+import { fail, ok, skip, warn, type Check, type CheckResult } from '../shared/checks.js';
+import { formatDuration } from '../shared/duration.js';
+import { errorText } from './check.js';
 
 /**
  * A conversation closer than this to its expiry is worth a warning: it stops being served then.
@@ -76,8 +78,8 @@ export function judgeGrant(grant: ConversationGrant, row: ConversationRow | unde
   if (expires === undefined) return warn('conversation', `${id}: expires_at ${JSON.stringify(row.expires_at)} is not a bridge timestamp`, 'the bridge writes naive UTC ISO 8601 (2026-11-22T01:58:36.769836); check what wrote this row');
   const leftMs = (expires - nowMicros) / 1000;
   const newConversation = 'start a new conversation on the bridge and pass its --conversation CONV_ID:TOKEN, or serve by --role ROLE, which picks new conversations up while running';
-  if (leftMs <= 0) return fail('conversation', `${id} expired at ${row.expires_at} UTC (${formatDuration(leftMs)} ago): the bridge refuses its tokens`, newConversation);
-  if (leftMs < EXPIRY_WARNING_MS) return warn('conversation', `${id} is served, and expires in ${formatDuration(leftMs)} (${row.expires_at} UTC)`, `after that it is no longer served: ${newConversation}`);
+  if (leftMs <= 0) return fail('conversation', `${id} expired at ${row.expires_at} UTC (${formatDuration(-leftMs / 1000, 'words')} ago): the bridge refuses its tokens`, newConversation);
+  if (leftMs < EXPIRY_WARNING_MS) return warn('conversation', `${id} is served, and expires in ${formatDuration(leftMs / 1000, 'words')} (${row.expires_at} UTC)`, `after that it is no longer served: ${newConversation}`);
   return ok('conversation', `${id} is served until ${row.expires_at} UTC`);
 }
 

@@ -1,6 +1,6 @@
 import type { ConversationGrant } from '../producer/ConversationRegistry.js';
 import type { RedisTarget } from '../shared/redisTarget.js';
-import type { Check } from './check.js';
+import type { Check } from '../shared/checks.js';
 import { bridgeCheck } from './bridgeChecks.js';
 import { claudeCheck } from './claudeCheck.js';
 import { contextRootCheck } from './contextRootCheck.js';

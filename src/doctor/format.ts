@@ -1,4 +1,4 @@
-import type { CheckResult, CheckStatus } from './check.js';
+import type { CheckResult, CheckStatus } from '../shared/checks.js';
 
 // FAIL in capitals: the line to look at first when scanning the output.
 const LABEL: Record<CheckStatus, string> = { ok: 'ok', warn: 'warn', fail: 'FAIL', skip: 'skip' };

@@ -1,7 +1,8 @@
 import { Cluster, type Redis } from 'ioredis';
-import { redisClient, safeRedisUrl, targetName, unreachableFix, type RedisConnection } from '../shared/redis.js';
+import { nodeError, probeClient, safeRedisUrl, unreachableFix, unreachableText, type RedisConnection } from '../shared/redis.js';
 import type { RedisTarget } from '../shared/redisTarget.js';
-import { errorText, fail, ok, skip, warn, type Check, type CheckResult, type CheckStatus } from './check.js';
+import { fail, ok, skip, warn, type Check, type CheckResult, type CheckStatus } from '../shared/checks.js';
+import { errorText } from './check.js';
 
 const COMMAND_TIMEOUT_MS = 2000;
 
@@ -21,19 +22,11 @@ export function redisChecks(where: string | RedisTarget, timeoutMs = 8000): Chec
     timeoutMs,
     timeoutFix: `check that ${safeRedisUrl(target.url)} is a Redis and answers (redis-cli ... PING)`,
     run: async (signal) => {
-      const redis = redisClient(target, {
-        lazyConnect: true,
-        connectTimeout: COMMAND_TIMEOUT_MS,
-        commandTimeout: COMMAND_TIMEOUT_MS,
-        maxRetriesPerRequest: 0,
-        retry: () => null,
-        enableOfflineQueue: false,
-        // The probe's own INFO is the ready check, bounded by commandTimeout like every call here.
-        enableReadyCheck: false,
-      });
+      // The probe's own INFO is the ready check, bounded by the command timeout like every call here.
+      const redis = probeClient(target, COMMAND_TIMEOUT_MS, false);
       // connect() rejects with a bare "Connection is closed."; the error event has the cause.
       let lastError: unknown;
-      redis.on('error', (err: Error) => (lastError = (err as { lastNodeError?: Error }).lastNodeError ?? err));
+      redis.on('error', (err: Error) => (lastError = nodeError(err)));
       signal.addEventListener('abort', () => redis.disconnect(), { once: true });
       try {
         return await probe(redis, target, () => lastError);
@@ -111,7 +104,7 @@ function unreachable(cause: string, shown: string, target: RedisTarget): CheckRe
     return fail('redis', `${shown} accepted the connection but did not answer within ${COMMAND_TIMEOUT_MS / 1000} s`, 'check that it is a Redis and not stuck (loading a large dataset, a long script), or point --redis (env REDIS_URL) at yours');
   }
   if (/RESP/.test(cause)) return fail('redis', `${shown} answered, but not as a Redis (${cause})`, 'point --redis (env REDIS_URL) at the Redis: host and port');
-  return fail('redis', `${targetName(target)} is unreachable (${cause})`, `${unreachableFix(target)}, or point --redis (env REDIS_URL) at yours`);
+  return fail('redis', unreachableText(target, cause), `${unreachableFix(target)}, or point --redis (env REDIS_URL) at yours`);
 }
 
 /** INFO's `key:value` lines (sections and blank lines skipped). */

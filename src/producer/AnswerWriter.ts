@@ -6,6 +6,7 @@ import { TickBatcher } from '../shared/TickBatcher.js';
 import { AnswerJobSchema, describeZodError, type AnswerJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
 import { ANSWERS_QUEUE } from '../shared/queues.js';
+import type { ProducerEvents } from '../shared/roleEvents.js';
 import { nowMicros, parseBridgeTimestamp } from '../shared/timestamp.js';
 import { runImmediate, type Db } from './BridgeDatabase.js';
 import type { BridgeWriter } from './BridgeWriter.js';
@@ -34,11 +35,7 @@ export type WriteResult =
   | { written: true; responseMessageId: number; state: 'answered' | 'failed'; seconds: number }
   | { written: false; reason: string };
 
-export interface AnswerWriterEvents {
-  /** A response reached the bridge; `seconds` from the take to the write. */
-  written: [{ state: 'answered' | 'failed'; seconds: number }];
-  dropped: [{ reason: string }];
-}
+export type AnswerWriterEvents = Pick<ProducerEvents, 'written' | 'dropped'>;
 
 /**
  * The `answers` worker: writes each answer to the bridge as side `b`'s response and moves its

@@ -8,12 +8,13 @@ import type { Logger } from '../shared/logger.js';
 import { hostPid, Presence } from '../shared/Presence.js';
 import { PRODUCERS, type ProducerInfo } from '../shared/ProducerPresence.js';
 import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, JOB_RETENTION, QUESTIONS_QUEUE } from '../shared/queues.js';
-import { AnswerWriter, type AnswerWriterEvents } from './AnswerWriter.js';
+import { AnswerWriter } from './AnswerWriter.js';
 import { BridgeWatcher } from './BridgeWatcher.js';
 import { ensureAutopollSchema, openBridgeDatabase, runImmediate, type Db } from './BridgeDatabase.js';
 import { refuseSharedPrefix } from './prefixOwner.js';
 import { Backpressure } from './Backpressure.js';
 import { isDown } from '../shared/redis.js';
+import type { ProducerEvents } from '../shared/roleEvents.js';
 import { BridgeWriter } from './BridgeWriter.js';
 import { retryBusy } from './busyRetry.js';
 import { ContextReader } from './ContextReader.js';
@@ -49,14 +50,6 @@ export interface ProducerOptions {
   answerConcurrency: number;
 }
 
-export interface ProducerEvents extends AnswerWriterEvents {
-  /** Messages taken off the bridge: queued as questions, or rejected with a reason. */
-  taken: [{ queued: number; rejected: number }];
-  /** Taking stopped (engaged) or resumed, with the waiting count that decided it. */
-  backpressure: [{ engaged: boolean; waiting: number }];
-  /** The bridge file was replaced or deleted: the producer stopped taking and writing, for good. */
-  lost: [reason: string];
-}
 
 /**
  * The bridge side of autopoll, and the only code that opens the SQLite file: watches for

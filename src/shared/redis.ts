@@ -25,7 +25,12 @@ export function unreachableMessage(where: string | RedisTarget, cause: string, r
   const target = targetOf(where);
   const retry = retrying ? `; retrying${target.kind === 'sentinel' ? ' (a failover takes seconds)' : ''}` : '';
   const fix = unreachableFix(target);
-  return `${targetName(target)} is unreachable (${cause})${retry}. ${fix[0]!.toUpperCase()}${fix.slice(1)}, or set REDIS_URL.`;
+  return `${unreachableText(target, cause)}${retry}. ${fix[0]!.toUpperCase()}${fix.slice(1)}, or set REDIS_URL.`;
+}
+
+/** "Redis at redis://host:6379 is unreachable (ECONNREFUSED)": the one wording of a Redis that did not answer. */
+export function unreachableText(target: RedisTarget, cause: string): string {
+  return `${targetName(target)} is unreachable (${cause})`;
 }
 
 /** The Redis a target names, for messages: its URL with any password masked. */
@@ -101,10 +106,15 @@ export class RedisOutageReporter {
   }
 }
 
-/** An errno code says most; a Cluster's "Failed to refresh slots cache" carries the last node's error. */
+/** An errno code says most. */
 export function errorCause(err: Error): string {
-  const cause = (err as { lastNodeError?: Error }).lastNodeError ?? err;
+  const cause = nodeError(err);
   return (cause as NodeJS.ErrnoException).code ?? cause.message;
+}
+
+/** The error that says why: a Cluster's "Failed to refresh slots cache" carries the last node's. */
+export function nodeError(err: Error): Error {
+  return (err as { lastNodeError?: Error }).lastNodeError ?? err;
 }
 
 /** What every connection of a client is opened with, whatever the target. */
@@ -181,9 +191,27 @@ export function createRedis(where: string | RedisTarget, reporter: RedisOutageRe
   return redis;
 }
 
+/**
+ * A client for one look at Redis: connects when told to, never retries, never queues a command
+ * while disconnected, so a Redis that is down fails at once instead of being waited for.
+ * `timeoutMs` bounds the connect and each command; `readyCheck` false: the caller's own first
+ * command is the ready check, bounded like every other.
+ */
+export function probeClient(where: string | RedisTarget, timeoutMs: number, readyCheck = true): RedisConnection {
+  return redisClient(targetOf(where), {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retry: () => null,
+    enableOfflineQueue: false,
+    enableReadyCheck: readyCheck,
+  });
+}
+
 /** One quick probe of one redis-server, used to decide whether a private redis-server is needed. */
 export async function redisAnswers(url: string, timeoutMs = 500): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
+  const probe = probeClient(url, timeoutMs);
   probe.on('error', () => undefined);
   try {
     await probe.connect();

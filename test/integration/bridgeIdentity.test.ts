@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
-import { runChecks, bridgeCheck } from '../../src/board/readiness.js';
+import { readiness, bridgeCheck } from '../../src/board/readiness.js';
 import { openBridgeDatabase } from '../../src/producer/BridgeDatabase.js';
 import { AUTOPOLL_SCHEMA } from '../../src/producer/bridgeSchema.js';
 import { presenceKey } from '../../src/shared/Presence.js';
@@ -190,11 +190,11 @@ describe('a bridge file replaced or deleted under a running producer', { timeout
     onTestFinished(() => bridge.close());
     const { db } = openBridgeDatabase(bridge.path, { busyTimeoutMs: 1000 });
     onTestFinished(() => void db.close());
-    expect((await runChecks([bridgeCheck(db, bridge.path)])).ready).toBe(true);
+    expect((await readiness([bridgeCheck(db, bridge.path)])).ready).toBe(true);
     renameSync(bridge.path, `${bridge.path}.moved`);
     const replacement = BridgeFixture.create(bridge.path);
     onTestFinished(() => replacement.close());
-    expect(await runChecks([bridgeCheck(db, bridge.path)])).toEqual({
+    expect(await readiness([bridgeCheck(db, bridge.path)])).toEqual({
       ready: false,
       checks: [{ name: 'bridge', ok: false, detail: expect.stringMatching(/bridge file .* was replaced by another file/) }],
     });

@@ -104,8 +104,8 @@ describe('Claude Code answerer: persistent sessions against a fake Anthropic API
     const { bridge, conv, pipeline } = await pipelineWith(a, 1);
     const metrics = new AutopollMetrics();
     metrics.watchProducer(pipeline.producer);
-    metrics.watchConsumer(pipeline.consumer);
-    metrics.watchPool(a.pool);
+    metrics.watchAnswers(pipeline.consumer.answerEvents);
+    metrics.watchSessions(a.sessionEvents);
     const values = async (name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values;
     const total = async (name: string) => (await values(name)).reduce((sum, v) => sum + v.value, 0);
     try {

@@ -4,10 +4,10 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import type { CheckResult } from '../../src/doctor/check.js';
+import { runDoctorChecks } from '../../src/doctor/check.js';
+import type { CheckResult } from '../../src/shared/checks.js';
 import { doctorChecks } from '../../src/doctor/doctor.js';
 import { redisChecks } from '../../src/doctor/redisChecks.js';
-import { runChecks } from '../../src/doctor/runner.js';
 import { BridgeFixture, BRIDGE_SCHEMA_SQL, tempDir, type Conversation } from '../support/bridge.js';
 import { claudeEnv } from '../support/claudeEnv.js';
 import { CLI } from '../support/cli.js';
@@ -169,7 +169,7 @@ describe('autopoll doctor', () => {
       // within its 2 s command timeouts (the connection's HELLO, then INFO), not the check's 8 s.
       for (const [url, limit] of [[`redis://127.0.0.1:${port}`, 1500], [`redis://127.0.0.1:${silentPort}`, 6000]] as const) {
         const started = Date.now();
-        const [first] = await runChecks([redisChecks(url)]);
+        const [first] = await runDoctorChecks([redisChecks(url)]);
         expect(first!.status).toBe('fail');
         expect(Date.now() - started, url).toBeLessThan(limit);
       }
@@ -330,7 +330,7 @@ describe('autopoll doctor', () => {
     api.responder = echoResponder;
     const { bridge, conv, args } = goodSetup();
     try {
-      const results = await runChecks(
+      const results = await runDoctorChecks(
         doctorChecks({
           redis: goodRedis.url,
           bridgeDb: bridge.path,

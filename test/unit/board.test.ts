@@ -6,7 +6,7 @@ import { crossSiteWrite } from '../../src/board/crossSite.js';
 import { addressBucket, LOGIN_LIMITS, LoginThrottle } from '../../src/board/loginThrottle.js';
 import { BoardSessions } from '../../src/board/sessions.js';
 import { parseOptions, SERVER } from '../../src/cli/options.js';
-import { progressVerdict, runChecks, type ProgressState } from '../../src/board/readiness.js';
+import { progressVerdict, readiness, readinessCheck, type ProgressState } from '../../src/board/readiness.js';
 
 describe('isLoopback', () => {
   it.each(['127.0.0.1', '127.5.5.5', '127.255.255.254', '::1', '[::1]', 'localhost', 'LocalHost'])('%s is loopback', (host) => {
@@ -262,28 +262,28 @@ describe('progressVerdict', () => {
   });
 });
 
-describe('runChecks', () => {
-  const ok = (name: string) => ({ name, run: async () => ({ ok: true, detail: `${name} fine` }) });
+describe('readiness', () => {
+  const ok = (name: string) => readinessCheck(name, async () => ({ ok: true, detail: `${name} fine` }));
 
   it('is ready when every check passes (and when there are none)', async () => {
-    expect(await runChecks([ok('a'), ok('b')])).toEqual({
+    expect(await readiness([ok('a'), ok('b')])).toEqual({
       ready: true,
       checks: [{ name: 'a', ok: true, detail: 'a fine' }, { name: 'b', ok: true, detail: 'b fine' }],
     });
-    expect(await runChecks([])).toEqual({ ready: true, checks: [] });
+    expect(await readiness([])).toEqual({ ready: true, checks: [] });
   });
 
   it('a check that fails, throws or hangs fails alone, in order, within the timeout; the checks run at once; a late answer changes nothing', async () => {
     let finishLate!: (v: { ok: boolean; detail: string }) => void;
     const started = Date.now();
-    const result = await runChecks([
+    const result = await readiness([
       ok('fine'),
-      { name: 'says-no', run: async () => ({ ok: false, detail: 'not today' }) },
-      { name: 'throws', run: async () => { throw new Error('bridge file is gone'); } },
-      { name: 'throws-sync', run: () => { throw new Error('thrown before any await'); } },
-      { name: 'rejects-string', run: () => Promise.reject('plain string') },
-      { name: 'hangs', run: () => new Promise(() => undefined) },
-      { name: 'answers-late', run: () => new Promise((r) => (finishLate = r)) },
+      readinessCheck('says-no', async () => ({ ok: false, detail: 'not today' })),
+      readinessCheck('throws', async () => { throw new Error('bridge file is gone'); }),
+      readinessCheck('throws-sync', () => { throw new Error('thrown before any await'); }),
+      readinessCheck('rejects-string', () => Promise.reject('plain string')),
+      readinessCheck('hangs', () => new Promise(() => undefined)),
+      readinessCheck('answers-late', () => new Promise((r) => (finishLate = r))),
     ]);
     const elapsed = Date.now() - started;
     // An answer after the timeout changes nothing.

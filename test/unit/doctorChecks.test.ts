@@ -1,10 +1,10 @@
 import type { SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
 import { describe, expect, it } from 'vitest';
-import { formatDuration, ok, type Check } from '../../src/doctor/check.js';
+import { runDoctorChecks } from '../../src/doctor/check.js';
 import { judgeClaude } from '../../src/doctor/claudeCheck.js';
 import { judgeGrant, judgeRole, type ConversationRow } from '../../src/doctor/conversationChecks.js';
 import { judgeEviction, judgePersistence, judgeVersion, parseInfo, redisCliCommand, versionAtLeast } from '../../src/doctor/redisChecks.js';
-import { runChecks } from '../../src/doctor/runner.js';
+import { ok, type Check } from '../../src/shared/checks.js';
 import { formatBridgeTimestamp } from '../../src/shared/timestamp.js';
 
 describe('Redis judgements', () => {
@@ -112,14 +112,6 @@ describe('conversation judgements', () => {
     expect(none.status).toBe('warn');
     expect(none.detail).toBe('no unexpired conversation has session_b_role haiku_shrad; the roles with unexpired ones: haiku_shard (3)');
   });
-
-  it('formats durations for people', () => {
-    expect(formatDuration(40_000)).toBe('40 s');
-    expect(formatDuration(-90_000)).toBe('1 min');
-    expect(formatDuration(3 * 3600_000)).toBe('3 h');
-    expect(formatDuration(3 * 3600_000 - 60_000)).toBe('2 h 59 min');
-    expect(formatDuration(50 * 3600_000)).toBe('2 d 2 h');
-  });
 });
 
 describe('Claude Code judgement', () => {
@@ -157,7 +149,7 @@ describe('Claude Code judgement', () => {
   });
 });
 
-describe('runChecks', () => {
+describe('runDoctorChecks', () => {
   it('keeps the order of the checks, turns a throw into a failure and bounds a check that never ends', async () => {
     let aborted = false;
     const never: Check = {
@@ -169,7 +161,7 @@ describe('runChecks', () => {
     const thrower: Check = { name: 'thrower', timeoutMs: 1000, run: () => Promise.reject(new Error('bad')) };
     const two: Check = { name: 'two', timeoutMs: 1000, run: async () => [ok('two-a', 'x'), ok('two-b', 'y')] };
     const started = Date.now();
-    const results = await runChecks([never, thrower, two]);
+    const results = await runDoctorChecks([never, thrower, two]);
     expect(Date.now() - started).toBeLessThan(1000);
     expect(results).toEqual([
       { name: 'slow', status: 'fail', detail: 'no answer within 0.1 s', fix: 'look at it' },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fail, ok, skip, warn, type CheckResult } from '../../src/doctor/check.js';
+import { fail, ok, skip, warn, type CheckResult } from '../../src/shared/checks.js';
 import { doctorExitCode, formatJson, formatReport, summary } from '../../src/doctor/format.js';
 
 const RESULTS: CheckResult[] = [

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatStatus } from '../../src/ops/status/formatStatus.js';
 import { mergeConversations, type StatusReport } from '../../src/ops/status/statusReport.js';
-import { formatDuration, renderTable } from '../../src/ops/table.js';
+import { renderTable } from '../../src/ops/table.js';
 import type { ProducerInfo } from '../../src/shared/ProducerPresence.js';
 
 const NOW = Date.parse('2026-11-22T02:00:00Z');
@@ -115,15 +115,8 @@ describe('mergeConversations', () => {
   });
 });
 
-describe('renderTable and formatDuration', () => {
+describe('renderTable', () => {
   it('pads every column but the last, with no trailing spaces', () => {
     expect(renderTable(['A', 'BB', 'C'], [['xxx', '', ''], ['y', 'z', 'w']])).toEqual(['  A    BB  C', '  xxx', '  y    z   w']);
-  });
-
-  it.each([
-    [0, '0.0s'], [0.46, '0.4s'], [9.99, '9.9s'], [10, '10s'], [59.9, '59s'], [60, '1m00s'], [754, '12m34s'],
-    [3600, '1h00m'], [10_799, '2h59m'], [86_400, '1d00h'], [273_600, '3d04h'], [-5, '0.0s'], [Number.NaN, '?'],
-  ])('%s s is %s', (seconds, text) => {
-    expect(formatDuration(seconds)).toBe(text);
   });
 });

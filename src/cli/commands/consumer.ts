@@ -4,7 +4,7 @@ import { chosenRedis, connect } from '../connect.js';
 import { runService } from '../lifecycle.js';
 import { addOptions, COMMON, CONSUMER, parseOptions, SERVER } from '../options.js';
 import { startServices } from '../startServices.js';
-import { buildConsumer } from '../services.js';
+import { buildConsumer } from '../buildRoles.js';
 
 export function registerConsumer(program: Command): void {
   const specs = { ...COMMON, ...CONSUMER, ...SERVER };

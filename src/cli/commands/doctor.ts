@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { doctorChecks } from '../../doctor/doctor.js';
 import { doctorExitCode, formatJson, formatReport } from '../../doctor/format.js';
-import { runChecks } from '../../doctor/runner.js';
+import { runDoctorChecks } from '../../doctor/check.js';
 import { chosenRedis } from '../connect.js';
 import { addOptions, COMMON, CONSUMER, DOCTOR, parseOptions, PRODUCER } from '../options.js';
 
@@ -24,7 +24,7 @@ export function registerDoctor(program: Command): void {
     specs,
   ).action(async (_opts, cmd: Command) => {
     const o = parseOptions(specs, cmd.opts());
-    const results = await runChecks(
+    const results = await runDoctorChecks(
       doctorChecks({
         redis: await chosenRedis(o, cmd),
         bridgeDb: o.bridgeDb,

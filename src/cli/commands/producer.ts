@@ -4,7 +4,7 @@ import { chosenRedis, connect } from '../connect.js';
 import { runService } from '../lifecycle.js';
 import { addOptions, COMMON, ConfigError, parseOptions, PRODUCER, SERVER } from '../options.js';
 import { startServices } from '../startServices.js';
-import { buildProducer } from '../services.js';
+import { buildProducer } from '../buildRoles.js';
 
 export function registerProducer(program: Command): void {
   const specs = { ...COMMON, ...PRODUCER, ...SERVER };

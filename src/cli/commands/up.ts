@@ -8,7 +8,7 @@ import { startServices } from '../startServices.js';
 import { systemRedisUid } from '../loopbackListener.js';
 import { foreignListener, onPath, PORT_FLAG, PrivateRedis, recordedPrivateRedis } from '../privateRedis.js';
 import { claimFolder, releaseFolder } from '../privateRedisFolder.js';
-import { buildConsumer, buildProducer } from '../services.js';
+import { buildConsumer, buildProducer } from '../buildRoles.js';
 import { PRIVATE_REDIS_DIR } from '../../shared/ownedFiles.js';
 import { upBanner } from '../upBanner.js';
 

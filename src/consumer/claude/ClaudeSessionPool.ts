@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../shared/logger.js';
+import type { ReplaceReason, SessionPoolEvents } from '../../shared/roleEvents.js';
 import { AnswerError, type AnswerContext } from '../Answerer.js';
 import type { ClaudeSession } from './ClaudeSession.js';
 import type { TurnOutput } from './turnObserver.js';
@@ -25,13 +26,6 @@ export interface PoolTurn extends TurnOutput {
   slot: number;
 }
 
-type ReplaceReason = 'exit' | 'recycle' | 'start_failed' | 'failed_turn' | 'failed_clear';
-
-export interface PoolEvents {
-  sessionStarted: [info: { slot: number; sessionId: string; pid: number | undefined }];
-  sessionReplaced: [info: { slot: number; reason: ReplaceReason }];
-}
-
 interface Slot {
   index: number;
   session: ClaudeSession | undefined;
@@ -50,7 +44,7 @@ interface Slot {
  * dying), one that served enough turns or grew too much context is recycled, and no slot ever
  * carries one bridge conversation's context into another's question.
  */
-export class ClaudeSessionPool extends EventEmitter<PoolEvents> {
+export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
   private readonly slots: Slot[] = [];
   private readonly waiters: Array<() => void> = [];
   private closing = false;

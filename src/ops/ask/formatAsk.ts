@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatDuration } from '../table.js';
+import { formatDuration } from '../../shared/duration.js';
 import type { AskOutcome, AskSent } from './askQuestion.js';
 
 /** What askers read of a response (PROTOCOL.md), plus autopoll's error object. */

@@ -1,5 +1,6 @@
 import { parseBridgeTimestamp } from '../../shared/timestamp.js';
-import { formatDuration, renderTable } from '../table.js';
+import { formatDuration } from '../../shared/duration.js';
+import { renderTable } from '../table.js';
 import { JOB_STATES, type StatusReport } from './statusReport.js';
 
 /** `autopoll status` as text: one section per part of the pipeline, the same numbers as --json. */

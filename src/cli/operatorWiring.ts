@@ -2,10 +2,10 @@ import { Queue } from 'bullmq';
 import type { RedisConnection } from '../shared/redis.js';
 import { AutopollMetrics } from '../board/metrics.js';
 import { OperatorServer } from '../board/OperatorServer.js';
-import { bridgeCheck, progressCheck, redisCheck, type ReadinessCheck } from '../board/readiness.js';
-import { ClaudeAnswerer } from '../consumer/ClaudeAnswerer.js';
+import { bridgeCheck, progressCheck, redisCheck } from '../board/readiness.js';
 import type { Consumer } from '../consumer/Consumer.js';
 import type { Producer } from '../producer/Producer.js';
+import type { Check } from '../shared/checks.js';
 import type { Logger } from '../shared/logger.js';
 import { ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../shared/queues.js';
 import type { Parsed, SERVER } from './options.js';
@@ -37,18 +37,18 @@ export async function startOperatorServer(
   for (const q of Object.values(queues)) q.on('error', (err) => logger.debug({ err }, 'operator server queue connection error'));
   const metrics = new AutopollMetrics();
   metrics.watchQueues(Object.values(queues), parts.redis);
-  const checks: ReadinessCheck[] = [redisCheck(parts.redis)];
+  const checks: Check[] = [redisCheck(parts.redis)];
   const { producer, consumer } = parts;
   if (producer) {
     metrics.watchProducer(producer);
     checks.push(bridgeCheck(producer.db, producer.bridgeDbPath));
-    checks.push(progressCheck({ name: 'answer-writer', redis: parts.redis, worker: producer.answersWorker, queue: queues.answers, concurrency: producer.answersWorker.concurrency, busy: () => 0, stallMs: STALL_MS }));
+    const writer = producer.answersWorker;
+    checks.push(progressCheck({ name: 'answer-writer', redis: parts.redis, worker: { jobs: writer, concurrency: writer.concurrency, busy: 0 }, queue: queues.answers, stallMs: STALL_MS }));
   }
   if (consumer) {
-    metrics.watchConsumer(consumer);
-    if (consumer.answerer instanceof ClaudeAnswerer) metrics.watchPool(consumer.answerer.pool);
-    const worker = consumer.worker;
-    checks.push(progressCheck({ name: 'question-worker', redis: parts.redis, worker: worker.worker, queue: queues.questions, concurrency: worker.worker.concurrency, busy: () => worker.busy, stopped: () => consumer.stoppedBecause, stallMs: STALL_MS }));
+    metrics.watchAnswers(consumer.answerEvents);
+    if (consumer.sessionEvents) metrics.watchSessions(consumer.sessionEvents);
+    checks.push(progressCheck({ name: 'question-worker', redis: parts.redis, worker: consumer, queue: queues.questions, stallMs: STALL_MS }));
   }
   try {
     const server = await OperatorServer.start(
