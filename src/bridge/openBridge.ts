@@ -18,19 +18,22 @@ export const BUSY_TIMEOUT_MS = {
   check: 2000,
 } as const;
 
-export interface OpenBridgeOptions {
-  /**
-   * read-only never writes, not even the journal mode (status, replay, doctor); read-write puts the
-   * file in WAL, as the bridge's own connections do.
-   */
-  access: 'read-only' | 'read-write';
-  /** The file does not exist yet: make it (and its folder) with the bridge's schema. Read-write only. */
-  create?: boolean;
+/**
+ * read-only never writes, not even the journal mode (status, replay, doctor); read-write puts the
+ * file in WAL, as the bridge's own connections do, and may be asked to `create` it: the file does
+ * not exist yet, so it is made (with its folder) with the bridge's schema.
+ */
+export type OpenBridgeOptions = ({ access: 'read-only' } | { access: 'read-write'; create?: boolean }) & {
   /** BUSY_TIMEOUT_MS.command unless given. */
   busyTimeoutMs?: number;
   /** Tables the file must already hold: the bridge's own, or autopoll's ledger (a producer has run on it). */
-  mustHold?: 'bridge' | 'ledger';
-}
+  mustHold?: keyof typeof MUST_HOLD;
+};
+
+const MUST_HOLD = {
+  bridge: { tables: BRIDGE_TABLES, refusal: (path: string, missing: string[]) => `${path} is not a bridge file: it has no ${missing.join(', ')} table` },
+  ledger: { tables: ['autopoll_ledger'], refusal: (path: string) => `bridge file ${path} has no autopoll_ledger table: autopoll's producer has not run on it yet` },
+};
 
 /**
  * The one way autopoll opens the bridge file. A missing file is refused (saying how to name the
@@ -46,8 +49,10 @@ export function openBridge(path: string, options: OpenBridgeOptions): Db {
     if (create) db.exec(BRIDGE_SCHEMA);
     // Before the journal mode: a file refused for its tables is left as it was.
     if (options.mustHold) {
-      const missing = missingTables(db, options.mustHold === 'bridge' ? BRIDGE_TABLES : ['autopoll_ledger']);
-      if (missing.length) throw new Error(missingTablesText(path, options.mustHold, missing));
+      const { tables, refusal } = MUST_HOLD[options.mustHold];
+      const present = tableNames(db);
+      const missing = tables.filter((t) => !present.has(t));
+      if (missing.length) throw new Error(refusal(path, missing));
     }
     if (options.access === 'read-write') db.pragma('journal_mode = WAL');
     return db;
@@ -60,15 +65,4 @@ export function openBridge(path: string, options: OpenBridgeOptions): Db {
 /** The tables in the file, by name. */
 export function tableNames(db: Db): Set<string> {
   return new Set(db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all());
-}
-
-function missingTables(db: Db, wanted: readonly string[]): string[] {
-  const present = tableNames(db);
-  return wanted.filter((t) => !present.has(t));
-}
-
-function missingTablesText(path: string, mustHold: 'bridge' | 'ledger', missing: string[]): string {
-  return mustHold === 'bridge'
-    ? `${path} is not a bridge file: it has no ${missing.join(', ')} table`
-    : `bridge file ${path} has no autopoll_ledger table: autopoll's producer has not run on it yet`;
 }

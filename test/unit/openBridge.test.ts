@@ -46,12 +46,6 @@ describe('openBridge: a missing file', () => {
     expect([...tableNames(db)].filter((t) => !t.startsWith('sqlite_')).sort()).toEqual([...BRIDGE_TABLES].sort());
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
   });
-
-  it('create is for a read-write handle only: a read-only one still refuses', () => {
-    const path = join(tempDir(), 'bridge.db');
-    expect(() => openBridge(path, { access: 'read-only', create: true })).toThrow('does not exist');
-    expect(existsSync(path)).toBe(false);
-  });
 });
 
 describe('openBridge: access', () => {
