@@ -1,6 +1,6 @@
 import type { BridgeFixture } from '../test/support/bridge.js';
-import { pyJsonDumps } from '../src/shared/pyjson.js';
-import { formatBridgeTimestamp, nowMicros } from '../src/shared/timestamp.js';
+import { pyJsonDumps } from '../src/bridge/pyjson.js';
+import { formatBridgeTimestamp, nowMicros } from '../src/bridge/timestamp.js';
 
 /**
  * Fills the bridge with `count` old messages of a few other conversations, as a long-used bridge

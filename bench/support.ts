@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { BridgeFixture, tempDir, type Conversation } from '../test/support/bridge.js';
 import { RedisServer } from '../test/support/redisServer.js';
 import { ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../src/shared/queues.js';
-import { nowMicros } from '../src/shared/timestamp.js';
+import { nowMicros } from '../src/bridge/timestamp.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = resolve(REPO, 'dist/cli/main.js');

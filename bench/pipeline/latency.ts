@@ -4,7 +4,7 @@
  */
 import type { Queue } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseBridgeTimestamp } from '../../src/shared/timestamp.js';
+import { parseBridgeTimestamp } from '../../src/bridge/timestamp.js';
 import type { BridgeFixture, Conversation } from '../../test/support/bridge.js';
 import type { LatencyResult, PipelineConfig } from '../pipeline.js';
 import { type AnswerCounter, distribution, nowMs, round } from '../support.js';

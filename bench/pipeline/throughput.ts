@@ -2,7 +2,7 @@
  * The throughput phase: N questions inserted as fast as the bench can, first insert -> N-th
  * answer row, a few runs of it; the queues sampled meanwhile, CPU per process, Redis commandstats.
  */
-import { parseBridgeTimestamp } from '../../src/shared/timestamp.js';
+import { parseBridgeTimestamp } from '../../src/bridge/timestamp.js';
 import type { Conversation } from '../../test/support/bridge.js';
 import type { PipelineConfig, ScenarioResult, ThroughputResult } from '../pipeline.js';
 import { Sampler } from '../sampler.js';

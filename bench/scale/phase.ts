@@ -5,7 +5,7 @@
  */
 import type { Queue } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseBridgeTimestamp } from '../../src/shared/timestamp.js';
+import { parseBridgeTimestamp } from '../../src/bridge/timestamp.js';
 import type { BridgeFixture, Conversation } from '../../test/support/bridge.js';
 import { Sampler } from '../sampler.js';
 import type { ScaleConfig, ScalePhase } from '../scale.js';

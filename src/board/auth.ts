@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response, Router } from 'ex
 import express from 'express';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { tokensMatch } from '../producer/ConversationRegistry.js';
+import { tokensMatch } from '../bridge/tokens.js';
 import { loginPage } from './loginPage.js';
 import type { LoginThrottle } from './loginThrottle.js';
 import type { BoardSessions } from './sessions.js';

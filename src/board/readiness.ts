@@ -2,7 +2,8 @@ import type { Queue, Worker } from 'bullmq';
 import type { RedisConnection } from '../shared/redis.js';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { lostBridgeFile, type Db } from '../producer/BridgeDatabase.js';
+import { lostBridgeFile } from '../bridge/BridgeDatabase.js';
+import type { Db } from '../bridge/openBridge.js';
 import { fail, ok, runChecks, type Check, type FailureWording } from '../shared/checks.js';
 
 /** One check's entry in /readyz's JSON. */

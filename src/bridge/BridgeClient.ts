@@ -1,11 +1,9 @@
-import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import type { Db } from '../producer/BridgeDatabase.js';
-import { tokensMatch } from '../producer/ConversationRegistry.js';
-import { pyJsonDumps } from '../shared/pyjson.js';
 import { redactAsBridge } from '../shared/redact.js';
-import { bridgeNow, formatBridgeTimestamp, nowMicros, parseBridgeTimestamp } from '../shared/timestamp.js';
+import { openBridge, type Db } from './openBridge.js';
+import { pyJsonDumps } from './pyjson.js';
+import { bridgeNow, formatBridgeTimestamp, nowMicros, parseBridgeTimestamp } from './timestamp.js';
+import { tokensMatch } from './tokens.js';
 
 export type Side = 'a' | 'b';
 
@@ -66,23 +64,11 @@ export class BridgeClient {
   }
 
   /**
-   * Opens an existing bridge file as the bridge's own connections do (WAL, 10 s busy timeout);
+   * Opens an existing bridge file as the bridge's own connections do (WAL, their busy timeout);
    * never creates one, since a new file would be a bridge nobody else uses.
    */
-  static open(path: string, busyTimeoutMs = 10_000): BridgeClient {
-    if (!existsSync(path)) throw new Error(`bridge file ${path} does not exist; pass --bridge-db (env BRIDGE_DB) with the bridge's SQLite file`);
-    const db = new Database(path, { fileMustExist: true });
-    try {
-      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
-      db.pragma('journal_mode = WAL');
-      const tables = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((t) => t.name);
-      const missing = ['conversations', 'messages', 'session_status', 'audit_log'].filter((t) => !tables.includes(t));
-      if (missing.length) throw new Error(`${path} is not a bridge file: it has no ${missing.join(', ')} table`);
-      return new BridgeClient(db);
-    } catch (err) {
-      db.close();
-      throw err;
-    }
+  static open(path: string): BridgeClient {
+    return new BridgeClient(openBridge(path, { access: 'read-write', mustHold: 'bridge' }));
   }
 
   /** create_conversation: ids and tokens of the bridge's shape, expiry 3 h on, and its audit row. */

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import type { ConversationGrant } from '../producer/ConversationRegistry.js';
+import type { ConversationGrant } from '../bridge/conversations.js';
 
 /** What the values of the flags mean: the schemas the option tables (options.ts) share. */
 

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
+import { BUSY_TIMEOUT_MS } from '../bridge/openBridge.js';
 import { DEFAULT_CONTEXT_ROOT } from '../shared/ownedFiles.js';
 import { knownSecrets, secretsOf } from '../shared/knownSecrets.js';
 import { hashTag, parseRedisTarget, type RedisTarget } from '../shared/redisTarget.js';
@@ -75,7 +76,7 @@ export const PRODUCER = {
   contextMaxBytes: { flags: '--context-max-bytes <n>', env: 'AUTOPOLL_CONTEXT_MAX_BYTES', default: '200000', help: "a context is cut to this many bytes as the job carries it (numbered, redacted), and says it was cut", schema: whole(1, 10_000_000) },
   pollIntervalMs: { flags: '--poll-interval-ms <ms>', env: 'AUTOPOLL_POLL_INTERVAL_MS', default: '250', help: 'fallback poll of the bridge, besides watching it', schema: whole(10, 60_000) },
   busyTimeoutMs: {
-    flags: '--busy-timeout-ms <ms>', env: 'AUTOPOLL_BUSY_TIMEOUT_MS', default: '20',
+    flags: '--busy-timeout-ms <ms>', env: 'AUTOPOLL_BUSY_TIMEOUT_MS', default: String(BUSY_TIMEOUT_MS.producer),
     help: 'SQLite busy timeout per statement (it blocks the process); longer locks are retried without blocking', schema: whole(0, 60_000),
   },
   reconcileInterval: { flags: '--reconcile-interval <seconds>', env: 'AUTOPOLL_RECONCILE_INTERVAL', default: '60', help: 're-enqueue ledger questions that Redis lost, this often', schema: whole(1, DAY_SECONDS) },

@@ -1,12 +1,13 @@
-import Database from 'better-sqlite3';
 import { constants } from 'node:fs';
 import { access, open, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { BUSY_TIMEOUT_MS, openBridge, tableNames, type Db } from '../bridge/openBridge.js';
 import { fail, ok, type Check, type CheckResult } from '../shared/checks.js';
 import { errorText } from './check.js';
 
 const SQLITE_HEADER = 'SQLite format 3\0';
-const BRIDGE_TABLES = ['conversations', 'messages'];
+/** Where a bridge's messages live: without them the path names some other SQLite file. */
+const MESSAGE_TABLES = ['conversations', 'messages'];
 
 /**
  * The bridge file: there, readable and writable by this user (and its folder, where WAL keeps
@@ -40,15 +41,11 @@ async function inspectBridge(path: string): Promise<CheckResult> {
 }
 
 function inspectDatabase(file: string, pathFix: string): CheckResult {
-  let db: Database.Database | undefined;
+  let db: Db | undefined;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    // Synchronous calls block the process (the runner's timeout cannot interrupt them): keep waits short.
-    db.pragma('busy_timeout = 2000');
-    const tables = new Set(
-      (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name),
-    );
-    const missing = BRIDGE_TABLES.filter((t) => !tables.has(t));
+    db = openBridge(file, { access: 'read-only', busyTimeoutMs: BUSY_TIMEOUT_MS.check });
+    const tables = tableNames(db);
+    const missing = MESSAGE_TABLES.filter((t) => !tables.has(t));
     if (missing.length) return fail('bridge', `${file} is SQLite but not a bridge database: no ${missing.join(' or ')} table`, pathFix);
     const mode = String(db.pragma('journal_mode', { simple: true }));
     if (mode !== 'wal') {

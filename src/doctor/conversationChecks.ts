@@ -1,7 +1,8 @@
-import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { tokensMatch, type ConversationGrant } from '../producer/ConversationRegistry.js';
-import { formatBridgeTimestamp, parseBridgeTimestamp } from '../shared/timestamp.js';
+import { ConversationRows, type ConversationGrant, type ConversationRow } from '../bridge/conversations.js';
+import { BUSY_TIMEOUT_MS, openBridge, type Db } from '../bridge/openBridge.js';
+import { formatBridgeTimestamp, parseBridgeTimestamp } from '../bridge/timestamp.js';
+import { tokensMatch } from '../bridge/tokens.js';
 import { fail, ok, skip, warn, type Check, type CheckResult } from '../shared/checks.js';
 import { formatDuration } from '../shared/duration.js';
 import { errorText } from './check.js';
@@ -11,13 +12,6 @@ import { errorText } from './check.js';
  * Bridge conversations live 3 h, so a longer threshold would warn about every one.
  */
 export const EXPIRY_WARNING_MS = 30 * 60 * 1000;
-
-export interface ConversationRow {
-  id: string;
-  session_a_token: string;
-  session_b_token: string;
-  expires_at: string;
-}
 
 /**
  * The conversations the producer would serve: each `--conversation` granted (exists, side-b
@@ -39,8 +33,8 @@ export function conversationsCheck(bridgeDb: string, grants: readonly Conversati
       if (db instanceof Error) return names.map((n) => skip(n, `cannot read the conversations (see bridge): ${errorText(db)}`));
       try {
         const nowMicros = Date.now() * 1000;
-        const byId = db.prepare<[string], ConversationRow>('SELECT id, session_a_token, session_b_token, expires_at FROM conversations WHERE id = ?');
-        const results = grants.map((g) => judgeGrant(g, byId.get(g.id), nowMicros));
+        const rows = new ConversationRows(db);
+        const results = grants.map((g) => judgeGrant(g, rows.byId(g.id), nowMicros));
         if (role) results.push(judgeRole(role, roleCounts(db, role, formatBridgeTimestamp(nowMicros))));
         return results;
       } finally {
@@ -51,11 +45,10 @@ export function conversationsCheck(bridgeDb: string, grants: readonly Conversati
 }
 
 /** The bridge file, read-only, once it is known to have a conversations table; or why not. */
-function openConversations(path: string): Database.Database | Error {
-  let db: Database.Database | undefined;
+function openConversations(path: string): Db | Error {
+  let db: Db | undefined;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
-    db.pragma('busy_timeout = 2000');
+    db = openBridge(path, { access: 'read-only', busyTimeoutMs: BUSY_TIMEOUT_MS.check });
     db.prepare('SELECT 1 FROM conversations LIMIT 1').get();
     return db;
   } catch (err) {
@@ -90,7 +83,7 @@ export interface RoleCounts {
   others: Array<{ role: string; n: number }>;
 }
 
-function roleCounts(db: Database.Database, role: string, now: string): RoleCounts {
+function roleCounts(db: Db, role: string, now: string): RoleCounts {
   const rows = db
     .prepare<[string, string], { role: string; live: number; dead: number }>(
       'SELECT session_b_role AS role, SUM(expires_at > ?) AS live, SUM(expires_at <= ?) AS dead FROM conversations GROUP BY session_b_role',

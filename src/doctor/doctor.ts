@@ -1,4 +1,4 @@
-import type { ConversationGrant } from '../producer/ConversationRegistry.js';
+import type { ConversationGrant } from '../bridge/conversations.js';
 import type { RedisTarget } from '../shared/redisTarget.js';
 import type { Check } from '../shared/checks.js';
 import { bridgeCheck } from './bridgeChecks.js';

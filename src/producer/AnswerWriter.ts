@@ -6,13 +6,14 @@ import { TickBatcher } from '../shared/TickBatcher.js';
 import { AnswerJobSchema, describeZodError, type AnswerJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
 import { ANSWERS_QUEUE } from '../shared/queues.js';
+import { nowMicros, parseBridgeTimestamp } from '../bridge/timestamp.js';
+import { runImmediate } from '../bridge/BridgeDatabase.js';
+import type { Db } from '../bridge/openBridge.js';
+import type { BridgeWriter } from '../bridge/BridgeWriter.js';
+import { retryBusy } from '../bridge/busyRetry.js';
+import type { Ledger } from '../bridge/Ledger.js';
+import { answerResponseBody } from '../bridge/responseBody.js';
 import type { ProducerEvents } from '../shared/roleEvents.js';
-import { nowMicros, parseBridgeTimestamp } from '../shared/timestamp.js';
-import { runImmediate, type Db } from './BridgeDatabase.js';
-import type { BridgeWriter } from './BridgeWriter.js';
-import { retryBusy } from './busyRetry.js';
-import type { Ledger } from './Ledger.js';
-import { answerResponseBody } from './responseBody.js';
 
 const ANSWER_LOCK_MS = 5_000;
 

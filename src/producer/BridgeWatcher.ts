@@ -1,7 +1,8 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '../shared/logger.js';
-import { lostBridgeFile, type Db } from './BridgeDatabase.js';
+import { lostBridgeFile } from '../bridge/BridgeDatabase.js';
+import type { Db } from '../bridge/openBridge.js';
 
 export interface BridgeWatcherOptions {
   path: string;

@@ -1,27 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { ConversationRows, type ConversationGrant, type ConversationRow } from '../bridge/conversations.js';
+import type { Db } from '../bridge/openBridge.js';
+import { bridgeNow } from '../bridge/timestamp.js';
+import { tokensMatch } from '../bridge/tokens.js';
 import { knownSecrets } from '../shared/knownSecrets.js';
 import type { Logger } from '../shared/logger.js';
-import { bridgeNow } from '../shared/timestamp.js';
-import type { Db } from './BridgeDatabase.js';
-
-export interface ConversationGrant {
-  id: string;
-  token: string;
-}
-
-interface ConversationRow {
-  id: string;
-  session_a_token: string;
-  session_b_token: string;
-  expires_at: string;
-}
-
-/** Constant-time token check; hashing first makes the compared lengths equal. */
-export function tokensMatch(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
 
 /**
  * Which conversations the producer serves: the ones granted by id and side-`b` token, and every
@@ -32,8 +14,7 @@ export class ConversationRegistry {
   private served = new Map<string, string>(); // id -> expires_at
   private refused = new Map<string, string>(); // id -> why, as of the last refresh
   private reported = new Set<string>();
-  private readonly byId;
-  private readonly byRole;
+  private readonly rows: ConversationRows;
 
   constructor(
     db: Db,
@@ -41,12 +22,7 @@ export class ConversationRegistry {
     private readonly role: string | undefined,
     private readonly logger: Logger,
   ) {
-    this.byId = db.prepare<[string], ConversationRow>(
-      'SELECT id, session_a_token, session_b_token, expires_at FROM conversations WHERE id = ?',
-    );
-    this.byRole = db.prepare<[string, string], ConversationRow>(
-      'SELECT id, session_a_token, session_b_token, expires_at FROM conversations WHERE session_b_role = ? AND expires_at > ?',
-    );
+    this.rows = new ConversationRows(db);
   }
 
   /** Re-reads the conversations; returns the ids that became served with this refresh. */
@@ -55,7 +31,7 @@ export class ConversationRegistry {
     const next = new Map<string, string>();
     this.refused = new Map();
     for (const grant of this.grants) {
-      const row = this.byId.get(grant.id);
+      const row = this.rows.byId(grant.id);
       if (!row) {
         this.refuse(grant.id, 'not in the bridge file', 'error', {},
           `conversation ${grant.id} does not exist in the bridge file; check --conversation and BRIDGE_DB`);
@@ -71,7 +47,7 @@ export class ConversationRegistry {
       }
     }
     if (this.role) {
-      for (const row of this.byRole.all(this.role, now)) {
+      for (const row of this.rows.unexpiredOfRole(this.role, now)) {
         this.learnTokens(row);
         next.set(row.id, row.expires_at);
       }

@@ -1,7 +1,7 @@
 import type { Logger } from '../shared/logger.js';
-import { bridgeNow } from '../shared/timestamp.js';
-import type { Db } from './BridgeDatabase.js';
-import type { Ledger } from './Ledger.js';
+import { bridgeNow } from '../bridge/timestamp.js';
+import type { Db } from '../bridge/openBridge.js';
+import type { Ledger } from '../bridge/Ledger.js';
 
 /**
  * Keeps side `b`'s session_status fresh for every served conversation, so the asker's partner

@@ -1,4 +1,4 @@
-import type { Db } from './BridgeDatabase.js';
+import type { Db } from '../bridge/openBridge.js';
 
 /** A bridge row addressed to side `b`, as the scanner reads it. */
 export interface InboxRow {

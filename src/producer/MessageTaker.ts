@@ -2,11 +2,12 @@ import type { QuestionJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
 import { questionJobId } from '../shared/queues.js';
 import { redactText } from '../shared/redact.js';
-import { runImmediate, type Db } from './BridgeDatabase.js';
-import type { BridgeWriter } from './BridgeWriter.js';
-import type { Ledger, LedgerRow } from './Ledger.js';
+import { runImmediate } from '../bridge/BridgeDatabase.js';
+import type { Db } from '../bridge/openBridge.js';
+import type { BridgeWriter } from '../bridge/BridgeWriter.js';
+import type { Ledger, LedgerRow } from '../bridge/Ledger.js';
 import type { Verdict } from './QuestionJudge.js';
-import { rejectionResponseBody } from './responseBody.js';
+import { rejectionResponseBody } from '../bridge/responseBody.js';
 
 /** A question job and its id: the id its ledger row was taken with. */
 export interface QueuedQuestion {

@@ -4,8 +4,8 @@ import type { Logger } from '../shared/logger.js';
 import { attemptsSpent } from '../shared/attempts.js';
 import { mapWithin } from '../shared/mapWithin.js';
 import { answerJobId } from '../shared/queues.js';
-import { nowMicros, parseBridgeTimestamp } from '../shared/timestamp.js';
-import type { Ledger, LedgerRow } from './Ledger.js';
+import { nowMicros, parseBridgeTimestamp } from '../bridge/timestamp.js';
+import type { Ledger, LedgerRow } from '../bridge/Ledger.js';
 import type { QueuedQuestion } from './MessageTaker.js';
 import { decideReconcile, type AnswerSlot, type JobFact, type ReconcileAction, type ReconcileFacts } from './reconcileDecision.js';
 

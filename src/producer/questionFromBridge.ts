@@ -1,5 +1,5 @@
 import type { QuestionJob } from '../shared/jobs.js';
-import type { Db } from './BridgeDatabase.js';
+import type { Db } from '../bridge/openBridge.js';
 import type { ContextReader } from './ContextReader.js';
 import { questionJobOf } from './MessageTaker.js';
 import type { InboxRow } from './InboxScanner.js';

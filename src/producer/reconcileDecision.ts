@@ -1,5 +1,5 @@
 import { INVALID_ANSWER_DATA } from './AnswerWriter.js';
-import type { LedgerState } from './Ledger.js';
+import type { LedgerState } from '../bridge/Ledger.js';
 
 /** The states BullMQ is still going to move a job out of by itself. */
 const LIVE = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);

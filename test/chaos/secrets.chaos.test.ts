@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { pyJsonDumps } from '../../src/shared/pyjson.js';
+import { pyJsonDumps } from '../../src/bridge/pyjson.js';
 import { claudeEnv } from '../support/claudeEnv.js';
 import { AutopollProcess } from '../support/cli.js';
 import { FakeAnthropic, type Reply } from '../support/fakeAnthropic.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BridgeWriter } from '../../src/producer/BridgeWriter.js';
-import { readyResponse } from '../../src/producer/responseBody.js';
+import { BridgeWriter } from '../../src/bridge/BridgeWriter.js';
+import { readyResponse } from '../../src/bridge/responseBody.js';
 import { BridgeFixture } from '../support/bridge.js';
 
 describe('BridgeWriter on a real bridge file', () => {

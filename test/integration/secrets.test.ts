@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { MAX_MESSAGE_CHARS } from '../../src/bridge/limits.js';
-import { answerResponseBody } from '../../src/producer/responseBody.js';
+import { answerResponseBody } from '../../src/bridge/responseBody.js';
 import { ANSWERS_QUEUE, answerJobId } from '../../src/shared/queues.js';
 import { redisDump } from '../chaos/support/secrets.js';
 import { claudeEnv } from '../support/claudeEnv.js';

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BRIDGE_SCHEMA } from '../../src/producer/bridgeSchema.js';
+import { BRIDGE_SCHEMA } from '../../src/bridge/bridgeSchema.js';
 import { BRIDGE_SCHEMA_SQL } from '../support/bridge.js';
 
 /** The tables as SQLite sees them, so that comments and spacing do not count. */

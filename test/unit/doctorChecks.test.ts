@@ -2,10 +2,11 @@ import type { SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
 import { describe, expect, it } from 'vitest';
 import { runDoctorChecks } from '../../src/doctor/check.js';
 import { judgeClaude } from '../../src/doctor/claudeCheck.js';
-import { judgeGrant, judgeRole, type ConversationRow } from '../../src/doctor/conversationChecks.js';
+import type { ConversationRow } from '../../src/bridge/conversations.js';
+import { judgeGrant, judgeRole } from '../../src/doctor/conversationChecks.js';
 import { judgeEviction, judgePersistence, judgeVersion, parseInfo, redisCliCommand, versionAtLeast } from '../../src/doctor/redisChecks.js';
 import { ok, type Check } from '../../src/shared/checks.js';
-import { formatBridgeTimestamp } from '../../src/shared/timestamp.js';
+import { formatBridgeTimestamp } from '../../src/bridge/timestamp.js';
 
 describe('Redis judgements', () => {
   it('parses INFO into key/value pairs', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pyJsonDumps } from '../../src/shared/pyjson.js';
+import { pyJsonDumps } from '../../src/bridge/pyjson.js';
 import { runPython } from './python.js';
 
 const allControls = Array.from({ length: 0x20 }, (_, i) => String.fromCharCode(i)).join('');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LedgerRow } from '../../src/producer/Ledger.js';
+import type { LedgerRow } from '../../src/bridge/Ledger.js';
 import { planLines, resultLines } from '../../src/ops/replay/replayReport.js';
 import { decide, hasSelector, matches, parseWhen, type ReplaySelector } from '../../src/ops/replay/replaySelection.js';
 

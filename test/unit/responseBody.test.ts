@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_MESSAGE_CHARS } from '../../src/bridge/limits.js';
-import { answerResponseBody, failureLine, rejectionResponseBody, SHARD_ID } from '../../src/producer/responseBody.js';
+import { answerResponseBody, failureLine, rejectionResponseBody, SHARD_ID } from '../../src/bridge/responseBody.js';
 import { AnswerJobSchema, type AnswerJob } from '../../src/shared/jobs.js';
 import { knownSecrets } from '../../src/shared/knownSecrets.js';
-import { pyJsonDumps } from '../../src/shared/pyjson.js';
+import { pyJsonDumps } from '../../src/bridge/pyjson.js';
 import { redactValues } from '../../src/shared/redact.js';
 
 const baseJob = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bridgeNow, formatBridgeTimestamp, nowMicros, parseBridgeTimestamp } from '../../src/shared/timestamp.js';
+import { bridgeNow, formatBridgeTimestamp, nowMicros, parseBridgeTimestamp } from '../../src/bridge/timestamp.js';
 import { runPython } from './python.js';
 
 // 2026-11-22T01:58:36.769836, the example in PROTOCOL.md.

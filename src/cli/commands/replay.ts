@@ -5,10 +5,11 @@ import { z } from 'zod';
 import { Replayer, type ReplayResult } from '../../ops/replay/Replayer.js';
 import { planLines, resultLines, unmatchedLines } from '../../ops/replay/replayReport.js';
 import { hasSelector, parseWhen, type ReplaySelector } from '../../ops/replay/replaySelection.js';
-import { openBridgeReadOnly, requireBridgeId } from '../../producer/BridgeDatabase.js';
+import { requireBridgeId } from '../../bridge/BridgeDatabase.js';
+import { openBridge } from '../../bridge/openBridge.js';
 import { ContextReader } from '../../producer/ContextReader.js';
 import { ownedFiles } from '../../shared/ownedFiles.js';
-import { Ledger } from '../../producer/Ledger.js';
+import { Ledger } from '../../bridge/Ledger.js';
 import { closeRedis } from '../../shared/closing.js';
 import { JOB_RETENTION, ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../../shared/queues.js';
 import { chosenRedis, connectOnce } from '../connect.js';
@@ -48,7 +49,7 @@ export function registerReplay(program: Command): void {
       if (!hasSelector(selector)) {
         throw new ConfigError('invalid configuration:\n  say which questions to replay: --failed for every failed one, or --query-id, --conversation, --since, --until, --error-kind');
       }
-      const db = openBridgeReadOnly(o.bridgeDb);
+      const db = openBridge(o.bridgeDb, { access: 'read-only', mustHold: 'ledger' });
       const redis = await connectOnce(await chosenRedis(o, cmd)).catch((err: unknown) => {
         db.close();
         throw err;

@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
 import { closingMarks } from '../../shared/attempts.js';
-import type { Db } from '../../producer/BridgeDatabase.js';
+import type { Db } from '../../bridge/openBridge.js';
 import type { ContextReader } from '../../producer/ContextReader.js';
-import type { Ledger, LedgerRow } from '../../producer/Ledger.js';
+import type { Ledger, LedgerRow } from '../../bridge/Ledger.js';
 import { questionFromBridge } from '../../producer/questionFromBridge.js';
 import { QuestionJobSchema } from '../../shared/jobs.js';
 import { answerJobId, questionJobId } from '../../shared/queues.js';

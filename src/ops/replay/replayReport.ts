@@ -1,4 +1,4 @@
-import type { LedgerRow } from '../../producer/Ledger.js';
+import type { LedgerRow } from '../../bridge/Ledger.js';
 import type { Decision } from './replaySelection.js';
 import type { ReplayPlan, ReplayResult } from './Replayer.js';
 

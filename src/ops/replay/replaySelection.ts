@@ -1,5 +1,5 @@
-import type { LedgerRow } from '../../producer/Ledger.js';
-import { parseBridgeTimestamp } from '../../shared/timestamp.js';
+import type { LedgerRow } from '../../bridge/Ledger.js';
+import { parseBridgeTimestamp } from '../../bridge/timestamp.js';
 
 /** Which ledger rows a replay is about; every field given must match. */
 export interface ReplaySelector {

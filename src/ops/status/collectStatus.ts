@@ -1,11 +1,11 @@
 import { Queue } from 'bullmq';
 import type { RedisConnection } from '../../shared/redis.js';
-import { openBridgeReadOnly, type Db } from '../../producer/BridgeDatabase.js';
-import { Ledger } from '../../producer/Ledger.js';
+import { openBridge, type Db } from '../../bridge/openBridge.js';
+import { Ledger } from '../../bridge/Ledger.js';
 import { listConsumers } from '../../shared/ConsumerPresence.js';
 import { listProducers } from '../../shared/ProducerPresence.js';
 import { ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../../shared/queues.js';
-import { formatBridgeTimestamp, parseBridgeTimestamp } from '../../shared/timestamp.js';
+import { formatBridgeTimestamp, parseBridgeTimestamp } from '../../bridge/timestamp.js';
 import { JOB_STATES, mergeConversations, type BridgeConversation, type JobCounts, type StatusReport } from './statusReport.js';
 
 /** An asker counts its partner alive while its heartbeat is younger than this (PROTOCOL.md). */
@@ -65,7 +65,7 @@ interface BridgeView {
 function readBridge(path: string, now: number): BridgeView {
   let db: Db;
   try {
-    db = openBridgeReadOnly(path);
+    db = openBridge(path, { access: 'read-only', mustHold: 'ledger' });
   } catch (err) {
     return { ledger: null, conversations: null, error: (err as Error).message };
   }

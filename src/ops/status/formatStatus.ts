@@ -1,4 +1,4 @@
-import { parseBridgeTimestamp } from '../../shared/timestamp.js';
+import { parseBridgeTimestamp } from '../../bridge/timestamp.js';
 import { formatDuration } from '../../shared/duration.js';
 import { renderTable } from '../table.js';
 import { JOB_STATES, type StatusReport } from './statusReport.js';

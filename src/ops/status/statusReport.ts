@@ -1,4 +1,4 @@
-import type { LedgerState } from '../../producer/Ledger.js';
+import type { LedgerState } from '../../bridge/Ledger.js';
 import type { ConsumerInfo } from '../../shared/ConsumerPresence.js';
 import type { ProducerInfo } from '../../shared/ProducerPresence.js';
 

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
-import { pyJsonDumps } from '../../../src/shared/pyjson.js';
-import { bridgeNow } from '../../../src/shared/timestamp.js';
+import { pyJsonDumps } from '../../../src/bridge/pyjson.js';
+import { bridgeNow } from '../../../src/bridge/timestamp.js';
 import type { BridgeFixture } from '../../support/bridge.js';
 import type { AutopollProcess } from '../../support/cli.js';
 import type { ProcessMarker } from '../../support/leftovers.js';

@@ -1,6 +1,6 @@
 import type { AnswerJob } from '../shared/jobs.js';
-import { MAX_MESSAGE_CHARS } from '../bridge/limits.js';
-import { pyJsonDumps } from '../shared/pyjson.js';
+import { MAX_MESSAGE_CHARS } from './limits.js';
+import { pyJsonDumps } from './pyjson.js';
 import { redactText, redactValues } from '../shared/redact.js';
 
 export const SHARD_ID = 'autopoll_shard';

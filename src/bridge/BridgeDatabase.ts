@@ -1,33 +1,21 @@
-import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { bridgeNow } from '../shared/timestamp.js';
+import { existsSync } from 'node:fs';
 import { bridgeFileChange, BridgeFileLostError, fileIdentity, type FileIdentity } from './BridgeFile.js';
-import { AUTOPOLL_SCHEMA, BRIDGE_SCHEMA } from './bridgeSchema.js';
-
-export type Db = Database.Database;
-
-export interface OpenBridgeOptions {
-  /** How long one statement waits for another process's write lock before SQLITE_BUSY. */
-  busyTimeoutMs: number;
-}
+import { AUTOPOLL_SCHEMA } from './bridgeSchema.js';
+import { openBridge, tableNames, type Db } from './openBridge.js';
+import { bridgeNow } from './timestamp.js';
 
 /**
- * Opens the bridge file as the bridge does (WAL, busy timeout), creating it with the bridge's
- * schema when it does not exist. `created` tells the caller to say so.
+ * The producer's handle: the bridge file opened as the bridge opens it (WAL, busy timeout), created
+ * with the bridge's schema when it does not exist. `created` tells the caller to say so.
  */
-export function openBridgeDatabase(path: string, options: OpenBridgeOptions): { db: Db; created: boolean } {
-  const created = path !== ':memory:' && !existsSync(path);
-  if (created) mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { fileMustExist: false });
-  db.pragma('journal_mode = WAL');
-  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
+export function openBridgeDatabase(path: string, options: { busyTimeoutMs: number }): { db: Db; created: boolean } {
+  const created = !existsSync(path);
+  const db = openBridge(path, { access: 'read-write', create: created, busyTimeoutMs: options.busyTimeoutMs });
   // WAL + NORMAL survives a process crash; a power cut may undo the last commits, which undoes the
   // take and the ledger row together, so the message is simply taken again.
   db.pragma('synchronous = NORMAL');
-  if (created) db.exec(BRIDGE_SCHEMA);
-  const identity = path === ':memory:' ? undefined : fileIdentity(path);
+  const identity = fileIdentity(path);
   if (identity) opened.set(db, { path, identity });
   return { db, created };
 }
@@ -39,22 +27,6 @@ const opened = new WeakMap<Db, { path: string; identity: FileIdentity }>();
 export function lostBridgeFile(db: Db): string | undefined {
   const file = opened.get(db);
   return file && bridgeFileChange(file.path, file.identity);
-}
-
-/**
- * Opens an existing bridge file for reading only (status, replay, doctor): never creates it, and
- * says what to do when autopoll has not run on it yet.
- */
-export function openBridgeReadOnly(path: string, busyTimeoutMs = 5000): Db {
-  if (!existsSync(path)) throw new Error(`bridge file ${path} does not exist; pass --bridge-db (env BRIDGE_DB) with the bridge's SQLite file`);
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
-  const ledger = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'autopoll_ledger'").get();
-  if (!ledger) {
-    db.close();
-    throw new Error(`bridge file ${path} has no autopoll_ledger table: autopoll's producer has not run on it yet`);
-  }
-  return db;
 }
 
 /**
@@ -72,8 +44,7 @@ export function ensureAutopollSchema(db: Db): string {
 
 /** The bridge file's identity, or undefined when no producer of this version has opened it yet. */
 export function readBridgeId(db: Db): string | undefined {
-  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'autopoll_bridge'").get();
-  if (!table) return undefined;
+  if (!tableNames(db).has('autopoll_bridge')) return undefined;
   return db.prepare<[], string>('SELECT bridge_id FROM autopoll_bridge WHERE singleton = 1').pluck().get();
 }
 

@@ -1,6 +1,6 @@
-import { pyJsonDumps } from '../shared/pyjson.js';
-import { bridgeNow } from '../shared/timestamp.js';
-import type { Db } from './BridgeDatabase.js';
+import { pyJsonDumps } from './pyjson.js';
+import { bridgeNow } from './timestamp.js';
+import type { Db } from './openBridge.js';
 import type { ReadyResponse } from './responseBody.js';
 
 const RESPONSE_METADATA = pyJsonDumps({ action_type: 'response' });

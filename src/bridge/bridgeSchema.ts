@@ -44,6 +44,9 @@ CREATE TABLE IF NOT EXISTS audit_log (
 );
 `;
 
+/** The tables BRIDGE_SCHEMA makes: every bridge file holds them. */
+export const BRIDGE_TABLES = ['conversations', 'messages', 'session_status', 'audit_log'] as const;
+
 /**
  * autopoll's own objects, all prefixed autopoll_. autopoll_bridge holds the file's identity (one
  * row, made once): job ids and job data carry it, so answers cannot reach another bridge's file. The inbox index serves the backfill of a

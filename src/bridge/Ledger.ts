@@ -1,5 +1,5 @@
-import { bridgeNow } from '../shared/timestamp.js';
-import type { Db } from './BridgeDatabase.js';
+import { bridgeNow } from './timestamp.js';
+import type { Db } from './openBridge.js';
 
 export type LedgerState = 'queued' | 'answered' | 'failed' | 'rejected';
 
