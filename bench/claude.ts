@@ -25,9 +25,12 @@ import type { Logger } from '../src/shared/logger.js';
 import { tempDir } from '../test/support/bridge.js';
 import { claudeEnv } from '../test/support/claudeEnv.js';
 import { FakeAnthropic, type Responder } from '../test/support/fakeAnthropic.js';
-import {
-  BENCH_TEMP_PREFIX, cleanup, cpuSecondsWithChildren, distribution, hasSetpriv, machineCpuSeconds, parentPid, REPO, round, table, type Distribution,
-} from './support.js';
+import { REPO } from '../test/support/bridge.js';
+import { hasSetpriv } from '../test/support/cli.js';
+import { round } from '../test/support/numbers.js';
+import { cpuSecondsWithChildren, machineCpuSeconds, parentPid } from '../test/support/procStat.js';
+import { BENCH_TEMP_PREFIX, cleanup } from './cleanup.js';
+import { distribution, table, type Distribution } from './numbers.js';
 
 /** Speed-up over the baseline's seconds per question, by pool size. */
 export const CLAUDE_TARGETS: Record<number, number> = { 1: 5, 4: 20 };

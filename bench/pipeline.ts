@@ -13,9 +13,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BridgeFixture, Conversation } from '../test/support/bridge.js';
 import { parseBridgeTimestamp } from '../src/shared/timestamp.js';
 import { seedOldMessages } from './oldMessages.js';
-import {
-  AnswerCounter, BenchStack, type BridgeCheck, checkBridge, CpuMeter, type CpuUse, distribution, insertMany, nowMs, round, table, WaitTimeout, type Distribution,
-} from './support.js';
+import { checkBridge, type BridgeCheck } from '../test/support/exactlyOnce.js';
+import { round } from '../test/support/numbers.js';
+import { WaitTimeout } from '../test/support/wait.js';
+import { AnswerCounter, insertMany, nowMs } from './bridgeTraffic.js';
+import { CpuMeter, type CpuUse } from './cpuMeter.js';
+import { distribution, table, type Distribution } from './numbers.js';
+import { BenchStack } from './stack.js';
 
 export const TARGETS = {
   throughputQps: 2000,

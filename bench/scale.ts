@@ -11,7 +11,13 @@
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseBridgeTimestamp } from '../src/shared/timestamp.js';
-import { AnswerCounter, BenchStack, type BridgeCheck, checkBridge, CpuMeter, type CpuUse, insertMany, nowMs, round, table, waitFor } from './support.js';
+import { checkBridge, type BridgeCheck } from '../test/support/exactlyOnce.js';
+import { round } from '../test/support/numbers.js';
+import { waitFor } from '../test/support/wait.js';
+import { AnswerCounter, insertMany, nowMs } from './bridgeTraffic.js';
+import { CpuMeter, type CpuUse } from './cpuMeter.js';
+import { table } from './numbers.js';
+import { BenchStack } from './stack.js';
 
 export const SCALE_TARGETS = {
   /** Throughput of the largest fleet / (its consumers x one consumer's throughput). */

@@ -6,7 +6,7 @@
 import type { ClaudeResult, PhaseResult } from '../claude.js';
 import type { PipelineResult, ScenarioResult } from '../pipeline.js';
 import type { ScaleResult, ScalePhase } from '../scale.js';
-import type { Distribution } from '../support.js';
+import type { Distribution } from '../numbers.js';
 import type { ChartName } from './charts.js';
 import type { BenchEnvironment } from './environment.js';
 import { num, scenarioLabel, soakPhaseLabel } from './labels.js';
