@@ -18,7 +18,7 @@
  * the asking at the phase's rate with at most a fixed number of questions unanswered (topping up
  * in one transaction per batch), so the load is steady. Every ~1 s it samples the producer, the
  * consumer, the consumer's descendants (the Claude Code sessions) and redis-server: RSS, open
- * descriptors, descendants, CPU time (support/resourceSampler.ts).
+ * descriptors, descendants, CPU time (test/support/resourceSampler.ts).
  *
  * Pass: every question answered exactly once (and in (b) each answer is the fake's answer to that
  * very question, no request carrying two), both processes exit 0 on SIGTERM, no process carrying

@@ -184,13 +184,7 @@ export function errorLines(p: AutopollProcess): Array<Record<string, unknown>> {
  * every process carrying the marker (Claude Code sessions included) to be gone.
  */
 export async function stopAll(procs: AutopollProcess[], marker: ProcessMarker, graceMs = 20_000): Promise<Array<{ pid: number; command: string }>> {
-  await Promise.all(
-    procs.map(async (p) => {
-      const timer = setTimeout(() => void p.kill('SIGKILL'), graceMs);
-      await p.kill('SIGTERM');
-      clearTimeout(timer);
-    }),
-  );
+  await Promise.all(procs.map((p) => p.stop(graceMs)));
   const deadline = Date.now() + 15_000;
   while (marker.alive().length > 0 && Date.now() < deadline) await sleep(200);
   return marker.kill();
