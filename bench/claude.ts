@@ -17,7 +17,9 @@ import { runBaseline } from './claude/baseline.js';
 import { runPool } from './claude/pool.js';
 import { claudeVersion, killGroup, leftovers } from './claude/processes.js';
 import { setUpRun, type ClaudeRun } from './claude/setup.js';
-import { REPO, round, type Distribution } from './support.js';
+import { REPO } from '../test/support/bridge.js';
+import { round } from '../test/support/numbers.js';
+import { type Distribution } from './numbers.js';
 
 /** Speed-up over the baseline's seconds per question, by pool size. */
 export const CLAUDE_TARGETS: Record<number, number> = { 1: 5, 4: 20 };

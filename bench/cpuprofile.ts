@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REPO } from './support.js';
+import { REPO } from '../test/support/bridge.js';
 
 interface ProfileNode {
   id: number;

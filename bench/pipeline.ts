@@ -8,7 +8,10 @@
  *   - throughput: N questions inserted as fast as the bench can, first insert -> N-th answer row.
  */
 import { runScenario } from './pipeline/scenario.js';
-import { round, type BridgeCheck, type CpuUse, type Distribution } from './support.js';
+import { type BridgeCheck } from '../test/support/exactlyOnce.js';
+import { round } from '../test/support/numbers.js';
+import { type CpuUse } from './cpuMeter.js';
+import { type Distribution } from './numbers.js';
 
 export const TARGETS = {
   throughputQps: 2000,

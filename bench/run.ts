@@ -39,7 +39,9 @@ import { collectEnvironment } from './report/environment.js';
 import { writeReport } from './report/write.js';
 import { runScaleBench } from './scale.js';
 import { formatScale } from './scale/format.js';
-import { cleanup, envInt, removeStaleTempDirs, REPO } from './support.js';
+import { REPO } from '../test/support/bridge.js';
+import { cleanup, removeStaleTempDirs } from './cleanup.js';
+import { envInt } from './numbers.js';
 
 const RESULTS = join(REPO, 'bench', 'results');
 const log = (line: string) => process.stdout.write(`${line}\n`);

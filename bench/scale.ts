@@ -9,7 +9,9 @@
  * N times one consumer.
  */
 import { runPhase } from './scale/phase.js';
-import { round, type BridgeCheck, type CpuUse } from './support.js';
+import { type BridgeCheck } from '../test/support/exactlyOnce.js';
+import { round } from '../test/support/numbers.js';
+import { type CpuUse } from './cpuMeter.js';
 
 
 export const SCALE_TARGETS = {

@@ -1,7 +1,8 @@
 /** The Claude benchmark's printed report: a table of the phases side by side, the verdicts, notes. */
 import { availableParallelism } from 'node:os';
 import type { ClaudeResult, CpuFigure, PhaseResult } from '../claude.js';
-import { round, table } from '../support.js';
+import { round } from '../../test/support/numbers.js';
+import { table } from '../numbers.js';
 
 export function formatClaude(result: ClaudeResult): string {
   const [base, ...pools] = result.phases;

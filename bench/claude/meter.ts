@@ -4,7 +4,8 @@
  */
 import type { FakeAnthropic } from '../../test/support/fakeAnthropic.js';
 import type { CpuFigure, PhaseResult } from '../claude.js';
-import { cpuSecondsWithChildren, machineCpuSeconds, round } from '../support.js';
+import { round } from '../../test/support/numbers.js';
+import { cpuSecondsWithChildren, machineCpuSeconds } from '../../test/support/procStat.js';
 import { queryIdsIn } from './questions.js';
 
 export class PhaseMeter {

@@ -5,7 +5,8 @@
  */
 import { ClaudeAnswerer } from '../../src/consumer/ClaudeAnswerer.js';
 import type { PhaseResult } from '../claude.js';
-import { cleanup, round } from '../support.js';
+import { round } from '../../test/support/numbers.js';
+import { cleanup } from '../cleanup.js';
 import { PhaseMeter } from './meter.js';
 import { LogCounter } from './poolLog.js';
 import { answersItsQuestion, question } from './questions.js';

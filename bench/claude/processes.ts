@@ -4,7 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readlinkSync, realpathSync } from 'node:fs';
-import { hasSetpriv, parentPid, REPO } from '../support.js';
+import { REPO } from '../../test/support/bridge.js';
+import { hasSetpriv } from '../../test/support/cli.js';
+import { parentPid } from '../../test/support/procStat.js';
 
 export interface ProcessResult {
   code: number | null;

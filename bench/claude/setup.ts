@@ -10,7 +10,7 @@ import { tempDir } from '../../test/support/bridge.js';
 import { claudeEnv } from '../../test/support/claudeEnv.js';
 import { FakeAnthropic } from '../../test/support/fakeAnthropic.js';
 import type { ClaudeConfig } from '../claude.js';
-import { BENCH_TEMP_PREFIX, cleanup } from '../support.js';
+import { BENCH_TEMP_PREFIX, cleanup } from '../cleanup.js';
 import { echoQueryId } from './questions.js';
 
 export interface ClaudeRun {

@@ -1,6 +1,7 @@
 /** A phase's count as it goes, and the PhaseResult it ends as. */
 import type { PhaseResult } from '../claude.js';
-import { distribution, round } from '../support.js';
+import { round } from '../../test/support/numbers.js';
+import { distribution } from '../numbers.js';
 
 /** Answers and failures (the first few kept with their reason) and each question's time, ms. */
 export class Tally {

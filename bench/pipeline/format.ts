@@ -1,7 +1,8 @@
 /** The pipeline benchmark's printed report: the scenarios side by side, the verdicts, notes. */
 import { availableParallelism } from 'node:os';
 import type { LatencyResult, PipelineResult, ScenarioResult } from '../pipeline.js';
-import { round, table, type Distribution } from '../support.js';
+import { round } from '../../test/support/numbers.js';
+import { table, type Distribution } from '../numbers.js';
 
 export function formatPipeline(result: PipelineResult): string {
   const [empty, old] = result.scenarios;

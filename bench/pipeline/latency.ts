@@ -7,7 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseBridgeTimestamp } from '../../src/bridge/timestamp.js';
 import type { BridgeFixture, Conversation } from '../../test/support/bridge.js';
 import type { LatencyResult, PipelineConfig } from '../pipeline.js';
-import { type AnswerCounter, distribution, nowMs, round } from '../support.js';
+import { round } from '../../test/support/numbers.js';
+import { type AnswerCounter, nowMs } from '../bridgeTraffic.js';
+import { distribution } from '../numbers.js';
 
 /** A question as the bench sent it: its bridge id, and when its insert returned (ms) and how long it took. */
 interface Sent {

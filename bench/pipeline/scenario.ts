@@ -7,7 +7,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BridgeFixture, Conversation } from '../../test/support/bridge.js';
 import { seedOldMessages } from '../oldMessages.js';
 import type { PipelineConfig, ScenarioResult } from '../pipeline.js';
-import { AnswerCounter, BenchStack, checkBridge, insertMany, round, type Service } from '../support.js';
+import { type AutopollProcess } from '../../test/support/cli.js';
+import { checkBridge } from '../../test/support/exactlyOnce.js';
+import { round } from '../../test/support/numbers.js';
+import { AnswerCounter, insertMany } from '../bridgeTraffic.js';
+import { BenchStack } from '../stack.js';
 import { measureLatency } from './latency.js';
 import { measureThroughputRuns } from './throughput.js';
 
@@ -54,7 +58,7 @@ async function seedOld(scenario: string, bridge: BridgeFixture, oldMessages: num
 /** The producer (waited for until its first heartbeat) and the consumer with the stub answerer. */
 async function startServices(
   scenario: string, stack: BenchStack, conv: Conversation, config: PipelineConfig, log: (line: string) => void,
-): Promise<{ producer: Service; producerReadySec: number; consumer: Service }> {
+): Promise<{ producer: AutopollProcess; producerReadySec: number; consumer: AutopollProcess }> {
   const prof = (who: string) => (config.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${config.cpuProfDir}`, `--cpu-prof-name=${scenario}-${who}.cpuprofile`] : []);
   log(`[${scenario}] starting producer and consumer (stub answerer, --sessions ${config.sessions})`);
   const { producer, readySec: producerReadySec } = await stack.startProducer(conv, { name: `producer (${scenario})`, nodeArgs: prof('producer') });
@@ -83,7 +87,7 @@ async function warmUp(bridge: BridgeFixture, conv: Conversation, answers: Answer
   return asked;
 }
 
-function logLines(producer: Service, consumer: Service): ScenarioResult['logLines'] {
+function logLines(producer: AutopollProcess, consumer: AutopollProcess): ScenarioResult['logLines'] {
   return {
     producerWarnings: producer.warnings, producerErrors: producer.errors, consumerWarnings: consumer.warnings, consumerErrors: consumer.errors,
     first: [...producer.notable.map((m) => `producer ${m}`), ...consumer.notable.map((m) => `consumer ${m}`)],

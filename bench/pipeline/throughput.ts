@@ -6,7 +6,11 @@ import { parseBridgeTimestamp } from '../../src/bridge/timestamp.js';
 import type { Conversation } from '../../test/support/bridge.js';
 import type { PipelineConfig, ScenarioResult, ThroughputResult } from '../pipeline.js';
 import { Sampler } from '../sampler.js';
-import { type AnswerCounter, type BenchStack, CpuMeter, insertMany, nowMs, round, WaitTimeout } from '../support.js';
+import { round } from '../../test/support/numbers.js';
+import { WaitTimeout } from '../../test/support/wait.js';
+import { type AnswerCounter, insertMany, nowMs } from '../bridgeTraffic.js';
+import { CpuMeter } from '../cpuMeter.js';
+import { type BenchStack } from '../stack.js';
 
 /** The runs of one scenario: they stop early when one times out or is slow; the median by q/s is the scenario's figure. */
 export async function measureThroughputRuns(

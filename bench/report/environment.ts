@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { arch, availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { CLAUDE_BIN } from '../claude.js';
-import { REPO } from '../support.js';
+import { REPO } from '../../test/support/bridge.js';
 
 export interface BenchEnvironment {
   /** When it was collected (ISO). */

@@ -8,7 +8,7 @@ import { dirname, join, relative } from 'node:path';
 import type { ClaudeResult } from '../claude.js';
 import type { PipelineResult } from '../pipeline.js';
 import type { ScaleResult } from '../scale.js';
-import { REPO } from '../support.js';
+import { REPO } from '../../test/support/bridge.js';
 import { buildCharts, CHART_NAMES, type ChartName } from './charts.js';
 import { collectEnvironment, type BenchEnvironment } from './environment.js';
 import { renderReport, type ReportInput, type RunInfo } from './markdown.js';

@@ -1,7 +1,8 @@
 /** The scale-out benchmark's printed report: a row per phase, the method in short, the verdicts, notes. */
 import { availableParallelism } from 'node:os';
 import type { ScalePhase, ScaleResult } from '../scale.js';
-import { round, table } from '../support.js';
+import { round } from '../../test/support/numbers.js';
+import { table } from '../numbers.js';
 
 /** Every question answered exactly once, each job run once, nothing failed. */
 function allOnce(p: ScalePhase): boolean {

@@ -9,11 +9,17 @@ import { parseBridgeTimestamp } from '../../src/bridge/timestamp.js';
 import type { BridgeFixture, Conversation } from '../../test/support/bridge.js';
 import { Sampler } from '../sampler.js';
 import type { ScaleConfig, ScalePhase } from '../scale.js';
-import { AnswerCounter, BenchStack, checkBridge, CpuMeter, type CpuUse, insertMany, nowMs, round, type Service, waitFor } from '../support.js';
+import { type AutopollProcess } from '../../test/support/cli.js';
+import { checkBridge } from '../../test/support/exactlyOnce.js';
+import { round } from '../../test/support/numbers.js';
+import { waitFor } from '../../test/support/wait.js';
+import { AnswerCounter, insertMany, nowMs } from '../bridgeTraffic.js';
+import { CpuMeter, type CpuUse } from '../cpuMeter.js';
+import { BenchStack } from '../stack.js';
 
 interface Consumer {
   name: string;
-  service: Service;
+  service: AutopollProcess;
 }
 
 export async function runPhase(consumerCount: number, config: ScaleConfig, log: (line: string) => void): Promise<ScalePhase> {
@@ -88,7 +94,7 @@ export async function runPhase(consumerCount: number, config: ScaleConfig, log: 
 /** The producer (until its first heartbeat), then the consumers (until each logged `consumer started`). */
 async function startFleet(
   tag: string, stack: BenchStack, conv: Conversation, consumerCount: number, config: ScaleConfig,
-): Promise<{ producer: Service; producerReadySec: number; consumers: Consumer[]; consumersReadySec: number }> {
+): Promise<{ producer: AutopollProcess; producerReadySec: number; consumers: Consumer[]; consumersReadySec: number }> {
   const { producer, readySec: producerReadySec } = await stack.startProducer(conv, { name: `producer (${tag})` });
 
   // At info level a consumer logs `consumer started` (and a line per answer, a few dozen a second here).
@@ -134,7 +140,7 @@ class TopUp {
 
 /** The measured window: its bounds (ms), the questions queue sampled every 250 ms, and CPU over it. */
 async function measureWindow(
-  questions: Queue, pids: Record<string, number>, config: ScaleConfig, guard: Service[],
+  questions: Queue, pids: Record<string, number>, config: ScaleConfig, guard: AutopollProcess[],
 ): Promise<{ start: number; end: number; samples: Array<{ waiting: number; active: number }>; usage: CpuUse }> {
   const samples: Array<{ waiting: number; active: number }> = [];
   const sampler = new Sampler(250, async () => {

@@ -3,10 +3,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tempDir } from '../support/bridge.js';
-import type { AutopollProcess } from '../support/cli.js';
+import { errorLines, stopAll, type AutopollProcess } from '../support/cli.js';
 import { SpawnedPipeline } from '../support/spawnedPipeline.js';
 import { waitFor } from '../support/wait.js';
-import { errorLines, everyRareKind, expectBridgeRowsValid, insertRaw, materialize, rowSpec, stopAll, type Expected, type RowSpec } from './support/hostileInput.js';
+import { expectBridgeRowsValid, insertRaw } from './support/bridgeRows.js';
+import { everyRareKind, materialize, rowSpec, type Expected, type RowSpec } from './support/hostileInput.js';
 import { ProcessMarker } from '../support/leftovers.js';
 
 /** More with CHAOS_HOSTILE_BATCHES; a failure prints its seed, which CHAOS_SEED replays. */

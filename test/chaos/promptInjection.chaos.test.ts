@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tempDir } from '../support/bridge.js';
 import { claudeEnv } from '../support/claudeEnv.js';
-import { AutopollProcess } from '../support/cli.js';
+import { AutopollProcess, errorLines, stopAll } from '../support/cli.js';
 import { FakeAnthropic } from '../support/fakeAnthropic.js';
 import { CLAUDE_CONSUMER, SpawnedPipeline } from '../support/spawnedPipeline.js';
 import { waitFor } from '../support/wait.js';
-import { errorLines, expectBridgeRowsValid, stopAll } from './support/hostileInput.js';
+import { expectBridgeRowsValid } from './support/bridgeRows.js';
 import { ProcessMarker } from '../support/leftovers.js';
 import { attackResponder, queryIdOf, toolResultsOf, type Attack } from './support/promptInjection.js';
-import { redisDump } from './support/secrets.js';
+import { redisDump } from '../support/redisDump.js';
 
 /**
  * Chaos scenario 6: prompt injection that worked on the model. The real Claude Code binary, run

@@ -2,14 +2,15 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pyJsonDumps } from '../../src/bridge/pyjson.js';
 import { claudeEnv } from '../support/claudeEnv.js';
-import { AutopollProcess } from '../support/cli.js';
+import { AutopollProcess, errorLines, stopAll } from '../support/cli.js';
 import { FakeAnthropic, type Reply } from '../support/fakeAnthropic.js';
 import { CLAUDE_CONSUMER, SpawnedPipeline } from '../support/spawnedPipeline.js';
 import { waitFor } from '../support/wait.js';
-import { errorLines, expectBridgeRowsValid, insertRaw, stopAll } from './support/hostileInput.js';
+import { expectBridgeRowsValid, insertRaw } from './support/bridgeRows.js';
 import { ProcessMarker } from '../support/leftovers.js';
 import { queryIdOf } from './support/promptInjection.js';
-import { leaksIn, protocolRedact, redisDump, type Needle } from './support/secrets.js';
+import { redisDump } from '../support/redisDump.js';
+import { leaksIn, protocolRedact, type Needle } from './support/secrets.js';
 
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const ALNUM = `${UPPER}abcdefghijklmnopqrstuvwxyz0123456789`;

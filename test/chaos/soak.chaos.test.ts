@@ -18,7 +18,7 @@
  * the asking at the phase's rate with at most a fixed number of questions unanswered (topping up
  * in one transaction per batch), so the load is steady. Every ~1 s it samples the producer, the
  * consumer, the consumer's descendants (the Claude Code sessions) and redis-server: RSS, open
- * descriptors, descendants, CPU time (support/resourceSampler.ts).
+ * descriptors, descendants, CPU time (test/support/resourceSampler.ts).
  *
  * Pass: every question answered exactly once (and in (b) each answer is the fake's answer to that
  * very question, no request carrying two), both processes exit 0 on SIGTERM, no process carrying
@@ -49,24 +49,24 @@
  *     rows, ledger inserts and updates) and the WAL restarts (each after a full checkpoint).
  */
 import { Redis } from 'ioredis';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, hostname, loadavg, release, totalmem, type as osType } from 'node:os';
+import { cpus, hostname, release, totalmem, type as osType } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_RETENTION } from '../../src/shared/queues.js';
 import { BridgeFixture, REPO, tempDir, type Conversation } from '../support/bridge.js';
 import { claudeEnv } from '../support/claudeEnv.js';
-import { CLI } from '../support/cli.js';
+import { AutopollProcess } from '../support/cli.js';
+import { exactlyOnce, type ExactlyOnce } from '../support/exactlyOnce.js';
 import { FakeAnthropic } from '../support/fakeAnthropic.js';
+import { ProcessMarker } from '../support/leftovers.js';
+import { round } from '../support/numbers.js';
 import { testPrefix } from '../support/pipeline.js';
 import { RedisServer } from '../support/redisServer.js';
-import { ProcessMarker } from '../support/leftovers.js';
-import {
-  addV8Metrics, commandStatsDelta, type GcEvent, type Growth, parseCommandStats, parseGcTraceLine, parseRedisInfo, readWalIndex, ResourceSampler, round, type Sample, u32Delta,
-  type WalIndexHeader, windowGrowth,
-} from './support/resourceSampler.js';
+import { addV8Metrics, type GcEvent, type Growth, parseGcTraceLine, parseRedisInfo, ResourceSampler, windowGrowth } from '../support/resourceSampler.js';
+import { Asker } from './support/soakAsker.js';
+import { cpuSection, type Measured, readCounters, redisCounters, redisSection, resourcesSection, sqliteSection } from './support/soakReport.js';
 
 /** The issue's floors: not to be cut. */
 const STUB_QUESTIONS = 100_000;
@@ -81,245 +81,50 @@ const RESULTS_FILE = join(REPO, 'bench/results/soak.json');
 
 // ---------------------------------------------------------------- processes
 
-/** A spawned `node --trace-gc dist/cli/main.js ...`: its collections parsed, its other output's tail kept. */
-class SoakProcess {
-  readonly child: ChildProcess;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+/** A spawned `node --trace-gc dist/cli/main.js ...`: its collections parsed, not kept as lines. */
+class TracedProcess extends AutopollProcess {
   /** performance.now() at spawn: V8's trace times count from about here. */
   readonly spawnedAt = performance.now();
-  readonly gc: GcEvent[] = [];
-  private readonly tail: string[] = [];
-  private partial = '';
+  readonly gc: GcEvent[];
 
-  constructor(readonly name: string, args: string[], env: Record<string, string | undefined>) {
-    this.child = spawn(process.execPath, ['--trace-gc', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.exited = new Promise((r) => this.child.once('exit', (code, signal) => r({ code, signal })));
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => this.onData(d));
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => this.keep(d.trimEnd()));
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  assertRunning(): void {
-    if (!this.running) throw new Error(`${this.name} exited (code ${this.child.exitCode}, signal ${this.child.signalCode}); its last output:\n${this.tail.join('\n')}`);
-  }
-
-  /** SIGTERM, then the exit (SIGKILL after `timeoutMs`, reported as such). */
-  async stop(timeoutMs = 60_000): Promise<{ code: number | null; signal: string | null; killedAfterTimeout: boolean }> {
-    if (this.running) this.child.kill('SIGTERM');
-    const exit = await Promise.race([this.exited, sleep(timeoutMs).then(() => undefined)]);
-    if (exit) return { ...exit, killedAfterTimeout: false };
-    this.child.kill('SIGKILL');
-    return { ...(await this.exited), killedAfterTimeout: true };
-  }
-
-  async kill(): Promise<void> {
-    if (this.running) this.child.kill('SIGKILL');
-    await this.exited;
-  }
-
-  private onData(data: string): void {
-    const lines = (this.partial + data).split('\n');
-    this.partial = lines.pop() ?? '';
-    for (const line of lines) {
+  constructor(name: string, args: string[], env: Record<string, string | undefined>) {
+    const gc: GcEvent[] = [];
+    const takePlainLine = (line: string) => {
       const event = parseGcTraceLine(line);
-      if (event) this.gc.push(event);
-      else if (line) this.keep(line);
-    }
-  }
-
-  private keep(line: string): void {
-    this.tail.push(line);
-    if (this.tail.length > 30) this.tail.shift();
+      if (event) gc.push(event);
+      return event !== undefined;
+    };
+    super(args, env, { name, nodeArgs: ['--trace-gc'], cwd: REPO, takePlainLine });
+    this.gc = gc;
   }
 }
 
-// ---------------------------------------------------------------- side a
+/** Redis's own view of its memory, polled beside the sampler (INFO memory keyspace, one command a second). */
+class RedisMemoryPoller {
+  values: Record<string, number> = {};
+  /** INFO commands sent: the test's own, subtracted from the Redis figures. */
+  polls = 0;
+  private running = false;
+  private loop: Promise<void> = Promise.resolve();
 
-/** Side `a`: asks in transactions, counts side b's answers incrementally (a rowid cursor). */
-class Asker {
-  asked = 0;
-  answered = 0;
-  /** The asker's own write transactions (subtracted from the commit count). */
-  commits = 0;
-  readonly queryIds: string[] = [];
-  readonly messageIds: number[] = [];
-  private cursor: number;
-  private readonly top;
-  private readonly answersIn;
+  constructor(private readonly client: Redis) {}
 
-  constructor(private readonly bridge: BridgeFixture, private readonly conv: Conversation, private readonly tag: string) {
-    this.top = bridge.db.prepare<[], number | null>('SELECT MAX(id) FROM messages').pluck();
-    this.answersIn = bridge.db
-      .prepare<[number, number, string], number>("SELECT COUNT(*) FROM messages WHERE id > ? AND id <= ? AND conversation_id = ? AND from_session = 'b'")
-      .pluck();
-    this.cursor = this.top.get() ?? 0;
-  }
-
-  ask(n: number): void {
-    this.bridge.db.transaction(() => {
-      for (let i = 0; i < n; i++) {
-        const queryId = `${this.tag}_${this.asked + i}`;
-        this.queryIds.push(queryId);
-        this.messageIds.push(this.bridge.ask(this.conv.id, queryId, `Soak question ${this.asked + i}: where is the retry policy defined?`));
+  start(): void {
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        this.polls++;
+        const info = parseRedisInfo(String(await this.client.call('INFO', 'memory', 'keyspace').catch(() => '')));
+        this.values = { 'redis.usedMemoryKb': round(Number(info.used_memory) / 1024, 0), 'redis.keys': Number(/keys=(\d+)/.exec(info.db0 ?? '')?.[1] ?? 0) };
+        await sleep(SAMPLE_EVERY_MS);
       }
-    }).immediate();
-    this.asked += n;
-    this.commits++;
+    })();
   }
 
-  poll(): number {
-    const top = this.top.get() ?? 0;
-    if (top > this.cursor) {
-      this.answered += this.answersIn.get(this.cursor, top, this.conv.id)!;
-      this.cursor = top;
-    }
-    return this.answered;
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
   }
-
-  /**
-   * Asks `n` questions at `ratePerSec` (Infinity: as fast as they are answered), never more than
-   * `outstanding` unanswered, and waits for all the answers.
-   */
-  async run(n: number, o: { ratePerSec: number; outstanding: number; insertBatch: number; timeLimitSec: number; guard: SoakProcess[]; onTick?: () => void }): Promise<void> {
-    const t0 = performance.now();
-    let nextTick = 0;
-    while (this.poll() < n) {
-      for (const p of o.guard) p.assertRunning();
-      const elapsed = performance.now() - t0;
-      if (elapsed > o.timeLimitSec * 1000) throw new Error(`only ${this.answered} of ${n} questions answered after ${o.timeLimitSec} s`);
-      if (elapsed > nextTick) {
-        o.onTick?.();
-        nextTick = elapsed + 1000;
-      }
-      const due = Number.isFinite(o.ratePerSec) ? Math.floor((elapsed / 1000) * o.ratePerSec) + 1 : n;
-      const room = Math.min(n - this.asked, due - this.asked, o.outstanding - (this.asked - this.answered));
-      if (room > 0) this.ask(Math.min(room, o.insertBatch));
-      // Yield: the sampler's timer runs in this process too.
-      await sleep(room >= o.insertBatch ? 1 : 10);
-    }
-  }
-}
-
-// ---------------------------------------------------------------- checks and figures
-
-interface ExactlyOnce {
-  asked: number;
-  responseRows: number;
-  /** Query ids not answered exactly once (`id:count`), the first 10. */
-  notOnce: string[];
-  notOnceCount: number;
-  errorResponses: number;
-  /** Answers that are not the fake's answer to their own question (Claude phase). */
-  wrongAnswers: number;
-  wrongAnswerSample: string[];
-  /** Ledger rows of asked messages not `answered`, or not pointing at a response to their query. */
-  ledgerWrong: number;
-  ledgerWrongSample: string[];
-  unreadForB: number;
-}
-
-/** Every asked question answered exactly once, by a response the ledger points at: in SQL and maps, as 100,000 rows are too many for per-row lookups. */
-function checkExactlyOnce(bridge: BridgeFixture, conv: Conversation, askers: Asker[], expectedAnswer?: (q: string) => string, answerChecked: (q: string) => boolean = () => true): ExactlyOnce {
-  const queryIds = askers.flatMap((a) => a.queryIds);
-  const messageIds = askers.flatMap((a) => a.messageIds);
-  const rows = bridge.db
-    .prepare<[string], { q: string | null; err: number; answer: string | null }>(
-      "SELECT json_extract(message, '$.query_id') AS q, json_extract(message, '$.error') IS NOT NULL AS err, json_extract(message, '$.answer') AS answer FROM messages WHERE conversation_id = ? AND from_session = 'b'",
-    )
-    .all(conv.id);
-  const counts = new Map<string, number>();
-  let errorResponses = 0;
-  const wrong: string[] = [];
-  let wrongAnswers = 0;
-  for (const r of rows) {
-    counts.set(String(r.q), (counts.get(String(r.q)) ?? 0) + 1);
-    if (r.err) errorResponses++;
-    if (expectedAnswer && answerChecked(String(r.q)) && !(r.answer ?? '').includes(expectedAnswer(String(r.q)))) {
-      wrongAnswers++;
-      if (wrong.length < 5) wrong.push(`${r.q}: ${(r.answer ?? '').slice(0, 120)}`);
-    }
-  }
-  const notOnce = queryIds.filter((q) => counts.get(q) !== 1).map((q) => `${q}:${counts.get(q) ?? 0}`);
-  const ledger = new Map(
-    bridge.db
-      .prepare<[string], { id: number; state: string; q: string | null; from: string | null; rq: string | null }>(
-        `SELECT l.message_id AS id, l.state, l.query_id AS q, m.from_session AS "from", json_extract(m.message, '$.query_id') AS rq
-         FROM autopoll_ledger l LEFT JOIN messages m ON m.id = l.response_message_id WHERE l.conversation_id = ?`,
-      )
-      .all(conv.id)
-      .map((r) => [r.id, r]),
-  );
-  const ledgerWrong: string[] = [];
-  messageIds.forEach((id, i) => {
-    const r = ledger.get(id);
-    if (!r || r.state !== 'answered' || r.from !== 'b' || r.rq !== queryIds[i] || r.q !== queryIds[i]) ledgerWrong.push(`message ${id}: ${r ? `${r.state}, response to ${r.rq}` : 'no ledger row'}`);
-  });
-  const unreadForB = bridge.db.prepare<[string], number>("SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND to_session = 'b' AND read = 0").pluck().get(conv.id)!;
-  return {
-    asked: queryIds.length,
-    responseRows: rows.length,
-    notOnce: notOnce.slice(0, 10),
-    notOnceCount: notOnce.length,
-    errorResponses,
-    wrongAnswers,
-    wrongAnswerSample: wrong,
-    ledgerWrong: ledgerWrong.length,
-    ledgerWrongSample: ledgerWrong.slice(0, 5),
-    unreadForB,
-  };
-}
-
-/** What autopoll wrote to the bridge so far: rows by kind. */
-function bridgeWrites(bridge: BridgeFixture): Record<string, number> {
-  const one = (sql: string) => bridge.db.prepare<[], number>(sql).pluck().get() ?? 0;
-  const audit = Object.fromEntries(
-    bridge.db
-      .prepare<[], { action: string; n: number }>("SELECT action, COUNT(*) AS n FROM audit_log WHERE session_id = 'b' GROUP BY action")
-      .all()
-      .map((r) => [`audit_${r.action}`, r.n]),
-  );
-  return {
-    responsesInserted: one("SELECT COUNT(*) FROM messages WHERE from_session = 'b'"),
-    questionsMarkedRead: one("SELECT COUNT(*) FROM messages WHERE to_session = 'b' AND read = 1"),
-    ledgerInserted: one('SELECT COUNT(*) FROM autopoll_ledger'),
-    ledgerFinished: one('SELECT COUNT(*) FROM autopoll_ledger WHERE finished_at IS NOT NULL'),
-    audit_send_message: 0,
-    audit_get_messages: 0,
-    ...audit,
-  };
-}
-
-/** INFO stats + commandstats in one command. */
-async function redisCounters(client: Redis): Promise<{ total: number; stats: ReturnType<typeof parseCommandStats> }> {
-  const text = String(await client.call('INFO', 'stats', 'commandstats'));
-  return { total: Number(parseRedisInfo(text).total_commands_processed), stats: parseCommandStats(text) };
-}
-
-/** CPU seconds of each part between two samples. */
-function cpuBetween(a: Sample, b: Sample, claude: boolean): Record<string, number> {
-  const d = (k: string) => (b.values[k] ?? 0) - (a.values[k] ?? 0);
-  const out: Record<string, number> = { producer: d('producer.cpuSec'), consumer: d('consumer.cpuSec'), redis: d('redis.cpuSec') };
-  if (claude) out.claudeCode = d('consumer.descCpuSec');
-  out.total = Object.values(out).reduce((s, v) => s + v, 0);
-  return out;
-}
-
-function msPer(cpu: Record<string, number>, questions: number): Record<string, number> {
-  return Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round((v * 1000) / Math.max(1, questions), 3)]));
-}
-
-function growthRow(g: Growth, judged: boolean): Record<string, unknown> {
-  return {
-    metric: g.metric,
-    judged,
-    first: g.first.median,
-    last: g.last.median,
-    growthPercent: g.growth === null ? null : Number.isFinite(g.growth) ? round(g.growth * 100, 1) : 'infinite',
-    samples: [g.first.samples, g.last.samples],
-  };
 }
 
 // ---------------------------------------------------------------- a phase
@@ -345,84 +150,139 @@ interface PhaseConfig {
   onTick?: () => void;
 }
 
+type Exits = Record<string, { code: number | null; signal: string | null; killedAfterTimeout: boolean }>;
+
 interface PhaseOutcome {
   result: Record<string, unknown>;
   judged: Growth[];
   check: ExactlyOnce;
-  exits: Record<string, { code: number | null; signal: string | null; killedAfterTimeout: boolean }>;
+  exits: Exits;
   leftovers: Array<{ pid: number; command: string }>;
 }
 
-async function runPhase(c: PhaseConfig, marker: ProcessMarker, api?: { requests: () => number; several: () => number }): Promise<PhaseOutcome> {
-  const dir = tempDir('autopoll-soak-');
-  const procs: SoakProcess[] = [];
-  const redis = await RedisServer.start();
-  const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-  client.on('error', () => undefined);
-  let bridge: BridgeFixture | undefined;
-  let stopped = false;
-  let polling = false;
-  try {
-    const server = parseRedisInfo(String(await client.info('server')));
-    const redisPid = Number(server.process_id);
-    bridge = BridgeFixture.create(join(dir, 'bridge.db'));
-    const conv = bridge.createConversation();
-    const common = ['--redis', redis.url, '--prefix', testPrefix(), '--log-level', 'warn'];
-    const env = { LOG_LEVEL: 'warn', ...marker.env };
-    const start = (name: string, args: string[], extraEnv: Record<string, string | undefined> = {}) => {
-      const p = new SoakProcess(name, args, { ...env, ...extraEnv });
-      procs.push(p);
-      return p;
-    };
-    const producerArgs = ['producer', ...common, '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`];
-    const exits: PhaseOutcome['exits'] = {};
-    const askers: Asker[] = [];
+/** A phase's own redis-server and bridge file, the processes started on them, and side `a`'s askers. */
+class PhaseStack {
+  readonly procs: TracedProcess[] = [];
+  readonly askers: Asker[] = [];
+  readonly exits: Exits = {};
+  private redisStopped = false;
 
-    let prefillSec: number | null = null;
-    if (c.prefill > 0) {
-      // Its own producer too: the burst leaves a producer's heap large, and V8 gives it back over
-      // minutes, which would pass for growth in the measured producer's windows.
-      const t = performance.now();
-      const prefillProducer = start('prefill producer', producerArgs);
-      const stub = start('stub consumer', ['consumer', ...common, '--answerer', 'stub', '--sessions', '64']);
-      const prefill = new Asker(bridge, conv, `${c.name}_prefill`);
-      askers.push(prefill);
-      await prefill.run(c.prefill, { ratePerSec: Infinity, outstanding: 2000, insertBatch: 500, timeLimitSec: 300, guard: [prefillProducer, stub] });
-      exits.prefillConsumer = await stub.stop();
-      exits.prefillProducer = await prefillProducer.stop();
-      prefillSec = round((performance.now() - t) / 1000, 1);
+  private constructor(
+    private readonly marker: ProcessMarker,
+    readonly dir: string,
+    readonly redis: RedisServer,
+    readonly client: Redis,
+    /** INFO server of the phase's redis-server. */
+    readonly server: Record<string, string>,
+    readonly bridge: BridgeFixture,
+    readonly conv: Conversation,
+    /** What producer and consumer are both started with: the Redis, a prefix, the log level. */
+    readonly common: string[],
+  ) {}
+
+  static async open(marker: ProcessMarker): Promise<PhaseStack> {
+    const dir = tempDir('autopoll-soak-');
+    const redis = await RedisServer.start();
+    const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    client.on('error', () => undefined);
+    let bridge: BridgeFixture | undefined;
+    try {
+      const server = parseRedisInfo(String(await client.info('server')));
+      bridge = BridgeFixture.create(join(dir, 'bridge.db'));
+      const common = ['--redis', redis.url, '--prefix', testPrefix(), '--log-level', 'warn'];
+      return new PhaseStack(marker, dir, redis, client, server, bridge, bridge.createConversation(), common);
+    } catch (err) {
+      await client.quit().catch(() => client.disconnect());
+      await redis.stop();
+      bridge?.close();
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
     }
+  }
 
-    const spawnedAt = performance.now();
-    const producer = start('producer', producerArgs);
-    const consumer = start('consumer', ['consumer', ...common, ...c.consumerArgs], c.consumerEnv);
-    // One round trip proves the pipeline up (the consumer takes jobs only once its sessions are warm).
-    const ping = new Asker(bridge, conv, `${c.name}_ping`);
-    askers.push(ping);
-    await ping.run(1, { ratePerSec: Infinity, outstanding: 1, insertBatch: 1, timeLimitSec: 120, guard: [producer, consumer] });
-    const pipelineReadySec = round((performance.now() - spawnedAt) / 1000, 2);
+  get redisPid(): number {
+    return Number(this.server.process_id);
+  }
 
-    const asker = new Asker(bridge, conv, c.name);
-    askers.push(asker);
-    const n = c.questions;
-    // Redis's own view of its memory, polled beside the sampler (INFO memory keyspace, one command a second).
-    let redisMemory: Record<string, number> = {};
-    let memoryPolls = 0;
-    polling = true;
-    const pollMemory = (async () => {
-      while (polling) {
-        memoryPolls++;
-        const info = parseRedisInfo(String(await client.call('INFO', 'memory', 'keyspace').catch(() => '')));
-        redisMemory = { 'redis.usedMemoryKb': round(Number(info.used_memory) / 1024, 0), 'redis.keys': Number(/keys=(\d+)/.exec(info.db0 ?? '')?.[1] ?? 0) };
-        await sleep(SAMPLE_EVERY_MS);
+  start(name: string, args: string[], extraEnv: Record<string, string | undefined> = {}): TracedProcess {
+    const p = new TracedProcess(name, args, { LOG_LEVEL: 'warn', ...this.marker.env, ...extraEnv });
+    this.procs.push(p);
+    return p;
+  }
+
+  producer(name: string): TracedProcess {
+    return this.start(name, ['producer', ...this.common, '--bridge-db', this.bridge.path, '--conversation', `${this.conv.id}:${this.conv.tokenB}`]);
+  }
+
+  asker(tag: string): Asker {
+    const asker = new Asker(this.bridge, this.conv, tag);
+    this.askers.push(asker);
+    return asker;
+  }
+
+  /** Leaves as a service is left: SIGTERM, in-flight work finished, sessions closed; then Redis. */
+  async stopGracefully(producer: TracedProcess, consumer: TracedProcess): Promise<void> {
+    this.exits.consumer = await consumer.stop(60_000);
+    this.exits.producer = await producer.stop(60_000);
+    await this.client.quit().catch(() => undefined);
+    await this.redis.stop();
+    this.redisStopped = true;
+  }
+
+  /** Only on a failure is anything still running here: stops it, and whatever it started. */
+  async close(): Promise<void> {
+    for (const p of this.procs) await p.kill();
+    if (!this.redisStopped) {
+      await this.client.quit().catch(() => this.client.disconnect());
+      await this.redis.stop();
+    }
+    for (const left of this.marker.alive()) {
+      try {
+        process.kill(left.pid, 'SIGKILL');
+      } catch {
+        // gone
       }
-    })();
-    const sampler = new ResourceSampler({ producer: producer.child.pid!, consumer: consumer.child.pid!, redis: redisPid }, () => asker.answered / n, SAMPLE_EVERY_MS, () => redisMemory);
-    const writesBefore = bridgeWrites(bridge);
-    const walBefore = readWalIndex(bridge.path);
-    const pollsBefore = memoryPolls;
-    const redisBefore = await redisCounters(client);
-    const loadBefore = loadavg();
+    }
+    this.bridge.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Answers `prefill` questions through a producer and a stub consumer of their own, then stops
+ * them: the measured processes start where a deployment that has run a while stands. Its own
+ * producer too: the burst leaves a producer's heap large, and V8 gives it back over minutes,
+ * which would pass for growth in the measured producer's windows. The seconds it took.
+ */
+async function prefill(stack: PhaseStack, c: PhaseConfig): Promise<number> {
+  const t = performance.now();
+  const producer = stack.producer('prefill producer');
+  const stub = stack.start('stub consumer', ['consumer', ...stack.common, '--answerer', 'stub', '--sessions', '64']);
+  await stack.asker(`${c.name}_prefill`).run(c.prefill, { ratePerSec: Infinity, outstanding: 2000, insertBatch: 500, timeLimitSec: 300, guard: [producer, stub] });
+  stack.exits.prefillConsumer = await stub.stop(60_000);
+  stack.exits.prefillProducer = await producer.stop(60_000);
+  return round((performance.now() - t) / 1000, 1);
+}
+
+/** Starts the measured producer and consumer; one round trip proves the pipeline up (the consumer takes jobs only once its sessions are warm). */
+async function startMeasured(stack: PhaseStack, c: PhaseConfig): Promise<{ producer: TracedProcess; consumer: TracedProcess; readySec: number }> {
+  const spawnedAt = performance.now();
+  const producer = stack.producer('producer');
+  const consumer = stack.start('consumer', ['consumer', ...stack.common, ...c.consumerArgs], c.consumerEnv);
+  await stack.asker(`${c.name}_ping`).run(1, { ratePerSec: Infinity, outstanding: 1, insertBatch: 1, timeLimitSec: 120, guard: [producer, consumer] });
+  return { producer, consumer, readySec: round((performance.now() - spawnedAt) / 1000, 2) };
+}
+
+/** The phase's questions asked and answered, sampled all along, with the counters read around it. */
+async function measure(stack: PhaseStack, c: PhaseConfig, producer: TracedProcess, consumer: TracedProcess): Promise<Measured & { sampler: ResourceSampler }> {
+  const asker = stack.asker(c.name);
+  const n = c.questions;
+  const poller = new RedisMemoryPoller(stack.client);
+  poller.start();
+  try {
+    const sampler = new ResourceSampler({ producer: producer.pid, consumer: consumer.pid, redis: stack.redisPid }, () => asker.answered / n, SAMPLE_EVERY_MS, () => poller.values);
+    const pollsBefore = poller.polls;
+    const before = readCounters(stack.bridge, await redisCounters(stack.client));
     const testCpuBefore = process.cpuUsage();
     const t0 = performance.now();
     sampler.start();
@@ -434,64 +294,54 @@ async function runPhase(c: PhaseConfig, marker: ProcessMarker, api?: { requests:
     const end = sampler.sampleNow();
     const durationSec = (performance.now() - t0) / 1000;
     const testCpu = process.cpuUsage(testCpuBefore);
-    const pollsAfter = memoryPolls;
-    const redisAfter = await redisCounters(client);
-    polling = false;
-    await pollMemory;
-    const walAfter = readWalIndex(bridge.path);
-    const writesAfter = bridgeWrites(bridge);
-    const loadAfter = loadavg();
-
-    // A late duplicate would show up now.
-    await sleep(1000);
-    const phaseIds = new Set(asker.queryIds);
-    const check = checkExactlyOnce(bridge, conv, askers, c.expectedAnswer, (q) => phaseIds.has(q));
-
-    // Leave as a service is left: SIGTERM, in-flight work finished, sessions closed. The
-    // processes' last GC lines arrive as they exit.
-    exits.consumer = await consumer.stop();
-    exits.producer = await producer.stop();
-    await client.quit().catch(() => undefined);
-    await redis.stop();
-    stopped = true;
-    const leftovers = marker.alive();
-
-    const samples = sampler.samples;
-    for (const [name, p] of [['producer', producer], ['consumer', consumer]] as const) addV8Metrics(samples, name, p.gc, (p.spawnedAt - sampler.t0) / 1000);
-    const claude = c.name === 'claude';
-    const judgedMetrics = [
-      'producer.heldRssKb', 'producer.fds', 'producer.children',
-      'consumer.heldRssKb', 'consumer.fds', 'consumer.children',
-      'redis.rssKb', 'redis.fds', 'redis.children',
-      ...(claude ? ['consumer.descRssKb', 'consumer.descFds'] : []),
-    ];
-    const shownMetrics = [
-      'producer.rssKb', 'producer.heapCommittedKb', 'producer.liveHeapKb', 'consumer.rssKb', 'consumer.heapCommittedKb', 'consumer.liveHeapKb', 'redis.usedMemoryKb', 'redis.keys',
-    ];
-    const judged = judgedMetrics.map((m) => windowGrowth(samples, m, GROWTH));
-    const shown = shownMetrics.map((m) => windowGrowth(samples, m, GROWTH));
-
-    const start0 = samples[0]!;
-    const warm = samples.find((s) => s.progress >= GROWTH.warmup) ?? start0;
-    const cpuAll = cpuBetween(start0, end, claude);
-    const cpuSteady = cpuBetween(warm, end, claude);
-    const steadyQuestions = Math.round((end.progress - warm.progress) * n);
-
+    const pollsAfter = poller.polls;
+    const redisAfter = await redisCounters(stack.client);
+    await poller.stop();
+    const after = readCounters(stack.bridge, redisAfter);
     // The test's own commands, all INFO: the baseline one (counted once it has run; the final one
     // is not yet) and the memory polls sent in between (on the same connection, so run in order).
     const testCommands = 1 + (pollsAfter - pollsBefore);
-    const commands = u32Delta(redisBefore.total, redisAfter.total) - testCommands;
-    const perCommand = commandStatsDelta(redisBefore.stats, redisAfter.stats)
-      .map((s) => (s.command === 'info' ? { ...s, calls: s.calls - testCommands } : s))
-      .filter((s) => s.calls > 0);
-    const scriptCalls = perCommand.filter((s) => s.command === 'evalsha' || s.command === 'eval').reduce((sum, s) => sum + s.calls, 0);
+    return { questions: n, asker, sampler, samples: sampler.samples, end, durationSec, testCpu, testCommands, before, after };
+  } finally {
+    await poller.stop();
+  }
+}
 
-    const rows = Object.fromEntries(Object.keys(writesAfter).map((k) => [k, (writesAfter[k] ?? 0) - (writesBefore[k] ?? 0)]));
-    const rowsTotal = Object.values(rows).reduce((s, v) => s + v, 0);
-    const commitsAll = walBefore && walAfter ? u32Delta(walBefore.iChange, walAfter.iChange) : null;
-    const autopollCommits = commitsAll === null ? null : commitsAll - asker.commits;
-    const takeCommits = rows.audit_get_messages ?? 0;
+/** How each metric grew after warm-up: the judged ones (held to the limit) and the ones only shown. */
+function judge(m: Measured & { sampler: ResourceSampler }, processes: { producer: TracedProcess; consumer: TracedProcess }, claude: boolean): { judged: Growth[]; shown: Growth[] } {
+  for (const [name, p] of Object.entries(processes)) addV8Metrics(m.samples, name, p.gc, (p.spawnedAt - m.sampler.t0) / 1000);
+  const judgedMetrics = [
+    'producer.heldRssKb', 'producer.fds', 'producer.children',
+    'consumer.heldRssKb', 'consumer.fds', 'consumer.children',
+    'redis.rssKb', 'redis.fds', 'redis.children',
+    ...(claude ? ['consumer.descRssKb', 'consumer.descFds'] : []),
+  ];
+  const shownMetrics = [
+    'producer.rssKb', 'producer.heapCommittedKb', 'producer.liveHeapKb', 'consumer.rssKb', 'consumer.heapCommittedKb', 'consumer.liveHeapKb', 'redis.usedMemoryKb', 'redis.keys',
+  ];
+  return { judged: judgedMetrics.map((k) => windowGrowth(m.samples, k, GROWTH)), shown: shownMetrics.map((k) => windowGrowth(m.samples, k, GROWTH)) };
+}
 
+async function runPhase(c: PhaseConfig, marker: ProcessMarker, api?: { requests: () => number; several: () => number }): Promise<PhaseOutcome> {
+  const stack = await PhaseStack.open(marker);
+  try {
+    const prefillSec = c.prefill > 0 ? await prefill(stack, c) : null;
+    const { producer, consumer, readySec } = await startMeasured(stack, c);
+    const m = await measure(stack, c, producer, consumer);
+
+    // A late duplicate would show up now.
+    await sleep(1000);
+    const phaseIds = new Set(m.asker.queryIds);
+    const asked = { queryIds: stack.askers.flatMap((a) => a.queryIds), messageIds: stack.askers.flatMap((a) => a.messageIds) };
+    const check = exactlyOnce(stack.bridge, stack.conv.id, asked, c.expectedAnswer && { expectedAnswer: c.expectedAnswer, answerChecked: (q) => phaseIds.has(q) });
+
+    // The processes' last GC lines arrive as they exit.
+    await stack.stopGracefully(producer, consumer);
+    const leftovers = marker.alive();
+
+    const claude = c.name === 'claude';
+    const { judged, shown } = judge(m, { producer, consumer }, claude);
+    const n = c.questions;
     const result: Record<string, unknown> = {
       phase: c.name,
       date: new Date().toISOString(),
@@ -503,74 +353,23 @@ async function runPhase(c: PhaseConfig, marker: ProcessMarker, api?: { requests:
       ratePerSec: Number.isFinite(c.ratePerSec) ? c.ratePerSec : 'as fast as answered',
       outstandingAtMost: c.outstanding,
       prefill: c.prefill ? { questions: c.prefill, by: 'a producer and a consumer --answerer stub --sessions 64 of their own, stopped before the phase', seconds: prefillSec } : null,
-      pipelineReadySec,
-      durationSec: round(durationSec, 1),
-      questionsPerSec: round(n / durationSec, 1),
-      loadavg: { before: loadBefore.map((v) => round(v, 2)), after: loadAfter.map((v) => round(v, 2)) },
-      versions: { redis: server.redis_version, node: process.version },
-      cpu: {
-        note: "utime+stime deltas from /proc/<pid>/stat; claudeCode = the consumer's descendants, live and reaped",
-        msPerQuestion: msPer(cpuAll, n),
-        msPerQuestionAfterWarmup: msPer(cpuSteady, steadyQuestions),
-        cpuSec: Object.fromEntries(Object.entries(cpuAll).map(([k, v]) => [k, round(v, 2)])),
-        testProcessCpuSec: round((testCpu.user + testCpu.system) / 1e6, 2),
-        testProcessNote: claude ? 'the test: inserts, counting, sampling, and the fake Anthropic API' : 'the test: inserts, counting, sampling',
-      },
-      redis: {
-        note: "total_commands_processed delta: since Redis 7 also the commands run inside Lua scripts; the test's own INFO commands excluded",
-        commands,
-        commandsPerQuestion: round(commands / n, 2),
-        scriptCallsPerQuestion: round(scriptCalls / n, 2),
-        top: perCommand.slice(0, 15).map((s) => ({ command: s.command, calls: s.calls, perQuestion: round(s.calls / n, 3), usecPerQuestion: round(s.usec / n, 2) })),
-      },
-      sqlite: {
-        note:
-          "commits = delta of the WAL-index iChange counter (one per commit that wrote, any connection) minus the test's insert transactions; take commits = get_messages audit rows (one per take, one conversation); the rest are answer batches and heartbeats; synchronous=NORMAL, so a commit is a WAL append without fsync",
-        commits: autopollCommits,
-        commitsPerQuestion: autopollCommits === null ? null : round(autopollCommits / n, 4),
-        takeCommits,
-        answerAndHeartbeatCommits: autopollCommits === null ? null : autopollCommits - takeCommits,
-        questionsPerCommit: autopollCommits ? round(n / autopollCommits, 1) : null,
-        testCommits: asker.commits,
-        rowsWritten: rows,
-        rowsWrittenPerQuestion: round(rowsTotal / n, 3),
-        walRestarts: walBefore && walAfter ? u32Delta(walBefore.salt1, walAfter.salt1) : null,
-        walIndex: { before: walBefore ?? null, after: walAfter ?? null } satisfies Record<string, WalIndexHeader | null>,
-      },
-      resources: {
-        statistic: `median of the samples taken while ${GROWTH.window * 100}% of the questions were answered, the last window against the first after a warm-up of ${GROWTH.warmup * 100}%; growth = (last - first) / first`,
-        limit: GROWTH_LIMIT,
-        judgedMemory:
-          'producer and consumer: heldRssKb = RSS - V8 committed heap + live heap after the latest full collection (node --trace-gc), as V8 sizes its committed heap from the load; redis-server and Claude Code (descRssKb, the sum over the sessions): RSS',
-        sampleEveryMs: SAMPLE_EVERY_MS,
-        samples: samples.length,
-        fullCollections: { producer: producer.gc.filter((e) => e.full).length, consumer: consumer.gc.filter((e) => e.full).length },
-        growth: [...judged.map((g) => growthRow(g, true)), ...shown.map((g) => growthRow(g, false))],
-        timeline: samples.map((s) => ({ t: s.t, progress: round(s.progress, 4), ...Object.fromEntries(Object.entries(s.values).map(([k, v]) => [k, round(v, 2)])) })),
-      },
+      pipelineReadySec: readySec,
+      durationSec: round(m.durationSec, 1),
+      questionsPerSec: round(n / m.durationSec, 1),
+      loadavg: { before: m.before.loadavg.map((v) => round(v, 2)), after: m.after.loadavg.map((v) => round(v, 2)) },
+      versions: { redis: stack.server.redis_version, node: process.version },
+      cpu: cpuSection(m, claude, GROWTH.warmup),
+      redis: redisSection(m),
+      sqlite: sqliteSection(m),
+      resources: resourcesSection(m, { judged, shown, options: GROWTH, limit: GROWTH_LIMIT, sampleEveryMs: SAMPLE_EVERY_MS }, { producer, consumer }),
       check,
-      exits,
+      exits: stack.exits,
       leftovers,
       ...(api ? { api: { messageRequests: api.requests(), withSeveralQuestions: api.several() } } : {}),
     };
-    return { result, judged, check, exits, leftovers };
+    return { result, judged, check, exits: stack.exits, leftovers };
   } finally {
-    polling = false;
-    // Only on a failure is anything still running here: stop it, and whatever it started.
-    for (const p of procs) await p.kill();
-    if (!stopped) {
-      await client.quit().catch(() => client.disconnect());
-      await redis.stop();
-    }
-    for (const left of marker.alive()) {
-      try {
-        process.kill(left.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    bridge?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await stack.close();
   }
 }
 

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { redisDump } from '../chaos/support/secrets.js';
+import { redisDump } from '../support/redisDump.js';
 import { BridgeFixture, tempDir } from '../support/bridge.js';
 import { AutopollProcess, runAutopoll } from '../support/cli.js';
 import { claudeEnv } from '../support/claudeEnv.js';
@@ -127,7 +127,7 @@ describe('context root: refused at start when it holds what autopoll owns', () =
     try {
       const producer = new AutopollProcess(
         ['producer', '--redis', redisUrl, '--prefix', testPrefix(), '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`, '--context-root', '.'],
-        {}, ['env', '-C', cwd],
+        {}, { launcher: ['env', '-C', cwd] },
       );
       expect((await producer.exited).code, producer.stderr).toBe(2);
       expect(producer.stderr).toContain('--context-root (env AUTOPOLL_CONTEXT_ROOT) . would expose');
@@ -170,7 +170,7 @@ describe('context root: the default is ./data/context, never the working folder'
     mkdirSync(join(cwd, 'data', 'context'), { recursive: true });
     const bridge = BridgeFixture.create();
     const conv = bridge.createConversation();
-    const producer = new AutopollProcess(['producer', '--redis', redisUrl, '--prefix', testPrefix(), '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`], {}, ['env', '-C', cwd]);
+    const producer = new AutopollProcess(['producer', '--redis', redisUrl, '--prefix', testPrefix(), '--bridge-db', bridge.path, '--conversation', `${conv.id}:${conv.tokenB}`], {}, { launcher: ['env', '-C', cwd] });
     try {
       const warned = await producer.waitForLog(/^the context root is empty/);
       expect(warned).toMatchObject({ level: 40, created: false });
@@ -188,7 +188,7 @@ describe('context root: the default is ./data/context, never the working folder'
     writeFileSync(join(cwd, '.env'), `API_TOKEN=${canary}\n`);
     const prefix = testPrefix();
     const env = { AUTOPOLL_PREFIX: prefix, REDIS_URL: redisUrl };
-    const up = new AutopollProcess(['up', '--answerer', 'stub', '--port', '0'], env, ['env', '-C', cwd]);
+    const up = new AutopollProcess(['up', '--answerer', 'stub', '--port', '0'], env, { launcher: ['env', '-C', cwd] });
     try {
       // An upgraded setup's context files were read from the working folder: the operator is told, with the flag.
       const created = await up.waitForLog(/created the context root/);
@@ -198,7 +198,7 @@ describe('context root: the default is ./data/context, never the working folder'
       expect(existsSync(join(cwd, 'data', 'context'))).toBe(true);
       writeFileSync(join(cwd, 'data', 'context', 'notes.md'), 'a note\n');
 
-      const ask = (contextFile: string) => new AutopollProcess(['ask', 'what is in it?', '--context-file', contextFile, '--json'], env, ['env', '-C', cwd]);
+      const ask = (contextFile: string) => new AutopollProcess(['ask', 'what is in it?', '--context-file', contextFile, '--json'], env, { launcher: ['env', '-C', cwd] });
       const good = ask('notes.md');
       expect((await good.exited).code, good.stderr).toBe(0);
       const leak = ask('.env');
@@ -268,7 +268,7 @@ describe('tools root: Read, Grep and Glob never reach the bridge file', () => {
       const cwd = tempDir('autopoll-cwd-');
       mkdirSync(join(cwd, 'data', 'redis'), { recursive: true });
       for (const [root, what, dir] of [[withHardLink, /docs\/notes\.txt, which holds SQLite pages/, undefined], [withLink, /log\.txt, which holds SQLite pages/, undefined], ['.', /data\/redis, which autopoll owns/, cwd]] as const) {
-        const consumer = new AutopollProcess(['consumer', '--redis', redisUrl, '--prefix', testPrefix(), '--answerer', 'claude', '--tools-root', root], { ANTHROPIC_API_KEY: 'sk-ant-test' }, dir ? ['env', '-C', dir] : []);
+        const consumer = new AutopollProcess(['consumer', '--redis', redisUrl, '--prefix', testPrefix(), '--answerer', 'claude', '--tools-root', root], { ANTHROPIC_API_KEY: 'sk-ant-test' }, { launcher: dir ? ['env', '-C', dir] : [] });
         const exit = await Promise.race([consumer.exited, new Promise((r) => setTimeout(r, 30_000)).then(() => consumer.kill())]);
         expect(exit.code, consumer.stderr).toBe(2);
         expect(consumer.stderr).toContain('--tools-root (env AUTOPOLL_TOOLS_ROOT)');

@@ -90,7 +90,7 @@ describe("up's private Redis", () => {
   const upRunning = async () => {
     const cwd = folder();
     const env = await upEnv();
-    const first = new AutopollProcess(UP, env, [], cwd);
+    const first = new AutopollProcess(UP, env, { cwd });
     running.push(first);
     await first.waitForLog(/autopoll is up/);
     return { cwd, env, first, url: readUrl(cwd) };
@@ -128,7 +128,7 @@ describe("up's private Redis", () => {
   it('refuses a client without its password; status and ask of the same folder reach it with no URL; its files are private; the password is printed nowhere', async () => {
     const cwd = folder();
     const env = await upEnv();
-    const up = new AutopollProcess(UP, env, [], cwd);
+    const up = new AutopollProcess(UP, env, { cwd });
     running.push(up);
     const banner = await up.waitForLog(/autopoll is up/);
     expect(String(banner.msg)).toContain('Redis: the private redis-server in ./data/redis (password in ./data/redis/url)');
@@ -186,7 +186,7 @@ describe("up's private Redis", () => {
     running.push({ kill: async () => stranger.kill() });
     writeFileSync(join(cwd, 'data/redis/up.pid'), `${stranger.pid}\n`);
 
-    const second = new AutopollProcess(UP, env, [], cwd);
+    const second = new AutopollProcess(UP, env, { cwd });
     running.push(second);
     await second.waitForLog(/^using the private redis-server in \.\/data\/redis .* that an earlier `up` of this folder left running; it stops with this one$/);
     await second.waitForLog(/autopoll is up/);
@@ -199,7 +199,7 @@ describe("up's private Redis", () => {
   it('a Redis already answering on 127.0.0.1: up warns so in one line, uses it and starts none', async () => {
     const cwd = folder();
     const port = new URL(inject('redisUrl')).port;
-    const up = new AutopollProcess(UP, { ...noRedisUrl, AUTOPOLL_PRIVATE_REDIS_PORT: port, AUTOPOLL_PREFIX: testPrefix() }, [], cwd);
+    const up = new AutopollProcess(UP, { ...noRedisUrl, AUTOPOLL_PRIVATE_REDIS_PORT: port, AUTOPOLL_PREFIX: testPrefix() }, { cwd });
     running.push(up);
     const shared = `redis://127.0.0.1:${port}`;
     const using = await up.waitForLog(new RegExp(`^using the Redis already running at ${shared} \\(not starting a private one\\); set REDIS_URL to choose another$`));
@@ -283,7 +283,7 @@ describe("up's private Redis", () => {
     mkdirSync(wrappers);
     writeFileSync(join(wrappers, 'redis-server'), `#!/bin/sh\ntouch ${JSON.stringify(launched)}\nsleep 3\nexec ${JSON.stringify(real)} "$@"\n`, { mode: 0o700 });
     const env = { ...(await upEnv()), PATH: `${wrappers}:${process.env.PATH}` };
-    const first = new AutopollProcess(UP, env, [], cwd);
+    const first = new AutopollProcess(UP, env, { cwd });
     running.push(first);
     await waitFor('the first redis-server launched', async () => existsSync(launched), 30_000, 50);
 
@@ -298,7 +298,7 @@ describe("up's private Redis", () => {
     const cwd = folder();
     mkdirSync(join(cwd, 'data/redis'), { recursive: true, mode: 0o700 });
     writeFileSync(join(cwd, 'data/redis/up.pid'), `${elsewhere.first.child.pid}\n`);
-    const up = new AutopollProcess(UP, await upEnv(), [], cwd);
+    const up = new AutopollProcess(UP, await upEnv(), { cwd });
     running.push(up);
     await up.waitForLog(/autopoll is up/);
   }, 90_000);
@@ -308,7 +308,7 @@ describe("up's private Redis", () => {
     const taken = await RedisServer.start();
     servers.push(taken);
     await onRedis(taken.url, (r) => r.config('SET', 'requirepass', 'someone-elses-password'));
-    const up = new AutopollProcess(UP, { ...noRedisUrl, AUTOPOLL_PRIVATE_REDIS_PORT: String(taken.port) }, [], cwd);
+    const up = new AutopollProcess(UP, { ...noRedisUrl, AUTOPOLL_PRIVATE_REDIS_PORT: String(taken.port) }, { cwd });
     running.push(up);
     const said = await up.waitForLog(/^redis-server did not start on 127\.0\.0\.1:\d+/, 30_000);
     expect(String(said.redisOutput)).toMatch(/Address already in use/);
@@ -324,7 +324,7 @@ describe("up's private Redis", () => {
     mkdirSync(wrappers);
     writeFileSync(join(wrappers, 'redis-server'), `#!/bin/sh\nenv > ${JSON.stringify(join(cwd, 'redis-env'))}\nexec ${JSON.stringify(real)} "$@"\n`, { mode: 0o700 });
     const secrets = { ANTHROPIC_API_KEY: `sk-ant-api03-${'k'.repeat(40)}`, AUTOPOLL_BOARD_TOKEN: 'board-token-of-this-test' };
-    const up = new AutopollProcess(UP, { ...(await upEnv()), ...secrets, PATH: `${wrappers}:${process.env.PATH}` }, [], cwd);
+    const up = new AutopollProcess(UP, { ...(await upEnv()), ...secrets, PATH: `${wrappers}:${process.env.PATH}` }, { cwd });
     running.push(up);
     await up.waitForLog(/autopoll is up/);
     const environment = readFileSync(join(cwd, 'redis-env'), 'utf8');

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } fro
 import { MAX_MESSAGE_CHARS } from '../../src/bridge/limits.js';
 import { answerResponseBody } from '../../src/bridge/responseBody.js';
 import { ANSWERS_QUEUE, answerJobId } from '../../src/shared/queues.js';
-import { redisDump } from '../chaos/support/secrets.js';
+import { redisDump } from '../support/redisDump.js';
 import { claudeEnv } from '../support/claudeEnv.js';
 import type { AutopollProcess } from '../support/cli.js';
 import { FakeAnthropic, type Reply } from '../support/fakeAnthropic.js';

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { waitFor } from './wait.js';
 
 /**
  * A redis-server (or sentinel) of a test, started as the leader of its own process group so
@@ -45,14 +45,5 @@ export async function redisCommand(port: number, command: string, ...args: Array
 
 /** Waits until the server on `port` answers PING. */
 export async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if ((await redisCommand(port, 'PING')) === 'PONG') return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`nothing answered PING on port ${port} within ${timeoutMs} ms`);
-    await sleep(25);
-  }
+  await waitFor(`PONG from port ${port}`, async () => (await redisCommand(port, 'PING')) === 'PONG', timeoutMs, 25);
 }

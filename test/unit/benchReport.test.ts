@@ -8,7 +8,7 @@ import { renderReport, SOAK_ABSENT, type ReportInput } from '../../bench/report/
 import { renderSvg } from '../../bench/report/render.js';
 import { readSoak } from '../../bench/report/soak.js';
 import type { ScalePhase, ScaleResult } from '../../bench/scale.js';
-import type { Distribution } from '../../bench/support.js';
+import type { Distribution } from '../../bench/numbers.js';
 
 const dist = (p50: number, p99: number): Distribution => ({ n: 4, min: 0, p50, p90: p99, p99, max: p99 * 2, mean: p50 });
 

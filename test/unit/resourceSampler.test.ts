@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { parseProcStat, parseVmRssKb } from '../support/procStat.js';
 import {
-  addV8Metrics, commandStatsDelta, descendantsOf, type GcEvent, median, parseCommandStats, parseGcTraceLine, parseProcStat, parseRedisInfo, parseVmRssKb, parseWalIndexHeader, type Sample,
-  u32Delta, windowGrowth,
-} from '../chaos/support/resourceSampler.js';
+  addV8Metrics, commandStatsDelta, descendantsOf, type GcEvent, median, parseCommandStats, parseGcTraceLine, parseRedisInfo, parseWalIndexHeader, type Sample, u32Delta, windowGrowth,
+} from '../support/resourceSampler.js';
 
 describe('resource sampler: parsing', () => {
   it('reads /proc/<pid>/stat, whatever the command name holds', () => {

@@ -1,5 +1,5 @@
 /** The words and cells every section of bench/REPORT.md writes its figures with. */
-import type { Distribution } from '../../support.js';
+import { type Distribution } from '../../numbers.js';
 import type { ChartName } from '../charts.js';
 import { num } from '../labels.js';
 import type { ReportInput } from '../markdown.js';

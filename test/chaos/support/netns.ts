@@ -130,6 +130,6 @@ export class NetnsLink {
  */
 export class NamespacedAutopoll extends AutopollProcess {
   constructor(ns: string, args: string[], env: Record<string, string | undefined> = {}) {
-    super(args, env, ['ip', 'netns', 'exec', ns]);
+    super(args, env, { launcher: ['ip', 'netns', 'exec', ns] });
   }
 }

@@ -1,50 +1,15 @@
 /**
- * Resource sampling for the soak (test/chaos/soak.chaos.test.ts), Linux /proc only: RSS, open
- * descriptors, descendants and CPU time of a few root processes (producer, consumers,
+ * Resource sampling for the soak (test/chaos/soak.chaos.test.ts), Linux /proc only (procStat.ts):
+ * RSS, open descriptors, descendants and CPU time of a few root processes (producer, consumers,
  * redis-server) and of everything they started (Claude Code sessions), plus the readers for the
  * per-question figures: Redis INFO and the SQLite WAL-index header (commits). The statistics are
  * pure functions, tested in test/unit/resourceSampler.test.ts.
  */
-import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
-import { ticksPerSecond } from '../../../bench/support.js';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { round } from './numbers.js';
+import { openFds, processTable, rssKb, ticksPerSecond } from './procStat.js';
 
 // ---------------------------------------------------------------- pure: parsing
-
-export interface ProcStat {
-  pid: number;
-  comm: string;
-  /** R, S, D, Z, ... */
-  state: string;
-  ppid: number;
-  /** Clock ticks (CLK_TCK) the process itself ran in user and kernel mode. */
-  utime: number;
-  stime: number;
-  /** Clock ticks of the children it has waited for (reaped), in user and kernel mode. */
-  cutime: number;
-  cstime: number;
-}
-
-/**
- * Parses /proc/<pid>/stat. The command name (field 2) is in parentheses and may itself hold
- * spaces and parentheses, so the fields after it are read from the last ')'.
- */
-export function parseProcStat(text: string): ProcStat | undefined {
-  const open = text.indexOf('(');
-  const close = text.lastIndexOf(')');
-  if (open < 0 || close < open) return undefined;
-  const pid = Number(text.slice(0, open).trim());
-  // fields[0] is field 3 (state); ppid is field 4; utime, stime, cutime, cstime are fields 14-17.
-  const fields = text.slice(close + 2).trim().split(' ');
-  if (fields.length < 15 || !Number.isInteger(pid)) return undefined;
-  const n = (i: number) => Number(fields[i]);
-  return { pid, comm: text.slice(open + 1, close), state: fields[0]!, ppid: n(1), utime: n(11), stime: n(12), cutime: n(13), cstime: n(14) };
-}
-
-/** VmRSS of /proc/<pid>/status, in kB; undefined when absent (a zombie, a kernel thread). */
-export function parseVmRssKb(status: string): number | undefined {
-  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-  return m ? Number(m[1]) : undefined;
-}
 
 /** Every descendant of `root` (children, their children, ...) in a pid -> parent pid map. */
 export function descendantsOf(root: number, parentOf: ReadonlyMap<number, number>): number[] {
@@ -266,46 +231,7 @@ export function windowGrowth(samples: readonly Sample[], metric: string, o: Grow
   return { metric, first, last, growth };
 }
 
-/** `value` rounded to `digits` decimals. */
-export function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}
-
-// ---------------------------------------------------------------- reading /proc
-
-/** Every live process: pid -> its stat (zombies included; they hold a pid, no memory). */
-export function processTable(): Map<number, ProcStat> {
-  const out = new Map<number, ProcStat>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = parseProcStat(readFileSync(`/proc/${name}/stat`, 'utf8'));
-      if (stat) out.set(stat.pid, stat);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-/** RSS in kB, or undefined once gone. */
-export function rssKb(pid: number): number | undefined {
-  try {
-    return parseVmRssKb(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-/** Open descriptors (entries of /proc/<pid>/fd), or undefined once gone. */
-export function openFds(pid: number): number | undefined {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).length;
-  } catch {
-    return undefined;
-  }
-}
+// ---------------------------------------------------------------- reading files
 
 /** The WAL-index header of a bridge file in WAL mode (`<db>-shm`), read until both copies agree. */
 export function readWalIndex(dbPath: string): WalIndexHeader | undefined {
