@@ -40,6 +40,8 @@ const MUST_HOLD = {
  * right one) unless `create` is asked for, so that a wrong path never becomes an empty bridge.
  */
 export function openBridge(path: string, options: OpenBridgeOptions): Db {
+  // SQLite's names for a private database: a bridge there is one no other process can reach.
+  if (path === ':memory:' || path === '') throw new Error(`bridge file "${path}" names a database no other process can see; pass --bridge-db (env BRIDGE_DB) with the bridge's SQLite file`);
   const create = options.access === 'read-write' && options.create === true;
   if (create) mkdirSync(dirname(path), { recursive: true });
   else if (!existsSync(path)) throw new Error(`bridge file ${path} does not exist; pass --bridge-db (env BRIDGE_DB) with the bridge's SQLite file`);

@@ -23,7 +23,7 @@ export function redisChecks(where: string | RedisTarget, timeoutMs = 8000): Chec
     timeoutFix: `check that ${safeRedisUrl(target.url)} is a Redis and answers (redis-cli ... PING)`,
     run: async (signal) => {
       // The probe's own INFO is the ready check, bounded by the command timeout like every call here.
-      const redis = probeClient(target, COMMAND_TIMEOUT_MS, false);
+      const redis = probeClient(target, COMMAND_TIMEOUT_MS, { commands: 'bounded', readyCheck: false });
       // connect() rejects with a bare "Connection is closed."; the error event has the cause.
       let lastError: unknown;
       redis.on('error', (err: Error) => (lastError = nodeError(err)));

@@ -54,9 +54,9 @@ export interface ProducerOptions {
 
 
 /**
- * The bridge side of autopoll, and the only code that opens the SQLite file: watches for
- * questions, takes them into the ledger, enqueues them, writes the answers back, and keeps the
- * ledger and Redis in agreement.
+ * The bridge side of autopoll, the role that answers on the bridge file (through src/bridge):
+ * watches for questions, takes them into the ledger, enqueues them, writes the answers back, and
+ * keeps the ledger and Redis in agreement.
  */
 export class Producer extends EventEmitter<ProducerEvents> {
   readonly db: Db;

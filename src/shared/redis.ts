@@ -192,26 +192,31 @@ export function createRedis(where: string | RedisTarget, reporter: RedisOutageRe
 }
 
 /**
- * A client for one look at Redis: connects when told to, never retries, never queues a command
- * while disconnected, so a Redis that is down fails at once instead of being waited for.
- * `timeoutMs` bounds the connect and each command; `readyCheck` false: the caller's own first
- * command is the ready check, bounded like every other.
+ * A client for one look at Redis: connects when told to, never retries, so a Redis that is down
+ * fails at once instead of being waited for. `timeoutMs` bounds the connect. `commands: 'bounded'`
+ * (the doctor): each command is bounded by `timeoutMs` too, and none is queued while disconnected;
+ * `'unbounded'`: a connected Redis may take its time to answer (a busy one, or one writing its
+ * AOF as it shuts down, is still there). `readyCheck` false: the caller's own first command is the
+ * ready check.
  */
-export function probeClient(where: string | RedisTarget, timeoutMs: number, readyCheck = true): RedisConnection {
+export function probeClient(where: string | RedisTarget, timeoutMs: number, o: { commands: 'bounded' | 'unbounded'; readyCheck?: boolean }): RedisConnection {
+  const bounded = o.commands === 'bounded';
   return redisClient(targetOf(where), {
     lazyConnect: true,
     connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
     retry: () => null,
-    enableOfflineQueue: false,
-    enableReadyCheck: readyCheck,
+    enableReadyCheck: o.readyCheck ?? true,
+    ...(bounded ? { commandTimeout: timeoutMs, enableOfflineQueue: false } : {}),
   });
 }
 
-/** One quick probe of one redis-server, used to decide whether a private redis-server is needed. */
+/**
+ * One quick probe of one redis-server, used to decide whether a private redis-server is needed and
+ * whether one shut down has gone: its PING is not timed, since a live one that answers late is there.
+ */
 export async function redisAnswers(url: string, timeoutMs = 500): Promise<boolean> {
-  const probe = probeClient(url, timeoutMs);
+  const probe = probeClient(url, timeoutMs, { commands: 'unbounded' });
   probe.on('error', () => undefined);
   try {
     await probe.connect();

@@ -64,4 +64,14 @@ describe('when Redis is not there', () => {
     await server.stop();
     expect(await redisAnswers(server.url)).toBe(false);
   });
+
+  it('a redis-server that answers late is there: the probe that decides on a private Redis does not time its PING', async () => {
+    // A private Redis writing its AOF as it shuts down answers late; taking it for gone would let
+    // `up` delete its files while it still runs, and start another on its port.
+    const server = await RedisServer.start();
+    onTestFinished(() => server.stop());
+    const thawed = server.freeze(1000);
+    expect(await redisAnswers(server.url, 200)).toBe(true);
+    await thawed;
+  });
 });

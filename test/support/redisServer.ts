@@ -74,6 +74,15 @@ export class RedisServer {
     await exited;
   }
 
+  /** Holds the process still for `ms` (SIGSTOP, then SIGCONT): a Redis that is there but answers late. */
+  async freeze(ms: number): Promise<void> {
+    const child = this.child;
+    if (!child?.pid) throw new Error('redis-server is not running');
+    child.kill('SIGSTOP');
+    await sleep(ms);
+    child.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });

@@ -33,6 +33,13 @@ describe('openBridge: a missing file', () => {
     expect(existsSync(dir)).toBe(false);
   });
 
+  it("SQLite's private databases (':memory:', '') are refused: no asker could reach a bridge there", () => {
+    for (const path of [':memory:', '']) {
+      expect(() => openBridge(path, { access: 'read-write', create: true })).toThrow(`bridge file "${path}" names a database no other process can see`);
+      expect(() => openBridgeDatabase(path, { busyTimeoutMs: 20 })).toThrow('pass --bridge-db');
+    }
+  });
+
   it('read-write without create: refused the same way, nothing made', () => {
     const path = join(tempDir(), 'bridge.db');
     expect(() => openBridge(path, { access: 'read-write' })).toThrow(`bridge file ${path} does not exist`);
@@ -60,6 +67,21 @@ describe('openBridge: access', () => {
     const after = statSync(path);
     expect([after.size, after.mtimeMs]).toEqual([before.size, before.mtimeMs]);
     expect(existsSync(`${path}-wal`)).toBe(false);
+  });
+
+  it('read-only on a WAL bridge no other process has open: the database bytes and journal mode stay as they were', () => {
+    // SQLite itself may make the -wal and -shm files to read a WAL database; what must not change is the database.
+    const path = fileWith();
+    const wal = new Database(path);
+    wal.pragma('journal_mode = WAL');
+    wal.close();
+    const before = readFileSync(path);
+    const db = closedAfter(openBridge(path, { access: 'read-only', mustHold: 'bridge' }));
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.prepare('SELECT count(*) AS n FROM messages').get()).toEqual({ n: 0 });
+    expect(() => db.exec("INSERT INTO audit_log (action, timestamp) VALUES ('x', 'y')")).toThrow(/readonly/);
+    db.close();
+    expect(readFileSync(path).equals(before)).toBe(true);
   });
 
   it('read-write puts the file in WAL, as the bridge does', () => {

@@ -5,11 +5,6 @@ import { z } from 'zod';
 import { Replayer, type ReplayResult } from '../../ops/replay/Replayer.js';
 import { planLines, resultLines, unmatchedLines } from '../../ops/replay/replayReport.js';
 import { hasSelector, parseWhen, type ReplaySelector } from '../../ops/replay/replaySelection.js';
-import { requireBridgeId } from '../../bridge/BridgeDatabase.js';
-import { openBridge } from '../../bridge/openBridge.js';
-import { ContextReader } from '../../producer/ContextReader.js';
-import { ownedFiles } from '../../shared/ownedFiles.js';
-import { Ledger } from '../../bridge/Ledger.js';
 import { closeRedis } from '../../shared/closing.js';
 import { JOB_RETENTION, ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../../shared/queues.js';
 import { chosenRedis, connectOnce } from '../connect.js';
@@ -49,7 +44,7 @@ export function registerReplay(program: Command): void {
       if (!hasSelector(selector)) {
         throw new ConfigError('invalid configuration:\n  say which questions to replay: --failed for every failed one, or --query-id, --conversation, --since, --until, --error-kind');
       }
-      const db = openBridge(o.bridgeDb, { access: 'read-only', mustHold: 'ledger' });
+      const db = Replayer.openBridge(o.bridgeDb);
       const redis = await connectOnce(await chosenRedis(o, cmd)).catch((err: unknown) => {
         db.close();
         throw err;
@@ -58,7 +53,7 @@ export function registerReplay(program: Command): void {
       const questions = new Queue(QUESTIONS_QUEUE, { ...queueOpts, defaultJobOptions: JOB_RETENTION });
       const answers = new Queue(ANSWERS_QUEUE, queueOpts);
       try {
-        const replayer = new Replayer(new Ledger(db), db, new ContextReader(o.contextRoot, o.contextMaxBytes, ownedFiles(o.bridgeDb)), questions, answers, requireBridgeId(db, o.bridgeDb));
+        const replayer = Replayer.over(db, o, questions, answers);
         const plan = replayer.plan(selector);
         // A --query-id that selected nothing is reported, and makes the exit 1; the others are replayed all the same.
         const unmatched = unmatchedLines(plan, o.bridgeDb);

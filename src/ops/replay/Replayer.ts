@@ -1,8 +1,10 @@
 import type { Queue } from 'bullmq';
 import { closingMarks } from '../../shared/attempts.js';
-import type { Db } from '../../bridge/openBridge.js';
-import type { ContextReader } from '../../producer/ContextReader.js';
-import type { Ledger, LedgerRow } from '../../bridge/Ledger.js';
+import { requireBridgeId } from '../../bridge/BridgeDatabase.js';
+import { openBridge, type Db } from '../../bridge/openBridge.js';
+import { ContextReader } from '../../producer/ContextReader.js';
+import { Ledger, type LedgerRow } from '../../bridge/Ledger.js';
+import { ownedFiles } from '../../shared/ownedFiles.js';
 import { questionFromBridge } from '../../producer/questionFromBridge.js';
 import { QuestionJobSchema } from '../../shared/jobs.js';
 import { answerJobId, questionJobId } from '../../shared/queues.js';
@@ -38,6 +40,17 @@ export class Replayer {
     /** The bridge file's identity: a rebuilt job carries it, and a job made before it gets it. */
     private readonly bridgeId: string,
   ) {}
+
+  /** The bridge file as a replay reads it: read-only, autopoll's ledger in it. */
+  static openBridge(path: string): Db {
+    return openBridge(path, { access: 'read-only', mustHold: 'ledger' });
+  }
+
+  /** A replayer of the bridge file at `o.bridgeDb`, opened by `Replayer.openBridge`. */
+  static over(db: Db, o: { bridgeDb: string; contextRoot: string; contextMaxBytes: number }, questions: Queue, answers: Queue): Replayer {
+    const contexts = new ContextReader(o.contextRoot, o.contextMaxBytes, ownedFiles(o.bridgeDb));
+    return new Replayer(new Ledger(db), db, contexts, questions, answers, requireBridgeId(db, o.bridgeDb));
+  }
 
   /**
    * The rows the selector names: by query id (whatever their state, so skips are reported), else
