@@ -3,7 +3,8 @@
  * with their targets (figures, not pass/fail). Results also go to bench/results/<name>.json.
  *
  * Which benchmarks: the names given as arguments (`npm run bench -- scale`, `... -- pipeline
- * claude`), else BENCH_ONLY (a comma-separated list), else all of them: pipeline, claude, scale.
+ * claude`), else BENCH_ONLY (a comma-separated list), else all of them: pipeline, claude, scale,
+ * capacity.
  * BENCH_CLAUDE=0 skips the Claude one.
  *
  * Pipeline knobs (environment): BENCH_N (throughput questions, 20000), BENCH_REPEAT (throughput runs
@@ -24,6 +25,13 @@
  * (--stub-latency-ms, 500), BENCH_SCALE_BACKLOG_SEC (seconds of ideal throughput kept asked and
  * unanswered, on top of one question per session; 3).
  *
+ * The capacity benchmark's knobs: BENCH_CAPACITY_LATENCY_MS (the fake API's delay a reply, 1500),
+ * BENCH_CAPACITY_SESSIONS (--sessions of the one consumer, a size each, "1,4,8,16,32"),
+ * BENCH_CAPACITY_QUESTIONS (questions per session, asked at once, 10), BENCH_CAPACITY_BASELINE_N
+ * (the `claude -p` baseline's questions, 12), BENCH_CAPACITY_BASELINE_SEC (its time budget, 180),
+ * BENCH_SHARD=0 skips the comparison with the old shard's replica, BENCH_SHARD_N (questions waiting
+ * for each, 40), BENCH_SHARD_SLOW_N (the replica's at the API latency, 8), BENCH_SHARD_SESSIONS (4).
+ *
  * At the end it writes bench/REPORT.md and its charts (bench/report/) from the results files, the
  * machine and the versions (recorded in every results file as `environment`); BENCH_REPORT=0 skips
  * that. `npm run bench:report` writes them again from the results files without running anything.
@@ -31,6 +39,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { runCapacityBench } from './capacity.js';
+import { formatCapacity } from './capacity/format.js';
 import { CLAUDE_BIN, runClaudeBench } from './claude.js';
 import { formatClaude } from './claude/format.js';
 import { runPipelineBench } from './pipeline.js';
@@ -60,7 +70,7 @@ async function abort(why: string, code: number): Promise<void> {
   process.exit(code);
 }
 
-const BENCHMARKS = ['pipeline', 'claude', 'scale'] as const;
+const BENCHMARKS = ['pipeline', 'claude', 'scale', 'capacity'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 /**
@@ -169,6 +179,28 @@ async function main(): Promise<void> {
     const file = join(RESULTS, 'scale.json');
     writeFileSync(file, `${JSON.stringify({ ...scale, machine, environment, finishedAt: new Date().toISOString() }, null, 2)}\n`);
     report(['', `== scale: 1 producer, N consumer processes (stub answerer, ${scale.config.stubLatencyMs} ms an answer), ${machineLine} ==`, formatScale(scale), '', `results: ${file}`]);
+  }
+
+  if (benchmarks.includes('capacity')) {
+    const capacity = await runCapacityBench(
+      {
+        sizes: envInts('BENCH_CAPACITY_SESSIONS', [1, 4, 8, 16, 32]),
+        questionsPerSession: Math.max(1, envInt('BENCH_CAPACITY_QUESTIONS', 10)),
+        latencyMs: envInt('BENCH_CAPACITY_LATENCY_MS', 1500),
+        baselineN: Math.max(1, envInt('BENCH_CAPACITY_BASELINE_N', 12)),
+        baselineBudgetSec: envInt('BENCH_CAPACITY_BASELINE_SEC', 180),
+        shard: process.env.BENCH_SHARD !== '0',
+        shardN: Math.max(1, envInt('BENCH_SHARD_N', 40)),
+        shardSlowN: Math.max(1, envInt('BENCH_SHARD_SLOW_N', 8)),
+        shardSessions: Math.max(1, envInt('BENCH_SHARD_SESSIONS', 4)),
+        executable: process.env.BENCH_CLAUDE_BIN || CLAUDE_BIN,
+      },
+      log,
+      stopping.signal,
+    );
+    const file = join(RESULTS, 'capacity.json');
+    writeFileSync(file, `${JSON.stringify({ ...capacity, machine, environment, finishedAt: new Date().toISOString() }, null, 2)}\n`);
+    report(['', `== capacity: one host (producer + one \`consumer --sessions N\`, real Claude Code) at ${capacity.config.latencyMs} ms a reply, ${machineLine} ==`, formatCapacity(capacity), '', `results: ${file}`]);
   }
 
   if (benchmarks.length > 0 && process.env.BENCH_REPORT !== '0') {

@@ -25,9 +25,12 @@ export function queryIdsIn(text: string): string[] {
 /** Answers every request with the query id of the last question it carries, so answers can be checked. */
 export const echoQueryId: Responder = (req) => {
   const ids = queryIdsIn(req.lastUser);
-  return { kind: 'text', text: `Answer to ${ids.at(-1) ?? 'nothing'}: see the retry module (notes.md:3-4).` };
+  return { kind: 'text', text: `${answerMark(ids.at(-1) ?? 'nothing')} see the retry module (notes.md:3-4).` };
 };
 
+/** What the answer to `queryId` starts with. */
+export const answerMark = (queryId: string): string => `Answer to ${queryId}:`;
+
 export function answersItsQuestion(text: string, queryId: string): boolean {
-  return text.includes(`Answer to ${queryId}:`);
+  return text.includes(answerMark(queryId));
 }

@@ -1,0 +1,46 @@
+/** The capacity benchmark's printed report: a row per size beside the baseline, then the shard comparison. */
+import type { CapacityResult, CapacitySize, ShardComparison } from '../capacity.js';
+import { table } from '../numbers.js';
+import { CPU_PARTS } from './hostMeter.js';
+
+const cell = (v: number | null | undefined, unit = '') => (v === null || v === undefined ? '-' : `${v}${unit}`);
+
+/** Every answer exactly once, none an error, the ledger agreeing. */
+export function sizeAnsweredOnce(s: CapacitySize): boolean {
+  const c = s.check;
+  return c.notOnceCount === 0 && c.responseRows === s.questions && c.errorResponses === 0 && c.wrongAnswers === 0 && c.ledgerWrong === 0;
+}
+
+export function formatCapacity(r: CapacityResult): string {
+  const b = r.baseline;
+  const sizes: string[][] = [
+    ['sessions', 'questions', 'q/s', 'ideal q/s', 'speed-up', 'floor', 'p50 / p99 ms', ...CPU_PARTS.map((p) => `${p} ms/q`), 'RSS/session MB p50 / max', 'answered once'],
+    ...r.sizes.map((s) => [
+      String(s.sessions), String(s.questions), cell(s.questionsPerSec), cell(s.idealQps), cell(s.speedup, 'x'), s.target ? `>= ${s.target}x` : '',
+      s.questionMs ? `${s.questionMs.p50} / ${s.questionMs.p99}` : '-', ...CPU_PARTS.map((p) => cell(s.cpuMsPerQuestion[p])),
+      s.rssPerSessionMB ? `${s.rssPerSessionMB.p50} / ${s.rssPerSessionMB.max}` : '-', sizeAnsweredOnce(s) ? 'yes' : 'NO',
+    ]),
+  ];
+  return [
+    `baseline (claude -p per question, serially, ${r.config.latencyMs} ms API): ${b.done} questions, ${cell(b.secPerQuestion)} s per question, ${cell(b.questionsPerSec)} q/s; answered ${b.answered}, failed ${b.failed}`,
+    `per-question overhead with one session: ${cell(r.overheadSec, ' s')} beyond the API's ${r.config.latencyMs} ms (the ideal's basis)`,
+    '',
+    table(sizes),
+    ...(r.shard.length ? ['', table(shardRows(r.shard))] : []),
+    ...(r.leftoverProcesses ? [`  note: ${r.leftoverProcesses} baseline process(es) were still running at the end`] : []),
+  ].join('\n');
+}
+
+export function shardRows(shard: ShardComparison[]): string[][] {
+  return [
+    ['API latency', 'old shard (replica)', 'autopoll', 'speed-up', 'floor', 'answered once'],
+    ...shard.map((c) => [
+      `${c.latencyMs} ms`,
+      `${c.replica.questions} q in ${c.replica.totalSec} s (${c.replica.questionsPerSec} q/s)`,
+      `${c.autopoll.questions} q in ${c.autopoll.totalSec} s (${c.autopoll.questionsPerSec} q/s), --sessions ${c.sessions}`,
+      cell(c.speedup, 'x'),
+      c.target ? `>= ${c.target}x` : '',
+      `${c.replica.answeredOnce ? 'yes' : 'NO'} / ${c.autopoll.answeredOnce ? 'yes' : 'NO'}`,
+    ]),
+  ];
+}
