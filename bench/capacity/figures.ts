@@ -24,3 +24,9 @@ export function withIdeal(sizes: CapacitySize[], baselineQps: number | null, lat
     })),
   };
 }
+
+/** Every answer exactly once, none an error or naming another question, the ledger agreeing. */
+export function sizeAnsweredOnce(s: CapacitySize): boolean {
+  const c = s.check;
+  return c.notOnceCount === 0 && c.responseRows === s.questions && c.errorResponses === 0 && c.wrongAnswers === 0 && c.ledgerWrong === 0;
+}

@@ -1,15 +1,10 @@
 /** The capacity benchmark's printed report: a row per size beside the baseline, then the shard comparison. */
-import type { CapacityResult, CapacitySize, ShardComparison } from '../capacity.js';
+import type { CapacityResult, ShardComparison } from '../capacity.js';
 import { table } from '../numbers.js';
+import { sizeAnsweredOnce } from './figures.js';
 import { CPU_PARTS } from './hostMeter.js';
 
 const cell = (v: number | null | undefined, unit = '') => (v === null || v === undefined ? '-' : `${v}${unit}`);
-
-/** Every answer exactly once, none an error, the ledger agreeing. */
-export function sizeAnsweredOnce(s: CapacitySize): boolean {
-  const c = s.check;
-  return c.notOnceCount === 0 && c.responseRows === s.questions && c.errorResponses === 0 && c.wrongAnswers === 0 && c.ledgerWrong === 0;
-}
 
 export function formatCapacity(r: CapacityResult): string {
   const b = r.baseline;

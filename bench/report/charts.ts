@@ -13,6 +13,7 @@
  * (targets, percentiles) these charts need from one spec.
  */
 import type { TopLevelSpec } from 'vega-lite';
+import type { CapacityResult } from '../capacity.js';
 import type { ClaudeResult } from '../claude.js';
 import type { PipelineResult } from '../pipeline.js';
 import type { ScaleResult } from '../scale.js';
@@ -20,7 +21,7 @@ import { scenarioLabel, soakPhaseLabel } from './labels.js';
 import { readSoak } from './soak.js';
 
 /** The charts the report can have; each is written to bench/report/<name>.svg. */
-export const CHART_NAMES = ['pipeline-throughput', 'pipeline-latency', 'claude', 'scale', 'soak-cpu'] as const;
+export const CHART_NAMES = ['pipeline-throughput', 'pipeline-latency', 'claude', 'scale', 'capacity', 'soak-cpu'] as const;
 export type ChartName = (typeof CHART_NAMES)[number];
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
@@ -178,26 +179,47 @@ export function claudeChart(result: ClaudeResult): TopLevelSpec | null {
 
 /** Scale-out: measured throughput against the ideal (sessions x 1000 / latency), by consumer processes. */
 export function scaleChart(result: ScaleResult): TopLevelSpec | null {
-  if (result.phases.length === 0) return null;
-  // Ideal first, so that the measured line is drawn over it (they coincide when scaling is perfect).
-  const values = result.phases.flatMap((p) => [
-    { consumers: p.consumers, series: 'ideal', qps: p.idealQps },
-    { consumers: p.consumers, series: 'measured', qps: p.questionsPerSec },
-  ]);
   const c = result.config;
+  return measuredVsIdealChart(
+    'Scale-out throughput',
+    `1 producer, N consumers x ${c.sessionsPerConsumer} sessions, stub answerer ${c.stubLatencyMs} ms; ideal = sessions x ${1000 / c.stubLatencyMs}/s; ${c.windowSec} s window`,
+    { field: 'consumers', title: 'consumer processes' },
+    result.phases.map((p) => ({ x: p.consumers, measured: p.questionsPerSec, ideal: p.idealQps })),
+  );
+}
+
+/** Capacity of one host: measured throughput against the ideal, by the consumer's sessions. */
+export function capacityChart(result: CapacityResult): TopLevelSpec | null {
+  const c = result.config;
+  const overhead = result.overheadSec === null ? 'not measured' : `${result.overheadSec} s`;
+  return measuredVsIdealChart(
+    'Capacity of one host at a real API latency',
+    `producer + one consumer --sessions N, real Claude Code, fake API ${c.latencyMs} ms a reply; ideal = N / (latency + overhead at N=1, ${overhead})`,
+    { field: 'sessions', title: 'Claude Code sessions (--sessions)' },
+    result.sizes.map((s) => ({ x: s.sessions, measured: s.questionsPerSec, ideal: s.idealQps })),
+  );
+}
+
+/** A measured throughput line over its ideal line (drawn wide and grey, under it), labelled with the measured figures. */
+function measuredVsIdealChart(
+  title: string, subtitle: string, x: { field: string; title: string }, points: Array<{ x: number; measured: number; ideal: number | null }>,
+): TopLevelSpec | null {
+  if (points.length === 0) return null;
+  // Ideal first, so that the measured line is drawn over it (they coincide when scaling is perfect).
+  const values = points.flatMap((p) => [
+    ...(p.ideal === null ? [] : [{ [x.field]: p.x, series: 'ideal', qps: p.ideal }]),
+    { [x.field]: p.x, series: 'measured', qps: p.measured },
+  ]);
   const domain = ['measured', 'ideal'];
   // One legend: the three channels share the field, title and legend, so Vega-Lite merges them.
   const legend = { orient: 'top-left' as const, symbolType: 'stroke' };
   return {
-    ...base(
-      'Scale-out throughput',
-      `1 producer, N consumers x ${c.sessionsPerConsumer} sessions, stub answerer ${c.stubLatencyMs} ms; ideal = sessions x ${1000 / c.stubLatencyMs}/s; ${c.windowSec} s window`,
-    ),
+    ...base(title, subtitle),
     width: 420,
     height: 260,
     data: { values },
     encoding: {
-      x: { field: 'consumers', type: 'quantitative', title: 'consumer processes', axis: { values: result.phases.map((p) => p.consumers), format: 'd' }, scale: { zero: true } },
+      x: { field: x.field, type: 'quantitative', title: x.title, axis: { values: points.map((p) => p.x), format: 'd' }, scale: { zero: true } },
       y: { field: 'qps', type: 'quantitative', title: 'questions per second' },
       color: { field: 'series', type: 'nominal', title: null, scale: { domain, range: ['#4c78a8', '#b8b8b8'] }, legend },
     },
@@ -247,7 +269,7 @@ export function soakCpuChart(soak: unknown): TopLevelSpec | null {
 }
 
 /** Every chart the results allow, by name (absent results, no chart). */
-export function buildCharts(results: { pipeline?: PipelineResult | null; claude?: ClaudeResult | null; scale?: ScaleResult | null; soak?: unknown }): Partial<Record<ChartName, TopLevelSpec>> {
+export function buildCharts(results: { pipeline?: PipelineResult | null; claude?: ClaudeResult | null; scale?: ScaleResult | null; capacity?: CapacityResult | null; soak?: unknown }): Partial<Record<ChartName, TopLevelSpec>> {
   const charts: Partial<Record<ChartName, TopLevelSpec>> = {};
   const put = (name: ChartName, spec: TopLevelSpec | null) => {
     if (spec) charts[name] = spec;
@@ -258,6 +280,7 @@ export function buildCharts(results: { pipeline?: PipelineResult | null; claude?
   }
   if (results.claude) put('claude', claudeChart(results.claude));
   if (results.scale) put('scale', scaleChart(results.scale));
+  if (results.capacity) put('capacity', capacityChart(results.capacity));
   if (results.soak) put('soak-cpu', soakCpuChart(results.soak));
   return charts;
 }

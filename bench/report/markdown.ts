@@ -3,12 +3,14 @@
  * and versions, and the chart files written beside it. Every figure comes from the results; the
  * words around them are fixed.
  */
+import type { CapacityResult } from '../capacity.js';
 import type { ClaudeResult } from '../claude.js';
 import type { PipelineResult } from '../pipeline.js';
 import type { ScaleResult } from '../scale.js';
 import type { ChartName } from './charts.js';
 import type { BenchEnvironment } from './environment.js';
 import { scenarioLabel } from './labels.js';
+import { capacityOtherCpu, capacitySection, capacitySummary } from './markdown/capacity.js';
 import { claudeSection, claudeSummary, phaseName } from './markdown/claude.js';
 import { mdTable, otherCpu, percent, when } from './markdown/format.js';
 import { environmentSection } from './markdown/machine.js';
@@ -33,6 +35,7 @@ export interface ReportInput {
   pipeline: (PipelineResult & RunInfo) | null;
   claude: (ClaudeResult & RunInfo) | null;
   scale: (ScaleResult & RunInfo) | null;
+  capacity: (CapacityResult & RunInfo) | null;
   /** bench/results/soak.json as parsed, null when absent. */
   soak: unknown;
   /** The charts written, as links relative to REPORT.md. */
@@ -55,6 +58,7 @@ function otherWork(input: ReportInput): string | null {
   for (const s of input.pipeline?.scenarios ?? []) parts.push(`pipeline throughput (${scenarioLabel(s)}) ${percent(otherCpu(s.throughput.cpu))}`);
   for (const p of input.claude?.phases ?? []) parts.push(`Claude Code (${phaseName(p)}) ${percent(otherCpu({ machine: p.cpu.machine, claude: p.cpu.claude, bench: p.cpu.bench }))}`);
   for (const p of input.scale?.phases ?? []) parts.push(`scale-out (${p.consumers}) ${percent(otherCpu(p.cpu))}`);
+  for (const s of input.capacity?.sizes ?? []) parts.push(`capacity (${s.sessions} session${s.sessions === 1 ? '' : 's'}) ${percent(capacityOtherCpu(s))}`);
   if (parts.length === 0) return null;
   const cores = input.environment ? ` of ${input.environment.machine.cores * 100}%` : '';
   return `CPU used by other work on the machine while each benchmark measured (the machine's less the benchmark's own processes, % of one core${cores}): ${parts.join(', ')}. ` +
@@ -67,6 +71,7 @@ export function renderReport(input: ReportInput): string {
     ...(input.pipeline ? pipelineSummary(input.pipeline) : [['pipeline', notRun('pipeline'), '', '']]),
     ...(input.claude ? claudeSummary(input.claude) : [['Claude Code', notRun('claude'), '', '']]),
     ...(input.scale ? scaleSummary(input.scale) : [['scale-out', notRun('scale'), '', '']]),
+    ...(input.capacity ? capacitySummary(input.capacity) : [['capacity of one host', notRun('capacity'), '', '']]),
     ...soakSummary(input.soak),
   ];
   const lines = [
@@ -85,6 +90,7 @@ export function renderReport(input: ReportInput): string {
     ...section('Pipeline: bridge -> producer -> Redis -> consumer -> bridge', 'pipeline', input.pipeline?.scenarios.length ? pipelineSection(input, input.pipeline) : null),
     ...section('Claude Code: persistent pool vs one `claude -p` per question', 'claude', input.claude?.phases.length ? claudeSection(input, input.claude) : null),
     ...section('Scale-out: 1, 2, 4 consumer processes', 'scale', input.scale?.phases.length ? scaleSection(input, input.scale) : null),
+    ...section('Capacity: one host at a real API latency', 'capacity', input.capacity?.sizes.length ? capacitySection(input, input.capacity) : null),
     ...soakSection(input),
   ];
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;

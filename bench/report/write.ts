@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import type { CapacityResult } from '../capacity.js';
 import type { ClaudeResult } from '../claude.js';
 import type { PipelineResult } from '../pipeline.js';
 import type { ScaleResult } from '../scale.js';
@@ -55,10 +56,11 @@ export async function writeReport(options: WriteReportOptions): Promise<{ report
   const pipeline = readJson<PipelineResult & RunInfo>(join(resultsDir, 'pipeline.json'));
   const claude = readJson<ClaudeResult & RunInfo>(join(resultsDir, 'claude.json'));
   const scale = readJson<ScaleResult & RunInfo>(join(resultsDir, 'scale.json'));
+  const capacity = readJson<CapacityResult & RunInfo>(join(resultsDir, 'capacity.json'));
   const soak = readJson<unknown>(join(resultsDir, 'soak.json'));
 
   mkdirSync(chartsDir, { recursive: true });
-  const specs = buildCharts({ pipeline, claude, scale, soak });
+  const specs = buildCharts({ pipeline, claude, scale, capacity, soak });
   const links: Partial<Record<ChartName, string>> = {};
   const written: string[] = [];
   for (const name of CHART_NAMES) {
@@ -74,8 +76,8 @@ export async function writeReport(options: WriteReportOptions): Promise<{ report
     written.push(file);
   }
 
-  const { environment, from } = environmentFor([['pipeline', pipeline], ['claude', claude], ['scale', scale]]);
-  const input: ReportInput = { generatedAt: new Date().toISOString(), command: options.command, environment, environmentFrom: from, pipeline, claude, scale, soak, charts: links };
+  const { environment, from } = environmentFor([['pipeline', pipeline], ['claude', claude], ['scale', scale], ['capacity', capacity]]);
+  const input: ReportInput = { generatedAt: new Date().toISOString(), command: options.command, environment, environmentFrom: from, pipeline, claude, scale, capacity, soak, charts: links };
   writeFileSync(reportFile, renderReport(input));
   return { reportFile, charts: written };
 }

@@ -1,8 +1,10 @@
 import { compile } from 'vega-lite';
 import { describe, expect, it } from 'vitest';
+import type { CapacityResult, CapacitySize } from '../../bench/capacity.js';
+import { withIdeal } from '../../bench/capacity/figures.js';
 import type { ClaudeResult, PhaseResult } from '../../bench/claude.js';
 import type { PipelineResult, ScenarioResult, ThroughputResult } from '../../bench/pipeline.js';
-import { buildCharts, claudeChart, niceStep, pipelineLatencyChart, pipelineThroughputChart, scaleChart, soakCpuChart } from '../../bench/report/charts.js';
+import { buildCharts, capacityChart, claudeChart, niceStep, pipelineLatencyChart, pipelineThroughputChart, scaleChart, soakCpuChart } from '../../bench/report/charts.js';
 import type { BenchEnvironment } from '../../bench/report/environment.js';
 import { renderReport, SOAK_ABSENT, type ReportInput } from '../../bench/report/markdown.js';
 import { renderSvg } from '../../bench/report/render.js';
@@ -92,6 +94,43 @@ const SCALE: ScaleResult = {
   efficiency: [{ consumers: 1, efficiency: 1 }, { consumers: 2, efficiency: 1.001 }, { consumers: 4, efficiency: 0.782 }],
 };
 
+function capacitySize(sessions: number, qps: number, answered = sessions * 10): CapacitySize {
+  const questions = sessions * 10;
+  return {
+    sessions, questions, consumerReadySec: 3, totalSec: questions / qps, questionsPerSec: qps, idealQps: null, speedup: null, target: null,
+    questionMs: dist(1600, 3200),
+    cpuMsPerQuestion: { producer: 2, consumer: 5, claude: 130, redis: 1, bench: 10, machine: 200 },
+    cpuSec: { producer: 0.1, consumer: 0.2, claude: 5, redis: 0.05, bench: 0.4, machine: 8 },
+    rssPerSessionMB: dist(195, 210), rssTotalMB: 200 * sessions,
+    check: {
+      asked: questions, responseRows: answered, notOnce: answered === questions ? [] : ['q:0'], notOnceCount: questions - answered, errorResponses: 0,
+      wrongAnswers: 0, wrongAnswerSample: [], ledgerWrong: 0, ledgerWrongSample: [], unreadForB: 0,
+    },
+    logLines: { warnings: 0, errors: 0, first: [] },
+  };
+}
+
+const CAPACITY_CONFIG: CapacityResult['config'] = {
+  sizes: [1, 4, 32], questionsPerSession: 10, latencyMs: 1500, baselineN: 12, baselineBudgetSec: 180, shard: true, shardN: 40, shardSlowN: 8, shardSessions: 4, executable: '/x/claude',
+};
+
+/** 1 session at 0.625 q/s (1.6 s a question: 0.1 s beyond the latency); the baseline at 0.4 q/s. */
+const CAPACITY_FIGURES = withIdeal([capacitySize(1, 0.625), capacitySize(4, 2.4), capacitySize(32, 11, 319)], 0.4, 1500, 30);
+
+const CAPACITY: CapacityResult = {
+  benchmark: 'capacity',
+  targets: { speedupAt32: 30, shardAtZeroLatency: 15 },
+  config: CAPACITY_CONFIG,
+  overheadSec: CAPACITY_FIGURES.overheadSec,
+  baseline: { ...phase(null, 2.5, null, null), done: 12, questionsPerSec: 0.4 },
+  sizes: CAPACITY_FIGURES.sizes,
+  shard: [
+    { latencyMs: 0, sessions: 4, replica: { questions: 40, totalSec: 40, questionsPerSec: 1, answeredOnce: true }, autopoll: { questions: 40, totalSec: 2, questionsPerSec: 20, answeredOnce: true }, speedup: 20, target: 15 },
+    { latencyMs: 1500, sessions: 4, replica: { questions: 8, totalSec: 20, questionsPerSec: 0.4, answeredOnce: true }, autopoll: { questions: 40, totalSec: 16, questionsPerSec: 2.5, answeredOnce: true }, speedup: 6.3, target: null },
+  ],
+  leftoverProcesses: 0,
+};
+
 /** The shape test/chaos/soak.chaos.test.ts writes, cut down. */
 const SOAK = {
   benchmark: 'soak',
@@ -142,6 +181,7 @@ function input(over: Partial<ReportInput> = {}): ReportInput {
     pipeline: { ...PIPELINE, finishedAt: '2026-11-22T06:10:00.000Z', environment: ENV },
     claude: { ...CLAUDE, finishedAt: '2026-11-22T06:14:00.000Z', environment: ENV },
     scale: { ...SCALE, finishedAt: '2026-11-22T06:16:00.000Z' },
+    capacity: null,
     soak: SOAK,
     charts: { 'pipeline-throughput': 'report/pipeline-throughput.svg', claude: 'report/claude.svg', scale: 'report/scale.svg' },
     ...over,
@@ -258,6 +298,50 @@ describe('renderReport', () => {
   });
 });
 
+describe('the capacity benchmark', () => {
+  const md = renderReport(input({ capacity: CAPACITY, charts: { capacity: 'report/capacity.svg' } }));
+
+  it('derives the ideal from the overhead measured with one session, and the speed-up over the baseline', () => {
+    expect(CAPACITY.overheadSec).toBe(0.1);
+    expect(CAPACITY.sizes.map((s) => [s.sessions, s.idealQps, s.speedup, s.target])).toEqual([[1, 0.63, 1.6, null], [4, 2.5, 6, null], [32, 20, 27.5, 30]]);
+    const noOne = withIdeal([capacitySize(4, 2.4)], null, 1500, 30);
+    expect(noOne.overheadSec).toBeNull();
+    expect(noOne.sizes[0]).toMatchObject({ idealQps: null, speedup: null });
+  });
+
+  it('summarises throughput against the floors, and whether every answer came once', () => {
+    expectRows(md, [
+      '| throughput of one host, `--sessions 32`, 1.5 s API latency | 11 q/s (27.5x the baseline; ideal 20 q/s) | >= 30x the baseline | **missed** |',
+      '| throughput of one host, `--sessions 4`, 1.5 s API latency | 2.4 q/s (6x the baseline; ideal 2.5 q/s) |  |  |',
+      '| every question answered exactly once (capacity) | **no** | yes | **missed** |',
+      '| vs the old shard, 40 questions waiting, zero-latency API, `--sessions 4` | 20x (40 s for 40 vs 2 s for 40) | >= 15x | met |',
+      '| vs the old shard, 40 questions waiting, 1.5 s API latency, `--sessions 4` | 6.3x (20 s for 8 vs 16 s for 40) |  |  |',
+    ]);
+  });
+
+  it('gives a row per size with CPU by process and RSS per session, the shard table and the chart', () => {
+    expectRows(md, [
+      '| 32 | 320 | 11 q/s | 20 q/s | 27.5x (>= 30x: **missed**) | 1,600 / 3,200 ms | 2 ms | 5 ms | 130 ms | 1 ms | 10 ms | 200 ms | 195 / 420 MB | **no** (319/320) |',
+      '| 1 | 10 | 0.63 q/s | 0.63 q/s | 1.6x | 1,600 / 3,200 ms | 2 ms | 5 ms | 130 ms | 1 ms | 10 ms | 200 ms | 195 / 420 MB | yes (10/10) |',
+      '| zero-latency API | 40 questions in 40 s (1 q/s) | 40 questions in 2 s (20 q/s) | 20x (>= 15x: met) | yes / yes |',
+      '| capacity | - | - | --sessions 1, 4, 32, 10 questions a session, 1500 ms API latency |',
+    ]);
+    expect(md).toContain('![throughput against sessions, measured vs ideal](report/capacity.svg)');
+    expect(md).toContain('capacity (1 session) 14%, capacity (4 sessions) 13%, capacity (32 sessions) 8%.');
+  });
+
+  it('says how to measure it when it did not run', () => {
+    expectRows(renderReport(input()), ['| capacity of one host | not measured in this run: run `npm run bench -- capacity` |  |  |']);
+  });
+
+  it('charts measured throughput over the ideal by sessions', () => {
+    const values = (capacityChart(CAPACITY)!.data as { values: unknown[] }).values;
+    expect(values).toContainEqual({ sessions: 32, series: 'measured', qps: 11 });
+    expect(values).toContainEqual({ sessions: 32, series: 'ideal', qps: 20 });
+    expect(capacityChart({ ...CAPACITY, sizes: [] })).toBeNull();
+  });
+});
+
 describe('readSoak', () => {
   it('reads each phase of the soak file', () => {
     const s = readSoak(SOAK)!;
@@ -329,8 +413,8 @@ describe('charts', () => {
   });
 
   it('compile with Vega-Lite without a warning and render to SVG headless', async () => {
-    const charts = buildCharts({ pipeline: PIPELINE, claude: CLAUDE, scale: SCALE, soak: SOAK });
-    expect(Object.keys(charts).sort()).toEqual(['claude', 'pipeline-latency', 'pipeline-throughput', 'scale', 'soak-cpu']);
+    const charts = buildCharts({ pipeline: PIPELINE, claude: CLAUDE, scale: SCALE, capacity: CAPACITY, soak: SOAK });
+    expect(Object.keys(charts).sort()).toEqual(['capacity', 'claude', 'pipeline-latency', 'pipeline-throughput', 'scale', 'soak-cpu']);
     for (const [name, spec] of Object.entries(charts)) {
       const warnings: string[] = [];
       const logger = { level: () => logger, error: (...m: unknown[]) => void warnings.push(`${name}: ${m.join(' ')}`), warn: (...m: unknown[]) => void warnings.push(`${name}: ${m.join(' ')}`), info: () => logger, debug: () => logger };

@@ -39,6 +39,7 @@ export function environmentSection(input: ReportInput): string[] {
     ['pipeline', input.pipeline, input.pipeline ? `${num(input.pipeline.config.throughputN)} questions x ${input.pipeline.config.throughputRepeat} run${input.pipeline.config.throughputRepeat === 1 ? '' : 's'}, ${input.pipeline.config.latencyN} latency questions, ${num(input.pipeline.config.oldMessages)} old messages` : ''],
     ['claude', input.claude, input.claude ? `${input.claude.config.n} questions per pool phase (baseline ${input.claude.config.baselineN}), pools of ${input.claude.config.pools.join(', ')}` : ''],
     ['scale', input.scale, input.scale ? `${input.scale.config.consumers.join(', ')} consumers, ${input.scale.config.windowSec} s windows` : ''],
+    ['capacity', input.capacity, input.capacity ? `--sessions ${input.capacity.config.sizes.join(', ')}, ${input.capacity.config.questionsPerSession} questions a session, ${input.capacity.config.latencyMs} ms API latency` : ''],
   ];
   out.push(
     mdTable([
