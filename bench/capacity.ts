@@ -61,7 +61,9 @@ export interface CapacitySize {
   /** Asked -> answer row, per question. */
   questionMs: Distribution | null;
   cpuMsPerQuestion: Record<CpuPart, number | null>;
+  /** CPU seconds by process over the metered time (start of asking -> last answer seen), and that time. */
   cpuSec: Record<CpuPart, number | null>;
+  meteredSec: number;
   /** Each Claude Code session's largest RSS. */
   rssPerSessionMB: Distribution | null;
   rssTotalMB: number | null;

@@ -19,6 +19,8 @@ export interface HostPids {
 }
 
 export interface HostUse {
+  /** Seconds between start() and stop(). */
+  wallSec: number;
   /** CPU seconds of each part over the measurement. */
   cpuSec: Record<CpuPart, number | null>;
   /** Each Claude Code session's largest RSS over the measurement, MB. */
@@ -29,6 +31,7 @@ export interface HostUse {
 
 export class HostMeter {
   private before: Record<CpuPart, number | undefined> | undefined;
+  private startedAt = 0;
   private readonly peakKb = new Map<number, number>();
   private peakTotalKb = 0;
   private readonly sampler = new Sampler(500, async () => this.sampleRss());
@@ -36,6 +39,7 @@ export class HostMeter {
   constructor(private readonly pids: HostPids) {}
 
   start(): void {
+    this.startedAt = performance.now();
     this.before = this.cpu();
     this.sampleRss();
     this.sampler.start();
@@ -53,7 +57,7 @@ export class HostMeter {
       }),
     ) as Record<CpuPart, number | null>;
     const peaks = [...this.peakKb.values()].map((kb) => kb / 1024);
-    return { cpuSec, rssPerSessionMB: distribution(peaks), rssTotalMB: peaks.length ? round(this.peakTotalKb / 1024, 0) : null };
+    return { wallSec: round((performance.now() - this.startedAt) / 1000, 2), cpuSec, rssPerSessionMB: distribution(peaks), rssTotalMB: peaks.length ? round(this.peakTotalKb / 1024, 0) : null };
   }
 
   /**

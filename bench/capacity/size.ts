@@ -46,6 +46,7 @@ export async function runSize(sessions: number, config: CapacityConfig, env: Nod
       questionMs: distribution(times.perQuestionMs),
       cpuMsPerQuestion: Object.fromEntries(CPU_PARTS.map((p) => [p, perQuestion(use.cpuSec[p])])) as CapacitySize['cpuMsPerQuestion'],
       cpuSec: use.cpuSec,
+      meteredSec: use.wallSec,
       rssPerSessionMB: use.rssPerSessionMB,
       rssTotalMB: use.rssTotalMB,
       check,

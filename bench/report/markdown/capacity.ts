@@ -10,12 +10,12 @@ const sizeOk = (s: CapacitySize) => s.target !== null && (s.speedup ?? 0) >= s.t
 const shardOk = (c: ShardComparison) => c.target !== null && (c.speedup ?? 0) >= c.target;
 const latency = (ms: number) => (ms === 0 ? 'zero-latency API' : `${num(ms / 1000, 1)} s API latency`);
 
-/** CPU of other work on the machine while a size measured, % of one core over its span. */
+/** CPU of other work on the machine while a size was metered, % of one core. */
 export function capacityOtherCpu(s: CapacitySize): number | null {
   const machine = s.cpuSec.machine;
-  if (machine === null || s.totalSec <= 0) return null;
+  if (machine === null || s.meteredSec <= 0) return null;
   const ours = CPU_PARTS.filter((p) => p !== 'machine').reduce((sum, p) => sum + (s.cpuSec[p] ?? 0), 0);
-  return Math.max(0, Math.round(((machine - ours) / s.totalSec) * 100));
+  return Math.max(0, Math.round(((machine - ours) / s.meteredSec) * 100));
 }
 
 export function capacitySummary(r: CapacityResult): string[][] {
