@@ -78,6 +78,8 @@ export interface ShardRun {
   questionsPerSec: number;
   /** Every question answered exactly once by an answer naming it (and, for autopoll, the ledger agreeing). */
   answeredOnce: boolean;
+  /** Autopoll: the producer's spawn -> its first heartbeat, part of totalSec; null for the replica. */
+  producerReadySec: number | null;
 }
 
 export interface ShardComparison {

@@ -32,7 +32,7 @@ export function shardRows(shard: ShardComparison[]): string[][] {
     ...shard.map((c) => [
       `${c.latencyMs} ms`,
       `${c.replica.questions} q in ${c.replica.totalSec} s (${c.replica.questionsPerSec} q/s)`,
-      `${c.autopoll.questions} q in ${c.autopoll.totalSec} s (${c.autopoll.questionsPerSec} q/s), --sessions ${c.sessions}`,
+      `${c.autopoll.questions} q in ${c.autopoll.totalSec} s (${c.autopoll.questionsPerSec} q/s; serving after ${cell(c.autopoll.producerReadySec, ' s')}), --sessions ${c.sessions}`,
       cell(c.speedup, 'x'),
       c.target ? `>= ${c.target}x` : '',
       `${c.replica.answeredOnce ? 'yes' : 'NO'} / ${c.autopoll.answeredOnce ? 'yes' : 'NO'}`,

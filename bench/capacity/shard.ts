@@ -37,7 +37,7 @@ export async function compareWithShard(setting: ShardSetting, config: CapacityCo
   try {
     log(`[${tag}] autopoll: \`consumer --sessions ${config.shardSessions}\` warm, producer started with ${setting.autopollQuestions} questions waiting`);
     const autopoll = await runAutopoll(stack, setting.autopollQuestions, config, env, tag);
-    log(`[${tag}]   ${autopoll.questions} in ${autopoll.totalSec} s (${autopoll.questionsPerSec} q/s); the old shard's replica on ${setting.replicaQuestions} waiting questions`);
+    log(`[${tag}]   ${autopoll.questions} in ${autopoll.totalSec} s (${autopoll.questionsPerSec} q/s; the producer serving after ${autopoll.producerReadySec} s); the old shard's replica on ${setting.replicaQuestions} waiting questions`);
     const replica = await runReplica(stack, setting.replicaQuestions, config, env, toolsRoot, tag);
     const speedup = replica.questionsPerSec > 0 ? round(autopoll.questionsPerSec / replica.questionsPerSec, 1) : null;
     log(`[${tag}]   ${replica.questions} in ${replica.totalSec} s (${replica.questionsPerSec} q/s): autopoll ${speedup ?? '-'}x the old shard${setting.target ? ` (floor >= ${setting.target}x)` : ''}`);
@@ -57,11 +57,19 @@ async function runReplica(stack: BenchStack, n: number, config: CapacityConfig, 
   const stop = cleanup.add('stop the old shard replica', () => {
     if (child.pid) killGroup(child.pid);
   });
+  let spawnError: Error | undefined;
+  child.once('error', (err) => (spawnError = err));
+  // It runs until killed: its exit (or a failed spawn) ends the wait at once.
+  const guard = {
+    assertRunning: () => {
+      if (spawnError || child.exitCode !== null || child.signalCode !== null) throw new Error(`the old shard's replica ${spawnError ? `did not start: ${spawnError.message}` : `exited (${child.exitCode ?? child.signalCode})`}`);
+    },
+  };
   try {
     // Up to a poll, then each question's process to its 60 s timeout.
-    const { last } = await new AnswerCounter(stack.bridge, conv, []).waitFor(asked.messageIds.at(-1)!, n, 10_000 + n * 62_000);
+    const { last } = await new AnswerCounter(stack.bridge, conv, [guard]).waitFor(asked.messageIds.at(-1)!, n, 10_000 + n * 62_000);
     // It keeps no ledger: its answers are checked, its bookkeeping is not.
-    return finish(stack, conv, asked, startedAt, last, false);
+    return { ...finish(stack, conv, asked, startedAt, last, false), producerReadySec: null };
   } finally {
     await stop();
   }
@@ -72,16 +80,16 @@ async function runAutopoll(stack: BenchStack, n: number, config: CapacityConfig,
   const { consumer } = await startWarmConsumer(stack, config.shardSessions, env, `consumer (${tag})`);
   const asked = askAll(stack.bridge, conv, `${tag}-autopoll`, n);
   const startedAt = nowMs();
-  const { producer } = await stack.startProducer(conv, { name: `producer (${tag})` });
+  const { producer, readySec } = await stack.startProducer(conv, { name: `producer (${tag})` });
   const answers = new AnswerCounter(stack.bridge, conv, [consumer, producer]);
   const { last } = await answers.waitFor(asked.messageIds.at(-1)!, n, 60_000 + (n / config.shardSessions) * (config.latencyMs + 5_000));
-  const run = finish(stack, conv, asked, startedAt, last, true);
+  const run = { ...finish(stack, conv, asked, startedAt, last, true), producerReadySec: readySec };
   // Stopped before the replica runs: the machine is its alone, as the old shard's was.
   await Promise.all([producer.stop(), consumer.stop()]);
   return run;
 }
 
-function finish(stack: BenchStack, conv: { id: string }, asked: Asked, startedAtMs: number, last: string, withLedger: boolean): ShardRun {
+function finish(stack: BenchStack, conv: { id: string }, asked: Asked, startedAtMs: number, last: string, withLedger: boolean): Omit<ShardRun, 'producerReadySec'> {
   const lastMs = (parseBridgeTimestamp(last) ?? 0) / 1000;
   const totalSec = round((lastMs - startedAtMs) / 1000, 2);
   const check = exactlyOnce(stack.bridge, conv.id, asked, { expectedAnswer: answerMark });

@@ -83,7 +83,7 @@ export function capacitySection(input: ReportInput, r: CapacityResult): string[]
         ...r.shard.map((s) => [
           latency(s.latencyMs),
           `${s.replica.questions} questions in ${num(s.replica.totalSec, 2)} s (${num(s.replica.questionsPerSec, 2)} q/s)`,
-          `${s.autopoll.questions} questions in ${num(s.autopoll.totalSec, 2)} s (${num(s.autopoll.questionsPerSec, 2)} q/s)`,
+          `${s.autopoll.questions} questions in ${num(s.autopoll.totalSec, 2)} s (${num(s.autopoll.questionsPerSec, 2)} q/s; serving after ${num(s.autopoll.producerReadySec, 2)} s)`,
           `${s.speedup ?? '-'}x${s.target ? ` (>= ${s.target}x: ${verdict(shardOk(s))})` : ''}`,
           `${s.replica.answeredOnce ? 'yes' : '**no**'} / ${s.autopoll.answeredOnce ? 'yes' : '**no**'}`,
         ]),
