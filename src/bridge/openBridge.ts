@@ -2,21 +2,11 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BRIDGE_SCHEMA, BRIDGE_TABLES } from './bridgeSchema.js';
+import { BUSY_TIMEOUT_MS } from './busyTimeout.js';
 
 export type Db = Database.Database;
 
-/**
- * How long one statement waits for another connection's lock before SQLITE_BUSY. The wait blocks
- * the whole process, so it is set by what else the process must keep doing meanwhile.
- */
-export const BUSY_TIMEOUT_MS = {
-  /** The producer (--busy-timeout-ms): its timers and Redis lock renewals must keep running, so retryBusy waits out longer locks asynchronously. */
-  producer: 20,
-  /** A command with nothing else to do (ask, status, replay): waits as long as the bridge's own connections do. */
-  command: 10_000,
-  /** A doctor check: well inside its runner's timeout, which cannot interrupt a synchronous wait. */
-  check: 2000,
-} as const;
+export { BUSY_TIMEOUT_MS };
 
 /**
  * read-only never writes, not even the journal mode (status, replay, doctor); read-write puts the

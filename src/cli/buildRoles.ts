@@ -1,16 +1,18 @@
 import type { RedisConnection } from '../shared/redis.js';
-import { ClaudeAnswerer } from '../consumer/ClaudeAnswerer.js';
 import { StubAnswerer } from '../consumer/StubAnswerer.js';
-import { Consumer } from '../consumer/Consumer.js';
-import { Producer } from '../producer/Producer.js';
+import type { Consumer } from '../consumer/Consumer.js';
+import type { Producer } from '../producer/Producer.js';
 import type { Logger } from '../shared/logger.js';
 import type { CONSUMER, COMMON, Parsed, PRODUCER } from './options.js';
 import { ownedFiles } from '../shared/ownedFiles.js';
 import { checkToolsRoot, prepareContextRoot } from './rootChecks.js';
 
+// Each role's code is imported when that role is built: a producer never loads the Agent SDK, a
+// consumer never loads the bridge (better-sqlite3), and neither pays for the other's start.
+
 /** Builds the producer from validated options. */
 export async function buildProducer(redis: RedisConnection, o: Parsed<typeof COMMON> & Parsed<typeof PRODUCER>, logger: Logger): Promise<Producer> {
-  await prepareContextRoot(o.contextRoot, ownedFiles(o.bridgeDb), logger);
+  const [{ Producer }] = await Promise.all([import('../producer/Producer.js'), prepareContextRoot(o.contextRoot, ownedFiles(o.bridgeDb), logger)]);
   return Producer.open(
     {
       connection: redis,
@@ -41,10 +43,11 @@ export async function buildProducer(redis: RedisConnection, o: Parsed<typeof COM
 export async function buildConsumer(redis: RedisConnection, o: Parsed<typeof COMMON> & Parsed<typeof CONSUMER>, logger: Logger, bridgeDb?: string): Promise<Consumer> {
   const owned = ownedFiles(bridgeDb);
   if (o.answerer === 'claude' && o.toolsRoot !== undefined) await checkToolsRoot(o.toolsRoot, owned, logger);
+  const { Consumer } = await import('../consumer/Consumer.js');
   const answerer =
     o.answerer === 'stub'
       ? new StubAnswerer(o.stubLatencyMs)
-      : new ClaudeAnswerer(
+      : new (await import('../consumer/ClaudeAnswerer.js')).ClaudeAnswerer(
           {
             sessions: o.sessions,
             model: o.model,

@@ -4,7 +4,7 @@ import { knownSecrets, targetPassword } from '../shared/knownSecrets.js';
 import type { Logger } from '../shared/logger.js';
 import { createRedis, errorCause, redisClient, RedisOutageReporter, unreachableMessage, type RedisConnection } from '../shared/redis.js';
 import type { RedisTarget } from '../shared/redisTarget.js';
-import { redisTarget } from './options.js';
+import { redisTarget } from './parseOptions.js';
 import { PRIVATE_REDIS_DIR } from '../shared/ownedFiles.js';
 import { recordedPrivateRedis } from './privateRedis.js';
 

@@ -8,10 +8,6 @@ import { registerReplay } from './commands/replay.js';
 import { registerUp } from './commands/up.js';
 import { registerStatus } from './commands/status.js';
 import { registerAsk } from './commands/ask.js';
-import { BindRefusedError } from '../board/OperatorServer.js';
-import { NothingToServeError } from '../producer/ConversationRegistry.js';
-import { PrefixTakenError } from '../producer/prefixOwner.js';
-import { ConfigError } from './options.js';
 import { newcomerSuggestion, usageExitCode } from './usage.js';
 import { packageVersion } from './version.js';
 
@@ -50,16 +46,20 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv).catch((err: unknown) => {
   // Commander has printed its message (and the hint) already.
   if (err instanceof CommanderError) process.exit(usageExitCode(err));
-  if (err instanceof ConfigError || err instanceof BindRefusedError) {
-    process.stderr.write(`autopoll: ${err.message}\nRun with --help for the options.\n`);
+  // Known by name, not class: importing the classes would load the parts that throw them (express
+  // for BindRefusedError) into every command, --help included.
+  const name = err instanceof Error ? err.name : undefined;
+  const message = err instanceof Error ? err.message : String(err);
+  if (name === 'ConfigError' || name === 'BindRefusedError') {
+    process.stderr.write(`autopoll: ${message}\nRun with --help for the options.\n`);
     process.exit(2);
   }
   // A configuration that can serve nothing, or shares its --prefix with another bridge (its
   // message says the fix): 2, as `ask` exits for the same conversations.
-  if (err instanceof NothingToServeError || err instanceof PrefixTakenError) {
-    process.stderr.write(`autopoll: ${err.message}\n`);
+  if (name === 'NothingToServeError' || name === 'PrefixTakenError') {
+    process.stderr.write(`autopoll: ${message}\n`);
     process.exit(2);
   }
-  process.stderr.write(`autopoll: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`autopoll: ${message}\n`);
   process.exit(1);
 });

@@ -2,7 +2,8 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { ConversationGrant } from '../bridge/conversations.js';
 
-/** What the values of the flags mean: the schemas the option tables (options.ts) share. */
+/** What the values of the flags mean: the zod helpers each option's schema (options.ts) is built from, once options are parsed. */
+export { z };
 
 /** A whole number in [min, max]; timers cap durations (setTimeout overflows past ~24 days). */
 export const whole = (min: number, max: number) =>
@@ -11,8 +12,6 @@ export const whole = (min: number, max: number) =>
     .int('expected a whole number')
     .min(min, `must be at least ${min}`)
     .max(max, `must be at most ${max}`);
-export const DAY_SECONDS = 86_400;
-export const DAY_MS = DAY_SECONDS * 1000;
 export const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
 
 /** CONV_ID:TOKEN: a conversation granted by its side-b token. */

@@ -2,7 +2,7 @@ import { closeRedis } from '../shared/closing.js';
 import type { Logger } from '../shared/logger.js';
 import type { Running } from './lifecycle.js';
 import type { COMMON, Parsed, SERVER } from './options.js';
-import { startOperatorServer, type ServedParts } from './operatorWiring.js';
+import type { startOperatorServer, ServedParts } from './operatorWiring.js';
 
 /**
  * Starts what a long-running command serves over its Redis connection: the operator server
@@ -21,7 +21,8 @@ export async function startServices(
   let server: Awaited<ReturnType<typeof startOperatorServer>> | undefined;
   let producerStarted = false;
   try {
-    server = await startOperatorServer(o, parts, logger);
+    // Imported only when served: express, Bull Board and prom-client are most of a start's imports.
+    if (o.port !== undefined) server = await (await import('./operatorWiring.js')).startOperatorServer(o, parts, logger);
     // A signal while starting: what has not started yet is not started (its stop would only wait).
     stopping?.throwIfAborted();
     await producer?.start(stopping);

@@ -5,7 +5,8 @@ import { answerView, questionView } from '../../src/board/bullBoard.js';
 import { crossSiteWrite } from '../../src/board/crossSite.js';
 import { addressBucket, LOGIN_LIMITS, LoginThrottle } from '../../src/board/loginThrottle.js';
 import { BoardSessions } from '../../src/board/sessions.js';
-import { parseOptions, SERVER } from '../../src/cli/options.js';
+import { SERVER } from '../../src/cli/options.js';
+import { parseOptions } from '../../src/cli/parseOptions.js';
 import { progressVerdict, readiness, readinessCheck, type ProgressState } from '../../src/board/readiness.js';
 
 describe('isLoopback', () => {

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
-import { addOptions, COMMON, CONSUMER, ConfigError, parseOptions, PRODUCER } from '../../src/cli/options.js';
+import { addOptions, COMMON, CONSUMER, ConfigError, PRODUCER } from '../../src/cli/options.js';
+import { parseOptions } from '../../src/cli/parseOptions.js';
 
 const ALL_SPECS = { ...COMMON, ...PRODUCER, ...CONSUMER };
 const ENV_NAMES = Object.values(ALL_SPECS).map((s) => s.env);

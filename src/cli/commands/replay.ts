@@ -1,90 +1,26 @@
-import { Queue } from 'bullmq';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { z } from 'zod';
-import { Replayer, type ReplayResult } from '../../ops/replay/Replayer.js';
-import { planLines, resultLines, unmatchedLines } from '../../ops/replay/replayReport.js';
-import { hasSelector, parseWhen, type ReplaySelector } from '../../ops/replay/replaySelection.js';
-import { closeRedis } from '../../shared/closing.js';
-import { JOB_RETENTION, ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../../shared/queues.js';
-import { chosenRedis, connectOnce } from '../connect.js';
-import { addOptions, COMMON, ConfigError, parseOptions, PRODUCER } from '../options.js';
+import { lazyAction } from '../lazyAction.js';
+import { addOptions, COMMON, PRODUCER, type Specs } from '../options.js';
+import type * as OptionValues from '../optionValues.js';
 
-const optionalText = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());
+const optionalText = ({ z, emptyToUndefined }: typeof OptionValues) => z.preprocess(emptyToUndefined, z.string().min(1).optional());
 
 const REPLAY = {
-  failed: { flags: '--failed', env: 'AUTOPOLL_REPLAY_FAILED', help: 'every question that got an error response', schema: z.boolean().default(false) },
-  queryId: { flags: '--query-id <id>', env: 'AUTOPOLL_REPLAY_QUERY_IDS', list: true, help: 'this query id (repeatable; env: comma list)', schema: z.array(z.string().min(1)).default([]) },
+  failed: { flags: '--failed', env: 'AUTOPOLL_REPLAY_FAILED', help: 'every question that got an error response', schema: ({ z }) => z.boolean().default(false) },
+  queryId: { flags: '--query-id <id>', env: 'AUTOPOLL_REPLAY_QUERY_IDS', list: true, help: 'this query id (repeatable; env: comma list)', schema: ({ z }) => z.array(z.string().min(1)).default([]) },
   conversation: { flags: '--conversation <id>', env: 'AUTOPOLL_REPLAY_CONVERSATION', help: "only this conversation's questions", schema: optionalText },
   since: { flags: '--since <when>', env: 'AUTOPOLL_REPLAY_SINCE', help: 'failed at or after: ISO date/time (UTC unless zoned) or an age (90m, 2h, 7d)', schema: optionalText },
   until: { flags: '--until <when>', env: 'AUTOPOLL_REPLAY_UNTIL', help: 'failed at or before: ISO date/time or an age', schema: optionalText },
   errorKind: { flags: '--error-kind <kind>', env: 'AUTOPOLL_REPLAY_ERROR_KIND', help: 'only this error kind (as in the ledger and the error response: turn_timeout, claude_error, ...)', schema: optionalText },
-  dryRun: { flags: '--dry-run', env: 'AUTOPOLL_REPLAY_DRY_RUN', help: 'list what would be replayed; change nothing', schema: z.boolean().default(false) },
+  dryRun: { flags: '--dry-run', env: 'AUTOPOLL_REPLAY_DRY_RUN', help: 'list what would be replayed; change nothing', schema: ({ z }) => z.boolean().default(false) },
+} satisfies Specs;
+
+export const REPLAY_SPECS = {
+  redis: COMMON.redis, redisCluster: COMMON.redisCluster, prefix: COMMON.prefix, bridgeDb: PRODUCER.bridgeDb,
+  contextRoot: PRODUCER.contextRoot, contextMaxBytes: PRODUCER.contextMaxBytes, ...REPLAY,
 };
 
-function when(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const at = parseWhen(text, Date.now());
-  if (at instanceof Error) throw new ConfigError(`invalid configuration:\n  ${flag}: ${at.message}`);
-  return at;
-}
-
 export function registerReplay(program: Command): void {
-  const specs = {
-    redis: COMMON.redis, redisCluster: COMMON.redisCluster, prefix: COMMON.prefix, bridgeDb: PRODUCER.bridgeDb,
-    contextRoot: PRODUCER.contextRoot, contextMaxBytes: PRODUCER.contextMaxBytes, ...REPLAY,
-  };
-  addOptions(program.command('replay').description('re-run questions that got an error response; their real answers follow on the bridge'), specs)
-    .action(async (_opts, cmd: Command) => {
-      const o = parseOptions(specs, cmd.opts());
-      const selector: ReplaySelector = {
-        failed: o.failed, queryIds: o.queryId, conversation: o.conversation, errorKind: o.errorKind,
-        since: when('--since', o.since), until: when('--until', o.until),
-      };
-      if (!hasSelector(selector)) {
-        throw new ConfigError('invalid configuration:\n  say which questions to replay: --failed for every failed one, or --query-id, --conversation, --since, --until, --error-kind');
-      }
-      const db = Replayer.openBridge(o.bridgeDb);
-      const redis = await connectOnce(await chosenRedis(o, cmd)).catch((err: unknown) => {
-        db.close();
-        throw err;
-      });
-      const queueOpts = { connection: redis, prefix: o.prefix };
-      const questions = new Queue(QUESTIONS_QUEUE, { ...queueOpts, defaultJobOptions: JOB_RETENTION });
-      const answers = new Queue(ANSWERS_QUEUE, queueOpts);
-      try {
-        const replayer = Replayer.over(db, o, questions, answers);
-        const plan = replayer.plan(selector);
-        // A --query-id that selected nothing is reported, and makes the exit 1; the others are replayed all the same.
-        const unmatched = unmatchedLines(plan, o.bridgeDb);
-        if (unmatched.length) {
-          process.stderr.write(`${unmatched.join('\n')}\n`);
-          process.exitCode = 1;
-        }
-        if (o.dryRun) {
-          process.stdout.write(`${planLines(plan.decisions).join('\n')}\n(dry run: nothing replayed)\n`);
-          return;
-        }
-        const todo = plan.decisions.filter((d) => d.replay);
-        const bar = todo.length >= 20 && process.stderr.isTTY ? new SingleBar({ format: 'replaying [{bar}] {value}/{total} {eta}s left' }) : undefined;
-        bar?.start(todo.length, 0);
-        const results: ReplayResult[] = [];
-        const failures: string[] = [];
-        for (const d of todo) {
-          try {
-            results.push(await replayer.replay(d.row));
-          } catch (err) {
-            failures.push(`failed to replay query ${d.row.query_id ?? d.row.message_id}: ${err instanceof Error ? err.message : String(err)}`);
-          }
-          bar?.increment();
-        }
-        bar?.stop();
-        process.stdout.write(`${resultLines(plan.decisions, results, failures).join('\n')}\n`);
-        if (failures.length) process.exitCode = 1;
-      } finally {
-        await Promise.all([questions.close(), answers.close()]);
-        await closeRedis(redis);
-        db.close();
-      }
-    });
+  addOptions(program.command('replay').description('re-run questions that got an error response; their real answers follow on the bridge'), REPLAY_SPECS)
+    .action(lazyAction(REPLAY_SPECS, async () => (await import('../run/replay.js')).runReplay));
 }
