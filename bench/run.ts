@@ -4,7 +4,7 @@
  *
  * Which benchmarks: the names given as arguments (`npm run bench -- scale`, `... -- pipeline
  * claude`), else BENCH_ONLY (a comma-separated list), else all of them: pipeline, claude, scale,
- * capacity.
+ * capacity, startup.
  * BENCH_CLAUDE=0 skips the Claude one.
  *
  * Pipeline knobs (environment): BENCH_N (throughput questions, 20000), BENCH_REPEAT (throughput runs
@@ -33,6 +33,10 @@
  * BENCH_SHARD=0 skips the comparison with the old shard's replica, BENCH_SHARD_N (questions waiting
  * for each, 40), BENCH_SHARD_SLOW_N (the replica's at the API latency, 8), BENCH_SHARD_SESSIONS (4).
  *
+ * The start-up benchmark's knobs: BENCH_STARTUP_HELP_N (spawns of each --help, 10),
+ * BENCH_STARTUP_PRODUCER_N (producers spawned to a waiting question, 5), BENCH_STARTUP_CLAUDE_N
+ * (consumers spawned to a warm Claude Code session, 3; 0 or BENCH_CLAUDE=0 skips them).
+ *
  * At the end it writes bench/REPORT.md and its charts (bench/report/) from the results files, the
  * machine and the versions (recorded in every results file as `environment`); BENCH_REPORT=0 skips
  * that. `npm run bench:report` writes them again from the results files without running anything.
@@ -50,6 +54,8 @@ import { collectEnvironment } from './report/environment.js';
 import { writeReport } from './report/write.js';
 import { runScaleBench } from './scale.js';
 import { formatScale } from './scale/format.js';
+import { runStartupBench } from './startup.js';
+import { formatStartup } from './startup/format.js';
 import { REPO } from '../test/support/bridge.js';
 import { cleanup, removeStaleTempDirs } from './cleanup.js';
 import { envInt } from './numbers.js';
@@ -71,11 +77,11 @@ async function abort(why: string, code: number): Promise<void> {
   process.exit(code);
 }
 
-const BENCHMARKS = ['pipeline', 'claude', 'scale', 'capacity'] as const;
+const BENCHMARKS = ['pipeline', 'claude', 'scale', 'capacity', 'startup'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 /** The whole run's default time limit is the sum of its benchmarks' (capacity starts up to 32 Claude Code sessions a size). */
-const BUDGET_SEC: Record<Benchmark, number> = { pipeline: 420, claude: 420, scale: 420, capacity: 900 };
+const BUDGET_SEC: Record<Benchmark, number> = { pipeline: 420, claude: 420, scale: 420, capacity: 900, startup: 300 };
 
 /**
  * The benchmarks to run: those named as arguments, else BENCH_ONLY's list, else all; less the
@@ -205,6 +211,20 @@ async function main(): Promise<void> {
     const file = join(RESULTS, 'capacity.json');
     writeFileSync(file, `${JSON.stringify({ ...capacity, machine, environment, finishedAt: new Date().toISOString() }, null, 2)}\n`);
     report(['', `== capacity: one host (producer + one \`consumer --sessions N\`, real Claude Code) at ${capacity.config.latencyMs} ms a reply, ${machineLine} ==`, formatCapacity(capacity), '', `results: ${file}`]);
+  }
+
+  if (benchmarks.includes('startup')) {
+    const startup = await runStartupBench(
+      {
+        helpRuns: Math.max(1, envInt('BENCH_STARTUP_HELP_N', 10)),
+        producerRuns: Math.max(1, envInt('BENCH_STARTUP_PRODUCER_N', 5)),
+        claudeRuns: process.env.BENCH_CLAUDE === '0' ? 0 : envInt('BENCH_STARTUP_CLAUDE_N', 3),
+      },
+      log,
+    );
+    const file = join(RESULTS, 'startup.json');
+    writeFileSync(file, `${JSON.stringify({ ...startup, machine, environment, finishedAt: new Date().toISOString() }, null, 2)}\n`);
+    report(['', `== startup: each command's start, spawn to work (${machineLine}) ==`, formatStartup(startup), '', `results: ${file}`]);
   }
 
   if (benchmarks.length > 0 && process.env.BENCH_REPORT !== '0') {
