@@ -12,7 +12,7 @@
  * BENCH_LATENCY_GAP_MS (10), BENCH_WARMUP_N (500), BENCH_OLD_MESSAGES (1000000; 0 skips that
  * scenario), BENCH_SESSIONS (64), BENCH_INSERT_BATCH (100), BENCH_CPU_PROF=1 (children write
  * .cpuprofile files to bench/results/profiles), BENCH_TIMEOUT_SEC (whole run; 420 per benchmark run,
- * 900 for capacity).
+ * 900 for capacity, 300 for startup).
  *
  * The Claude benchmark's knobs: BENCH_CLAUDE_N (questions
  * per phase, 200), BENCH_CLAUDE_BASELINE_N (the baseline's, at most BENCH_CLAUDE_N; 200),

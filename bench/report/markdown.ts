@@ -7,6 +7,7 @@ import type { CapacityResult } from '../capacity.js';
 import type { ClaudeResult } from '../claude.js';
 import type { PipelineResult } from '../pipeline.js';
 import type { ScaleResult } from '../scale.js';
+import type { StartupResult } from '../startup.js';
 import type { ChartName } from './charts.js';
 import type { BenchEnvironment } from './environment.js';
 import { scenarioLabel } from './labels.js';
@@ -17,6 +18,7 @@ import { environmentSection } from './markdown/machine.js';
 import { pipelineSection, pipelineSummary } from './markdown/pipeline.js';
 import { scaleSection, scaleSummary } from './markdown/scale.js';
 import { soakSection, soakSummary } from './markdown/soak.js';
+import { startupSection, startupSummary } from './markdown/startup.js';
 
 /** What `npm run bench` adds to each results file. */
 export interface RunInfo {
@@ -36,6 +38,7 @@ export interface ReportInput {
   claude: (ClaudeResult & RunInfo) | null;
   scale: (ScaleResult & RunInfo) | null;
   capacity: (CapacityResult & RunInfo) | null;
+  startup?: (StartupResult & RunInfo) | null;
   /** bench/results/soak.json as parsed, null when absent. */
   soak: unknown;
   /** The charts written, as links relative to REPORT.md. */
@@ -73,6 +76,7 @@ export function renderReport(input: ReportInput): string {
     ...(input.scale ? scaleSummary(input.scale) : [['scale-out', notRun('scale'), '', '']]),
     ...(input.capacity ? capacitySummary(input.capacity) : [['capacity of one host', notRun('capacity'), '', '']]),
     ...soakSummary(input.soak),
+    ...(input.startup ? startupSummary(input.startup) : [['start-up', notRun('startup'), '', '']]),
   ];
   const lines = [
     '# autopoll benchmark report',
@@ -92,6 +96,7 @@ export function renderReport(input: ReportInput): string {
     ...section('Scale-out: 1, 2, 4 consumer processes', 'scale', input.scale?.phases.length ? scaleSection(input, input.scale) : null),
     ...section('Capacity: one host at a real API latency', 'capacity', input.capacity?.sizes.length ? capacitySection(input, input.capacity) : null),
     ...soakSection(input),
+    ...section('Start-up: each command, spawn to work', 'startup', input.startup ? startupSection(input.startup) : null),
   ];
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }

@@ -9,6 +9,7 @@ import type { CapacityResult } from '../capacity.js';
 import type { ClaudeResult } from '../claude.js';
 import type { PipelineResult } from '../pipeline.js';
 import type { ScaleResult } from '../scale.js';
+import type { StartupResult } from '../startup.js';
 import { REPO } from '../../test/support/bridge.js';
 import { buildCharts, CHART_NAMES, type ChartName } from './charts.js';
 import { collectEnvironment, type BenchEnvironment } from './environment.js';
@@ -57,6 +58,7 @@ export async function writeReport(options: WriteReportOptions): Promise<{ report
   const claude = readJson<ClaudeResult & RunInfo>(join(resultsDir, 'claude.json'));
   const scale = readJson<ScaleResult & RunInfo>(join(resultsDir, 'scale.json'));
   const capacity = readJson<CapacityResult & RunInfo>(join(resultsDir, 'capacity.json'));
+  const startup = readJson<StartupResult & RunInfo>(join(resultsDir, 'startup.json'));
   const soak = readJson<unknown>(join(resultsDir, 'soak.json'));
 
   mkdirSync(chartsDir, { recursive: true });
@@ -76,8 +78,8 @@ export async function writeReport(options: WriteReportOptions): Promise<{ report
     written.push(file);
   }
 
-  const { environment, from } = environmentFor([['pipeline', pipeline], ['claude', claude], ['scale', scale], ['capacity', capacity]]);
-  const input: ReportInput = { generatedAt: new Date().toISOString(), command: options.command, environment, environmentFrom: from, pipeline, claude, scale, capacity, soak, charts: links };
+  const { environment, from } = environmentFor([['pipeline', pipeline], ['claude', claude], ['scale', scale], ['capacity', capacity], ['startup', startup]]);
+  const input: ReportInput = { generatedAt: new Date().toISOString(), command: options.command, environment, environmentFrom: from, pipeline, claude, scale, capacity, startup, soak, charts: links };
   writeFileSync(reportFile, renderReport(input));
   return { reportFile, charts: written };
 }

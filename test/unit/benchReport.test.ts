@@ -10,6 +10,7 @@ import { renderReport, SOAK_ABSENT, type ReportInput } from '../../bench/report/
 import { renderSvg } from '../../bench/report/render.js';
 import { readSoak } from '../../bench/report/soak.js';
 import type { ScalePhase, ScaleResult } from '../../bench/scale.js';
+import type { StartupResult } from '../../bench/startup.js';
 import type { Distribution } from '../../bench/numbers.js';
 
 const dist = (p50: number, p99: number): Distribution => ({ n: 4, min: 0, p50, p90: p99, p99, max: p99 * 2, mean: p50 });
@@ -339,6 +340,32 @@ describe('the capacity benchmark', () => {
     expect(values).toContainEqual({ sessions: 32, series: 'measured', qps: 11 });
     expect(values).toContainEqual({ sessions: 32, series: 'ideal', qps: 20 });
     expect(capacityChart({ ...CAPACITY, sizes: [] })).toBeNull();
+  });
+});
+
+describe('the start-up section', () => {
+  const d = (p50: number, max: number) => ({ n: 5, min: p50, p50, p90: max, p99: max, max, mean: p50 });
+  const STARTUP: StartupResult = {
+    benchmark: 'startup',
+    targets: { helpMs: 200, firstAnswerMs: 500 },
+    config: { helpRuns: 10, producerRuns: 5, claudeRuns: 3 },
+    help: { help: d(96, 120), statusHelp: d(210, 300), nodeAlone: d(60, 70) },
+    firstAnswer: d(420, 610),
+    claudeWarm: d(900, 1100),
+  };
+
+  it('puts each figure beside its floor, in the summary and in its section', () => {
+    const md = renderReport(input({ startup: STARTUP }));
+    expectRows(md, [
+      '| `autopoll --help`, wall p50 | 96 ms (max 120 ms) | <= 200 ms | met |',
+      '| `autopoll status --help`, wall p50 | 210 ms (max 300 ms) | <= 200 ms | **missed** |',
+      '| producer spawn -> first answer row, p50 | 420 ms (max 610 ms) | <= 500 ms | met |',
+      '| consumer spawn -> first Claude Code session warm | 5 | 900 ms | 1,100 ms |  |  |',
+    ]);
+  });
+
+  it('says how to measure it when it was not run', () => {
+    expectRows(renderReport(input({ startup: null })), ['| start-up | not measured in this run: run `npm run bench -- startup` |  |  |']);
   });
 });
 

@@ -40,6 +40,7 @@ export function environmentSection(input: ReportInput): string[] {
     ['claude', input.claude, input.claude ? `${input.claude.config.n} questions per pool phase (baseline ${input.claude.config.baselineN}), pools of ${input.claude.config.pools.join(', ')}` : ''],
     ['scale', input.scale, input.scale ? `${input.scale.config.consumers.join(', ')} consumers, ${input.scale.config.windowSec} s windows` : ''],
     ['capacity', input.capacity, input.capacity ? `--sessions ${input.capacity.config.sizes.join(', ')}, ${input.capacity.config.questionsPerSession} questions a session, ${input.capacity.config.latencyMs} ms API latency` : ''],
+    ['startup', input.startup ?? null, input.startup ? `${input.startup.config.helpRuns} spawns of each --help, ${input.startup.config.producerRuns} producers, ${input.startup.config.claudeRuns} Claude consumers` : ''],
   ];
   out.push(
     mdTable([
