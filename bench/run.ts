@@ -3,8 +3,8 @@
  * with their targets (figures, not pass/fail). Results also go to bench/results/<name>.json.
  *
  * Which benchmarks: the names given as arguments (`npm run bench -- scale`, `... -- pipeline
- * claude`), else BENCH_ONLY (a comma-separated list), else all of them: pipeline, claude, scale,
- * capacity, startup.
+ * claude`), else BENCH_ONLY (a comma-separated list), else all but the opt-in ones: pipeline,
+ * claude, scale, capacity, startup. The knobs benchmark runs only when named (`npm run bench -- knobs`).
  * BENCH_CLAUDE=0 skips the Claude one.
  *
  * Pipeline knobs (environment): BENCH_N (throughput questions, 20000), BENCH_REPEAT (throughput runs
@@ -19,6 +19,12 @@
  * BENCH_CLAUDE_BASELINE_SEC (the baseline's time budget, 180), BENCH_CLAUDE_POOL_SEC (each pool
  * phase's, 90), BENCH_CLAUDE_SESSIONS (pool sizes, "1,4"), BENCH_CLAUDE_MAX_TURNS (turns before a
  * session is recycled, 50), BENCH_CLAUDE_BIN (Claude Code binary; the one the SDK ships).
+ *
+ * The knobs benchmark's knobs: BENCH_KNOBS_ROUNDS (5), BENCH_KNOBS_TURNS (measured turns per session and round, 10),
+ * BENCH_KNOBS_WARMUP (unmeasured turns per session first, 3),
+ * BENCH_KNOBS (comma-separated knob names; all), BENCH_KNOBS_TOOLS=1 (sessions get the read-only
+ * tools), BENCH_KNOBS_SESSIONS (the in-flight pool's size, 4), BENCH_KNOBS_IN_FLIGHT ("4,2"),
+ * BENCH_KNOBS_IN_FLIGHT_ROUNDS (3; 0 skips it), BENCH_KNOBS_IN_FLIGHT_N (questions per run, 40).
  *
  * The scale-out benchmark's knobs: BENCH_SCALE_SEC (window measured per phase, 30),
  * BENCH_SCALE_WARMUP_SEC (first answer -> window, 3), BENCH_SCALE_CONSUMERS (consumer processes
@@ -48,6 +54,9 @@ import { runCapacityBench } from './capacity.js';
 import { formatCapacity } from './capacity/format.js';
 import { CLAUDE_BIN, runClaudeBench } from './claude.js';
 import { formatClaude } from './claude/format.js';
+import { runKnobsBench } from './knobs.js';
+import { formatKnobs } from './knobs/format.js';
+import { selectKnobs } from './knobs/variants.js';
 import { runPipelineBench } from './pipeline.js';
 import { formatPipeline } from './pipeline/format.js';
 import { collectEnvironment } from './report/environment.js';
@@ -77,15 +86,17 @@ async function abort(why: string, code: number): Promise<void> {
   process.exit(code);
 }
 
-const BENCHMARKS = ['pipeline', 'claude', 'scale', 'capacity', 'startup'] as const;
+const BENCHMARKS = ['pipeline', 'claude', 'scale', 'capacity', 'startup', 'knobs'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
+/** Run only when named: measurements for a decision, not figures against a target. */
+const OPT_IN: readonly Benchmark[] = ['knobs'];
 
 /** The whole run's default time limit is the sum of its benchmarks' (capacity starts up to 32 Claude Code sessions a size). */
-const BUDGET_SEC: Record<Benchmark, number> = { pipeline: 420, claude: 420, scale: 420, capacity: 900, startup: 300 };
+const BUDGET_SEC: Record<Benchmark, number> = { pipeline: 420, claude: 420, scale: 420, capacity: 900, startup: 300, knobs: 900 };
 
 /**
- * The benchmarks to run: those named as arguments, else BENCH_ONLY's list, else all; less the
- * Claude one when BENCH_CLAUDE=0.
+ * The benchmarks to run: those named as arguments, else BENCH_ONLY's list, else all but the
+ * opt-in ones; less the Claude one when BENCH_CLAUDE=0.
  */
 function selected(): Benchmark[] {
   const args = process.argv.slice(2).filter((a) => a !== '--');
@@ -95,7 +106,7 @@ function selected(): Benchmark[] {
   for (const name of only) {
     if (!(BENCHMARKS as readonly string[]).includes(name)) throw new Error(`${source}: unknown benchmark ${JSON.stringify(name)}; known: ${BENCHMARKS.join(', ')}`);
   }
-  return BENCHMARKS.filter((b) => (only.length === 0 || only.includes(b)) && !(b === 'claude' && process.env.BENCH_CLAUDE === '0'));
+  return BENCHMARKS.filter((b) => (only.length === 0 ? !OPT_IN.includes(b) : only.includes(b)) && !(b === 'claude' && process.env.BENCH_CLAUDE === '0'));
 }
 
 /** A comma-separated list of positive integers. */
@@ -173,6 +184,30 @@ async function main(): Promise<void> {
     report(['', `== claude: a Claude Code process per question vs the persistent pool (real binary, fake API, ${machineLine}) ==`, formatClaude(claude), '', `results: ${file}`]);
   }
 
+  if (benchmarks.includes('knobs')) {
+    const knobs = await runKnobsBench(
+      {
+        rounds: Math.max(1, envInt('BENCH_KNOBS_ROUNDS', 5)),
+        turns: Math.max(1, envInt('BENCH_KNOBS_TURNS', 10)),
+        warmupTurns: envInt('BENCH_KNOBS_WARMUP', 3),
+        knobs: selectKnobs((process.env.BENCH_KNOBS ?? '').split(',').map((s) => s.trim()).filter(Boolean)),
+        tools: process.env.BENCH_KNOBS_TOOLS === '1',
+        inFlight: {
+          sessions: Math.max(1, envInt('BENCH_KNOBS_SESSIONS', 4)),
+          counts: envInts('BENCH_KNOBS_IN_FLIGHT', [4, 2]),
+          rounds: envInt('BENCH_KNOBS_IN_FLIGHT_ROUNDS', 3),
+          questions: Math.max(1, envInt('BENCH_KNOBS_IN_FLIGHT_N', 40)),
+        },
+        claude: { model: 'haiku', turnTimeoutSec: 60, maxContextTokens: 100_000, executable: process.env.BENCH_CLAUDE_BIN || CLAUDE_BIN },
+      },
+      log,
+      stopping.signal,
+    );
+    const file = join(RESULTS, 'knobs.json');
+    writeFileSync(file, `${JSON.stringify({ ...knobs, machine, environment, finishedAt: new Date().toISOString() }, null, 2)}\n`);
+    report(['', `== knobs: Claude Code CPU per turn and per /clear, each knob alone vs the session as it is (real binary, fake API, ${machineLine}) ==`, formatKnobs(knobs), '', `results: ${file}`]);
+  }
+
   if (benchmarks.includes('scale')) {
     const scale = await runScaleBench(
       {
@@ -227,7 +262,8 @@ async function main(): Promise<void> {
     report(['', `== startup: each command's start, spawn to work (${machineLine}) ==`, formatStartup(startup), '', `results: ${file}`]);
   }
 
-  if (benchmarks.length > 0 && process.env.BENCH_REPORT !== '0') {
+  // The report covers the default benchmarks: a run of opt-in ones alone leaves it as it is.
+  if (benchmarks.some((b) => !OPT_IN.includes(b)) && process.env.BENCH_REPORT !== '0') {
     const { reportFile, charts } = await writeReport({ command: 'npm run bench' });
     log(`\nreport: ${reportFile} (${charts.length} charts in ${join(REPO, 'bench', 'report')})`);
   }

@@ -220,6 +220,22 @@ describe('Claude Code session lifecycle', () => {
     await waitFor('a working replacement answers', async () => (await pool.run('conv_a', 'answered', ctx).then((t) => t.text, () => '')).includes('answered'), 30_000, 200);
   });
 
+  it('a question goes to a session already cleared, not to the one still clearing after its answer', async () => {
+    api.responder = echoResponder;
+    const cwd = tempDir();
+    const pool = new ClaudeSessionPool(
+      () => new ClaudeSession({ model: 'haiku', cwd, tools: false, env: claudeEnv(api.url), passEnv: MARKERS, interruptGraceMs: 1000 }, testLogger()),
+      { size: 2, turnTimeoutMs: 30_000, maxTurnsPerSession: 1000, maxContextTokens: 1_000_000, memory: 'none', startTimeoutMs: 30_000 },
+      testLogger(),
+    );
+    await pool.start();
+    onTestFinished(() => pool.close());
+    const slots: number[] = [];
+    // Each question is asked the moment the one before is answered: that slot's /clear has only begun.
+    for (let i = 0; i < 4; i++) slots.push((await pool.run(`conv_${i}`, `question ${i}`, ctx)).slot);
+    expect(slots).toEqual([0, 1, 0, 1]);
+  });
+
   it('an answerer whose Claude Code cannot start removes its session folder', async () => {
     // The answerer makes its folder in this process's temp folder: for this test, one of its own.
     const tmp = process.env.TMPDIR;

@@ -36,6 +36,8 @@ interface Slot {
   failures: number;
   /** The session while it warms up: what close kills rather than waits for. */
   starting: ClaudeSession | undefined;
+  /** Its session is clearing after its last answer. */
+  clearing: boolean;
 }
 
 /**
@@ -61,7 +63,7 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
 
   async start(): Promise<void> {
     for (let index = 0; index < this.options.size; index++) {
-      const slot: Slot = { index, session: undefined, ready: Promise.resolve(undefined as never), busy: false, holds: undefined, failures: 0, starting: undefined };
+      const slot: Slot = { index, session: undefined, ready: Promise.resolve(undefined as never), busy: false, holds: undefined, failures: 0, starting: undefined, clearing: false };
       this.setReady(slot, this.launch(slot));
       this.slots.push(slot);
     }
@@ -144,7 +146,8 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
       // Cleared now, while the slot is free, so the next question does not wait for it; a /clear
       // that failed left the last question in place: the session is replaced instead.
       slot.holds = undefined;
-      const cleared: Promise<ClaudeSession> = session.clear().then(
+      slot.clearing = true;
+      const cleared: Promise<ClaudeSession> = session.clear().finally(() => (slot.clearing = false)).then(
         () => session,
         (err: unknown) => {
           this.replace(slot, session, 'failed_clear');
@@ -173,7 +176,8 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
 
   private acquire(conversationId: string): Promise<Slot> {
     const free = this.slots.filter((s) => !s.busy);
-    const pick = free.find((s) => s.holds === conversationId) ?? free.find((s) => s.holds === undefined) ?? free[0];
+    // A slot still clearing after its last answer is taken last: the question would wait for its /clear.
+    const pick = free.find((s) => s.holds === conversationId) ?? free.find((s) => s.holds === undefined && !s.clearing) ?? free.find((s) => s.holds === undefined) ?? free[0];
     if (pick) {
       pick.busy = true;
       return Promise.resolve(pick);
