@@ -39,12 +39,26 @@ export class Consumer {
       pid: process.pid,
       answerer: answerer.llmType,
       sessions: options.concurrency,
+      maxSessions: options.concurrency,
+      liveSessions: this.liveSessions,
       sessionPids: answerer.sessionPids(),
       busy: this.worker.busy,
       startedAt: this.startedAt,
       ...(this.stoppedBecause === undefined ? { state: 'running' as const } : { state: 'stopped' as const, reason: this.stoppedBecause }),
     }));
     this.worker.on('halted', () => void this.presence.publish());
+    // The fleet sees a session open or close at once, not at the next heartbeat.
+    let published = this.liveSessions;
+    answerer.sessionEvents?.on('sessions', ({ live }) => {
+      if (live === published) return;
+      published = live;
+      void this.presence.publish();
+    });
+  }
+
+  /** Sessions started or starting: --sessions for answerers without sessions that come and go. */
+  get liveSessions(): number {
+    return this.answerer.liveSessions?.() ?? this.options.concurrency;
   }
 
   /** Why this consumer takes no questions; undefined while it takes them. */
