@@ -3,8 +3,8 @@
  * with their targets (figures, not pass/fail). Results also go to bench/results/<name>.json.
  *
  * Which benchmarks: the names given as arguments (`npm run bench -- scale`, `... -- pipeline
- * claude`), else BENCH_ONLY (a comma-separated list), else all of them: pipeline, claude, scale.
- * BENCH_CLAUDE=0 skips the Claude one.
+ * claude`), else BENCH_ONLY (a comma-separated list), else all of them: pipeline, claude, scale, idle.
+ * BENCH_CLAUDE=0 skips the Claude ones (claude, idle).
  *
  * Pipeline knobs (environment): BENCH_N (throughput questions, 20000), BENCH_REPEAT (throughput runs
  * per scenario, median reported; 3), BENCH_LATENCY_N (300),
@@ -24,6 +24,11 @@
  * (--stub-latency-ms, 500), BENCH_SCALE_BACKLOG_SEC (seconds of ideal throughput kept asked and
  * unanswered, on top of one question per session; 3).
  *
+ * The idle benchmark's knobs: BENCH_IDLE_SESSIONS (--sessions, 16), BENCH_IDLE_BURST (questions per
+ * burst, 32), BENCH_IDLE_WAIT_SEC (last answer -> CPU window, 90), BENCH_IDLE_WINDOW_SEC (30),
+ * BENCH_IDLE_SESSION_TIMEOUT (--session-idle-timeout; the consumer's default when unset). A quick
+ * run: BENCH_IDLE_WAIT_SEC=15 BENCH_IDLE_SESSION_TIMEOUT=5 BENCH_IDLE_WINDOW_SEC=10.
+ *
  * At the end it writes bench/REPORT.md and its charts (bench/report/) from the results files, the
  * machine and the versions (recorded in every results file as `environment`); BENCH_REPORT=0 skips
  * that. `npm run bench:report` writes them again from the results files without running anything.
@@ -37,6 +42,8 @@ import { runPipelineBench } from './pipeline.js';
 import { formatPipeline } from './pipeline/format.js';
 import { collectEnvironment } from './report/environment.js';
 import { writeReport } from './report/write.js';
+import { runIdleBench } from './idle.js';
+import { formatIdle } from './idle/format.js';
 import { runScaleBench } from './scale.js';
 import { formatScale } from './scale/format.js';
 import { REPO } from '../test/support/bridge.js';
@@ -60,12 +67,12 @@ async function abort(why: string, code: number): Promise<void> {
   process.exit(code);
 }
 
-const BENCHMARKS = ['pipeline', 'claude', 'scale'] as const;
+const BENCHMARKS = ['pipeline', 'claude', 'scale', 'idle'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 /**
  * The benchmarks to run: those named as arguments, else BENCH_ONLY's list, else all; less the
- * Claude one when BENCH_CLAUDE=0.
+ * Claude ones (claude, idle) when BENCH_CLAUDE=0.
  */
 function selected(): Benchmark[] {
   const args = process.argv.slice(2).filter((a) => a !== '--');
@@ -75,7 +82,7 @@ function selected(): Benchmark[] {
   for (const name of only) {
     if (!(BENCHMARKS as readonly string[]).includes(name)) throw new Error(`${source}: unknown benchmark ${JSON.stringify(name)}; known: ${BENCHMARKS.join(', ')}`);
   }
-  return BENCHMARKS.filter((b) => (only.length === 0 || only.includes(b)) && !(b === 'claude' && process.env.BENCH_CLAUDE === '0'));
+  return BENCHMARKS.filter((b) => (only.length === 0 || only.includes(b)) && !((b === 'claude' || b === 'idle') && process.env.BENCH_CLAUDE === '0'));
 }
 
 /** A comma-separated list of positive integers. */
@@ -169,6 +176,24 @@ async function main(): Promise<void> {
     const file = join(RESULTS, 'scale.json');
     writeFileSync(file, `${JSON.stringify({ ...scale, machine, environment, finishedAt: new Date().toISOString() }, null, 2)}\n`);
     report(['', `== scale: 1 producer, N consumer processes (stub answerer, ${scale.config.stubLatencyMs} ms an answer), ${machineLine} ==`, formatScale(scale), '', `results: ${file}`]);
+  }
+
+  if (benchmarks.includes('idle')) {
+    const timeout = process.env.BENCH_IDLE_SESSION_TIMEOUT;
+    const idle = await runIdleBench(
+      {
+        sessions: Math.max(1, envInt('BENCH_IDLE_SESSIONS', 16)),
+        burst: Math.max(1, envInt('BENCH_IDLE_BURST', 32)),
+        idleSec: envInt('BENCH_IDLE_WAIT_SEC', 90),
+        windowSec: Math.max(1, envInt('BENCH_IDLE_WINDOW_SEC', 30)),
+        sessionIdleTimeoutSec: timeout ? Math.max(1, envInt('BENCH_IDLE_SESSION_TIMEOUT', 60)) : undefined,
+      },
+      log,
+      stopping.signal,
+    );
+    const file = join(RESULTS, 'idle.json');
+    writeFileSync(file, `${JSON.stringify({ ...idle, machine, environment, finishedAt: new Date().toISOString() }, null, 2)}\n`);
+    report(['', `== idle: consumer --sessions ${idle.config.sessions} between two bursts (real binary, fake API, ${machineLine}) ==`, formatIdle(idle), '', `results: ${file}`]);
   }
 
   if (benchmarks.length > 0 && process.env.BENCH_REPORT !== '0') {

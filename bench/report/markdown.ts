@@ -4,6 +4,7 @@
  * words around them are fixed.
  */
 import type { ClaudeResult } from '../claude.js';
+import type { IdleResult } from '../idle.js';
 import type { PipelineResult } from '../pipeline.js';
 import type { ScaleResult } from '../scale.js';
 import type { ChartName } from './charts.js';
@@ -11,6 +12,7 @@ import type { BenchEnvironment } from './environment.js';
 import { scenarioLabel } from './labels.js';
 import { claudeSection, claudeSummary, phaseName } from './markdown/claude.js';
 import { mdTable, otherCpu, percent, when } from './markdown/format.js';
+import { idleSection, idleSummary } from './markdown/idle.js';
 import { environmentSection } from './markdown/machine.js';
 import { pipelineSection, pipelineSummary } from './markdown/pipeline.js';
 import { scaleSection, scaleSummary } from './markdown/scale.js';
@@ -33,6 +35,8 @@ export interface ReportInput {
   pipeline: (PipelineResult & RunInfo) | null;
   claude: (ClaudeResult & RunInfo) | null;
   scale: (ScaleResult & RunInfo) | null;
+  /** Absent from inputs made before the idle benchmark. */
+  idle?: (IdleResult & RunInfo) | null;
   /** bench/results/soak.json as parsed, null when absent. */
   soak: unknown;
   /** The charts written, as links relative to REPORT.md. */
@@ -67,6 +71,7 @@ export function renderReport(input: ReportInput): string {
     ...(input.pipeline ? pipelineSummary(input.pipeline) : [['pipeline', notRun('pipeline'), '', '']]),
     ...(input.claude ? claudeSummary(input.claude) : [['Claude Code', notRun('claude'), '', '']]),
     ...(input.scale ? scaleSummary(input.scale) : [['scale-out', notRun('scale'), '', '']]),
+    ...(input.idle ? idleSummary(input.idle) : [['idle consumer', notRun('idle'), '', '']]),
     ...soakSummary(input.soak),
   ];
   const lines = [
@@ -85,6 +90,7 @@ export function renderReport(input: ReportInput): string {
     ...section('Pipeline: bridge -> producer -> Redis -> consumer -> bridge', 'pipeline', input.pipeline?.scenarios.length ? pipelineSection(input, input.pipeline) : null),
     ...section('Claude Code: persistent pool vs one `claude -p` per question', 'claude', input.claude?.phases.length ? claudeSection(input, input.claude) : null),
     ...section('Scale-out: 1, 2, 4 consumer processes', 'scale', input.scale?.phases.length ? scaleSection(input, input.scale) : null),
+    ...section('Idle: an elastic pool between bursts', 'idle', input.idle ? idleSection(input.idle) : null),
     ...soakSection(input),
   ];
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;

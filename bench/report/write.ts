@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { ClaudeResult } from '../claude.js';
+import type { IdleResult } from '../idle.js';
 import type { PipelineResult } from '../pipeline.js';
 import type { ScaleResult } from '../scale.js';
 import { REPO } from '../../test/support/bridge.js';
@@ -55,6 +56,7 @@ export async function writeReport(options: WriteReportOptions): Promise<{ report
   const pipeline = readJson<PipelineResult & RunInfo>(join(resultsDir, 'pipeline.json'));
   const claude = readJson<ClaudeResult & RunInfo>(join(resultsDir, 'claude.json'));
   const scale = readJson<ScaleResult & RunInfo>(join(resultsDir, 'scale.json'));
+  const idle = readJson<IdleResult & RunInfo>(join(resultsDir, 'idle.json'));
   const soak = readJson<unknown>(join(resultsDir, 'soak.json'));
 
   mkdirSync(chartsDir, { recursive: true });
@@ -74,8 +76,8 @@ export async function writeReport(options: WriteReportOptions): Promise<{ report
     written.push(file);
   }
 
-  const { environment, from } = environmentFor([['pipeline', pipeline], ['claude', claude], ['scale', scale]]);
-  const input: ReportInput = { generatedAt: new Date().toISOString(), command: options.command, environment, environmentFrom: from, pipeline, claude, scale, soak, charts: links };
+  const { environment, from } = environmentFor([['pipeline', pipeline], ['claude', claude], ['scale', scale], ['idle', idle]]);
+  const input: ReportInput = { generatedAt: new Date().toISOString(), command: options.command, environment, environmentFrom: from, pipeline, claude, scale, idle, soak, charts: links };
   writeFileSync(reportFile, renderReport(input));
   return { reportFile, charts: written };
 }

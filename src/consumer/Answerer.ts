@@ -32,7 +32,7 @@ export interface Answerer {
   answer(question: QuestionJob, context: AnswerContext): Promise<AnswerResult>;
   /** The live session processes, for `autopoll status`; none for answerers without processes. */
   sessionPids(): number[];
-  /** Sessions started or starting, for answerers whose sessions come and go; the others run all of theirs. */
+  /** Sessions started or starting, for answerers whose sessions come and go (absent: all of them run). */
   liveSessions?(): number;
   /** Its sessions' starts and replacements, for answerers with sessions. */
   readonly sessionEvents?: EventSource<SessionPoolEvents>;

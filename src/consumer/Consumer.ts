@@ -40,7 +40,8 @@ export class Consumer {
       answerer: answerer.llmType,
       sessions: options.concurrency,
       maxSessions: options.concurrency,
-      liveSessions: this.liveSessions,
+      // Only where sessions come and go: the others run all of theirs, and status shows just the one figure.
+      ...(answerer.liveSessions ? { liveSessions: answerer.liveSessions() } : {}),
       sessionPids: answerer.sessionPids(),
       busy: this.worker.busy,
       startedAt: this.startedAt,
@@ -48,17 +49,12 @@ export class Consumer {
     }));
     this.worker.on('halted', () => void this.presence.publish());
     // The fleet sees a session open or close at once, not at the next heartbeat.
-    let published = this.liveSessions;
+    let published = answerer.liveSessions?.();
     answerer.sessionEvents?.on('sessions', ({ live }) => {
       if (live === published) return;
       published = live;
       void this.presence.publish();
     });
-  }
-
-  /** Sessions started or starting: --sessions for answerers without sessions that come and go. */
-  get liveSessions(): number {
-    return this.answerer.liveSessions?.() ?? this.options.concurrency;
   }
 
   /** Why this consumer takes no questions; undefined while it takes them. */

@@ -11,7 +11,7 @@ export const ConsumerInfoSchema = z.object({
   answerer: printable(100),
   /** Questions it answers at once: its most sessions (--sessions). */
   sessions: z.number().int().nonnegative(),
-  /** Its sessions started or starting now (absent from consumers older than elastic pools). */
+  /** Its sessions started or starting now: absent where all of them always run (the stub, consumers older than elastic pools). */
   liveSessions: z.number().int().nonnegative().optional(),
   /** The most sessions it runs: `sessions`, named for what it is beside liveSessions. */
   maxSessions: z.number().int().nonnegative().optional(),
