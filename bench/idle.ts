@@ -30,6 +30,8 @@ export interface IdleConfig {
   windowSec: number;
   /** --session-idle-timeout, when not the consumer's default (a quick run shortens it with idleSec). */
   sessionIdleTimeoutSec: number | undefined;
+  /** --min-sessions, when not the consumer's default (--sessions: the fixed pool, as a baseline). */
+  minSessions: number | undefined;
 }
 
 export interface IdleBurst {
@@ -66,6 +68,7 @@ export async function runIdleBench(config: IdleConfig, log: (line: string) => vo
       args: [
         'consumer', ...stack.commonArgs('info'), '--answerer', 'claude', '--sessions', String(config.sessions),
         ...(config.sessionIdleTimeoutSec !== undefined ? ['--session-idle-timeout', String(config.sessionIdleTimeoutSec)] : []),
+        ...(config.minSessions !== undefined ? ['--min-sessions', String(config.minSessions)] : []),
       ],
       env,
     });

@@ -26,7 +26,8 @@
  *
  * The idle benchmark's knobs: BENCH_IDLE_SESSIONS (--sessions, 16), BENCH_IDLE_BURST (questions per
  * burst, 32), BENCH_IDLE_WAIT_SEC (last answer -> CPU window, 90), BENCH_IDLE_WINDOW_SEC (30),
- * BENCH_IDLE_SESSION_TIMEOUT (--session-idle-timeout; the consumer's default when unset). A quick
+ * BENCH_IDLE_SESSION_TIMEOUT (--session-idle-timeout; the consumer's default when unset),
+ * BENCH_IDLE_MIN_SESSIONS (--min-sessions; the default when unset, the sessions for a fixed pool). A quick
  * run: BENCH_IDLE_WAIT_SEC=15 BENCH_IDLE_SESSION_TIMEOUT=5 BENCH_IDLE_WINDOW_SEC=10.
  *
  * At the end it writes bench/REPORT.md and its charts (bench/report/) from the results files, the
@@ -180,6 +181,7 @@ async function main(): Promise<void> {
 
   if (benchmarks.includes('idle')) {
     const timeout = process.env.BENCH_IDLE_SESSION_TIMEOUT;
+    const min = process.env.BENCH_IDLE_MIN_SESSIONS;
     const idle = await runIdleBench(
       {
         sessions: Math.max(1, envInt('BENCH_IDLE_SESSIONS', 16)),
@@ -187,6 +189,7 @@ async function main(): Promise<void> {
         idleSec: envInt('BENCH_IDLE_WAIT_SEC', 90),
         windowSec: Math.max(1, envInt('BENCH_IDLE_WINDOW_SEC', 30)),
         sessionIdleTimeoutSec: timeout ? Math.max(1, envInt('BENCH_IDLE_SESSION_TIMEOUT', 60)) : undefined,
+        minSessions: min ? Math.max(1, envInt('BENCH_IDLE_MIN_SESSIONS', 1)) : undefined,
       },
       log,
       stopping.signal,

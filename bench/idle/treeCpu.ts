@@ -8,7 +8,7 @@ export interface TreeSample {
   /** CPU seconds by part: the root process and the processes below it (Claude Code and what it runs). */
   rootSec: number;
   belowSec: number;
-  /** Processes below the root now, and the live ones named `claude`. */
+  /** Processes below the root now, and the Claude Code sessions among them. */
   processes: number;
   claude: number;
   rssMb: number;
@@ -32,8 +32,8 @@ export function sampleTree(root: number): TreeSample {
     rootSec: sec(table.get(root)),
     belowSec: below.reduce((s, p) => s + sec(p), 0),
     processes: below.length,
-    // An exited session not yet reaped (a zombie) runs nothing.
-    claude: below.filter((p) => p.comm === 'claude' && p.state !== 'Z').length,
+    // A session is a direct child (Claude Code may start helpers of its own name); an exited one not yet reaped (a zombie) runs nothing.
+    claude: below.filter((p) => p.ppid === root && p.comm === 'claude' && p.state !== 'Z').length,
     rssMb: Math.round(rss / 1024),
   };
 }

@@ -247,7 +247,7 @@ describe('renderReport', () => {
   it('the idle benchmark: its CPU against the target and whether the bursts around it were answered once', () => {
     const check = (asked: number, twice = 0) => ({ asked, responseRows: asked + twice, distinctQueryIds: asked, answeredTwice: twice, unreadForB: 0, ledger: { answered: asked } });
     const idle: IdleResult = {
-      benchmark: 'idle', targets: { idleCpuMsPerSec: 30 }, config: { sessions: 16, burst: 32, idleSec: 90, windowSec: 30, sessionIdleTimeoutSec: undefined },
+      benchmark: 'idle', targets: { idleCpuMsPerSec: 30 }, config: { sessions: 16, burst: 32, idleSec: 90, windowSec: 30, sessionIdleTimeoutSec: undefined, minSessions: undefined },
       startSec: 2.1, sessionsAtStart: 1,
       first: { asked: 32, seconds: 9.5, peakSessions: 16, check: check(32) },
       idle: { windowSec: 30.01, sessions: 1, processes: 1, rssMb: 310, cpuMsPerSec: { total: 4.2, consumer: 1.1, below: 3.1 } },

@@ -16,7 +16,7 @@ export function idleSection(r: IdleResult): string[] {
   const c = r.config;
   const timeout = c.sessionIdleTimeoutSec === undefined ? 'the default `--session-idle-timeout`' : `\`--session-idle-timeout ${c.sessionIdleTimeoutSec}\``;
   return [
-    `A producer and \`consumer --sessions ${c.sessions}\` (${timeout}; the real Claude Code binary on the fake API): a burst of ${c.burst} questions grows the pool, ` +
+    `A producer and \`consumer --sessions ${c.sessions}${c.minSessions !== undefined ? ` --min-sessions ${c.minSessions}` : ''}\` (${timeout}; the real Claude Code binary on the fake API): a burst of ${c.burst} questions grows the pool, ` +
       `nobody asks for ${c.idleSec} s, the CPU of the consumer and every process below it is read from /proc over ${r.idle.windowSec} s, then a second burst of ${c.burst}. ` +
       'Method: [README.md#idle](README.md#idle).',
     '',
