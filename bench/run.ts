@@ -4,8 +4,8 @@
  *
  * Which benchmarks: the names given as arguments (`npm run bench -- scale`, `... -- pipeline
  * claude`), else BENCH_ONLY (a comma-separated list), else all but the opt-in ones: pipeline,
- * claude, scale, capacity, startup. The knobs benchmark runs only when named (`npm run bench -- knobs`).
- * BENCH_CLAUDE=0 skips the Claude one.
+ * claude, scale, capacity, startup, idle. The knobs benchmark runs only when named (`npm run bench -- knobs`).
+ * BENCH_CLAUDE=0 skips the Claude ones (claude, idle).
  *
  * Pipeline knobs (environment): BENCH_N (throughput questions, 20000), BENCH_REPEAT (throughput runs
  * per scenario, median reported; 3), BENCH_LATENCY_N (300),
@@ -43,6 +43,12 @@
  * BENCH_STARTUP_PRODUCER_N (producers spawned to a waiting question, 5), BENCH_STARTUP_CLAUDE_N
  * (consumers spawned to a warm Claude Code session, 3; 0 or BENCH_CLAUDE=0 skips them).
  *
+ * The idle benchmark's knobs: BENCH_IDLE_SESSIONS (--sessions, 16), BENCH_IDLE_BURST (questions per
+ * burst, 32), BENCH_IDLE_WAIT_SEC (last answer -> CPU window, 90), BENCH_IDLE_WINDOW_SEC (30),
+ * BENCH_IDLE_SESSION_TIMEOUT (--session-idle-timeout; the consumer's default when unset),
+ * BENCH_IDLE_MIN_SESSIONS (--min-sessions; the default when unset, the sessions for a fixed pool). A quick
+ * run: BENCH_IDLE_WAIT_SEC=15 BENCH_IDLE_SESSION_TIMEOUT=5 BENCH_IDLE_WINDOW_SEC=10.
+ *
  * At the end it writes bench/REPORT.md and its charts (bench/report/) from the results files, the
  * machine and the versions (recorded in every results file as `environment`); BENCH_REPORT=0 skips
  * that. `npm run bench:report` writes them again from the results files without running anything.
@@ -61,6 +67,8 @@ import { runPipelineBench } from './pipeline.js';
 import { formatPipeline } from './pipeline/format.js';
 import { collectEnvironment } from './report/environment.js';
 import { writeReport } from './report/write.js';
+import { runIdleBench } from './idle.js';
+import { formatIdle } from './idle/format.js';
 import { runScaleBench } from './scale.js';
 import { formatScale } from './scale/format.js';
 import { runStartupBench } from './startup.js';
@@ -86,17 +94,18 @@ async function abort(why: string, code: number): Promise<void> {
   process.exit(code);
 }
 
-const BENCHMARKS = ['pipeline', 'claude', 'scale', 'capacity', 'startup', 'knobs'] as const;
+const BENCHMARKS = ['pipeline', 'claude', 'scale', 'capacity', 'startup', 'idle', 'knobs'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 /** Run only when named: measurements for a decision, not figures against a target. */
 const OPT_IN: readonly Benchmark[] = ['knobs'];
 
 /** The whole run's default time limit is the sum of its benchmarks' (capacity starts up to 32 Claude Code sessions a size). */
-const BUDGET_SEC: Record<Benchmark, number> = { pipeline: 420, claude: 420, scale: 420, capacity: 900, startup: 300, knobs: 900 };
+const BUDGET_SEC: Record<Benchmark, number> = { pipeline: 420, claude: 420, scale: 420, capacity: 900, startup: 300, idle: 420, knobs: 900 };
 
 /**
  * The benchmarks to run: those named as arguments, else BENCH_ONLY's list, else all but the
- * opt-in ones; less the Claude one when BENCH_CLAUDE=0.
+ * opt-in ones; less the Claude ones (claude, idle)
+ * when BENCH_CLAUDE=0.
  */
 function selected(): Benchmark[] {
   const args = process.argv.slice(2).filter((a) => a !== '--');
@@ -106,7 +115,7 @@ function selected(): Benchmark[] {
   for (const name of only) {
     if (!(BENCHMARKS as readonly string[]).includes(name)) throw new Error(`${source}: unknown benchmark ${JSON.stringify(name)}; known: ${BENCHMARKS.join(', ')}`);
   }
-  return BENCHMARKS.filter((b) => (only.length === 0 ? !OPT_IN.includes(b) : only.includes(b)) && !(b === 'claude' && process.env.BENCH_CLAUDE === '0'));
+  return BENCHMARKS.filter((b) => (only.length === 0 ? !OPT_IN.includes(b) : only.includes(b)) && !((b === 'claude' || b === 'idle') && process.env.BENCH_CLAUDE === '0'));
 }
 
 /** A comma-separated list of positive integers. */
@@ -260,6 +269,26 @@ async function main(): Promise<void> {
     const file = join(RESULTS, 'startup.json');
     writeFileSync(file, `${JSON.stringify({ ...startup, machine, environment, finishedAt: new Date().toISOString() }, null, 2)}\n`);
     report(['', `== startup: each command's start, spawn to work (${machineLine}) ==`, formatStartup(startup), '', `results: ${file}`]);
+  }
+
+  if (benchmarks.includes('idle')) {
+    const timeout = process.env.BENCH_IDLE_SESSION_TIMEOUT;
+    const min = process.env.BENCH_IDLE_MIN_SESSIONS;
+    const idle = await runIdleBench(
+      {
+        sessions: Math.max(1, envInt('BENCH_IDLE_SESSIONS', 16)),
+        burst: Math.max(1, envInt('BENCH_IDLE_BURST', 32)),
+        idleSec: envInt('BENCH_IDLE_WAIT_SEC', 90),
+        windowSec: Math.max(1, envInt('BENCH_IDLE_WINDOW_SEC', 30)),
+        sessionIdleTimeoutSec: timeout ? Math.max(1, envInt('BENCH_IDLE_SESSION_TIMEOUT', 60)) : undefined,
+        minSessions: min ? Math.max(1, envInt('BENCH_IDLE_MIN_SESSIONS', 1)) : undefined,
+      },
+      log,
+      stopping.signal,
+    );
+    const file = join(RESULTS, 'idle.json');
+    writeFileSync(file, `${JSON.stringify({ ...idle, machine, environment, finishedAt: new Date().toISOString() }, null, 2)}\n`);
+    report(['', `== idle: consumer --sessions ${idle.config.sessions} between two bursts (real binary, fake API, ${machineLine}) ==`, formatIdle(idle), '', `results: ${file}`]);
   }
 
   // The report covers the default benchmarks: a run of opt-in ones alone leaves it as it is.

@@ -5,9 +5,9 @@
 import type { BenchStack } from '../stack.js';
 
 /**
- * `consumer --answerer claude --sessions N` on the stack. Every session must be warm before the
- * questions are asked: when the pool is elastic, `--min-sessions N` goes here.
+ * `consumer --answerer claude --sessions N --min-sessions N` on the stack: every session warm
+ * before the questions are asked (the pool is elastic; this measures its capacity, not its growth).
  */
 export function claudeConsumerArgs(stack: BenchStack, sessions: number): string[] {
-  return ['consumer', ...stack.commonArgs('info'), '--answerer', 'claude', '--sessions', String(sessions), '--turn-timeout', '60'];
+  return ['consumer', ...stack.commonArgs('info'), '--answerer', 'claude', '--sessions', String(sessions), '--min-sessions', String(sessions), '--turn-timeout', '60'];
 }

@@ -5,6 +5,7 @@
  */
 import type { CapacityResult } from '../capacity.js';
 import type { ClaudeResult } from '../claude.js';
+import type { IdleResult } from '../idle.js';
 import type { PipelineResult } from '../pipeline.js';
 import type { ScaleResult } from '../scale.js';
 import type { StartupResult } from '../startup.js';
@@ -14,6 +15,7 @@ import { scenarioLabel } from './labels.js';
 import { capacityOtherCpu, capacitySection, capacitySummary } from './markdown/capacity.js';
 import { claudeSection, claudeSummary, phaseName } from './markdown/claude.js';
 import { mdTable, otherCpu, percent, when } from './markdown/format.js';
+import { idleSection, idleSummary } from './markdown/idle.js';
 import { environmentSection } from './markdown/machine.js';
 import { pipelineSection, pipelineSummary } from './markdown/pipeline.js';
 import { scaleSection, scaleSummary } from './markdown/scale.js';
@@ -39,6 +41,8 @@ export interface ReportInput {
   scale: (ScaleResult & RunInfo) | null;
   capacity: (CapacityResult & RunInfo) | null;
   startup?: (StartupResult & RunInfo) | null;
+  /** Absent from inputs made before the idle benchmark. */
+  idle?: (IdleResult & RunInfo) | null;
   /** bench/results/soak.json as parsed, null when absent. */
   soak: unknown;
   /** The charts written, as links relative to REPORT.md. */
@@ -75,6 +79,7 @@ export function renderReport(input: ReportInput): string {
     ...(input.claude ? claudeSummary(input.claude) : [['Claude Code', notRun('claude'), '', '']]),
     ...(input.scale ? scaleSummary(input.scale) : [['scale-out', notRun('scale'), '', '']]),
     ...(input.capacity ? capacitySummary(input.capacity) : [['capacity of one host', notRun('capacity'), '', '']]),
+    ...(input.idle ? idleSummary(input.idle) : [['idle consumer', notRun('idle'), '', '']]),
     ...soakSummary(input.soak),
     ...(input.startup ? startupSummary(input.startup) : [['start-up', notRun('startup'), '', '']]),
   ];
@@ -95,6 +100,7 @@ export function renderReport(input: ReportInput): string {
     ...section('Claude Code: persistent pool vs one `claude -p` per question', 'claude', input.claude?.phases.length ? claudeSection(input, input.claude) : null),
     ...section('Scale-out: 1, 2, 4 consumer processes', 'scale', input.scale?.phases.length ? scaleSection(input, input.scale) : null),
     ...section('Capacity: one host at a real API latency', 'capacity', input.capacity?.sizes.length ? capacitySection(input, input.capacity) : null),
+    ...section('Idle: an elastic pool between bursts', 'idle', input.idle ? idleSection(input.idle) : null),
     ...soakSection(input),
     ...section('Start-up: each command, spawn to work', 'startup', input.startup ? startupSection(input.startup) : null),
   ];

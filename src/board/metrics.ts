@@ -38,6 +38,12 @@ export class AutopollMetrics {
     help: '1 while the producer holds its taking because the questions queue is full (--max-queued)',
     registers: [this.registry],
   });
+  private readonly sessions = new Gauge({
+    name: 'autopoll_claude_sessions',
+    help: 'Claude Code sessions: live (started or starting), busy (in a turn), max (--sessions)',
+    labelNames: ['state'],
+    registers: [this.registry],
+  });
   private readonly cost = this.counter('autopoll_claude_cost_usd_total', 'Claude cost in US dollars, as Claude Code reports it');
 
   constructor() {
@@ -72,6 +78,9 @@ export class AutopollMetrics {
 
   watchSessions(sessions: EventSource<SessionPoolEvents>): void {
     sessions.on('sessionReplaced', (e) => this.sessionRestarts.inc({ reason: e.reason }));
+    sessions.on('sessions', (c) => {
+      for (const state of ['live', 'busy', 'max'] as const) this.sessions.set({ state }, c[state]);
+    });
   }
 
   /**

@@ -3,7 +3,7 @@ import { StubAnswerer } from '../consumer/StubAnswerer.js';
 import type { Consumer } from '../consumer/Consumer.js';
 import type { Producer } from '../producer/Producer.js';
 import type { Logger } from '../shared/logger.js';
-import type { CONSUMER, COMMON, Parsed, PRODUCER } from './options.js';
+import { ConfigError, type CONSUMER, type COMMON, type Parsed, type PRODUCER } from './options.js';
 import { ownedFiles } from '../shared/ownedFiles.js';
 import { checkToolsRoot, prepareContextRoot } from './rootChecks.js';
 
@@ -41,6 +41,9 @@ export async function buildProducer(redis: RedisConnection, o: Parsed<typeof COM
  * producer runs in the same process (`up`), so that the tools never read it by any name.
  */
 export async function buildConsumer(redis: RedisConnection, o: Parsed<typeof COMMON> & Parsed<typeof CONSUMER>, logger: Logger, bridgeDb?: string): Promise<Consumer> {
+  if (o.minSessions > o.sessions) {
+    throw new ConfigError(`invalid configuration:\n  --min-sessions (env AUTOPOLL_MIN_SESSIONS): ${o.minSessions} is more than --sessions ${o.sessions}, the most a consumer runs; lower it or raise --sessions`);
+  }
   const owned = ownedFiles(bridgeDb);
   if (o.answerer === 'claude' && o.toolsRoot !== undefined) await checkToolsRoot(o.toolsRoot, owned, logger);
   const { Consumer } = await import('../consumer/Consumer.js');
@@ -50,6 +53,8 @@ export async function buildConsumer(redis: RedisConnection, o: Parsed<typeof COM
       : new (await import('../consumer/ClaudeAnswerer.js')).ClaudeAnswerer(
           {
             sessions: o.sessions,
+            minSessions: o.minSessions,
+            sessionIdleTimeoutSec: o.sessionIdleTimeout,
             model: o.model,
             turnTimeoutSec: o.turnTimeout,
             maxTurnsPerSession: o.maxTurnsPerSession,

@@ -93,7 +93,17 @@ export const PRODUCER = {
 } satisfies Record<string, Spec>;
 
 export const CONSUMER = {
-  sessions: { flags: '--sessions <n>', env: 'AUTOPOLL_SESSIONS', default: '2', help: 'questions answered at once (one session each)', schema: ({ whole }) => whole(1, 1000) },
+  sessions: { flags: '--sessions <n>', env: 'AUTOPOLL_SESSIONS', default: '2', help: 'questions answered at once: the most Claude Code sessions (one question each)', schema: ({ whole }) => whole(1, 1000) },
+  minSessions: {
+    flags: '--min-sessions <n>', env: 'AUTOPOLL_MIN_SESSIONS', default: '1',
+    help: 'Claude Code sessions kept warm with no question waiting (at most --sessions); more start as questions come',
+    schema: ({ whole }) => whole(1, 1000),
+  },
+  sessionIdleTimeout: {
+    flags: '--session-idle-timeout <seconds>', env: 'AUTOPOLL_SESSION_IDLE_TIMEOUT', default: '60',
+    help: 'a session beyond --min-sessions closes after this long without a turn',
+    schema: ({ whole }) => whole(1, DAY_SECONDS),
+  },
   attempts: { flags: '--attempts <n>', env: 'AUTOPOLL_ATTEMPTS', default: '5', help: 'tries per question before an error response', schema: ({ whole }) => whole(1, 100) },
   backoffMs: { flags: '--backoff-ms <ms>', env: 'AUTOPOLL_BACKOFF_MS', default: '1000', help: 'first retry delay, doubled on each further try', schema: ({ whole }) => whole(0, DAY_MS) },
   maxDefer: {

@@ -32,6 +32,8 @@ export interface Answerer {
   answer(question: QuestionJob, context: AnswerContext): Promise<AnswerResult>;
   /** The live session processes, for `autopoll status`; none for answerers without processes. */
   sessionPids(): number[];
+  /** Sessions started or starting, for answerers whose sessions come and go (absent: all of them run). */
+  liveSessions?(): number;
   /** Its sessions' starts and replacements, for answerers with sessions. */
   readonly sessionEvents?: EventSource<SessionPoolEvents>;
   close(): Promise<void>;

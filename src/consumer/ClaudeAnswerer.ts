@@ -15,7 +15,12 @@ import { extractSources } from './claude/sources.js';
 import { questionRefused } from './claude/turnFailure.js';
 
 export interface ClaudeAnswererOptions {
+  /** The most sessions at once. */
   sessions: number;
+  /** Sessions kept warm with no question (default: all of them). */
+  minSessions?: number;
+  /** A session beyond the minimum closes after this many seconds without a turn (default: never). */
+  sessionIdleTimeoutSec?: number;
   model: string;
   turnTimeoutSec: number;
   maxTurnsPerSession: number;
@@ -53,6 +58,8 @@ export class ClaudeAnswerer implements Answerer {
       () => this.newSession(),
       {
         size: options.sessions,
+        minSessions: options.minSessions,
+        ...(options.sessionIdleTimeoutSec !== undefined ? { idleTimeoutMs: options.sessionIdleTimeoutSec * 1000 } : {}),
         turnTimeoutMs: options.turnTimeoutSec * 1000,
         maxTurnsPerSession: options.maxTurnsPerSession,
         maxContextTokens: options.maxContextTokens,
@@ -140,6 +147,10 @@ export class ClaudeAnswerer implements Answerer {
 
   sessionPids(): number[] {
     return this.pool.pids();
+  }
+
+  liveSessions(): number {
+    return this.pool.counts().live;
   }
 
   get sessionEvents(): EventSource<SessionPoolEvents> {

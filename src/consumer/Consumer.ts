@@ -39,12 +39,22 @@ export class Consumer {
       pid: process.pid,
       answerer: answerer.llmType,
       sessions: options.concurrency,
+      maxSessions: options.concurrency,
+      // Only where sessions come and go: the others run all of theirs, and status shows just the one figure.
+      ...(answerer.liveSessions ? { liveSessions: answerer.liveSessions() } : {}),
       sessionPids: answerer.sessionPids(),
       busy: this.worker.busy,
       startedAt: this.startedAt,
       ...(this.stoppedBecause === undefined ? { state: 'running' as const } : { state: 'stopped' as const, reason: this.stoppedBecause }),
     }));
     this.worker.on('halted', () => void this.presence.publish());
+    // The fleet sees a session open or close at once, not at the next heartbeat.
+    let published = answerer.liveSessions?.();
+    answerer.sessionEvents?.on('sessions', ({ live }) => {
+      if (live === published) return;
+      published = live;
+      void this.presence.publish();
+    });
   }
 
   /** Why this consumer takes no questions; undefined while it takes them. */

@@ -9,8 +9,12 @@ export const ConsumerInfoSchema = z.object({
   host: printable(200),
   pid: z.number().int(),
   answerer: printable(100),
-  /** Questions it answers at once (its sessions). */
+  /** Questions it answers at once: its most sessions (--sessions). */
   sessions: z.number().int().nonnegative(),
+  /** Its sessions started or starting now: absent where all of them always run (the stub, consumers older than elastic pools). */
+  liveSessions: z.number().int().nonnegative().optional(),
+  /** The most sessions it runs: `sessions`, named for what it is beside liveSessions. */
+  maxSessions: z.number().int().nonnegative().optional(),
   /** The live session processes (Claude Code), empty for the stub. */
   sessionPids: z.array(z.number().int()),
   busy: z.number().int().nonnegative(),

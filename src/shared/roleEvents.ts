@@ -28,8 +28,17 @@ export interface QuestionWorkerEvents {
 
 export type ReplaceReason = 'exit' | 'recycle' | 'start_failed' | 'failed_turn' | 'failed_clear';
 
+/** A pool's sessions: started or starting, in a turn, and the most it may run (--sessions). */
+export interface SessionCounts {
+  live: number;
+  busy: number;
+  max: number;
+}
+
 /** What a pool of Claude Code sessions reports. */
 export interface SessionPoolEvents {
+  /** Its counts, whenever a session opens, closes, takes a question or frees up. */
+  sessions: [counts: SessionCounts];
   sessionStarted: [info: { slot: number; sessionId: string; pid: number | undefined }];
   sessionReplaced: [info: { slot: number; reason: ReplaceReason }];
 }

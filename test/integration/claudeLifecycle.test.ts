@@ -144,7 +144,7 @@ describe('Claude Code session lifecycle', () => {
     const { bridge, conv } = pipeline;
     const env = claudeEnv(api.url);
     const producer = pipeline.producer();
-    const consumer = pipeline.consumer(['--answerer', 'claude', '--sessions', '2'], env);
+    const consumer = pipeline.consumer(['--answerer', 'claude', '--sessions', '2', '--min-sessions', '2'], env);
     await producer.waitForLog(/^producer started$/);
     await consumer.waitForLog(/^consumer started$/, 60_000);
     const sessionPids = consumer.lines.filter((l) => l.msg === 'Claude Code session ready').map((l) => Number(l.sessionPid));
@@ -165,7 +165,7 @@ describe('Claude Code session lifecycle', () => {
     const pipeline = new SpawnedPipeline(['--redis', inject('redisUrl')]);
     onTestFinished(() => pipeline.stop());
     const shutdownTimeoutSec = 2;
-    const consumer = pipeline.consumer(['--answerer', 'claude', '--sessions', '2', '--shutdown-timeout', String(shutdownTimeoutSec)], claudeEnv(api.url));
+    const consumer = pipeline.consumer(['--answerer', 'claude', '--sessions', '2', '--min-sessions', '2', '--shutdown-timeout', String(shutdownTimeoutSec)], claudeEnv(api.url));
     const seen = new Set<number>();
     if (when === 'replacing a killed session') {
       await consumer.waitForLog(/^consumer started$/, 60_000);

@@ -10,8 +10,8 @@ import { waitFor } from './wait.js';
 /** A consumer answering with the stub, 4 sessions: the default; later flags win (commander keeps the last). */
 export const STUB_CONSUMER = ['--answerer', 'stub', '--sessions', '4'];
 
-/** A consumer answering through Claude Code (2 sessions, 2 attempts, short backoff); give it `claudeEnv`. */
-export const CLAUDE_CONSUMER = ['--answerer', 'claude', '--sessions', '2', '--attempts', '2', '--backoff-ms', '200', '--turn-timeout', '60'];
+/** A consumer answering through Claude Code (2 sessions, both kept warm, 2 attempts, short backoff); give it `claudeEnv`. */
+export const CLAUDE_CONSUMER = ['--answerer', 'claude', '--sessions', '2', '--min-sessions', '2', '--attempts', '2', '--backoff-ms', '200', '--turn-timeout', '60'];
 
 /**
  * The built `autopoll producer` and `autopoll consumer --answerer stub` serving one conversation

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { CapacityResult, CapacitySize } from '../../bench/capacity.js';
 import { withIdeal } from '../../bench/capacity/figures.js';
 import type { ClaudeResult, PhaseResult } from '../../bench/claude.js';
+import type { IdleResult } from '../../bench/idle.js';
 import type { PipelineResult, ScenarioResult, ThroughputResult } from '../../bench/pipeline.js';
 import { buildCharts, capacityChart, claudeChart, niceStep, pipelineLatencyChart, pipelineThroughputChart, scaleChart, soakCpuChart } from '../../bench/report/charts.js';
 import type { BenchEnvironment } from '../../bench/report/environment.js';
@@ -284,12 +285,36 @@ describe('renderReport', () => {
     ]);
   });
 
+  it('the idle benchmark: its CPU against the target and whether the bursts around it were answered once', () => {
+    const check = (asked: number, twice = 0) => ({ asked, responseRows: asked + twice, distinctQueryIds: asked, answeredTwice: twice, unreadForB: 0, ledger: { answered: asked } });
+    const idle: IdleResult = {
+      benchmark: 'idle', targets: { idleCpuMsPerSec: 30 }, config: { sessions: 16, burst: 32, idleSec: 90, windowSec: 30, sessionIdleTimeoutSec: undefined, minSessions: undefined },
+      startSec: 2.1, sessionsAtStart: 1,
+      first: { asked: 32, seconds: 9.5, peakSessions: 16, check: check(32) },
+      idle: { windowSec: 30.01, sessions: 1, processes: 1, rssMb: 310, cpuMsPerSec: { total: 4.2, consumer: 1.1, below: 3.1 } },
+      second: { asked: 32, seconds: 8.8, peakSessions: 16, check: check(64) },
+    };
+    const text = renderReport(input({ idle }));
+    expectRows(text, [
+      '| idle `consumer --sessions 16`, 90 s after its last question | 4.2 ms CPU/s | <= 30 | met |',
+      '| every question answered exactly once (idle, bursts before and after) | yes | yes | met |',
+    ]);
+    expect(text).toContain('## Idle: an elastic pool between bursts');
+    expect(text).toContain('| idle | 1 | 30.01 s window | 4.2 ms/s (consumer 1.1, below it 3.1) | 310 MB |  |');
+    const busy = renderReport(input({ idle: { ...idle, idle: { ...idle.idle, cpuMsPerSec: { total: 65, consumer: 5, below: 60 } }, second: { ...idle.second, check: check(64, 1) } } }));
+    expectRows(busy, [
+      '| idle `consumer --sessions 16`, 90 s after its last question | 65 ms CPU/s | <= 30 | **missed** |',
+      '| every question answered exactly once (idle, bursts before and after) | **no** | yes | **missed** |',
+    ]);
+  });
+
   it('says what was not measured, and how to measure it', () => {
     const empty = renderReport(input({ pipeline: null, claude: null, scale: null, soak: null, charts: {} }));
     expectRows(empty, [
       '| pipeline | not measured in this run: run `npm run bench -- pipeline` |  |  |',
       '| Claude Code | not measured in this run: run `npm run bench -- claude` |  |  |',
       '| scale-out | not measured in this run: run `npm run bench -- scale` |  |  |',
+      '| idle consumer | not measured in this run: run `npm run bench -- idle` |  |  |',
       `| resource use per question (soak) | ${SOAK_ABSENT} |  |  |`,
     ]);
     expect(SOAK_ABSENT).toBe('not measured in this run: run `npm run test:chaos` (soak)');

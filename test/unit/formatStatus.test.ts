@@ -57,6 +57,12 @@ describe('formatStatus', () => {
     );
   });
 
+  it('shows live over maximum sessions for a consumer that reports its live ones', () => {
+    const elastic = { ...REPORT.consumers[0]!, sessions: 16, maxSessions: 16, liveSessions: 3, sessionPids: [11, 12, 13] };
+    const text = formatStatus({ ...REPORT, consumers: [elastic] }, NOW);
+    expect(text).toContain('  c1    h2    7    claude    running  3/16      1     11,12,13      1.2s ago');
+  });
+
   it('an unreadable bridge, paused queues and an empty fleet each take one line', () => {
     const text = formatStatus(
       {

@@ -77,6 +77,8 @@ describe('parseOptions with the spec tables', () => {
     const parsed = parseOptions(CONSUMER, defaults(CONSUMER));
     expect(parsed).toEqual({
       sessions: 2,
+      minSessions: 1,
+      sessionIdleTimeout: 60,
       attempts: 5,
       backoffMs: 1000,
       maxDefer: 1800,

@@ -1,15 +1,21 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../shared/logger.js';
-import type { ReplaceReason, SessionPoolEvents } from '../../shared/roleEvents.js';
+import type { ReplaceReason, SessionCounts, SessionPoolEvents } from '../../shared/roleEvents.js';
 import { AnswerError, type AnswerContext } from '../Answerer.js';
 import type { ClaudeSession } from './ClaudeSession.js';
+import { chooseSlot, mayCloseIdle, sparesToOpen, type SlotView } from './slotChoice.js';
 import type { TurnOutput } from './turnObserver.js';
 
 export type SessionMemory = 'none' | 'conversation';
 
 export interface ClaudeSessionPoolOptions {
+  /** The most sessions at once (--sessions). */
   size: number;
+  /** Sessions kept warm with no question (--min-sessions); default: size, a fixed pool. */
+  minSessions?: number;
+  /** A session beyond the minimum closes after this long without a turn (--session-idle-timeout); default: never. */
+  idleTimeoutMs?: number;
   turnTimeoutMs: number;
   /** A session is replaced after this many turns... */
   maxTurnsPerSession: number;
@@ -20,30 +26,37 @@ export interface ClaudeSessionPoolOptions {
   startTimeoutMs: number;
 }
 
+/** Free sessions kept started ahead of the next question: a burst also opens one per question that finds none free. */
+const SPARE_SESSIONS = 1;
+
+/** The `ready` of a slot without a session. */
+const NO_SESSION: Promise<ClaudeSession> = Promise.resolve(undefined as never);
+
 export interface PoolTurn extends TurnOutput {
   sessionId: string;
   sessionPid: number | undefined;
   slot: number;
 }
 
-interface Slot {
+interface Slot extends SlotView {
   index: number;
+  /** Closes the slot once it has been idle for --session-idle-timeout. */
+  idle: NodeJS.Timeout | undefined;
+  /** Settles once a closing slot's session is gone. */
+  shut: Promise<void>;
   session: ClaudeSession | undefined;
   ready: Promise<ClaudeSession>;
-  busy: boolean;
-  /** The bridge conversation whose context the session holds, if any. */
-  holds: string | undefined;
   failures: number;
   /** The session while it warms up: what close kills rather than waits for. */
   starting: ClaudeSession | undefined;
-  /** Its session is clearing after its last answer. */
-  clearing: boolean;
 }
 
 /**
- * N slots, each one long-lived Claude Code session, all started up front so the first question
- * does not pay the start. A slot whose process exits is restarted (with backoff if it keeps
- * dying), one that served enough turns or grew too much context is recycled, and no slot ever
+ * Up to N slots, each one long-lived Claude Code session. The minimum are started up front so the
+ * first question does not pay the start; more open as questions come (one for each question that
+ * finds no free session, and a spare ahead of the next) and close after an idle timeout: an idle
+ * Claude Code process costs CPU and memory. A slot whose process exits is restarted (with backoff
+ * if it keeps dying), one that served enough turns or grew too much context is recycled, and no slot ever
  * carries one bridge conversation's context into another's question.
  */
 export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
@@ -63,11 +76,16 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
 
   async start(): Promise<void> {
     for (let index = 0; index < this.options.size; index++) {
-      const slot: Slot = { index, session: undefined, ready: Promise.resolve(undefined as never), busy: false, holds: undefined, failures: 0, starting: undefined, clearing: false };
-      this.setReady(slot, this.launch(slot));
-      this.slots.push(slot);
+      this.slots.push({ index, state: 'closed', idle: undefined, shut: Promise.resolve(), session: undefined, ready: NO_SESSION, busy: false, holds: undefined, failures: 0, starting: undefined, clearing: false });
     }
-    await Promise.all(this.slots.map((s) => s.ready));
+    const warm = this.slots.slice(0, this.minSessions);
+    for (const slot of warm) this.open(slot);
+    await Promise.all(warm.map((s) => s.ready));
+  }
+
+  /** Sessions started or starting (live), in a turn (busy), and the most there may be. */
+  counts(): SessionCounts {
+    return { live: this.slots.filter((s) => s.state !== 'closed').length, busy: this.slots.filter((s) => s.busy).length, max: this.options.size };
   }
 
   async run(conversationId: string, prompt: string, watch: Pick<AnswerContext, 'log' | 'progress'>): Promise<PoolTurn> {
@@ -89,7 +107,9 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
       return { ...out, sessionId: session.id, sessionPid: session.pid, slot: slot.index };
     } finally {
       slot.busy = false;
+      this.idleLater(slot);
       this.waiters.shift()?.();
+      this.report();
     }
   }
 
@@ -103,10 +123,11 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
     this.stopping.abort();
     await Promise.all(
       this.slots.map(async (slot) => {
+        clearTimeout(slot.idle);
         slot.starting?.kill();
         const session = await slot.ready.catch(() => undefined);
         slot.session = undefined;
-        await session?.close();
+        await Promise.all([session?.close(), slot.shut]);
       }),
     );
   }
@@ -174,15 +195,63 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
     this.setReady(slot, session.close().then(() => this.launch(slot)));
   }
 
+  /**
+   * A free session, preferring the one that holds the conversation; none free, a closed slot is
+   * opened for the question (which waits for its start, not counted in its turn timeout), and a
+   * spare starts ahead of the next one.
+   */
   private acquire(conversationId: string): Promise<Slot> {
-    const free = this.slots.filter((s) => !s.busy);
-    // A slot still clearing after its last answer is taken last: the question would wait for its /clear.
-    const pick = free.find((s) => s.holds === conversationId) ?? free.find((s) => s.holds === undefined && !s.clearing) ?? free.find((s) => s.holds === undefined) ?? free[0];
-    if (pick) {
-      pick.busy = true;
-      return Promise.resolve(pick);
+    const choice = chooseSlot(this.slots, conversationId);
+    if (choice && !(choice.opens && this.closing)) {
+      const { slot } = choice;
+      if (choice.opens) this.open(slot);
+      slot.busy = true;
+      clearTimeout(slot.idle);
+      if (!this.closing) for (const spare of sparesToOpen(this.slots, SPARE_SESSIONS)) this.open(spare);
+      this.report();
+      return Promise.resolve(slot);
     }
     return new Promise<void>((r) => this.waiters.push(r)).then(() => this.acquire(conversationId));
+  }
+
+  private get minSessions(): number {
+    return Math.min(this.options.minSessions ?? this.options.size, this.options.size);
+  }
+
+  private open(slot: Slot): void {
+    slot.state = 'open';
+    this.setReady(slot, this.launch(slot));
+  }
+
+  /** Closes the slot's session once it has had no turn for the idle timeout, unless that leaves fewer than the minimum. */
+  private idleLater(slot: Slot): void {
+    const ms = this.options.idleTimeoutMs;
+    if (ms === undefined || this.closing || slot.busy) return;
+    clearTimeout(slot.idle);
+    slot.idle = setTimeout(() => this.closeIdle(slot), ms).unref();
+  }
+
+  private closeIdle(slot: Slot): void {
+    if (this.closing || slot.busy || slot.state !== 'open' || !mayCloseIdle(this.slots, this.minSessions)) return;
+    this.logger.info({ slot: slot.index, sessionId: slot.session?.id, idleMs: this.options.idleTimeoutMs }, 'closing an idle Claude Code session');
+    slot.state = 'closing';
+    slot.shut = (async () => {
+      slot.starting?.kill();
+      const session = await slot.ready.catch(() => undefined);
+      slot.session = undefined;
+      slot.holds = undefined;
+      await session?.close();
+    })().finally(() => {
+      slot.state = 'closed';
+      slot.ready = NO_SESSION;
+      this.report();
+      this.waiters.shift()?.();
+    });
+    this.report();
+  }
+
+  private report(): void {
+    this.emit('sessions', this.counts());
   }
 
   /**
@@ -199,11 +268,12 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
     // Closing: a replacement would be started only to be closed, past the shutdown's deadline.
     if (!this.closing && slot.failures > 0) await sleep(Math.min(500 * 2 ** (slot.failures - 1), 30_000), undefined, { signal: this.stopping.signal }).catch(() => undefined);
     if (this.closing) throw new Error('the Claude session pool is closing');
+    if (slot.state !== 'open') throw new Error('the session slot was closed while idle');
     const session = this.createSession();
     slot.session = session;
     slot.holds = undefined;
     session.once('exit', () => {
-      if (this.closing || slot.session !== session) return;
+      if (this.closing || slot.session !== session || slot.state !== 'open') return;
       slot.failures++;
       slot.session = undefined;
       this.emit('sessionReplaced', { slot: slot.index, reason: 'exit' });
@@ -213,14 +283,18 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
     try {
       await session.warm(this.options.startTimeoutMs);
     } catch (err) {
-      slot.failures++;
       session.kill();
+      // Killed because its slot closed while idle: no failure of the session's own.
+      if (slot.state !== 'open') throw err;
+      slot.failures++;
       this.emit('sessionReplaced', { slot: slot.index, reason: 'start_failed' });
       throw err;
     } finally {
       slot.starting = undefined;
     }
     this.emit('sessionStarted', { slot: slot.index, sessionId: session.id, pid: session.pid });
+    this.idleLater(slot);
+    this.report();
     return session;
   }
 }
