@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { parseBridgeTimestamp } from '../../src/bridge/timestamp.js';
+import { SESSION_ENV_DEFAULTS } from '../../src/consumer/claude/sessionEnv.js';
 import { REPO } from '../../test/support/bridge.js';
 import { hasSetpriv } from '../../test/support/cli.js';
 import { exactlyOnce, type Asked } from '../../test/support/exactlyOnce.js';
@@ -53,7 +54,7 @@ async function runReplica(stack: BenchStack, n: number, config: CapacityConfig, 
   const args = ['python3', REPLICA, stack.bridge.path, conv.id, config.executable, 'haiku'];
   const [cmd, ...argv] = hasSetpriv() ? ['setpriv', '--pdeathsig', 'SIGTERM', '--', ...args] : args;
   const startedAt = nowMs();
-  const child: ChildProcess = spawn(cmd!, argv, { cwd: toolsRoot, env, stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  const child: ChildProcess = spawn(cmd!, argv, { cwd: toolsRoot, env: withoutSessionTuning(env), stdio: ['ignore', 'ignore', 'inherit'], detached: true });
   const stop = cleanup.add('stop the old shard replica', () => {
     if (child.pid) killGroup(child.pid);
   });
@@ -95,4 +96,16 @@ function finish(stack: BenchStack, conv: { id: string }, asked: Asked, startedAt
   const check = exactlyOnce(stack.bridge, conv.id, asked, { expectedAnswer: answerMark });
   const answeredOnce = check.notOnceCount === 0 && check.wrongAnswers === 0 && check.errorResponses === 0 && (!withLedger || check.ledgerWrong === 0);
   return { questions: asked.queryIds.length, totalSec, questionsPerSec: totalSec > 0 ? round(asked.queryIds.length / totalSec, 2) : 0, answeredOnce };
+}
+
+/**
+ * The old shard ran `claude -p` in its user's plain environment: none of the variables autopoll's
+ * sessions are started with to skip Claude Code's telemetry, update checks and other side work
+ * (measured: a plain `claude -p` costs 15-25% more than a tuned one). The fake API's address and
+ * the private HOME stay.
+ */
+function withoutSessionTuning(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const plain = { ...env };
+  for (const name of Object.keys(SESSION_ENV_DEFAULTS)) delete plain[name];
+  return plain;
 }
