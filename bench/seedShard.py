@@ -1,6 +1,6 @@
 """The shard autopoll replaced, rebuilt for measurement only: the capacity benchmark's baseline.
 
-It reproduces the old design as /work/shared/bridge/PROTOCOL.md ("The shard autopoll replaces")
+It reproduces the old design as docs/bridge/PROTOCOL.md ("The shard autopoll replaces")
 describes it, so that autopoll can be timed against it on the same machine; it is not a shard
 to run. A loop: fetch the unread messages for side `b` the way the bridge's get_messages does
 (one BEGIN IMMEDIATE transaction: select, mark read, audit_log `get_messages {"count": n}`); for

@@ -37,47 +37,51 @@ export async function buildProducer(redis: RedisConnection, o: Parsed<typeof COM
 }
 
 /**
- * Builds a consumer and its answerer from validated options. `bridgeDb`: the bridge file, when the
- * producer runs in the same process (`up`), so that the tools never read it by any name.
+ * Checks a consumer's options and loads its code, before anything connects or starts (a refused
+ * configuration leaves nothing behind; the connection's first outage line comes after the consumer
+ * exists); returns its builder. `bridgeDb`: the bridge file, when the producer runs in the same
+ * process (`up`), so that the tools never read it by any name.
  */
-export async function buildConsumer(redis: RedisConnection, o: Parsed<typeof COMMON> & Parsed<typeof CONSUMER>, logger: Logger, bridgeDb?: string): Promise<Consumer> {
+export async function prepareConsumer(o: Parsed<typeof COMMON> & Parsed<typeof CONSUMER>, logger: Logger, bridgeDb?: string): Promise<(redis: RedisConnection) => Consumer> {
   if (o.minSessions > o.sessions) {
-    throw new ConfigError(`invalid configuration:\n  --min-sessions (env AUTOPOLL_MIN_SESSIONS): ${o.minSessions} is more than --sessions ${o.sessions}, the most a consumer runs; lower it or raise --sessions`);
+    throw new ConfigError(`invalid configuration:\n  --min-sessions (env AUTOPOLL_MIN_SESSIONS): ${o.minSessions} is more than --sessions (env AUTOPOLL_SESSIONS) ${o.sessions}, the most a consumer runs; lower it or raise --sessions`);
   }
   const owned = ownedFiles(bridgeDb);
   if (o.answerer === 'claude' && o.toolsRoot !== undefined) await checkToolsRoot(o.toolsRoot, owned, logger);
-  const { Consumer } = await import('../consumer/Consumer.js');
-  const answerer =
-    o.answerer === 'stub'
-      ? new StubAnswerer(o.stubLatencyMs)
-      : new (await import('../consumer/ClaudeAnswerer.js')).ClaudeAnswerer(
-          {
-            sessions: o.sessions,
-            minSessions: o.minSessions,
-            sessionIdleTimeoutSec: o.sessionIdleTimeout,
-            model: o.model,
-            turnTimeoutSec: o.turnTimeout,
-            maxTurnsPerSession: o.maxTurnsPerSession,
-            maxContextTokens: o.maxContextTokens,
-            sessionMemory: o.sessionMemory,
-            toolsRoot: o.toolsRoot,
-            owned,
-            passEnv: o.claudeEnv,
-          },
-          logger.child({ component: 'claude' }),
-        );
-  return new Consumer(
-    answerer,
-    {
-      connection: redis,
-      prefix: o.prefix,
-      concurrency: o.sessions,
-      attempts: o.attempts,
-      backoffMs: o.backoffMs,
-      maxDeferMs: o.maxDefer * 1000,
-      lockDurationMs: o.lockDurationMs,
-      name: o.name,
-    },
-    logger.child({ component: 'consumer' }),
-  );
+  const [{ Consumer }, claude] = await Promise.all([import('../consumer/Consumer.js'), o.answerer === 'claude' ? import('../consumer/ClaudeAnswerer.js') : undefined]);
+  return (redis) => {
+    const answerer =
+      claude === undefined
+        ? new StubAnswerer(o.stubLatencyMs)
+        : new claude.ClaudeAnswerer(
+            {
+              sessions: o.sessions,
+              minSessions: o.minSessions,
+              sessionIdleTimeoutSec: o.sessionIdleTimeout,
+              model: o.model,
+              turnTimeoutSec: o.turnTimeout,
+              maxTurnsPerSession: o.maxTurnsPerSession,
+              maxContextTokens: o.maxContextTokens,
+              sessionMemory: o.sessionMemory,
+              toolsRoot: o.toolsRoot,
+              owned,
+              passEnv: o.claudeEnv,
+            },
+            logger.child({ component: 'claude' }),
+          );
+    return new Consumer(
+      answerer,
+      {
+        connection: redis,
+        prefix: o.prefix,
+        concurrency: o.sessions,
+        attempts: o.attempts,
+        backoffMs: o.backoffMs,
+        maxDeferMs: o.maxDefer * 1000,
+        lockDurationMs: o.lockDurationMs,
+        name: o.name,
+      },
+      logger.child({ component: 'consumer' }),
+    );
+  };
 }

@@ -452,7 +452,7 @@ describe('soak', () => {
           ratePerSec: Infinity,
           outstanding: 16,
           insertBatch: 16,
-          consumerArgs: ['--answerer', 'claude', '--sessions', '4'],
+          consumerArgs: ['--answerer', 'claude', '--sessions', '4', '--min-sessions', '4'],
           consumerEnv: env,
           prefill: JOB_RETENTION.removeOnComplete.count + 1000,
           timeLimitSec: 720,

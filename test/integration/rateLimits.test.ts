@@ -48,7 +48,7 @@ describe('rate limits and finished jobs', () => {
 
   it('every API call answered 529: the question waits longer each time, unspent, then gets a rate_limited error response at --max-defer; the next question is answered once the API recovers', async () => {
     api.responder = () => ({ kind: 'error', status: 529 });
-    await started(['--sessions', '1', '--max-defer', String(MAX_DEFER)]);
+    await started(['--sessions', '1', '--min-sessions', '1', '--max-defer', String(MAX_DEFER)]);
     const consumer = pipeline.procs[1]!;
     const questions = questionsQueue(pipeline);
     const first = api.messageRequests.length;

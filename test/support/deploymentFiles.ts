@@ -174,7 +174,7 @@ export async function cliHelp(command: string): Promise<CliHelp> {
     // default must not take the next one's.
     defaults: new Map(
       stdout.split(/\n(?=  (?:-\w, )?--)/).flatMap((option) => {
-        const m = /^\s*(?:-\w, )?(--[a-z0-9-]+)[\s\S]*?\(default: "([^"]*)"/.exec(option);
+        const m = /^\s*(?:-\w, )?(--[a-z0-9-]+)[\s\S]*?\(default:\s+"([^"]*)"/.exec(option);
         return m ? [[m[1]!, m[2]!] as const] : [];
       }),
     ),

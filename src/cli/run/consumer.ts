@@ -5,12 +5,13 @@ import { chosenRedis, connect } from '../connect.js';
 import { runService } from '../lifecycle.js';
 import type { Parsed } from '../options.js';
 import { startServices } from '../startServices.js';
-import { buildConsumer } from '../buildRoles.js';
+import { prepareConsumer } from '../buildRoles.js';
 
 export async function runConsumer(o: Parsed<typeof CONSUMER_SPECS>, cmd: Command): Promise<void> {
   const logger = createLogger({ level: o.logLevel, format: o.logFormat });
   await runService(logger, async (stopping) => {
+    const buildConsumer = await prepareConsumer(o, logger);
     const redis = connect(await chosenRedis(o, cmd, (m) => logger.warn(m)), logger);
-    return startServices(o, { redis, prefix: o.prefix, consumer: await buildConsumer(redis, o, logger) }, logger, stopping);
+    return startServices(o, { redis, prefix: o.prefix, consumer: buildConsumer(redis) }, logger, stopping);
   }, o.shutdownTimeout);
 }

@@ -10,7 +10,7 @@ import { startServices } from '../startServices.js';
 import { systemRedisUid } from '../loopbackListener.js';
 import { foreignListener, onPath, PORT_FLAG, PrivateRedis, recordedPrivateRedis } from '../privateRedis.js';
 import { claimFolder, releaseFolder } from '../privateRedisFolder.js';
-import { buildConsumer, buildProducer } from '../buildRoles.js';
+import { buildProducer, prepareConsumer } from '../buildRoles.js';
 import { PRIVATE_REDIS_DIR } from '../../shared/ownedFiles.js';
 import { upBanner } from '../upBanner.js';
 
@@ -19,11 +19,13 @@ export async function runUp(parsed: Parsed<typeof UP_SPECS>, cmd: Command): Prom
   const o = roleIsDefault ? { ...parsed, role: DEFAULT_ROLE } : parsed;
   const logger = createLogger({ level: o.logLevel, format: o.logFormat });
   await runService(logger, async (stopping): Promise<Running> => {
+    // Before the private Redis: a refused consumer configuration starts nothing.
+    const buildConsumer = await prepareConsumer(o, logger, o.bridgeDb);
     const { privateRedis, redisUrl, redisShown } = await chooseUpRedis(o, cmd, logger);
     try {
       const redis = connect(redisTarget({ ...o, redis: redisUrl }), logger);
       const producer = await buildProducer(redis, o, logger);
-      const consumer = await buildConsumer(redis, o, logger, o.bridgeDb);
+      const consumer = buildConsumer(redis);
       const running = await startServices(o, { redis, prefix: o.prefix, producer, consumer, board: { readOnly: o.readOnly } }, logger, stopping);
       const banner = upBanner({
         role: o.role,

@@ -1,4 +1,4 @@
-// Loaded by `node --import` into a spawned autopoll (see ../packageLoads.ts): records every package
+// Loaded by `node --import` into a spawned autopoll (see test/support/packageLoads.ts): records every package
 // the process loads, ESM imports through a resolve hook (they run on the hooks thread) and CommonJS
 // requires from require.cache at exit, one file URL or path a line in AUTOPOLL_TEST_LOADS_FILE.
 import { appendFileSync } from 'node:fs';
