@@ -231,8 +231,13 @@ describe('Claude Code session lifecycle', () => {
     await pool.start();
     onTestFinished(() => pool.close());
     const slots: number[] = [];
-    // Each question is asked the moment the one before is answered: that slot's /clear has only begun.
-    for (let i = 0; i < 4; i++) slots.push((await pool.run(`conv_${i}`, `question ${i}`, ctx)).slot);
+    // Two questions at a time, the second asked the moment the first is answered: the first's slot
+    // has only begun its /clear (it needs a round trip to Claude Code). Between the pairs, both
+    // /clears (tens of ms) end, so the first of a pair takes slot 0 again.
+    for (const pair of [0, 1]) {
+      if (pair) await new Promise((r) => setTimeout(r, 2000));
+      for (const i of [0, 1]) slots.push((await pool.run(`conv_${pair}_${i}`, `question ${pair}.${i}`, ctx)).slot);
+    }
     expect(slots).toEqual([0, 1, 0, 1]);
   });
 

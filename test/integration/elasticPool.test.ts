@@ -109,6 +109,6 @@ describe('an elastic pool of Claude Code sessions', () => {
   it('--min-sessions above --sessions is a configuration error', async () => {
     const run = await runAutopoll(['consumer', '--redis', inject('redisUrl'), '--answerer', 'claude', '--sessions', '2', '--min-sessions', '3']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('--min-sessions (env AUTOPOLL_MIN_SESSIONS): 3 is more than --sessions 2');
+    expect(run.stderr).toContain('--min-sessions (env AUTOPOLL_MIN_SESSIONS): 3 is more than --sessions (env AUTOPOLL_SESSIONS) 2');
   });
 });

@@ -29,8 +29,7 @@ export interface ClaudeSessionPoolOptions {
 /** Free sessions kept started ahead of the next question: a burst also opens one per question that finds none free. */
 const SPARE_SESSIONS = 1;
 
-/** The `ready` of a slot without a session. */
-const NO_SESSION: Promise<ClaudeSession> = Promise.resolve(undefined as never);
+const NO_SESSION: Promise<ClaudeSession> = Promise.resolve(undefined as never); // the `ready` of a slot without a session
 
 export interface PoolTurn extends TurnOutput {
   sessionId: string;
@@ -283,6 +282,7 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
     try {
       await session.warm(this.options.startTimeoutMs);
     } catch (err) {
+      if (slot.session === session) slot.session = undefined; // detached: its exit starts no second replacement beside run's
       session.kill();
       // Killed because its slot closed while idle: no failure of the session's own.
       if (slot.state !== 'open') throw err;
