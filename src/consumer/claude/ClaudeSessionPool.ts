@@ -84,7 +84,7 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
 
   /** Sessions started or starting (live), in a turn (busy), and the most there may be. */
   counts(): SessionCounts {
-    return { live: this.slots.filter((s) => s.state !== 'closed').length, busy: this.slots.filter((s) => s.busy).length, max: this.options.size };
+    return { live: this.slots.filter((s) => s.state === 'open').length, busy: this.slots.filter((s) => s.busy).length, max: this.options.size };
   }
 
   async run(conversationId: string, prompt: string, watch: Pick<AnswerContext, 'log' | 'progress'>): Promise<PoolTurn> {
