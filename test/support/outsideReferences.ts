@@ -84,6 +84,11 @@ const CLIMBING = new RegExp(`(?<![\\w./~$-])(\\.\\.(?![\\w.-])(?:/${PATH_CHARS})
 const ANCHOR_SOURCE = `(${[...FILE_ANCHORS, ...REPO_ANCHORS].map(escapeRegExp).join('|')})`;
 /** Module specifiers: import/export ... from, import(), bare import, require(). */
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])(\.{1,2}(?:\/[^'"]*)?)\1/g;
+
+/** The relative module specifiers of a source text, in order (packages are not paths). */
+export function relativeSpecifiers(text: string): string[] {
+  return [...text.matchAll(SPECIFIER)].map((m) => m[2]!);
+}
 /** resolve(ANCHOR, 'a', 'b') and join(ANCHOR, 'a'): the literal parts that follow the anchor. */
 const ANCHORED_CALL = new RegExp(`\\b(?:resolve|join)\\(\\s*${ANCHOR_SOURCE}\\s*((?:,\\s*(?:'[^'\\n]*'|"[^"\\n]*")\\s*)+)`, 'g');
 /** `${ANCHOR}/a/b` in a template literal. */

@@ -5,14 +5,6 @@ export interface Rule {
   why: string;
 }
 
-// Module specifiers of relative imports: `from '...'` (imports and re-exports, one line or many) and `import('...')`.
-const SPECIFIER = /\bfrom\s+['"](\.{1,2}\/[^'"]+)['"]|\bimport\s*\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
-
-/** The relative module specifiers a TypeScript file imports, in order; packages are not parts. */
-export function importsOf(text: string): string[] {
-  return [...text.matchAll(SPECIFIER)].map((m) => m[1] ?? m[2] ?? '');
-}
-
 /** The part a repository path belongs to: the folder under src/, or null outside src/. */
 export function partOf(path: string): string | null {
   const m = /^src\/([^/]+)\//.exec(path);

@@ -2,7 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO } from '../support/bridge.js';
-import { importsOf, partOf, forbiddenImports, type Rule } from '../support/structure.js';
+import { relativeSpecifiers as importsOf } from '../support/outsideReferences.js';
+import { partOf, forbiddenImports, type Rule } from '../support/structure.js';
 
 /**
  * The house rules of docs/ARCHITECTURE.md ("Parts and the imports that must never be"), checked
@@ -74,7 +75,7 @@ describe('the structure of the code', () => {
   });
 });
 
-describe('importsOf and forbiddenImports', () => {
+describe('the imports a file makes, and those a rule forbids', () => {
   it('finds static, type-only, re-export and dynamic imports, not package ones', () => {
     const text = [
       "import { a } from './a.js';",
