@@ -30,6 +30,8 @@ export interface KnobsConfig {
   /** Measured turns (each with its /clear) per session and round, and unmeasured ones before. */
   turns: number;
   warmupTurns: number;
+  /** The fake API's delay a reply: what a session does while it waits (its GC timer) shows only above 0. */
+  latencyMs: number;
   knobs: Variant[];
   /** Give the sessions the read-only tools (as --tools-root does). */
   tools: boolean;
@@ -80,8 +82,9 @@ export async function runKnobsBench(config: KnobsConfig, log: (line: string) => 
   const sessions: MeasuredSession[] = [];
   try {
     const run: ClaudeRun = { config: claude, ...(await setUpRun(undo)), started, log, signal };
+    run.api.latencyMs = config.latencyMs;
     const version = await claudeVersion(claude.executable, run.env);
-    log(`[knobs] ${claude.executable} (${version ?? 'version unknown'}), ${config.knobs.length} knobs, ${config.rounds} rounds of ${config.turns} turns, tools ${config.tools ? 'on' : 'off'}`);
+    log(`[knobs] ${claude.executable} (${version ?? 'version unknown'}), ${config.knobs.length} knobs, ${config.rounds} rounds of ${config.turns} turns, API latency ${config.latencyMs} ms, tools ${config.tools ? 'on' : 'off'}`);
     const logs = new LogCounter();
     for (const v of [BASELINE, ...config.knobs]) {
       const s = new MeasuredSession(v, run, logs.logger, config.tools);

@@ -21,7 +21,7 @@
  * session is recycled, 50), BENCH_CLAUDE_BIN (Claude Code binary; the one the SDK ships).
  *
  * The knobs benchmark's knobs: BENCH_KNOBS_ROUNDS (5), BENCH_KNOBS_TURNS (measured turns per session and round, 10),
- * BENCH_KNOBS_WARMUP (unmeasured turns per session first, 3),
+ * BENCH_KNOBS_WARMUP (unmeasured turns per session first, 3), BENCH_KNOBS_LATENCY_MS (the fake API's delay a reply, 0),
  * BENCH_KNOBS (comma-separated knob names; all), BENCH_KNOBS_TOOLS=1 (sessions get the read-only
  * tools), BENCH_KNOBS_SESSIONS (the in-flight pool's size, 4), BENCH_KNOBS_IN_FLIGHT ("4,2"),
  * BENCH_KNOBS_IN_FLIGHT_ROUNDS (3; 0 skips it), BENCH_KNOBS_IN_FLIGHT_N (questions per run, 40).
@@ -199,6 +199,7 @@ async function main(): Promise<void> {
         rounds: Math.max(1, envInt('BENCH_KNOBS_ROUNDS', 5)),
         turns: Math.max(1, envInt('BENCH_KNOBS_TURNS', 10)),
         warmupTurns: envInt('BENCH_KNOBS_WARMUP', 3),
+        latencyMs: Math.max(0, envInt('BENCH_KNOBS_LATENCY_MS', 0)),
         knobs: selectKnobs((process.env.BENCH_KNOBS ?? '').split(',').map((s) => s.trim()).filter(Boolean)),
         tools: process.env.BENCH_KNOBS_TOOLS === '1',
         inFlight: {

@@ -37,7 +37,7 @@ export class MeasuredSession {
     tools: boolean,
   ) {
     this.session = new ClaudeSession(
-      { model: run.config.model, cwd: run.toolsRoot, tools, env: { ...run.env, ...variant.env }, executable: run.config.executable, interruptGraceMs: 2000 },
+      { model: run.config.model, cwd: run.toolsRoot, tools, env: { ...run.env, ...variant.env }, passEnv: Object.keys(variant.env), executable: run.config.executable, interruptGraceMs: 2000 },
       logger,
     );
   }

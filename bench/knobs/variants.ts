@@ -2,7 +2,7 @@
  * The knobs the knobs benchmark tries, each alone on top of the session's own environment
  * (SESSION_ENV_DEFAULTS, which already sets telemetry, error reporting, the autoupdater,
  * non-essential traffic, CLAUDE.md files, file checkpointing, background tasks and the terminal
- * title off). Environment only: SDK options that have a twin (maxThinkingTokens) are tried as it.
+ * title off, and Bun's GC timer off). Environment only: SDK options that have a twin (maxThinkingTokens) are tried as it.
  */
 export interface Variant {
   name: string;
@@ -25,6 +25,10 @@ export const KNOBS: readonly Variant[] = [
   { name: 'bundled skills off', env: { CLAUDE_CODE_DISABLE_BUNDLED_SKILLS: '1' } },
   { name: 'file mentions off', env: { CLAUDE_CODE_DISABLE_FILE_MENTIONS: '1' } },
   { name: 'cost warnings off', env: { DISABLE_COST_WARNINGS: '1' } },
+  // The runtime's own: the baseline has Bun's GC timer off (SESSION_ENV_DEFAULTS); these show what
+  // that saves, and what fewer GC marking threads would (measure them with BENCH_KNOBS_LATENCY_MS).
+  { name: 'GC timer on', env: { BUN_GC_TIMER_DISABLE: '0' } },
+  { name: 'one GC marker', env: { BUN_JSC_numberOfGCMarkers: '1' } },
 ];
 
 /** Knobs named in BENCH_KNOBS (comma-separated names), else all of them. */

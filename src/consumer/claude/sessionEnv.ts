@@ -12,6 +12,12 @@ export const SESSION_ENV_DEFAULTS: Readonly<Record<string, string>> = {
   CLAUDE_CODE_DISABLE_FILE_CHECKPOINTING: '1',
   CLAUDE_CODE_DISABLE_BACKGROUND_TASKS: '1',
   CLAUDE_CODE_DISABLE_TERMINAL_TITLE: '1',
+  // Bun's own GC timer collects whenever the process waits, and a session waits for the API on
+  // every turn: with it, a turn at 1.5 s latency cost about twice the CPU of one at none (most of
+  // it in GC threads); JavaScriptCore's allocation-driven collection still runs, and recycling
+  // (--max-turns-per-session) bounds the slower-shrinking heap. `BUN_GC_TIMER_DISABLE=0` with
+  // `--claude-env BUN_GC_TIMER_DISABLE` turns the timer back on.
+  BUN_GC_TIMER_DISABLE: '1',
 };
 
 /**
