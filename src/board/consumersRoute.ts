@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import { listConsumers } from '../shared/ConsumerPresence.js';
-import { isDown, type RedisConnection } from '../shared/redis.js';
+import type { RedisConnection } from '../shared/redis.js';
 import { consumersPage } from './consumersPage.js';
 
 /**
@@ -11,8 +11,8 @@ import { consumersPage } from './consumersPage.js';
 export function consumersRoute(redis: RedisConnection, prefix: string): Router {
   const router = express.Router();
   router.get('/consumers', async (_req, res) => {
-    // While Redis is down the connection would queue the read until it returns: say so at once.
-    if (isDown(redis)) return res.status(503).json({ error: 'Redis is unreachable: the consumers cannot be read' });
+    // Unconnected, the connection would queue the read until Redis returns: say so at once.
+    if (redis.status !== 'ready') return res.status(503).json({ error: `Redis is not connected (${redis.status}): the consumers cannot be read` });
     const now = Date.now();
     const consumers = await listConsumers(redis, prefix, now);
     // JSON first: it is what `*/*` (curl, fetch) gets; a browser names text/html above */*.

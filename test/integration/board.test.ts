@@ -602,6 +602,10 @@ describe('readiness follows Redis', () => {
     expect(redisCheck.detail).toMatch(/^connection (connecting|reconnecting|connect|close|end)$/);
     expect(down.body.checks.find((c) => c.name === 'bridge')!.ok).toBe(true);
     expect(up.child.exitCode).toBeNull();
+    // The consumers' page says so at once rather than wait for Redis.
+    const consumers = await http(`${base}/consumers`, { signal: AbortSignal.timeout(5000) });
+    expect(consumers.status).toBe(503);
+    expect(((await consumers.json()) as { error: string }).error).toMatch(/^Redis is not connected \(\w+\)/);
 
     await redis.launch();
     const back = await waitFor('ready again', async () => {
@@ -609,6 +613,7 @@ describe('readiness follows Redis', () => {
       return r.status === 200 ? r : undefined;
     }, 30_000);
     expect(back.body.checks.every((c) => c.ok)).toBe(true);
+    expect((await http(`${base}/consumers`)).status).toBe(200);
     expect(healthz.length).toBeGreaterThan(2);
     expect(healthz.every((s) => s === 200)).toBe(true);
 
