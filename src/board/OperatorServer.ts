@@ -4,9 +4,11 @@ import helmet from 'helmet';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../shared/logger.js';
+import type { RedisConnection } from '../shared/redis.js';
 import { loginRoutes, requireToken, type BoardAuth } from './auth.js';
 import { bindRefusal, isLoopback, loopbackHost } from './bindPolicy.js';
 import { bullBoardRouter } from './bullBoard.js';
+import { consumersRoute } from './consumersRoute.js';
 import { refuseCrossSiteWrites } from './crossSite.js';
 import { LoginThrottle } from './loginThrottle.js';
 import type { AutopollMetrics } from './metrics.js';
@@ -24,8 +26,11 @@ export interface OperatorServerOptions {
   sessionTtlSeconds: number;
   /** Express's trust proxy: which X-Forwarded-* headers to believe (TLS for Secure cookies, the client's address). */
   trustProxy: boolean | number | string;
-  /** Bull Board over these queues; without it the server has health and metrics only. */
-  board?: { questions: Queue; answers: Queue; readOnly: boolean } | undefined;
+  /**
+   * Bull Board over these queues, and /consumers from the presence in `redis` under `prefix`;
+   * without it the server has health and metrics only.
+   */
+  board?: { questions: Queue; answers: Queue; readOnly: boolean; redis: RedisConnection; prefix: string } | undefined;
   checks: Check[];
   metrics: AutopollMetrics;
 }
@@ -56,9 +61,9 @@ function refuseForeignHost(req: Request, res: Response, next: NextFunction): voi
 }
 
 /**
- * The operator's HTTP server: /healthz, /readyz, /metrics and (for `board` and `up`) Bull Board,
- * behind the board token. Probes need no token only on loopback, where only this machine's
- * users (and its orchestrator) reach them.
+ * The operator's HTTP server: /healthz, /readyz, /metrics and (for `board` and `up`) Bull Board
+ * and /consumers, behind the board token. Probes need no token only on loopback, where only this
+ * machine's users (and its orchestrator) reach them.
  */
 export class OperatorServer {
   private constructor(
@@ -97,7 +102,10 @@ export class OperatorServer {
     app.get('/metrics', async (_req, res) => {
       res.type(o.metrics.registry.contentType).send(await o.metrics.registry.metrics());
     });
-    if (o.board) app.use(bullBoardRouter(o.board, o.board.readOnly));
+    if (o.board) {
+      app.use(consumersRoute(o.board.redis, o.board.prefix));
+      app.use(bullBoardRouter(o.board, o.board.readOnly));
+    }
     app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
       logger.error({ err }, 'operator server request failed');
       res.status(500).json({ error: err instanceof Error ? err.message : 'internal error' });

@@ -49,7 +49,8 @@ export function bullBoardRouter(queues: { questions: Queue; answers: Queue }, re
       adapter(queues.answers, readOnly, 'Answers on their way to the bridge, written by the producer', answerView),
     ],
     serverAdapter: server,
-    options: { uiConfig: { boardTitle: 'autopoll', hideDocsLink: true } },
+    // Bull Board knows queues and workers, not consumers' sessions: our page, linked from its header menu.
+    options: { uiConfig: { boardTitle: 'autopoll', hideDocsLink: true, miscLinks: [{ text: 'Consumers (live/max sessions)', url: '/consumers' }] } },
   });
   return server.getRouter() as Router;
 }

@@ -1,7 +1,4 @@
-/** Escapes text for HTML, for the one page autopoll renders itself. */
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+import { escapeHtml } from './html.js';
 
 /** The login form: one field, no scripts, so it works before Bull Board's app loads. */
 export function loginPage(o: { next: string; error: string | undefined }): string {

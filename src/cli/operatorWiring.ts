@@ -52,7 +52,7 @@ export async function startOperatorServer(
   }
   try {
     const server = await OperatorServer.start(
-      { host: o.host, port: o.port, token: o.boardToken, sessionTtlSeconds: o.sessionTtl, trustProxy: o.trustProxy, checks, metrics, board: parts.board ? { ...queues, readOnly: parts.board.readOnly } : undefined },
+      { host: o.host, port: o.port, token: o.boardToken, sessionTtlSeconds: o.sessionTtl, trustProxy: o.trustProxy, checks, metrics, board: parts.board ? { ...queues, readOnly: parts.board.readOnly, redis: parts.redis, prefix: parts.prefix } : undefined },
       logger.child({ component: 'operator-server' }),
     );
     return {

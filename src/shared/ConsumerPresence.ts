@@ -37,3 +37,8 @@ export const CONSUMERS: PresenceKind<ConsumerInfo> = { what: 'consumers', schema
 export function listConsumers(redis: RedisConnection, prefix: string, now = Date.now()): Promise<ConsumerInfo[]> {
   return listPresence(redis, prefix, CONSUMERS, now);
 }
+
+/** Its sessions as operators read them: live/max (`1/16`), or the max alone where all of them always run. */
+export function sessionsShown(c: Pick<ConsumerInfo, 'sessions' | 'liveSessions'>): string {
+  return c.liveSessions === undefined ? String(c.sessions) : `${c.liveSessions}/${c.sessions}`;
+}

@@ -6,19 +6,22 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { BridgeFixture } from '../support/bridge.js';
 import { AutopollProcess } from '../support/cli.js';
+import { claudeEnv } from '../support/claudeEnv.js';
+import { echoResponder, FakeAnthropic } from '../support/fakeAnthropic.js';
 import { testPrefix } from '../support/pipeline.js';
 import { RedisServer } from '../support/redisServer.js';
 import { waitFor } from '../support/wait.js';
 
 /**
  * The operator server of the built CLI: Bull Board behind the board token, its read-only mode,
- * the loopback-only rule, /healthz, /readyz and /metrics of `board`, `up`, `producer`, `consumer`.
+ * the loopback-only rule, /healthz, /readyz and /metrics of `board`, `up`, `producer`, `consumer`,
+ * and the consumers' sessions on /consumers.
  */
 
 const TOKEN = 'board-token-0123456789abcdef';
 
 /** The child's environment: nothing of the operator server's settings leaks in from ours. */
-function env(extra: Record<string, string> = {}): Record<string, string | undefined> {
+function env(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   return {
     AUTOPOLL_BOARD_TOKEN: undefined, AUTOPOLL_PORT: undefined, AUTOPOLL_HOST: undefined, AUTOPOLL_READ_ONLY: undefined,
     AUTOPOLL_SESSION_TTL: undefined, AUTOPOLL_TRUST_PROXY: undefined, REDIS_URL: undefined, ...extra,
@@ -27,7 +30,7 @@ function env(extra: Record<string, string> = {}): Record<string, string | undefi
 
 const procs: AutopollProcess[] = [];
 
-function spawnCli(args: string[], extraEnv: Record<string, string> = {}): AutopollProcess {
+function spawnCli(args: string[], extraEnv: Record<string, string | undefined> = {}): AutopollProcess {
   const p = new AutopollProcess(args, env(extraEnv));
   procs.push(p);
   return p;
@@ -599,6 +602,10 @@ describe('readiness follows Redis', () => {
     expect(redisCheck.detail).toMatch(/^connection (connecting|reconnecting|connect|close|end)$/);
     expect(down.body.checks.find((c) => c.name === 'bridge')!.ok).toBe(true);
     expect(up.child.exitCode).toBeNull();
+    // The consumers' page says so at once rather than wait for Redis.
+    const consumers = await http(`${base}/consumers`, { signal: AbortSignal.timeout(5000) });
+    expect(consumers.status).toBe(503);
+    expect(((await consumers.json()) as { error: string }).error).toMatch(/^Redis is not connected \(\w+\)/);
 
     await redis.launch();
     const back = await waitFor('ready again', async () => {
@@ -606,6 +613,7 @@ describe('readiness follows Redis', () => {
       return r.status === 200 ? r : undefined;
     }, 30_000);
     expect(back.body.checks.every((c) => c.ok)).toBe(true);
+    expect((await http(`${base}/consumers`)).status).toBe(200);
     expect(healthz.length).toBeGreaterThan(2);
     expect(healthz.every((s) => s === 200)).toBe(true);
 
@@ -731,4 +739,51 @@ describe('producer and consumer', () => {
     expect(quietProducer.hasLog(/operator server/)).toBe(false);
     expect(quietConsumer.hasLog(/operator server/)).toBe(false);
   });
+});
+
+describe('the consumers on the board', () => {
+  let api: FakeAnthropic;
+  beforeAll(async () => {
+    api = await new FakeAnthropic().start();
+    api.responder = echoResponder;
+  });
+  afterAll(async () => {
+    await killAll();
+    await api.stop();
+  });
+
+  it('a board that shares only Redis with a Claude consumer shows its live/max sessions (1/4) at /consumers, as JSON and as the page its menu links to; only with the token', async () => {
+    const prefix = testPrefix();
+    const consumer = spawnCli(['consumer', '--answerer', 'claude', '--redis', inject('redisUrl'), '--prefix', prefix, '--sessions', '4', '--min-sessions', '1'], claudeEnv(api.url));
+    const board = spawnCli(['board', '--redis', inject('redisUrl'), '--prefix', prefix, '--port', '0'], { AUTOPOLL_BOARD_TOKEN: TOKEN });
+    const [base] = await Promise.all([board.operatorUrl(), consumer.waitForLog(/^consumer started$/, 60_000)]);
+
+    type Listed = { consumers: Array<Record<string, unknown>> };
+    const listed = await waitFor('the consumer with its live session', async () => {
+      const res = await http(`${base}/consumers`, { bearer: TOKEN });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as Listed;
+      return body.consumers[0]?.liveSessions === 1 ? body : undefined;
+    }, 30_000);
+    expect(listed.consumers).toHaveLength(1);
+    expect(listed.consumers[0]).toMatchObject({ answerer: 'claude_code', state: 'running', liveSessions: 1, maxSessions: 4, sessions: 4, busy: 0, pid: consumer.pid });
+
+    const page = await http(`${base}/consumers`, { bearer: TOKEN, headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toMatch(/<td>claude_code<\/td><td>running<\/td><td>1\/4<\/td><td>0<\/td>/);
+    // Bull Board's header menu links to it.
+    const boardPage = await (await http(`${base}/`, { bearer: TOKEN, headers: { accept: 'text/html' } })).text();
+    expect(boardPage).toContain('"url":"/consumers"');
+
+    // The board's token rules: none or a wrong one gets 401, a browser the login form, another Host 403 even with the token.
+    const anonymous = await http(`${base}/consumers`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer');
+    expect((await http(`${base}/consumers`, { bearer: 'wrong-token-0123456789' })).status).toBe(401);
+    const browser = await http(`${base}/consumers`, { headers: { accept: 'text/html' } });
+    expect(browser.status).toBe(302);
+    expect(browser.headers.get('location')).toBe('/login?next=%2Fconsumers');
+    expect((await getAs(`${base}/consumers`, 'evil.example', { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(403);
+  }, 120_000);
 });

@@ -1,4 +1,5 @@
 import { parseBridgeTimestamp } from '../../bridge/timestamp.js';
+import { sessionsShown } from '../../shared/ConsumerPresence.js';
 import { formatDuration } from '../../shared/duration.js';
 import { renderTable } from '../table.js';
 import { JOB_STATES, type StatusReport } from './statusReport.js';
@@ -53,7 +54,7 @@ function consumersSection(r: StatusReport, now: number): string[] {
   const head = `Consumers: ${r.consumers.length}${stopped.length ? `, ${stopped.length} stopped` : ''} (BullMQ counts ${r.workers.questions} worker${r.workers.questions === 1 ? '' : 's'} on questions)`;
   if (r.consumers.length === 0) return [head];
   const rows = r.consumers.map((c) => [
-    c.name, c.host, String(c.pid), c.answerer, c.state, c.liveSessions === undefined ? String(c.sessions) : `${c.liveSessions}/${c.sessions}`, String(c.busy),
+    c.name, c.host, String(c.pid), c.answerer, c.state, sessionsShown(c), String(c.busy),
     c.sessionPids.join(',') || '-', ago(c.seenAt, now),
   ]);
   // A reason (with its fix) is too long for a column: one line each, under the table.
