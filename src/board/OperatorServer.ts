@@ -103,7 +103,7 @@ export class OperatorServer {
       res.type(o.metrics.registry.contentType).send(await o.metrics.registry.metrics());
     });
     if (o.board) {
-      app.use(consumersRoute(o.board.redis, o.board.prefix));
+      app.use(consumersRoute(o.board.redis, o.board.prefix, o.board.readOnly));
       app.use(bullBoardRouter(o.board, o.board.readOnly));
     }
     app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {

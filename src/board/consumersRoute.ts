@@ -6,15 +6,16 @@ import { consumersPage } from './consumersPage.js';
 /**
  * GET /consumers: the consumers' presence in Redis, where `autopoll status` reads it, so a board
  * that reaches only Redis shows every consumer and its live/busy/max sessions. A browser gets the
- * page, scripts the JSON (`{ consumers }`, the entries of `status --json`).
+ * page, scripts the JSON (`{ consumers }`, the entries of `status --json`). A read-only board
+ * leaves stale entries for the next status or writable board to remove.
  */
-export function consumersRoute(redis: RedisConnection, prefix: string): Router {
+export function consumersRoute(redis: RedisConnection, prefix: string, readOnly: boolean): Router {
   const router = express.Router();
   router.get('/consumers', async (_req, res) => {
     // Unconnected, the connection would queue the read until Redis returns: say so at once.
     if (redis.status !== 'ready') return res.status(503).json({ error: `Redis is not connected (${redis.status}): the consumers cannot be read` });
     const now = Date.now();
-    const consumers = await listConsumers(redis, prefix, now);
+    const consumers = await listConsumers(redis, prefix, now, !readOnly);
     // JSON first: it is what `*/*` (curl, fetch) gets; a browser names text/html above */*.
     res.format({
       json: () => res.json({ consumers }),

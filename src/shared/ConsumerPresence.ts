@@ -34,8 +34,8 @@ export type ConsumerInfo = z.infer<typeof ConsumerInfoSchema>;
 export const CONSUMERS: PresenceKind<ConsumerInfo> = { what: 'consumers', schema: ConsumerInfoSchema };
 
 /** The consumers seen lately, by name. */
-export function listConsumers(redis: RedisConnection, prefix: string, now = Date.now()): Promise<ConsumerInfo[]> {
-  return listPresence(redis, prefix, CONSUMERS, now);
+export function listConsumers(redis: RedisConnection, prefix: string, now = Date.now(), prune = true): Promise<ConsumerInfo[]> {
+  return listPresence(redis, prefix, CONSUMERS, now, prune);
 }
 
 /** Its sessions as operators read them: live/max (`1/16`), or the max alone where all of them always run. */

@@ -88,12 +88,16 @@ export class Presence<T extends PresenceEntry> {
   }
 }
 
-/** The processes of a kind seen lately, by name; stale or unreadable entries are left out (and removed). */
+/**
+ * The processes of a kind seen lately, by name; stale or unreadable entries are left out, and
+ * removed unless `prune` is false (a read-only board writes nothing).
+ */
 export async function listPresence<T extends PresenceEntry>(
   redis: RedisConnection,
   prefix: string,
   kind: PresenceKind<T>,
   now = Date.now(),
+  prune = true,
 ): Promise<T[]> {
   const key = presenceKey(prefix, kind);
   const entries = await redis.hgetall(key);
@@ -104,7 +108,7 @@ export async function listPresence<T extends PresenceEntry>(
     if (parsed.success && now - parsed.data.seenAt <= PRESENCE_STALE_MS) live.push(parsed.data);
     else stale.push(name);
   }
-  if (stale.length) await redis.hdel(key, ...stale);
+  if (prune && stale.length) await redis.hdel(key, ...stale);
   return live.sort((a, b) => a.name.localeCompare(b.name));
 }
 

@@ -50,6 +50,9 @@ describe('presence', () => {
     await redis.hset(key, 'old', JSON.stringify({ ...consumer('old'), seenAt: now - PRESENCE_STALE_MS - 1 }));
     await redis.hset(key, 'junk', '{not json');
     await redis.hset(key, 'wrong', JSON.stringify({ name: 'wrong', seenAt: now }));
+    // What a read-only board reads: the same list, nothing removed.
+    expect((await listPresence(redis, prefix, CONSUMERS, now, false)).map((e) => e.name)).toEqual(['fresh']);
+    expect((await redis.hkeys(key)).sort()).toEqual(['fresh', 'junk', 'old', 'wrong']);
     expect((await listPresence(redis, prefix, CONSUMERS, now)).map((e) => e.name)).toEqual(['fresh']);
     expect(await redis.hkeys(key)).toEqual(['fresh']);
   });
