@@ -20,6 +20,7 @@ import { killGroup } from '../src/consumer/claude/processTree.js';
 import { setUpRun, type ClaudeRun } from './claude/setup.js';
 import { REPO } from '../test/support/bridge.js';
 import { round } from '../test/support/numbers.js';
+import type { CpuFigure } from './cpuMeter.js';
 import { type Distribution } from './numbers.js';
 
 /** Speed-up over the baseline's seconds per question, by pool size. */
@@ -43,12 +44,6 @@ export interface ClaudeConfig {
   maxTurnsPerSession: number;
   maxContextTokens: number;
   executable: string;
-}
-
-export interface CpuFigure {
-  cpuSec: number;
-  /** Percent of one core over the phase's wall time. */
-  percentOfOneCore: number;
 }
 
 export interface PhaseResult {
