@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { processTable, type ProcStat } from './procStat.js';
+import { processStat, processTable, type ProcStat } from './procStat.js';
 
 /** Whether a process is a Claude Code session `parent` started (a consumer's sessions: each leads a process group of its own). */
 export function isClaudeChildOf(p: ProcStat, parent: number): boolean {
@@ -13,9 +12,6 @@ export function claudeChildren(parent: number): number[] {
 
 /** Whether a process is still there (a zombie counts as gone: it holds nothing and runs nothing). */
 export function alive(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
-  } catch {
-    return false;
-  }
+  const stat = processStat(pid);
+  return stat !== undefined && stat.state !== 'Z';
 }

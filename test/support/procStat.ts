@@ -119,7 +119,8 @@ export function ticksPerSecond(): number {
   return clockTicks;
 }
 
-function statOf(pid: number | 'self'): ProcStat | undefined {
+/** /proc/<pid>/stat, or undefined once the process is gone. */
+export function processStat(pid: number | 'self'): ProcStat | undefined {
   try {
     return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
@@ -138,7 +139,7 @@ export function cpuSeconds(pid: number): number | undefined {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1e6;
   }
-  const s = statOf(pid);
+  const s = processStat(pid);
   return s && statCpuSeconds(s, false);
 }
 
@@ -148,13 +149,13 @@ export function cpuSeconds(pid: number): number | undefined {
  * over a phase covers short-lived processes too.
  */
 export function cpuSecondsWithChildren(pid: number | 'self'): number | undefined {
-  const s = statOf(pid);
+  const s = processStat(pid);
   return s && statCpuSeconds(s, true);
 }
 
 /** The parent pid of a process. */
 export function parentPid(pid: number): number | undefined {
-  return statOf(pid)?.ppid;
+  return processStat(pid)?.ppid;
 }
 
 /** Busy CPU seconds of the whole machine, all cores (/proc/stat: all but idle and iowait). */
