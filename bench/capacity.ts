@@ -11,7 +11,8 @@
  */
 import { existsSync } from 'node:fs';
 import { runBaseline } from './claude/baseline.js';
-import { killGroup, leftovers } from './claude/processes.js';
+import { leftovers } from './claude/processes.js';
+import { killGroup } from '../src/consumer/claude/processTree.js';
 import { setUpRun } from './claude/setup.js';
 import type { ClaudeConfig, PhaseResult } from './claude.js';
 import { withIdeal } from './capacity/figures.js';

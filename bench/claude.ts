@@ -15,10 +15,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBaseline } from './claude/baseline.js';
 import { runPool } from './claude/pool.js';
-import { claudeVersion, killGroup, leftovers } from './claude/processes.js';
+import { claudeVersion, leftovers } from './claude/processes.js';
+import { killGroup } from '../src/consumer/claude/processTree.js';
 import { setUpRun, type ClaudeRun } from './claude/setup.js';
 import { REPO } from '../test/support/bridge.js';
 import { round } from '../test/support/numbers.js';
+import type { CpuFigure } from './cpuMeter.js';
 import { type Distribution } from './numbers.js';
 
 /** Speed-up over the baseline's seconds per question, by pool size. */
@@ -42,12 +44,6 @@ export interface ClaudeConfig {
   maxTurnsPerSession: number;
   maxContextTokens: number;
   executable: string;
-}
-
-export interface CpuFigure {
-  cpuSec: number;
-  /** Percent of one core over the phase's wall time. */
-  percentOfOneCore: number;
 }
 
 export interface PhaseResult {

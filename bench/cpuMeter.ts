@@ -1,7 +1,18 @@
 import { round } from '../test/support/numbers.js';
 import { cpuSeconds, machineCpuSeconds } from '../test/support/procStat.js';
 
-export type CpuUse = Record<string, { cpuSec: number; percentOfOneCore: number } | null>;
+export interface CpuFigure {
+  cpuSec: number;
+  /** Percent of one core over the span's wall time. */
+  percentOfOneCore: number;
+}
+
+export type CpuUse = Record<string, CpuFigure | null>;
+
+/** CPU used between two readings of CPU seconds `wallSec` apart; null when either is missing (the process was gone). */
+export function cpuFigure(a: number | undefined, b: number | undefined, wallSec: number): CpuFigure | null {
+  return a === undefined || b === undefined ? null : { cpuSec: round(b - a, 2), percentOfOneCore: round(((b - a) / wallSec) * 100, 0) };
+}
 
 /**
  * CPU used by a set of processes between `start()` and `stop()`, as seconds and as % of one
@@ -22,10 +33,8 @@ export class CpuMeter {
   stop(): CpuUse {
     const wallSec = (performance.now() - this.startedAt) / 1000;
     const out: CpuUse = {};
-    const use = (a: number | undefined, b: number | undefined) =>
-      a === undefined || b === undefined ? null : { cpuSec: round(b - a, 2), percentOfOneCore: round(((b - a) / wallSec) * 100, 0) };
-    for (const [name, pid] of Object.entries(this.pids)) out[name] = use(this.before.get(name), cpuSeconds(pid));
-    out.machine = use(this.before.get('machine'), machineCpuSeconds());
+    for (const [name, pid] of Object.entries(this.pids)) out[name] = cpuFigure(this.before.get(name), cpuSeconds(pid), wallSec);
+    out.machine = cpuFigure(this.before.get('machine'), machineCpuSeconds(), wallSec);
     return out;
   }
 }

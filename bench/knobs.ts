@@ -18,7 +18,8 @@
 import { existsSync } from 'node:fs';
 import { round } from '../test/support/numbers.js';
 import { LogCounter } from './claude/poolLog.js';
-import { claudeVersion, killGroup, leftovers } from './claude/processes.js';
+import { claudeVersion, leftovers } from './claude/processes.js';
+import { killGroup } from '../src/consumer/claude/processTree.js';
 import { setUpRun, type ClaudeRun } from './claude/setup.js';
 import type { ClaudeConfig } from './claude.js';
 import { runInFlight, type InFlightRun } from './knobs/inflight.js';

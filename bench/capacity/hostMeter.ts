@@ -3,9 +3,9 @@
  * node process, its Claude Code processes together, redis-server, the bench that serves the fake
  * API, and the machine), and the RSS of each Claude Code session, sampled from /proc.
  */
-import { claudeChildren } from '../../test/support/claudeProcesses.js';
+import { claudeChildren, isClaudeChildOf } from '../../test/support/claudeProcesses.js';
 import { round } from '../../test/support/numbers.js';
-import { cpuSeconds, cpuSecondsWithChildren, machineCpuSeconds, rssKb } from '../../test/support/procStat.js';
+import { cpuSeconds, machineCpuSeconds, processTree, rssKb, statCpuSeconds } from '../../test/support/procStat.js';
 import { type Distribution, distribution } from '../numbers.js';
 import { Sampler } from '../sampler.js';
 
@@ -65,13 +65,12 @@ export class HostMeter {
    * those running now, with whatever they waited for.
    */
   private cpu(): Record<CpuPart, number | undefined> {
-    const consumer = cpuSeconds(this.pids.consumer);
-    const withReaped = cpuSecondsWithChildren(this.pids.consumer);
-    const live = claudeChildren(this.pids.consumer).reduce((sum, pid) => sum + (cpuSecondsWithChildren(pid) ?? 0), 0);
+    const { root, below } = processTree(this.pids.consumer);
+    const live = below.filter((p) => isClaudeChildOf(p, this.pids.consumer)).reduce((sum, p) => sum + statCpuSeconds(p, true), 0);
     return {
       producer: cpuSeconds(this.pids.producer),
-      consumer,
-      claude: consumer === undefined || withReaped === undefined ? undefined : withReaped - consumer + live,
+      consumer: root && statCpuSeconds(root, false),
+      claude: root && statCpuSeconds(root, true) - statCpuSeconds(root, false) + live,
       redis: cpuSeconds(this.pids.redis),
       bench: cpuSeconds(process.pid),
       machine: machineCpuSeconds(),

@@ -16,7 +16,7 @@ import { exactlyOnce, type Asked } from '../../test/support/exactlyOnce.js';
 import { round } from '../../test/support/numbers.js';
 import { AnswerCounter, nowMs } from '../bridgeTraffic.js';
 import type { CapacityConfig, ShardComparison, ShardRun } from '../capacity.js';
-import { killGroup } from '../claude/processes.js';
+import { killGroup } from '../../src/consumer/claude/processTree.js';
 import { answerMark } from '../claude/questions.js';
 import { cleanup } from '../cleanup.js';
 import { BenchStack } from '../stack.js';
@@ -56,7 +56,7 @@ async function runReplica(stack: BenchStack, n: number, config: CapacityConfig, 
   const startedAt = nowMs();
   const child: ChildProcess = spawn(cmd!, argv, { cwd: toolsRoot, env: withoutSessionTuning(env), stdio: ['ignore', 'ignore', 'inherit'], detached: true });
   const stop = cleanup.add('stop the old shard replica', () => {
-    if (child.pid) killGroup(child.pid);
+    killGroup(child.pid);
   });
   let spawnError: Error | undefined;
   child.once('error', (err) => (spawnError = err));

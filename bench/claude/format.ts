@@ -1,6 +1,7 @@
 /** The Claude benchmark's printed report: a table of the phases side by side, the verdicts, notes. */
 import { availableParallelism } from 'node:os';
-import type { ClaudeResult, CpuFigure, PhaseResult } from '../claude.js';
+import type { ClaudeResult, PhaseResult } from '../claude.js';
+import type { CpuFigure } from '../cpuMeter.js';
 import { round } from '../../test/support/numbers.js';
 import { table } from '../numbers.js';
 

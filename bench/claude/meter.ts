@@ -3,7 +3,8 @@
  * (exited and live), the bench itself, and the requests the fake API saw.
  */
 import type { FakeAnthropic } from '../../test/support/fakeAnthropic.js';
-import type { CpuFigure, PhaseResult } from '../claude.js';
+import type { PhaseResult } from '../claude.js';
+import { cpuFigure, type CpuFigure } from '../cpuMeter.js';
 import { round } from '../../test/support/numbers.js';
 import { cpuSecondsWithChildren, machineCpuSeconds } from '../../test/support/procStat.js';
 import { queryIdsIn } from './questions.js';
@@ -41,11 +42,9 @@ export class PhaseMeter {
   stop(done: number): Pick<PhaseResult, 'api' | 'cpu'> {
     const wallSec = (performance.now() - this.before.at) / 1000;
     const own = process.cpuUsage();
-    const figure = (a: number | undefined, b: number | undefined): CpuFigure | null =>
-      a === undefined || b === undefined ? null : { cpuSec: round(b - a, 2), percentOfOneCore: round(((b - a) / wallSec) * 100, 0) };
-    const machine = figure(this.before.machine, machineCpuSeconds());
-    const claude = figure(this.before.claude, this.claudeCpu());
-    const bench = figure(this.before.bench, (own.user + own.system) / 1e6);
+    const machine = cpuFigure(this.before.machine, machineCpuSeconds(), wallSec);
+    const claude = cpuFigure(this.before.claude, this.claudeCpu(), wallSec);
+    const bench = cpuFigure(this.before.bench, (own.user + own.system) / 1e6, wallSec);
     const requests = this.api.messageRequests.slice(this.before.messages);
     const perQ = (c: CpuFigure | null) => (c && done ? round((c.cpuSec / done) * 1000, 0) : null);
     return {

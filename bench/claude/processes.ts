@@ -1,9 +1,10 @@
 /**
  * Claude Code processes of the bench: one run to its exit (the baseline's `claude -p`, the
- * version probe), killing a process group, and finding the ones still running at the end.
+ * version probe), and finding the ones still running at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readlinkSync, realpathSync } from 'node:fs';
+import { killGroup } from '../../src/consumer/claude/processTree.js';
 import { REPO } from '../../test/support/bridge.js';
 import { hasSetpriv } from '../../test/support/cli.js';
 import { parentPid } from '../../test/support/procStat.js';
@@ -32,7 +33,7 @@ export function runProcess(command: string, args: string[], env: NodeJS.ProcessE
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
     const timer = setTimeout(() => {
       timedOut = true;
-      if (child.pid) killGroup(child.pid);
+      killGroup(child.pid);
     }, timeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);
@@ -49,18 +50,6 @@ export function runProcess(command: string, args: string[], env: NodeJS.ProcessE
 export async function claudeVersion(executable: string, env: NodeJS.ProcessEnv): Promise<string | null> {
   const r = await runProcess(executable, ['--version'], env, REPO, 30_000, () => undefined);
   return r.code === 0 ? r.stdout.trim() : null;
-}
-
-export function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
 }
 
 /** Processes the bench started that still run the Claude Code binary and are still its children. */

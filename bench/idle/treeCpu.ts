@@ -2,7 +2,8 @@
  * CPU and memory of a process and everything below it, read from /proc: what an idle consumer
  * costs with the Claude Code processes it started.
  */
-import { processTable, rssKb, ticksPerSecond, type ProcStat } from '../../test/support/procStat.js';
+import { isClaudeChildOf } from '../../test/support/claudeProcesses.js';
+import { processTree, rssKb, statCpuSeconds } from '../../test/support/procStat.js';
 
 export interface TreeSample {
   /** CPU seconds by part: the root process and the processes below it (Claude Code and what it runs). */
@@ -16,24 +17,14 @@ export interface TreeSample {
 
 /** The root and its descendants; CPU counts each live process with the children it has reaped, so none that exited is lost. */
 export function sampleTree(root: number): TreeSample {
-  const table = processTable();
-  const below: ProcStat[] = [];
-  const walk = (parent: number) => {
-    for (const p of table.values()) {
-      if (p.ppid !== parent) continue;
-      below.push(p);
-      walk(p.pid);
-    }
-  };
-  walk(root);
-  const sec = (p: ProcStat | undefined) => (p ? (p.utime + p.stime + p.cutime + p.cstime) / ticksPerSecond() : 0);
-  const rss = [root, ...below.map((p) => p.pid)].reduce((kb, pid) => kb + (rssKb(pid) ?? 0), 0);
+  const tree = processTree(root);
+  const rss = [root, ...tree.below.map((p) => p.pid)].reduce((kb, pid) => kb + (rssKb(pid) ?? 0), 0);
   return {
-    rootSec: sec(table.get(root)),
-    belowSec: below.reduce((s, p) => s + sec(p), 0),
-    processes: below.length,
+    rootSec: tree.root ? statCpuSeconds(tree.root, true) : 0,
+    belowSec: tree.below.reduce((s, p) => s + statCpuSeconds(p, true), 0),
+    processes: tree.below.length,
     // A session is a direct child (Claude Code may start helpers of its own name); an exited one not yet reaped (a zombie) runs nothing.
-    claude: below.filter((p) => p.ppid === root && p.comm === 'claude' && p.state !== 'Z').length,
+    claude: tree.below.filter((p) => isClaudeChildOf(p, root) && p.state !== 'Z').length,
     rssMb: Math.round(rss / 1024),
   };
 }

@@ -37,12 +37,14 @@ export function connect(target: RedisTarget, logger: Logger): RedisConnection {
 }
 
 /**
- * A connection for a command that runs once (status, replay): it fails fast with a clear message
- * when Redis does not answer, instead of retrying forever as the services do. Connecting is
- * bounded even against a server that accepts the socket and never replies; later commands only
- * by `commandTimeoutMs` when given (a large replay's pipelines may take longer than a status read).
+ * The connection of a command that runs once (status, replay), to the Redis `chosenRedis` picks
+ * from its flags: it fails fast with a clear message when Redis does not answer, instead of
+ * retrying forever as the services do. Connecting is bounded even against a server that accepts
+ * the socket and never replies; later commands only by `commandTimeoutMs` when given (a large
+ * replay's pipelines may take longer than a status read).
  */
-export async function connectOnce(target: RedisTarget, commandTimeoutMs?: number): Promise<RedisConnection> {
+export async function connectOnce(o: { redis: string; redisCluster: boolean }, cmd: Command, commandTimeoutMs?: number): Promise<RedisConnection> {
+  const target = await chosenRedis(o, cmd);
   const connectMs = 3000;
   knownSecrets.add('redis-password', targetPassword(target));
   const redis = redisClient(target, {

@@ -177,6 +177,9 @@ export const PRIVATE_REDIS = {
   },
 } satisfies Record<string, Spec>;
 
+/** The Redis an operator command reads once (status, replay): where it is, and the deployment's key prefix. */
+export const OPERATOR_REDIS = { redis: COMMON.redis, redisCluster: COMMON.redisCluster, prefix: COMMON.prefix } satisfies Record<string, Spec>;
+
 /** The bridge file as the operator commands use it: an existing one, never created. */
 const existingBridgeDb = { ...PRODUCER.bridgeDb, help: 'bridge SQLite file (must exist; these commands never create it)' };
 const json = { flags: '--json', env: 'AUTOPOLL_JSON', help: 'print JSON instead of text (env: any value turns it on)', schema: ({ z }) => z.boolean().default(false) } satisfies Spec;

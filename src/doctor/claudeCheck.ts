@@ -91,7 +91,7 @@ async function probeClaude(binary: string, o: ClaudeCheckOptions, signal: AbortS
   let child: ChildProcess | undefined;
   const stop = () => {
     abort.abort();
-    if (child) killGroup(child);
+    killGroup(child?.pid);
   };
   signal.addEventListener('abort', stop, { once: true });
   const started = Date.now();
@@ -127,7 +127,7 @@ async function probeClaude(binary: string, o: ClaudeCheckOptions, signal: AbortS
     probe.ms = Date.now() - started;
     signal.removeEventListener('abort', stop);
     q.close();
-    if (child) killGroup(child);
+    killGroup(child?.pid);
   }
   return probe;
 }

@@ -1,26 +1,17 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { processStat, processTable, type ProcStat } from './procStat.js';
 
-/** Pids of the Claude Code processes `parent` started (a consumer's sessions: each leads a process group of its own). */
+/** Whether a process is a Claude Code session `parent` started (a consumer's sessions: each leads a process group of its own). */
+export function isClaudeChildOf(p: ProcStat, parent: number): boolean {
+  return p.comm === 'claude' && p.ppid === parent;
+}
+
+/** Pids of the Claude Code processes `parent` started. */
 export function claudeChildren(parent: number): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const [, comm, rest] = /^\d+ \((.*)\) (.*)$/s.exec(readFileSync(`/proc/${entry}/stat`, 'utf8'))!;
-      // rest: state, ppid, ...
-      if (comm === 'claude' && Number(rest!.split(' ')[1]) === parent) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
+  return [...processTable().values()].filter((p) => isClaudeChildOf(p, parent)).map((p) => p.pid);
 }
 
 /** Whether a process is still there (a zombie counts as gone: it holds nothing and runs nothing). */
 export function alive(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
-  } catch {
-    return false;
-  }
+  const stat = processStat(pid);
+  return stat !== undefined && stat.state !== 'Z';
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { processTable } from './procStat.js';
 
 /**
  * The variable that marks every process of a vitest run (globalSetup.ts sets it; the workers and
@@ -43,13 +44,11 @@ export class ProcessMarker {
   alive(): MarkedProcess[] {
     const needle = `${this.name}=${this.value}`;
     const found: MarkedProcess[] = [];
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    for (const { pid, ppid, state } of processTable().values()) {
+      if (pid === process.pid || state === 'Z') continue;
       try {
-        const [state, ppid] = readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-        if (state === 'Z') continue;
-        if (!readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(needle)) continue;
-        found.push({ pid: Number(entry), ppid: Number(ppid), command: readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() });
+        if (!readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(needle)) continue;
+        found.push({ pid, ppid, command: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() });
       } catch {
         // Gone while we looked, or not ours to read.
       }

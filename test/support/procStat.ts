@@ -57,6 +57,36 @@ export function processTable(): Map<number, ProcStat> {
   return out;
 }
 
+/** Every descendant of `root` (children, their children, ...) in a pid -> parent pid map. */
+export function descendantsOf(root: number, parentOf: ReadonlyMap<number, number>): number[] {
+  const children = new Map<number, number[]>();
+  for (const [pid, ppid] of parentOf) {
+    const list = children.get(ppid);
+    if (list) list.push(pid);
+    else children.set(ppid, [pid]);
+  }
+  const out: number[] = [];
+  const todo = [...(children.get(root) ?? [])];
+  const seen = new Set<number>([root]);
+  while (todo.length) {
+    const pid = todo.pop()!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    out.push(pid);
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * A process's stat and those of every live process below it (its children, theirs, ...; by pid),
+ * from one read of /proc or the table given; no root when it is gone.
+ */
+export function processTree(root: number, table = processTable()): { root: ProcStat | undefined; below: ProcStat[] } {
+  const parentOf = new Map([...table.values()].map((s) => [s.pid, s.ppid]));
+  return { root: table.get(root), below: descendantsOf(root, parentOf).map((pid) => table.get(pid)!) };
+}
+
 /** RSS in kB, or undefined once gone. */
 export function rssKb(pid: number): number | undefined {
   try {
@@ -89,12 +119,18 @@ export function ticksPerSecond(): number {
   return clockTicks;
 }
 
-function statOf(pid: number | 'self'): ProcStat | undefined {
+/** /proc/<pid>/stat, or undefined once the process is gone. */
+export function processStat(pid: number | 'self'): ProcStat | undefined {
   try {
     return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }
+}
+
+/** CPU seconds in a stat: the process's own (user + system), or with the children it has waited for too. */
+export function statCpuSeconds(s: ProcStat, withChildren: boolean): number {
+  return (s.utime + s.stime + (withChildren ? s.cutime + s.cstime : 0)) / ticksPerSecond();
 }
 
 /** User + system CPU seconds a process has used so far. */
@@ -103,8 +139,8 @@ export function cpuSeconds(pid: number): number | undefined {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1e6;
   }
-  const s = statOf(pid);
-  return s && (s.utime + s.stime) / ticksPerSecond();
+  const s = processStat(pid);
+  return s && statCpuSeconds(s, false);
 }
 
 /**
@@ -113,13 +149,13 @@ export function cpuSeconds(pid: number): number | undefined {
  * over a phase covers short-lived processes too.
  */
 export function cpuSecondsWithChildren(pid: number | 'self'): number | undefined {
-  const s = statOf(pid);
-  return s && (s.utime + s.stime + s.cutime + s.cstime) / ticksPerSecond();
+  const s = processStat(pid);
+  return s && statCpuSeconds(s, true);
 }
 
 /** The parent pid of a process. */
 export function parentPid(pid: number): number | undefined {
-  return statOf(pid)?.ppid;
+  return processStat(pid)?.ppid;
 }
 
 /** Busy CPU seconds of the whole machine, all cores (/proc/stat: all but idle and iowait). */

@@ -7,30 +7,9 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { round } from './numbers.js';
-import { openFds, processTable, rssKb, ticksPerSecond } from './procStat.js';
+import { openFds, processTable, processTree, rssKb, statCpuSeconds, ticksPerSecond } from './procStat.js';
 
 // ---------------------------------------------------------------- pure: parsing
-
-/** Every descendant of `root` (children, their children, ...) in a pid -> parent pid map. */
-export function descendantsOf(root: number, parentOf: ReadonlyMap<number, number>): number[] {
-  const children = new Map<number, number[]>();
-  for (const [pid, ppid] of parentOf) {
-    const list = children.get(ppid);
-    if (list) list.push(pid);
-    else children.set(ppid, [pid]);
-  }
-  const out: number[] = [];
-  const todo = [...(children.get(root) ?? [])];
-  const seen = new Set<number>([root]);
-  while (todo.length) {
-    const pid = todo.pop()!;
-    if (seen.has(pid)) continue;
-    seen.add(pid);
-    out.push(pid);
-    todo.push(...(children.get(pid) ?? []));
-  }
-  return out.sort((a, b) => a - b);
-}
 
 /** `INFO` text -> field -> value (section headers and blank lines skipped). */
 export function parseRedisInfo(text: string): Record<string, string> {
@@ -291,27 +270,24 @@ export class ResourceSampler {
   /** Takes one sample now (also called by the test at the phase's end points). */
   sampleNow(): Sample {
     const table = processTable();
-    const parentOf = new Map([...table.values()].map((s) => [s.pid, s.ppid]));
     const tick = ticksPerSecond();
     const values: Record<string, number> = {};
     for (const [name, pid] of Object.entries(this.roots)) {
-      const self = table.get(pid);
+      const { root: self, below } = processTree(pid, table);
       if (!self) continue;
       const rss = rssKb(pid);
       const fds = openFds(pid);
       if (rss !== undefined) values[`${name}.rssKb`] = rss;
       if (fds !== undefined) values[`${name}.fds`] = fds;
-      values[`${name}.cpuSec`] = (self.utime + self.stime) / tick;
-      const desc = descendantsOf(pid, parentOf);
-      values[`${name}.children`] = desc.length;
+      values[`${name}.cpuSec`] = statCpuSeconds(self, false);
+      values[`${name}.children`] = below.length;
       let descRss = 0;
       let descFds = 0;
       let descTicks = self.cutime + self.cstime;
-      for (const d of desc) {
-        const s = table.get(d)!;
+      for (const s of below) {
         descTicks += s.utime + s.stime + s.cutime + s.cstime;
-        descRss += rssKb(d) ?? 0;
-        descFds += openFds(d) ?? 0;
+        descRss += rssKb(s.pid) ?? 0;
+        descFds += openFds(s.pid) ?? 0;
       }
       values[`${name}.descRssKb`] = descRss;
       values[`${name}.descFds`] = descFds;

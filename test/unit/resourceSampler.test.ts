@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseProcStat, parseVmRssKb } from '../support/procStat.js';
+import { descendantsOf, parseProcStat, parseVmRssKb, processTree, statCpuSeconds, ticksPerSecond, type ProcStat } from '../support/procStat.js';
 import {
-  addV8Metrics, commandStatsDelta, descendantsOf, type GcEvent, median, parseCommandStats, parseGcTraceLine, parseRedisInfo, parseWalIndexHeader, type Sample, u32Delta, windowGrowth,
+  addV8Metrics, commandStatsDelta, type GcEvent, median, parseCommandStats, parseGcTraceLine, parseRedisInfo, parseWalIndexHeader, type Sample, u32Delta, windowGrowth,
 } from '../support/resourceSampler.js';
 
 describe('resource sampler: parsing', () => {
@@ -29,6 +29,17 @@ describe('resource sampler: parsing', () => {
     expect(descendantsOf(99, parentOf)).toEqual([]);
     // A loop in a torn read of /proc does not hang it.
     expect(descendantsOf(5, new Map([[5, 6], [6, 5]]))).toEqual([6]);
+  });
+
+  it("takes a process's tree and its CPU from one table of /proc", () => {
+    const stat = (pid: number, ppid: number, ticks: number): ProcStat => ({ pid, comm: 'x', state: 'S', ppid, utime: ticks, stime: 1, cutime: 2, cstime: 3 });
+    const table = new Map([stat(1, 0, 10), stat(10, 1, 20), stat(12, 10, 30), stat(11, 12, 40), stat(20, 1, 50)].map((s) => [s.pid, s]));
+    const tree = processTree(10, table);
+    expect(tree.root?.utime).toBe(20);
+    expect(tree.below.map((s) => s.pid)).toEqual([11, 12]);
+    expect(processTree(99, table)).toEqual({ root: undefined, below: [] });
+    expect(statCpuSeconds(table.get(10)!, false) * ticksPerSecond()).toBeCloseTo(21);
+    expect(statCpuSeconds(table.get(10)!, true) * ticksPerSecond()).toBeCloseTo(26);
   });
 
   it('parses INFO and commandstats, and the difference of two commandstats', () => {

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { lazyAction } from '../lazyAction.js';
-import { addOptions, COMMON, STATUS } from '../options.js';
+import { addOptions, OPERATOR_REDIS, STATUS } from '../options.js';
 
-export const STATUS_SPECS = { redis: COMMON.redis, redisCluster: COMMON.redisCluster, prefix: COMMON.prefix, ...STATUS };
+export const STATUS_SPECS = { ...OPERATOR_REDIS, ...STATUS };
 
 export function registerStatus(program: Command): void {
   addOptions(

@@ -6,7 +6,7 @@ import { planLines, resultLines, unmatchedLines } from '../../ops/replay/replayR
 import { hasSelector, parseWhen, type ReplaySelector } from '../../ops/replay/replaySelection.js';
 import { closeRedis } from '../../shared/closing.js';
 import { JOB_RETENTION, ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../../shared/queues.js';
-import { chosenRedis, connectOnce } from '../connect.js';
+import { connectOnce } from '../connect.js';
 import type { REPLAY_SPECS } from '../commands/replay.js';
 import { ConfigError, type Parsed } from '../options.js';
 
@@ -26,7 +26,7 @@ export async function runReplay(o: Parsed<typeof REPLAY_SPECS>, cmd: Command): P
     throw new ConfigError('invalid configuration:\n  say which questions to replay: --failed for every failed one, or --query-id, --conversation, --since, --until, --error-kind');
   }
   const db = Replayer.openBridge(o.bridgeDb);
-  const redis = await connectOnce(await chosenRedis(o, cmd)).catch((err: unknown) => {
+  const redis = await connectOnce(o, cmd).catch((err: unknown) => {
     db.close();
     throw err;
   });

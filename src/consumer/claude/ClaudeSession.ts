@@ -115,7 +115,7 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
   }
 
   kill(): void {
-    if (this.child) killGroup(this.child);
+    killGroup(this.child?.pid);
   }
 
   private send(text: string, timeoutMs: number): Promise<SDKResultMessage> {

@@ -14,15 +14,18 @@ export function spawnInGroup(options: SpawnOptions, onStderr: (text: string) => 
   });
   child.stderr!.on('data', (chunk: Buffer) => onStderr(chunk.toString()));
   // The SDK aborts this after its own graceful close (stdin EOF, then a grace period).
-  options.signal?.addEventListener('abort', () => killGroup(child), { once: true });
+  options.signal?.addEventListener('abort', () => killGroup(child.pid), { once: true });
   return child as ChildProcess & SpawnedProcess;
 }
 
-/** SIGKILL to the whole process group; a group that is already gone is fine. */
-export function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined) return;
+/**
+ * SIGKILL to the process group a process leads (one spawned with `detached`, as here and in the
+ * bench); a group that is already gone, or a child that never got a pid, is fine.
+ */
+export function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
   try {
-    process.kill(-child.pid, 'SIGKILL');
+    process.kill(-pid, 'SIGKILL');
   } catch {
     // already gone
   }
