@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { lazyAction } from '../lazyAction.js';
-import { addOptions, OPERATOR_REDIS, PRODUCER, type Specs } from '../options.js';
+import { addOptions, OPERATOR_REDIS, PRODUCER, STATUS, type Specs } from '../options.js';
 import type * as OptionValues from '../optionValues.js';
 
 const optionalText = ({ z, emptyToUndefined }: typeof OptionValues) => z.preprocess(emptyToUndefined, z.string().min(1).optional());
@@ -16,7 +16,7 @@ const REPLAY = {
 } satisfies Specs;
 
 export const REPLAY_SPECS = {
-  ...OPERATOR_REDIS, bridgeDb: PRODUCER.bridgeDb,
+  ...OPERATOR_REDIS, bridgeDb: STATUS.bridgeDb,
   contextRoot: PRODUCER.contextRoot, contextMaxBytes: PRODUCER.contextMaxBytes, ...REPLAY,
 };
 
