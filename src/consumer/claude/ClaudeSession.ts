@@ -46,6 +46,8 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
   /** Resolves with the exit: a turn whose stream ends first still names the exit code. */
   private readonly exitSeen = new Promise<ExitInfo>((resolve) => this.once('exit', resolve));
   private closing = false;
+  /** Killed before its process was spawned: the process is killed as it appears. */
+  private killed = false;
   private costSoFar = 0;
   private model: string | undefined;
   /** The first Claude Code session id of the process: stable for its life, unlike /clear's new ones. */
@@ -65,6 +67,7 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
         onSpawn: (child) => {
           this.child = child;
           child.once('exit', (code, signal) => this.onExit(code, signal));
+          if (this.killed) killGroup(child.pid);
         },
       }),
     });
@@ -114,7 +117,9 @@ export class ClaudeSession extends EventEmitter<ClaudeSessionEvents> {
     clearTimeout(timer);
   }
 
+  /** SIGKILL to its process group; before the SDK has spawned the process, to the process as it is spawned. */
   kill(): void {
+    this.killed = true;
     killGroup(this.child?.pid);
   }
 
