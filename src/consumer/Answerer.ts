@@ -7,6 +7,11 @@ export interface AnswerContext {
   /** A replay: the question already got an error response, and an operator asked again. */
   replay: boolean;
   signal: AbortSignal;
+  /**
+   * The consumer is shutting down: what has not begun (a wait for a session to start) gives up, so
+   * that the question is handed back at once; a turn under way goes on. Absent: never.
+   */
+  stopping?: AbortSignal;
   /** A line for the job's log in the board. */
   log: (line: string) => void;
   /** The job's progress in the board (which session has it); for answerers slow enough to watch. */
@@ -67,6 +72,14 @@ export class RateLimitedError extends AnswerError {
     readonly retryAfterMs?: number,
   ) {
     super('rate_limited', message, true);
+  }
+}
+
+/** What answers (a Claude Code session) did not start: the question was never sent to the API. */
+export class SessionStartError extends AnswerError {
+  override readonly name: string = 'SessionStartError';
+  constructor(message: string) {
+    super('session_start_failed', message, true);
   }
 }
 

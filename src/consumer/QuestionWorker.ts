@@ -46,6 +46,8 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
   private readonly sender: AnswerSender;
   /** Why it takes no more questions (no usable credentials); undefined while it takes them. */
   haltedBecause: string | undefined;
+  /** Aborted when close begins: questions still waiting for a session are handed back at once. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly answerer: Answerer,
@@ -87,6 +89,7 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
 
   /** Stops taking jobs; waits for the ones in flight up to `timeoutMs`, then hands them back. */
   async close(timeoutMs: number): Promise<void> {
+    this.stopping.abort();
     const inFlight = this.busy > 0;
     if (!(await closeWorker(this.worker, timeoutMs, this.busy)) && inFlight) {
       this.logger.warn({ timeoutMs }, 'in-flight questions did not finish in time; handed them back to the queue');
@@ -121,6 +124,7 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
         attempt,
         replay: run.replay,
         signal: signal ?? new AbortController().signal,
+        stopping: this.stopping.signal,
         log: (line) => void job.log(line).catch(() => undefined),
         progress: (value) => void job.updateProgress({ attempt, ...value }).catch(() => undefined),
       });
@@ -136,11 +140,14 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
       return { sessionId: result.sessionId, sessionPid, model: result.model, sources: outcome.sources };
     } catch (err) {
       const { attempts, backoffMs, maxDeferMs } = this.options;
-      const failed = { aborted: signal?.aborted === true, attempt, locked: Boolean(token), rateLimited: q.rateLimited, now: Date.now() };
+      const aborted = signal?.aborted === true || this.stopping.signal.aborted;
+      const failed = { aborted, attempt, locked: Boolean(token), rateLimited: q.rateLimited, startFailures: q.startFailures ?? 0, now: Date.now() };
       const action = decideOnFailure(err, failed, { attempts, backoffMs, maxDeferMs, random: Math.random });
       switch (action.do) {
         case 'handBack':
           return this.handBack(job, q, action.why);
+        case 'handBackLater':
+          return this.handBackLater(job, q, action, token!);
         case 'halt':
           return this.stopTakingWork(job, q, action.reason);
         case 'defer':
@@ -209,9 +216,22 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
 
   /** Puts the question back in the queue without spending an attempt (BullMQ's rate-limit path). */
   private async handBack(job: Job, q: QuestionJob, why: string): Promise<never> {
-    await job.updateData({ ...q, deferrals: (q.deferrals ?? 0) + 1 });
-    await job.log(`${why}; handed back to the queue without spending an attempt`).catch(() => undefined);
+    await this.markUnspent(job, { ...q, deferrals: (q.deferrals ?? 0) + 1 }, why);
     throw Worker.RateLimitError();
+  }
+
+  /** Its session did not start, so it was never asked: back in the queue after the backoff, unspent, the start failure counted. */
+  private async handBackLater(job: Job, q: QuestionJob, later: Extract<FailureAction, { do: 'handBackLater' }>, token: string): Promise<never> {
+    const { why, delayMs } = later;
+    this.logger.warn({ job: job.id, queryId: q.queryId, err: why, retryInMs: delayMs }, 'the question was not asked: its session did not start; handed back');
+    await this.markUnspent(job, { ...q, deferrals: (q.deferrals ?? 0) + 1, startFailures: (q.startFailures ?? 0) + 1 }, `${why}; in ${delayMs} ms`);
+    await job.moveToDelayed(Date.now() + delayMs, token);
+    throw new DelayedError();
+  }
+
+  private async markUnspent(job: Job, data: QuestionJob, why: string): Promise<void> {
+    await job.updateData(data);
+    await job.log(`${why}; handed back to the queue without spending an attempt`).catch(() => undefined);
   }
 
   private answerJob(job: Job, q: Pick<QuestionJob, 'bridgeId' | 'messageId' | 'conversationId' | 'queryId'>, run: Run, outcome: AnswerOutcome, redacted = false): AnswerJob {

@@ -1,4 +1,4 @@
-import { FatalAnswererError, RateLimitedError } from './Answerer.js';
+import { FatalAnswererError, RateLimitedError, SessionStartError } from './Answerer.js';
 import { backoffDelayMs, classifyFailure, onRateLimit, type Failure, type RateLimitDeferral } from './retryPolicy.js';
 
 /** The consumer's retry settings: --attempts, --backoff-ms, --max-defer. */
@@ -12,7 +12,7 @@ export interface FailurePolicy {
 
 /** What the worker knows of the run that failed. */
 export interface FailedRun {
-  /** The consumer is shutting down (its abort signal fired). */
+  /** The consumer is shutting down (its close began, or BullMQ cancelled the run): whatever failed, the question goes back unspent. */
   aborted: boolean;
   /** This run's try, within its round. */
   attempt: number;
@@ -20,12 +20,23 @@ export interface FailedRun {
   locked: boolean;
   /** The question's rate limits in its current round, as its job data keeps them. */
   rateLimited: RateLimitDeferral | undefined;
+  /** Times the question was handed back, unspent, because its session did not start (its job data's `startFailures`). */
+  startFailures: number;
   now: number;
 }
+
+/**
+ * A question whose Claude Code session did not start was never sent: it is handed back unspent
+ * this many times (after a backoff), then its start failures spend attempts like any failure, so
+ * that a setup that never starts a session still gives its askers an error response.
+ */
+export const START_FAILURE_HAND_BACKS = 5;
 
 export type FailureAction =
   /** Back to the queue at once, unspent. */
   | { do: 'handBack'; why: string }
+  /** Its session did not start: back to the queue after the backoff, unspent, one more start failure counted. */
+  | { do: 'handBackLater'; why: string; delayMs: number }
   /** No retry fixes it on this consumer: it takes no more questions, and hands this one back. */
   | { do: 'halt'; reason: string }
   /** Rate limited: the question waits, unspent, longer each time. */
@@ -44,6 +55,10 @@ export function decideOnFailure(err: unknown, run: FailedRun, policy: FailurePol
   if (err instanceof RateLimitedError) return onRateLimited(err, run, policy);
   if (err instanceof FatalAnswererError) return { do: 'halt', reason: err.message };
   const failure = classifyFailure(err);
+  if (err instanceof SessionStartError && run.startFailures < START_FAILURE_HAND_BACKS && run.locked) {
+    const delayMs = backoffDelayMs(policy.backoffMs, run.startFailures + 1);
+    return { do: 'handBackLater', why: `${failure.message} (start failure ${run.startFailures + 1} of ${START_FAILURE_HAND_BACKS})`, delayMs };
+  }
   if (failure.retryable && run.attempt < policy.attempts && run.locked) return { do: 'retry', failure, delayMs: backoffDelayMs(policy.backoffMs, run.attempt) };
   return { do: 'fail', failure };
 }

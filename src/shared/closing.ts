@@ -9,6 +9,21 @@ export function within(promise: Promise<unknown>, ms: number): Promise<boolean> 
   ]);
 }
 
+/**
+ * `promise`, unless `stopping` aborts first (a shutdown): then it rejects at once, and `promise` is
+ * left to settle on its own (its owner still handles it).
+ */
+export function unlessStopped<T>(promise: Promise<T>, stopping: AbortSignal | undefined): Promise<T> {
+  if (!stopping) return promise;
+  let onAbort = (): void => undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new Error('the consumer is shutting down'));
+    if (stopping.aborted) onAbort();
+    else stopping.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([promise, stopped]).finally(() => stopping.removeEventListener('abort', onAbort));
+}
+
 /** How long an idle worker's close may take before it is left to finish on its own. */
 const IDLE_CLOSE_MS = 1000;
 

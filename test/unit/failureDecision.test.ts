@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { AnswerError, FatalAnswererError, RateLimitedError } from '../../src/consumer/Answerer.js';
-import { decideOnFailure, type FailedRun } from '../../src/consumer/failureDecision.js';
+import { AnswerError, FatalAnswererError, RateLimitedError, SessionStartError } from '../../src/consumer/Answerer.js';
+import { decideOnFailure, START_FAILURE_HAND_BACKS, type FailedRun } from '../../src/consumer/failureDecision.js';
 
 const policy = { attempts: 3, backoffMs: 1000, maxDeferMs: 60_000, random: () => 0 };
-const run = (over: Partial<FailedRun> = {}): FailedRun => ({ aborted: false, attempt: 1, locked: true, rateLimited: undefined, now: 5000, ...over });
+const run = (over: Partial<FailedRun> = {}): FailedRun => ({ aborted: false, attempt: 1, locked: true, rateLimited: undefined, startFailures: 0, now: 5000, ...over });
 
 describe('decideOnFailure', () => {
   it('hands the question back, unspent, when the consumer is shutting down, whatever the error', () => {
@@ -49,6 +49,21 @@ describe('decideOnFailure', () => {
       delayMs: 2000,
     });
     expect(decideOnFailure(new TypeError('boom'), run(), policy)).toEqual({ do: 'retry', failure: { kind: 'internal', message: 'boom', retryable: true }, delayMs: 1000 });
+  });
+
+  it('hands a question whose session did not start back unspent, after a growing backoff, even on its last attempt', () => {
+    const notStarted = new SessionStartError('Claude Code did not start: exited (code 1)');
+    expect(decideOnFailure(notStarted, run({ attempt: 3 }), policy)).toEqual({ do: 'handBackLater', why: 'Claude Code did not start: exited (code 1) (start failure 1 of 5)', delayMs: 1000 });
+    expect(decideOnFailure(notStarted, run({ startFailures: 2 }), policy)).toMatchObject({ do: 'handBackLater', delayMs: 4000 });
+  });
+
+  it('spends attempts on start failures past the bound, so a setup that never starts a session still answers with an error', () => {
+    const notStarted = new SessionStartError('Claude Code did not start: exited (code 1)');
+    const failure = { kind: 'session_start_failed', message: 'Claude Code did not start: exited (code 1)', retryable: true };
+    expect(decideOnFailure(notStarted, run({ startFailures: START_FAILURE_HAND_BACKS }), policy)).toEqual({ do: 'retry', failure, delayMs: 1000 });
+    expect(decideOnFailure(notStarted, run({ startFailures: START_FAILURE_HAND_BACKS, attempt: 3 }), policy)).toEqual({ do: 'fail', failure });
+    // No lock, no move to delayed: as any failure without one.
+    expect(decideOnFailure(notStarted, run({ locked: false }), policy)).toMatchObject({ do: 'fail' });
   });
 
   it('fails for good: not retryable, the last attempt, or no lock to move the job with', () => {

@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { unlessStopped } from '../../shared/closing.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ReplaceReason, SessionCounts, SessionPoolEvents } from '../../shared/roleEvents.js';
-import { AnswerError, type AnswerContext } from '../Answerer.js';
+import { SessionStartError, type AnswerContext } from '../Answerer.js';
 import type { ClaudeSession } from './ClaudeSession.js';
 import { chooseSlot, mayCloseIdle, sparesToOpen, type SlotView } from './slotChoice.js';
 import type { TurnOutput } from './turnObserver.js';
@@ -87,15 +88,14 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
     return { live: this.slots.filter((s) => s.state === 'open').length, busy: this.slots.filter((s) => s.busy).length, max: this.options.size };
   }
 
-  async run(conversationId: string, prompt: string, watch: Pick<AnswerContext, 'log' | 'progress'>): Promise<PoolTurn> {
+  async run(conversationId: string, prompt: string, watch: Pick<AnswerContext, 'log' | 'progress' | 'stopping'>): Promise<PoolTurn> {
     const slot = await this.acquire(conversationId);
     try {
       const ready = slot.ready;
-      const session = await ready.catch((err: unknown) => {
-        // This question gets the failure; the next one on the slot a new start (after its backoff),
-        // unless the failed process's exit has already begun one. A slot never stays dead.
-        if (slot.ready === ready && !this.closing) this.setReady(slot, this.launch(slot));
-        throw new AnswerError('session_start_failed', `Claude Code did not start: ${(err as Error).message}`, true);
+      const session = await unlessStopped(ready, watch.stopping).catch((err: unknown) => {
+        // This question gets the failure (or a shutdown ended its wait); the slot a new start (after its backoff), unless the failed process's exit began one.
+        if (slot.ready === ready && !this.closing && !watch.stopping?.aborted) this.setReady(slot, this.launch(slot));
+        throw new SessionStartError(`Claude Code did not start: ${(err as Error).message}`);
       });
       watch.log(`session ${session.id} (pid ${session.pid}, slot ${slot.index}, turn ${session.turns + 1})`);
       watch.progress({ stage: 'asking', sessionId: session.id, sessionPid: session.pid, slot: slot.index });
