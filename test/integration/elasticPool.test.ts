@@ -48,10 +48,10 @@ describe('an elastic pool of Claude Code sessions', () => {
     expect((await pipeline.status()).consumers[0]).toMatchObject({ sessions: 4, maxSessions: 4, liveSessions: 1 });
     expect(await sessionGauge(consumer)).toEqual({ live: 1, busy: 0, max: 4 });
 
-    // One question on the one warm session: a spare starts ahead of the next one.
+    // One question on the one warm session: no spare for a lone question (a trickle: next test).
     pipeline.ask(1, 'q_one');
-    const afterOne = await peakSessions(consumer, () => claudeChildren(consumer.pid).length === 2 && pipeline.bridge.responses(pipeline.conv.id).length === 1, 30_000);
-    expect(afterOne).toBe(2);
+    const afterOne = await peakSessions(consumer, () => pipeline.bridge.responses(pipeline.conv.id).length === 1, 30_000);
+    expect(afterOne).toBe(1);
 
     // A burst while every turn takes a while: one session per question, up to --sessions, no more.
     api.latencyMs = 1500;
@@ -82,13 +82,34 @@ describe('an elastic pool of Claude Code sessions', () => {
     expect(consumer.hasLog(/unexpectedly/)).toBe(false);
   }, 240_000);
 
+  it('a trickle (one question at a time, gaps below and above --session-idle-timeout) stays on the warm session: nothing starts or closes', async () => {
+    const { pipeline, consumer } = await started(['--sessions', '3', '--min-sessions', '1', '--session-idle-timeout', '1']);
+    const warm = claudeChildren(consumer.pid);
+    expect(warm).toHaveLength(1);
+    for (const [i, gapMs] of [500, 1500, 800, 2500].entries()) {
+      pipeline.ask(1, `q_trickle_${i}`);
+      const peak = await peakSessions(consumer, () => pipeline.bridge.responses(pipeline.conv.id).length === i + 1, 30_000);
+      expect(peak).toBe(1);
+      await new Promise((r) => setTimeout(r, gapMs));
+    }
+    expect(claudeChildren(consumer.pid)).toEqual(warm);
+    expect(consumer.lines.filter((l) => l.msg === 'Claude Code session ready')).toHaveLength(1);
+    expect(consumer.hasLog(/closing an idle Claude Code session/)).toBe(false);
+    await pipeline.expectAllAnsweredOnce();
+  }, 120_000);
+
   it('SIGTERM while a session started ahead of need is still starting: the consumer kills it and exits 0 within its shutdown timeout', async () => {
     const shutdownTimeoutSec = 2;
     const { pipeline, consumer } = await started(['--sessions', '3', '--min-sessions', '1', '--shutdown-timeout', String(shutdownTimeoutSec)]);
     const seen = new Set(claudeChildren(consumer.pid));
     expect(seen.size).toBe(1);
-    pipeline.ask(1, 'q_grow');
-    // The spare started for the next question cannot finish starting: stopped as soon as it appears.
+    // Two questions at once, each turn taking a while: sessions start for the second and ahead of the next.
+    api.latencyMs = 1000;
+    onTestFinished(() => {
+      api.latencyMs = 0;
+    });
+    pipeline.ask(2, 'q_grow');
+    // The sessions started for them cannot finish starting: stopped as soon as they appear.
     const stopped: number[] = [];
     await waitFor('a growth start, stopped', () => {
       for (const pid of claudeChildren(consumer.pid).filter((p) => !seen.has(p))) {
@@ -98,7 +119,7 @@ describe('an elastic pool of Claude Code sessions', () => {
       }
       return stopped.length >= 1;
     }, 30_000, 5);
-    await waitFor('the question answered', () => pipeline.bridge.responses(pipeline.conv.id).length === 1, 30_000);
+    await waitFor('the questions answered on the warm session', () => pipeline.bridge.responses(pipeline.conv.id).length === 2, 30_000);
     const sigterm = Date.now();
     consumer.child.kill('SIGTERM');
     expect(await consumer.exited).toEqual({ code: 0, signal: null });

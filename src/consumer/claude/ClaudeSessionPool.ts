@@ -1,11 +1,13 @@
 import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { unlessStopped } from '../../shared/closing.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ReplaceReason, SessionCounts, SessionPoolEvents } from '../../shared/roleEvents.js';
 import { SessionStartError, type AnswerContext } from '../Answerer.js';
 import type { ClaudeSession } from './ClaudeSession.js';
-import { chooseSlot, mayCloseIdle, sparesToOpen, type SlotView } from './slotChoice.js';
+import { maxConcurrentStarts, mayCloseIdle, slotsToOpen, type SlotView } from './slotChoice.js';
+import { SlotDemand } from './slotDemand.js';
 import type { TurnOutput } from './turnObserver.js';
 
 export type SessionMemory = 'none' | 'conversation';
@@ -27,9 +29,6 @@ export interface ClaudeSessionPoolOptions {
   startTimeoutMs: number;
 }
 
-/** Free sessions kept started ahead of the next question: a burst also opens one per question that finds none free. */
-const SPARE_SESSIONS = 1;
-
 const NO_SESSION: Promise<ClaudeSession> = Promise.resolve(undefined as never); // the `ready` of a slot without a session
 
 export interface PoolTurn extends TurnOutput {
@@ -40,10 +39,8 @@ export interface PoolTurn extends TurnOutput {
 
 interface Slot extends SlotView {
   index: number;
-  /** Closes the slot once it has been idle for --session-idle-timeout. */
-  idle: NodeJS.Timeout | undefined;
-  /** Settles once a closing slot's session is gone. */
-  shut: Promise<void>;
+  idle: NodeJS.Timeout | undefined; // closes the slot once it has been idle for --session-idle-timeout
+  shut: Promise<void>; // settles once a closing slot's session is gone
   session: ClaudeSession | undefined;
   ready: Promise<ClaudeSession>;
   failures: number;
@@ -52,16 +49,17 @@ interface Slot extends SlotView {
 }
 
 /**
- * Up to N slots, each one long-lived Claude Code session. The minimum are started up front so the
- * first question does not pay the start; more open as questions come (one for each question that
- * finds no free session, and a spare ahead of the next) and close after an idle timeout: an idle
- * Claude Code process costs CPU and memory. A slot whose process exits is restarted (with backoff
- * if it keeps dying), one that served enough turns or grew too much context is recycled, and no slot ever
- * carries one bridge conversation's context into another's question.
+ * Up to N slots, each one long-lived Claude Code session. The minimum start up front; more open as
+ * questions wait (slotChoice.ts) and close after an idle timeout: an idle Claude Code process costs
+ * CPU and memory. A slot whose process exits is restarted (with backoff if it keeps dying), one that
+ * served enough turns or grew too much context is recycled, and no slot ever carries one bridge
+ * conversation's context into another's question.
  */
 export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
   private readonly slots: Slot[] = [];
-  private readonly waiters: Array<() => void> = [];
+  private readonly minSessions: number;
+  private readonly demand: SlotDemand<Slot>;
+  private readonly maxStarts = maxConcurrentStarts(availableParallelism());
   private closing = false;
   /** Aborted by close: ends the backoff a slot waits before its next start. */
   private readonly stopping = new AbortController();
@@ -72,15 +70,17 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
     private readonly logger: Logger,
   ) {
     super();
+    this.minSessions = Math.min(options.minSessions ?? options.size, options.size);
+    this.demand = new SlotDemand(this.slots, this.minSessions, options.idleTimeoutMs);
   }
 
   async start(): Promise<void> {
-    for (let index = 0; index < this.options.size; index++) {
-      this.slots.push({ index, state: 'closed', idle: undefined, shut: Promise.resolve(), session: undefined, ready: NO_SESSION, busy: false, holds: undefined, failures: 0, starting: undefined, clearing: false });
+    for (let index = 0; index < this.options.size; index++) this.slots.push({ index, state: 'closed', idle: undefined, shut: Promise.resolve(), session: undefined, ready: NO_SESSION, busy: false, holds: undefined, failures: 0, starting: undefined, clearing: false, warm: false, failed: false });
+    // The minimum, started at most maxStarts at a time (dispatch opens more as each is warm).
+    for (let pending = this.slots.slice(0, this.minSessions); pending.length > 0; pending = pending.filter((s) => !s.warm)) {
+      this.dispatch();
+      await Promise.all(pending.filter((s) => s.state === 'open').map((s) => s.ready));
     }
-    const warm = this.slots.slice(0, this.minSessions);
-    for (const slot of warm) this.open(slot);
-    await Promise.all(warm.map((s) => s.ready));
   }
 
   /** Sessions started or starting (live), in a turn (busy), and the most there may be. */
@@ -105,10 +105,10 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
       this.afterTurn(slot, session);
       return { ...out, sessionId: session.id, sessionPid: session.pid, slot: slot.index };
     } finally {
+      this.demand.note(); // before the release: a demand of two lasts until one of them ends
       slot.busy = false;
       this.idleLater(slot);
-      this.waiters.shift()?.();
-      this.report();
+      this.dispatch();
     }
   }
 
@@ -137,12 +137,11 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
   }
 
   /**
-   * The question's turn, after a /clear if the session holds another conversation. A turn (or
-   * /clear) that did not succeed leaves its text in the session, and an interrupted one may still
-   * be draining: the next question, of any conversation, would be sent on top of it, and a
-   * question the API refused for what it says would be refused again with it. The session is
-   * replaced, with --session-memory conversation too: the conversation's memory goes with it,
-   * so its retry is sent once, on a session that never saw the failed try.
+   * The question's turn, after a /clear if the session holds another conversation. A turn (or /clear)
+   * that did not succeed leaves its text in the session (an interrupted one may still be draining):
+   * the next question would be sent on top of it, and one the API refused for what it says refused
+   * again. The session is replaced, with --session-memory conversation too (its memory goes with
+   * it), so the retry is sent once, on a session that never saw the failed try.
    */
   private async turnOn(slot: Slot, session: ClaudeSession, conversationId: string, prompt: string): Promise<TurnOutput> {
     try {
@@ -190,31 +189,23 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
     this.logger.info({ slot: slot.index, sessionId: session.id, reason }, 'replacing the Claude Code session');
     slot.holds = undefined;
     slot.session = undefined;
+    slot.warm = false;
     this.emit('sessionReplaced', { slot: slot.index, reason });
     this.setReady(slot, session.close().then(() => this.launch(slot)));
   }
 
-  /**
-   * A free session, preferring the one that holds the conversation; none free, a closed slot is
-   * opened for the question (which waits for its start, not counted in its turn timeout), and a
-   * spare starts ahead of the next one.
-   */
+  /** The question waits (not counted in its turn timeout) for the first usable session: a start or one that frees. */
   private acquire(conversationId: string): Promise<Slot> {
-    const choice = chooseSlot(this.slots, conversationId);
-    if (choice && !(choice.opens && this.closing)) {
-      const { slot } = choice;
-      if (choice.opens) this.open(slot);
-      slot.busy = true;
-      clearTimeout(slot.idle);
-      if (!this.closing) for (const spare of sparesToOpen(this.slots, SPARE_SESSIONS)) this.open(spare);
-      this.report();
-      return Promise.resolve(slot);
-    }
-    return new Promise<void>((r) => this.waiters.push(r)).then(() => this.acquire(conversationId));
+    const slot = this.demand.wait(conversationId);
+    this.dispatch();
+    return slot;
   }
 
-  private get minSessions(): number {
-    return Math.min(this.options.minSessions ?? this.options.size, this.options.size);
+  /** Gives usable sessions to waiting questions in order, then starts what the demand needs. */
+  private dispatch(): void {
+    this.demand.serve((slot) => ((slot.busy = true), clearTimeout(slot.idle)));
+    if (!this.closing) for (const slot of slotsToOpen(this.slots, { ...this.demand.now(), maxStarts: this.maxStarts })) this.open(slot);
+    this.report();
   }
 
   private open(slot: Slot): void {
@@ -231,7 +222,8 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
   }
 
   private closeIdle(slot: Slot): void {
-    if (this.closing || slot.busy || slot.state !== 'open' || !mayCloseIdle(this.slots, this.minSessions)) return;
+    if (this.closing || slot.busy || slot.state !== 'open') return;
+    if (!mayCloseIdle(this.slots, this.demand.now())) return this.idleLater(slot); // the demand may fall: look again later
     this.logger.info({ slot: slot.index, sessionId: slot.session?.id, idleMs: this.options.idleTimeoutMs }, 'closing an idle Claude Code session');
     slot.state = 'closing';
     slot.shut = (async () => {
@@ -243,8 +235,8 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
     })().finally(() => {
       slot.state = 'closed';
       slot.ready = NO_SESSION;
-      this.report();
-      this.waiters.shift()?.();
+      [slot.warm, slot.failures] = [false, 0]; // a reopen later is a new start, not a retry after failed ones: no backoff
+      this.dispatch();
     });
     this.report();
   }
@@ -256,14 +248,21 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
   /**
    * The slot's next session. Its failure is the next question's on that slot (run awaits it); a
    * replacement that fails while the slot is idle, or one replaced again before anyone awaited it,
-   * must not be an unhandled rejection, which ends the process.
+   * must not be an unhandled rejection, which ends the process. A failed start marks the slot
+   * `failed`: a waiting question takes the failure (and the slot a new start).
    */
   private setReady(slot: Slot, ready: Promise<ClaudeSession>): void {
     slot.ready = ready;
-    ready.catch(() => undefined);
+    slot.failed = false;
+    ready.catch(() => {
+      if (slot.ready !== ready || slot.state !== 'open' || this.closing) return;
+      slot.failed = true;
+      this.dispatch();
+    });
   }
 
   private async launch(slot: Slot): Promise<ClaudeSession> {
+    slot.warm = false;
     // Closing: a replacement would be started only to be closed, past the shutdown's deadline.
     if (!this.closing && slot.failures > 0) await sleep(Math.min(500 * 2 ** (slot.failures - 1), 30_000), undefined, { signal: this.stopping.signal }).catch(() => undefined);
     if (this.closing) throw new Error('the Claude session pool is closing');
@@ -293,8 +292,9 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
       slot.starting = undefined;
     }
     this.emit('sessionStarted', { slot: slot.index, sessionId: session.id, pid: session.pid });
+    slot.warm = true;
     this.idleLater(slot);
-    this.report();
+    this.dispatch();
     return session;
   }
 }
