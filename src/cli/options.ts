@@ -101,7 +101,7 @@ export const CONSUMER = {
   },
   sessionIdleTimeout: {
     flags: '--session-idle-timeout <seconds>', env: 'AUTOPOLL_SESSION_IDLE_TIMEOUT', default: '60',
-    help: 'a session beyond --min-sessions closes after this long without a turn',
+    help: 'a session beyond --min-sessions (and what recent questions need) closes after this long without a turn',
     schema: ({ whole }) => whole(1, DAY_SECONDS),
   },
   attempts: { flags: '--attempts <n>', env: 'AUTOPOLL_ATTEMPTS', default: '5', help: 'tries per question before an error response', schema: ({ whole }) => whole(1, 100) },
