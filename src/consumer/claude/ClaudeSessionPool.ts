@@ -89,7 +89,7 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
   }
 
   async run(conversationId: string, prompt: string, watch: Pick<AnswerContext, 'log' | 'progress' | 'stopping'>): Promise<PoolTurn> {
-    const slot = await this.acquire(conversationId);
+    const slot = await this.acquire(conversationId, watch.stopping);
     try {
       const ready = slot.ready;
       const session = await unlessStopped(ready, watch.stopping).catch((err: unknown) => {
@@ -195,8 +195,8 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
   }
 
   /** The question waits (not counted in its turn timeout) for the first usable session: a start or one that frees. */
-  private acquire(conversationId: string): Promise<Slot> {
-    const slot = this.demand.wait(conversationId);
+  private acquire(conversationId: string, stopping: AbortSignal | undefined): Promise<Slot> {
+    const slot = this.demand.wait(conversationId, stopping);
     this.dispatch();
     return slot;
   }
@@ -271,7 +271,7 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
     slot.session = session;
     slot.holds = undefined;
     session.once('exit', () => {
-      if (this.closing || slot.session !== session || slot.state !== 'open') return;
+      if (this.closing || slot.session !== session || slot.state !== 'open' || slot.starting === session) return; // starting: the failed start below marks the slot failed
       slot.failures++;
       slot.session = undefined;
       this.emit('sessionReplaced', { slot: slot.index, reason: 'exit' });

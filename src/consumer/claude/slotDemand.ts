@@ -1,3 +1,4 @@
+import { SessionStartError } from '../Answerer.js';
 import { chooseSlot, spareWanted, type Demand, type SlotView } from './slotChoice.js';
 
 /**
@@ -16,9 +17,21 @@ export class SlotDemand<S extends SlotView> {
     private readonly windowMs = Infinity,
   ) {}
 
-  /** The slot the question gets once `serve` finds it one. */
-  wait(conversationId: string): Promise<S> {
-    return new Promise((take) => this.queue.push({ conversationId, take }));
+  /**
+   * The slot the question gets once `serve` finds it one; `stopping` aborted first (a shutdown),
+   * the question leaves the queue at once and rejects, so that it is handed back unspent.
+   */
+  wait(conversationId: string, stopping: AbortSignal | undefined): Promise<S> {
+    return new Promise((take, reject) => {
+      const stop = (): void => {
+        this.queue.splice(this.queue.indexOf(entry), 1);
+        reject(new SessionStartError('no Claude Code session was free: the consumer is shutting down'));
+      };
+      const entry = { conversationId, take: (slot: S) => (stopping?.removeEventListener('abort', stop), take(slot)) };
+      this.queue.push(entry);
+      if (stopping?.aborted) stop();
+      else stopping?.addEventListener('abort', stop, { once: true });
+    });
   }
 
   /** Gives usable sessions (chooseSlot) to waiting questions in order; `claim` marks each busy. */
