@@ -1,7 +1,7 @@
 /**
  * The idle benchmark: what a consumer with many sessions costs while nobody asks. A producer and
  * `consumer --sessions N` (the real Claude Code binary on the fake API) answer a first burst, so
- * that the pool grows to N; then nobody asks for `idleSec` (90 s by default: longer than the
+ * that the pool grows (up to N); then nobody asks for `idleSec` (90 s by default: longer than the
  * default --session-idle-timeout, so the pool has shrunk to --min-sessions); the CPU of the
  * consumer and every process below it is read from /proc over a window; then a second burst must
  * be answered, each question exactly once.
