@@ -119,7 +119,8 @@ describe('Claude Code answerer: persistent sessions against a fake Anthropic API
       expect(logs.some((l) => /attempt 1 failed \((turn_timeout|session_crashed)\)/.test(l))).toBe(true);
       expect(logs.some((l) => /^session \S+ \(pid \d+, slot 0, turn \d+\)$/.test(l))).toBe(true);
       const done = await pipeline.producer.questions.getJob(bridge.jobId(id));
-      expect(done!.progress).toMatchObject({ attempt: 2, stage: 'asking', slot: 0 });
+      // The retry goes to the warm session, not to slot 0 while its replacement starts.
+      expect(done!.progress).toMatchObject({ attempt: 2, stage: 'asking', slot: 1 });
       expect(done!.returnvalue).toMatchObject({ sessionId: expect.any(String), sessionPid: expect.any(Number), sources: ['notes.md:3-4'] });
       // The metrics followed it: one failed try (not final), one answer, its tokens and cost.
       const failures = await values('autopoll_attempt_failures_total');
