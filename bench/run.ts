@@ -18,7 +18,8 @@
  * per phase, 200), BENCH_CLAUDE_BASELINE_N (the baseline's, at most BENCH_CLAUDE_N; 200),
  * BENCH_CLAUDE_BASELINE_SEC (the baseline's time budget, 180), BENCH_CLAUDE_POOL_SEC (each pool
  * phase's, 90), BENCH_CLAUDE_SESSIONS (pool sizes, "1,4"), BENCH_CLAUDE_MAX_TURNS (turns before a
- * session is recycled, 50), BENCH_CLAUDE_BIN (Claude Code binary; the one the SDK ships).
+ * session is recycled, 50), BENCH_CLAUDE_BIN (Claude Code binary; the one the SDK ships),
+ * BENCH_SESSION_ENV ("NAME=VALUE,..." every Claude Code process of the run gets besides the sessions' own).
  *
  * The knobs benchmark's knobs: BENCH_KNOBS_ROUNDS (5), BENCH_KNOBS_TURNS (measured turns per session and round, 10),
  * BENCH_KNOBS_WARMUP (unmeasured turns per session first, 3), BENCH_KNOBS_LATENCY_MS (the fake API's delay a reply, 0),

@@ -47,6 +47,25 @@ export async function setUpRun(undo: Array<() => Promise<void>>): Promise<Pick<C
   const toolsRoot = join(dir, 'tools');
   for (const d of [join(home, '.claude'), tmp, toolsRoot]) mkdirSync(d, { recursive: true });
   // The baseline runs with the environment the pool's sessions get, so the work matches.
-  const env: NodeJS.ProcessEnv = { ...SESSION_ENV_DEFAULTS, ...testEnv, HOME: home, CLAUDE_CONFIG_DIR: join(home, '.claude'), TMPDIR: tmp };
+  const extra = sessionEnvOverrides(process.env.BENCH_SESSION_ENV ?? '');
+  const env: NodeJS.ProcessEnv = { ...SESSION_ENV_DEFAULTS, ...testEnv, HOME: home, CLAUDE_CONFIG_DIR: join(home, '.claude'), TMPDIR: tmp, ...extra };
+  // A consumer passes them on by name (--claude-env's twin), as an operator would.
+  if (Object.keys(extra).length) env.AUTOPOLL_CLAUDE_ENV = [testEnv.AUTOPOLL_CLAUDE_ENV, ...Object.keys(extra)].filter(Boolean).join(',');
   return { api, env, toolsRoot };
+}
+
+/**
+ * BENCH_SESSION_ENV ("NAME=VALUE,NAME=VALUE"): variables every Claude Code process of the run gets
+ * on top of the sessions' own, to compare a setting in the same run (BUN_GC_TIMER_DISABLE=0 puts the
+ * runtime's GC timer back).
+ */
+export function sessionEnvOverrides(text: string): Record<string, string> {
+  const pairs = text.split(',').map((p) => p.trim()).filter(Boolean);
+  return Object.fromEntries(
+    pairs.map((p) => {
+      const at = p.indexOf('=');
+      if (at < 1) throw new Error(`BENCH_SESSION_ENV: expected NAME=VALUE, got "${p}"`);
+      return [p.slice(0, at), p.slice(at + 1)];
+    }),
+  );
 }

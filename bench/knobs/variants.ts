@@ -2,7 +2,7 @@
  * The knobs the knobs benchmark tries, each alone on top of the session's own environment
  * (SESSION_ENV_DEFAULTS, which already sets telemetry, error reporting, the autoupdater,
  * non-essential traffic, CLAUDE.md files, file checkpointing, background tasks and the terminal
- * title off, and Bun's GC timer off). Environment only: SDK options that have a twin (maxThinkingTokens) are tried as it.
+ * title off, Bun's GC timer and the FTL JIT off). Environment only: SDK options that have a twin (maxThinkingTokens) are tried as it.
  */
 export interface Variant {
   name: string;
@@ -25,9 +25,11 @@ export const KNOBS: readonly Variant[] = [
   { name: 'bundled skills off', env: { CLAUDE_CODE_DISABLE_BUNDLED_SKILLS: '1' } },
   { name: 'file mentions off', env: { CLAUDE_CODE_DISABLE_FILE_MENTIONS: '1' } },
   { name: 'cost warnings off', env: { DISABLE_COST_WARNINGS: '1' } },
-  // The runtime's own: the baseline has Bun's GC timer off (SESSION_ENV_DEFAULTS); these show what
-  // that saves, and what fewer GC marking threads would (measure them with BENCH_KNOBS_LATENCY_MS).
+  // The runtime's own: the baseline has Bun's GC timer and JavaScriptCore's FTL tier off
+  // (SESSION_ENV_DEFAULTS); these show what that saves, and what fewer GC marking threads would
+  // (the GC timer matters only while a turn waits: BENCH_KNOBS_LATENCY_MS).
   { name: 'GC timer on', env: { BUN_GC_TIMER_DISABLE: '0' } },
+  { name: 'FTL JIT on', env: { BUN_JSC_useFTLJIT: '1' } },
   { name: 'one GC marker', env: { BUN_JSC_numberOfGCMarkers: '1' } },
 ];
 

@@ -69,8 +69,8 @@ describe('secrets never leave', () => {
       const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
       const names = environ.map((e) => e.slice(0, e.indexOf('=')));
       expect(names).toContain('ANTHROPIC_BASE_URL');
-      // SESSION_ENV_DEFAULTS reach the process: the runtime's GC timer is off (bench/README.md#knobs).
-      expect(environ).toContain('BUN_GC_TIMER_DISABLE=1');
+      // SESSION_ENV_DEFAULTS reach the process: the runtime's GC timer and top JIT tier are off (bench/README.md#knobs).
+      expect(environ).toEqual(expect.arrayContaining(['BUN_GC_TIMER_DISABLE=1', 'BUN_JSC_useFTLJIT=0']));
       // The test run's markers are passed by name (--claude-env), so that its teardown finds the processes.
       expect(names.filter((n) => (n === 'REDIS_URL' || n.startsWith('AUTOPOLL_')) && !MARKERS.includes(n))).toEqual([]);
       // The API key is the one secret it needs.

@@ -15,9 +15,13 @@ export const SESSION_ENV_DEFAULTS: Readonly<Record<string, string>> = {
   // Bun's own GC timer collects whenever the process waits, and a session waits for the API on
   // every turn: with it, a turn at 1.5 s latency cost about twice the CPU of one at none (most of
   // it in GC threads); JavaScriptCore's allocation-driven collection still runs, and recycling
-  // (--max-turns-per-session) bounds the slower-shrinking heap. `BUN_GC_TIMER_DISABLE=0` with
-  // `--claude-env BUN_GC_TIMER_DISABLE` turns the timer back on.
+  // (--max-turns-per-session) bounds the slower-shrinking heap (~25% more RSS a session).
   BUN_GC_TIMER_DISABLE: '1',
+  // JavaScriptCore's top JIT tier: a session lives for tens of turns, too few to win back what
+  // compiling its hottest code again costs. Without it, 32 sessions at 1.5 s latency answered ~7%
+  // more a second on 2 cores (bench/README.md#capacity). Either is undone by naming it in
+  // --claude-env with the runtime's default (BUN_GC_TIMER_DISABLE=0, BUN_JSC_useFTLJIT=1).
+  BUN_JSC_useFTLJIT: '0',
 };
 
 /**
