@@ -123,7 +123,7 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
     await Promise.all(
       this.slots.map(async (slot) => {
         clearTimeout(slot.idle);
-        slot.starting?.kill();
+        void slot.starting?.close(0); // killed at once, and logged as closed: not a process that died on its own
         const session = await slot.ready.catch(() => undefined);
         slot.session = undefined;
         await Promise.all([session?.close(), slot.shut]);
@@ -227,7 +227,7 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
     this.logger.info({ slot: slot.index, sessionId: slot.session?.id, idleMs: this.options.idleTimeoutMs }, 'closing an idle Claude Code session');
     slot.state = 'closing';
     slot.shut = (async () => {
-      slot.starting?.kill();
+      void slot.starting?.close(0);
       const session = await slot.ready.catch(() => undefined);
       slot.session = undefined;
       slot.holds = undefined;
