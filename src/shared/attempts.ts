@@ -23,6 +23,18 @@ export function attemptsSpent(job: JobRuns): number {
   return Math.max(1, job.attemptsStarted - field(job.data, 'deferrals') - field(job.data, 'priorAttempts'));
 }
 
+/**
+ * What a new round starts from: a replay, after the earlier rounds' starts, with none of its own
+ * hand-backs yet (a replay after the operator fixed what kept sessions from starting gets its
+ * start-failure hand-backs again, not an attempt spent at the first one).
+ */
+interface RoundMarks {
+  replay: true;
+  priorAttempts: number;
+  deferrals: 0;
+  startFailures: 0;
+}
+
 export interface Run {
   attempt: number;
   /** Whether this run's answer may follow an error response the question already got. */
@@ -30,7 +42,7 @@ export interface Run {
   /** The round this run belongs to (its priorAttempts): answer job ids are per round. */
   round: number;
   /** Set when this run opens a new round: the marks to save in the job's data. */
-  opens?: { replay: true; priorAttempts: number; deferrals: 0 };
+  opens?: RoundMarks;
 }
 
 /**
@@ -41,11 +53,11 @@ export function runOf(job: JobRuns, budget: number): Run {
   const attempt = attemptsSpent(job);
   const round = field(job.data, 'priorAttempts');
   if (attempt <= budget) return { attempt, replay: (job.data as { replay?: unknown } | null)?.replay === true, round };
-  const opens = { replay: true, priorAttempts: job.attemptsStarted - 1, deferrals: 0 } as const;
+  const opens = { replay: true, priorAttempts: job.attemptsStarted - 1, deferrals: 0, startFailures: 0 } as const;
   return { attempt: 1, replay: true, round: opens.priorAttempts, opens };
 }
 
 /** The marks a job gets when its round ends in an error response: a later run of it is a replay. */
-export function closingMarks(job: { attemptsStarted: number }): { replay: true; priorAttempts: number; deferrals: 0 } {
-  return { replay: true, priorAttempts: job.attemptsStarted, deferrals: 0 };
+export function closingMarks(job: { attemptsStarted: number }): RoundMarks {
+  return { replay: true, priorAttempts: job.attemptsStarted, deferrals: 0, startFailures: 0 };
 }

@@ -29,7 +29,7 @@ export const QuestionJobSchema = z.object({
   deferrals: z.number().int().nonnegative().optional(),
   /** This round's rate-limit hand-backs: the backoff grows with `times`, --max-defer counts from `since` (ms since the epoch). */
   rateLimited: z.object({ since: z.number().int().nonnegative(), times: z.number().int().positive() }).optional(),
-  /** Runs handed back unspent because their Claude Code session did not start (also in `deferrals`); bounded, see failureDecision.ts. */
+  /** This round's runs handed back unspent because their Claude Code session did not start (also in `deferrals`); bounded, see failureDecision.ts. */
   startFailures: z.number().int().nonnegative().optional(),
   /** Set by a replay: its real answer may follow an error response (once). */
   replay: z.boolean().optional(),

@@ -24,16 +24,18 @@ describe('runOf (replay rounds)', () => {
       attempt: 1,
       replay: true,
       round: 3,
-      opens: { replay: true, priorAttempts: 3, deferrals: 0 },
+      opens: { replay: true, priorAttempts: 3, deferrals: 0, startFailures: 0 },
     });
     // Once those marks are saved, the next try of the same round is attempt 2, not another new round.
     expect(runOf({ attemptsStarted: 5, data: { replay: true, priorAttempts: 3, deferrals: 0 } }, 3)).toEqual({ attempt: 2, replay: true, round: 3 });
   });
 
   it('closingMarks make the next start attempt 1 of a replay round', () => {
-    const before = { deferrals: 4 };
+    const before = { deferrals: 4, startFailures: 5 };
     const data = { ...before, ...closingMarks({ attemptsStarted: 2 }) };
     expect(data.deferrals).toBe(0);
+    // The new round's session start failures are handed back again (failureDecision.ts).
+    expect(data.startFailures).toBe(0);
     expect(runOf({ attemptsStarted: 3, data }, 5)).toEqual({ attempt: 1, replay: true, round: 2 });
   });
 });
