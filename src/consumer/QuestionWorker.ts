@@ -1,6 +1,6 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisConnection } from '../shared/redis.js';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { z } from 'zod';
 import { describeZodError, QuestionJobSchema, type AnswerJob, type AnswerOutcome, type QuestionJob } from '../shared/jobs.js';
 import { closeWorker } from '../shared/closing.js';
@@ -55,6 +55,9 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
     private readonly logger: Logger,
   ) {
     super();
+    // Every question in flight may listen for the stop (the Claude pool's queue, and its wait for a
+    // start): above Node's 10 it would print an EventTarget leak warning, which this is not.
+    setMaxListeners(2 * options.concurrency + 10, this.stopping.signal);
     this.answers = new Queue(ANSWERS_QUEUE, { connection: options.connection, prefix: options.prefix, defaultJobOptions: ANSWER_JOB_OPTIONS });
     this.answers.on('error', (err) => logger.debug({ err }, 'answers queue connection error'));
     this.sender = new AnswerSender(this.answers);
