@@ -143,8 +143,7 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
       return { sessionId: result.sessionId, sessionPid, model: result.model, sources: outcome.sources };
     } catch (err) {
       const { attempts, backoffMs, maxDeferMs } = this.options;
-      const aborted = signal?.aborted === true || this.stopping.signal.aborted;
-      const failed = { aborted, attempt, locked: Boolean(token), rateLimited: q.rateLimited, startFailures: q.startFailures ?? 0, now: Date.now() };
+      const failed = { aborted: signal?.aborted === true, stopping: this.stopping.signal.aborted, attempt, locked: Boolean(token), rateLimited: q.rateLimited, startFailures: q.startFailures ?? 0, now: Date.now() };
       const action = decideOnFailure(err, failed, { attempts, backoffMs, maxDeferMs, random: Math.random });
       switch (action.do) {
         case 'handBack':

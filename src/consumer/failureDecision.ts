@@ -12,8 +12,14 @@ export interface FailurePolicy {
 
 /** What the worker knows of the run that failed. */
 export interface FailedRun {
-  /** The consumer is shutting down (its close began, or BullMQ cancelled the run): whatever failed, the question goes back unspent. */
+  /** BullMQ cancelled the run (the consumer's close reached it): whatever failed, the question goes back unspent. */
   aborted: boolean;
+  /**
+   * The consumer's close began: a question that was waiting for a session goes back unspent; any
+   * other failure is what it was (an API refusal or a 429 meanwhile must not come back unspent and
+   * at once on every restart of a consumer).
+   */
+  stopping: boolean;
   /** This run's try, within its round. */
   attempt: number;
   /** BullMQ gave the run a lock token: without one the job cannot be moved to delayed. */
@@ -51,7 +57,7 @@ export type FailureAction =
  * policy brings): the worker carries the action out.
  */
 export function decideOnFailure(err: unknown, run: FailedRun, policy: FailurePolicy): FailureAction {
-  if (run.aborted) return { do: 'handBack', why: 'the consumer is shutting down' };
+  if (run.aborted || (run.stopping && err instanceof SessionStartError)) return { do: 'handBack', why: 'the consumer is shutting down' };
   if (err instanceof RateLimitedError) return onRateLimited(err, run, policy);
   if (err instanceof FatalAnswererError) return { do: 'halt', reason: err.message };
   const failure = classifyFailure(err);

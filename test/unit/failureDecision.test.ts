@@ -3,13 +3,20 @@ import { AnswerError, FatalAnswererError, RateLimitedError, SessionStartError } 
 import { decideOnFailure, START_FAILURE_HAND_BACKS, type FailedRun } from '../../src/consumer/failureDecision.js';
 
 const policy = { attempts: 3, backoffMs: 1000, maxDeferMs: 60_000, random: () => 0 };
-const run = (over: Partial<FailedRun> = {}): FailedRun => ({ aborted: false, attempt: 1, locked: true, rateLimited: undefined, startFailures: 0, now: 5000, ...over });
+const run = (over: Partial<FailedRun> = {}): FailedRun => ({ aborted: false, stopping: false, attempt: 1, locked: true, rateLimited: undefined, startFailures: 0, now: 5000, ...over });
 
 describe('decideOnFailure', () => {
   it('hands the question back, unspent, when the consumer is shutting down, whatever the error', () => {
     for (const err of [new Error('aborted'), new RateLimitedError('429'), new FatalAnswererError('auth', 'bad key')]) {
       expect(decideOnFailure(err, run({ aborted: true }), policy)).toEqual({ do: 'handBack', why: 'the consumer is shutting down' });
     }
+  });
+
+  it("once the consumer's close began: a question still waiting for a session goes back unspent, any other failure is what it was", () => {
+    const stopping = run({ stopping: true, startFailures: START_FAILURE_HAND_BACKS });
+    expect(decideOnFailure(new SessionStartError('no Claude Code session was free: the consumer is shutting down'), stopping, policy)).toEqual({ do: 'handBack', why: 'the consumer is shutting down' });
+    expect(decideOnFailure(new AnswerError('api_error', 'the API refused the question (HTTP 400)', true), stopping, policy)).toMatchObject({ do: 'retry' });
+    expect(decideOnFailure(new RateLimitedError('429', 2000), stopping, policy)).toMatchObject({ do: 'defer', delayMs: 2000 });
   });
 
   it('stops taking questions on a failure no retry fixes here', () => {
