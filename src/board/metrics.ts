@@ -40,7 +40,7 @@ export class AutopollMetrics {
   });
   private readonly sessions = new Gauge({
     name: 'autopoll_claude_sessions',
-    help: 'Claude Code sessions: live (started or starting), busy (in a turn), max (--sessions)',
+    help: 'Claude Code sessions: live (started, starting, or starting again after a failed start), busy (in a turn), max (--sessions)',
     labelNames: ['state'],
     registers: [this.registry],
   });

@@ -74,6 +74,26 @@ describe('a question whose session does not start', () => {
     expect(consumer.hasLog(/its session did not start; handed back/)).toBe(true);
   }, 120_000);
 
+  it('a start that fails while no question waits: the slot starts again after its backoff, not left dead for the next question to find', async () => {
+    const { pipeline, consumer, questions } = await started(['--attempts', '1']);
+    const [warm] = claudeChildren(consumer.pid);
+    process.kill(warm!, 'SIGKILL');
+    const failed = await waitFor('the replacement, stopped', () => {
+      const replacement = claudeChildren(consumer.pid).find((p) => p !== warm);
+      if (replacement !== undefined) process.kill(replacement, 'SIGSTOP');
+      return replacement;
+    }, 20_000, 5);
+    process.kill(failed, 'SIGKILL');
+    const next = await waitFor('a new start, no question asked', () => claudeChildren(consumer.pid).find((p) => p !== warm && p !== failed), 15_000, 50);
+    await waitFor('it is warm', () => consumer.lines.filter((l) => l.msg === 'Claude Code session ready').length >= 2, 30_000, 50);
+    pipeline.ask(1, 'q_after');
+    await waitFor('the answer', () => pipeline.bridge.responses(pipeline.conv.id).length === 1, 60_000);
+    expect(pipeline.bridge.responses(pipeline.conv.id)[0]!.body.error).toBeUndefined();
+    // Answered by the new start, without taking the old failure (no start failure counted).
+    expect((await job(questions, pipeline))!.data.startFailures ?? 0).toBe(0);
+    expect(claudeChildren(consumer.pid)).toEqual([next]);
+  }, 120_000);
+
   it('SIGTERM while the question waits for its session to start: handed back unspent at once, exit 0 well before --shutdown-timeout', async () => {
     const shutdownTimeoutSec = 30;
     const { pipeline, consumer, questions } = await started(['--attempts', '1', '--shutdown-timeout', String(shutdownTimeoutSec)]);

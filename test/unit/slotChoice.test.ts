@@ -3,7 +3,7 @@ import { chooseSlot, maxConcurrentStarts, mayCloseIdle, slotsToOpen, spareWanted
 
 type Opts = Partial<Omit<SlotView, 'state'>>;
 /** An open slot is warm unless told otherwise. */
-const slot = (state: SlotView['state'], o: Opts = {}): SlotView => ({ state, busy: false, holds: undefined, clearing: false, warm: state === 'open', failed: false, ...o });
+const slot = (state: SlotView['state'], o: Opts = {}): SlotView => ({ state, busy: false, holds: undefined, clearing: false, warm: state === 'open', failed: false, backingOff: false, ...o });
 const numbered = (slots: SlotView[]) => slots.map((s, id) => ({ ...s, id }));
 const starting: Opts = { warm: false };
 const demand = (o: Partial<{ waiting: number; spare: number; minSessions: number; maxStarts: number }> = {}) => ({ waiting: 0, spare: 1, minSessions: 1, maxStarts: 8, ...o });
@@ -33,6 +33,16 @@ describe('slot choice of the elastic session pool', () => {
     const failedOnly = numbered([slot('open', { busy: true }), slot('open', { warm: false, failed: true })]);
     expect(chooseSlot(failedOnly, 'conv_a')).toBe(failedOnly[1]);
     expect(chooseSlot(numbered([slot('open', { busy: true }), slot('closing')]), 'conv_a')).toBeUndefined();
+  });
+
+  it('a slot backing off after failed starts is neither given to a question, nor a start under way, nor a session that serves', () => {
+    const backingOff: Opts = { warm: false, backingOff: true };
+    expect(chooseSlot(numbered([slot('open', backingOff), slot('closed')]), 'conv_a')).toBeUndefined();
+    // A question waits: a closed slot opens beside the one backing off, within the cap it does not take up.
+    const slots = numbered([slot('open', backingOff), slot('open', { ...backingOff }), slot('closed'), slot('closed')]);
+    expect(slotsToOpen(slots, demand({ waiting: 1, spare: 0, maxStarts: 1 })).map((s) => s.id)).toEqual([2]);
+    // An idle warm session is not closed on the strength of slots that serve nobody for now.
+    expect(mayCloseIdle([slot('open'), slot('open', backingOff)], demand({ spare: 0 }))).toBe(false);
   });
 
   it('opens closed slots for the busy, the waiting and the spare, not past the concurrent-start cap', () => {

@@ -8,34 +8,10 @@ import { SessionStartError, type AnswerContext } from '../Answerer.js';
 import type { ClaudeSession } from './ClaudeSession.js';
 import { maxConcurrentStarts, mayCloseIdle, slotsToOpen, type SlotView } from './slotChoice.js';
 import { SlotDemand } from './slotDemand.js';
+import type { ClaudeSessionPoolOptions, PoolTurn } from './poolOptions.js';
 import type { TurnOutput } from './turnObserver.js';
 
-export type SessionMemory = 'none' | 'conversation';
-
-export interface ClaudeSessionPoolOptions {
-  /** The most sessions at once (--sessions). */
-  size: number;
-  /** Sessions kept warm with no question (--min-sessions); default: size, a fixed pool. */
-  minSessions?: number;
-  /** A session beyond the minimum closes after this long without a turn (--session-idle-timeout); default: never. */
-  idleTimeoutMs?: number;
-  turnTimeoutMs: number;
-  /** A session is replaced after this many turns... */
-  maxTurnsPerSession: number;
-  /** ...or once a turn was sent with more context than this. */
-  maxContextTokens: number;
-  /** none: every question starts a fresh conversation; conversation: follow-ups of one bridge conversation share it. */
-  memory: SessionMemory;
-  startTimeoutMs: number;
-}
-
 const NO_SESSION: Promise<ClaudeSession> = Promise.resolve(undefined as never); // the `ready` of a slot without a session
-
-export interface PoolTurn extends TurnOutput {
-  sessionId: string;
-  sessionPid: number | undefined;
-  slot: number;
-}
 
 interface Slot extends SlotView {
   index: number;
@@ -75,7 +51,7 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
   }
 
   async start(): Promise<void> {
-    for (let index = 0; index < this.options.size; index++) this.slots.push({ index, state: 'closed', idle: undefined, shut: Promise.resolve(), session: undefined, ready: NO_SESSION, busy: false, holds: undefined, failures: 0, starting: undefined, clearing: false, warm: false, failed: false });
+    for (let index = 0; index < this.options.size; index++) this.slots.push({ index, state: 'closed', idle: undefined, shut: Promise.resolve(), session: undefined, ready: NO_SESSION, busy: false, holds: undefined, failures: 0, starting: undefined, clearing: false, warm: false, failed: false, backingOff: false });
     // The minimum, started at most maxStarts at a time (dispatch opens more as each is warm).
     for (let pending = this.slots.slice(0, this.minSessions); pending.length > 0; pending = pending.filter((s) => !s.warm)) {
       this.dispatch();
@@ -258,13 +234,19 @@ export class ClaudeSessionPool extends EventEmitter<SessionPoolEvents> {
       if (slot.ready !== ready || slot.state !== 'open' || this.closing) return;
       slot.failed = true;
       this.dispatch();
+      // No question waited to take the failure: the slot starts again after its backoff, not left dead.
+      if (!slot.busy) this.setReady(slot, this.launch(slot));
     });
   }
 
   private async launch(slot: Slot): Promise<ClaudeSession> {
     slot.warm = false;
     // Closing: a replacement would be started only to be closed, past the shutdown's deadline.
-    if (!this.closing && slot.failures > 0) await sleep(Math.min(500 * 2 ** (slot.failures - 1), 30_000), undefined, { signal: this.stopping.signal }).catch(() => undefined);
+    if (!this.closing && slot.failures > 0) {
+      slot.backingOff = true;
+      await sleep(Math.min(500 * 2 ** (slot.failures - 1), 30_000), undefined, { signal: this.stopping.signal }).catch(() => undefined);
+      slot.backingOff = false;
+    }
     if (this.closing) throw new Error('the Claude session pool is closing');
     if (slot.state !== 'open') throw new Error('the session slot was closed while idle');
     const session = this.createSession();

@@ -15,10 +15,14 @@ export interface SlotView {
   warm: boolean;
   /** Its last start failed: a question given it gets that failure at once, and the slot a new start. */
   failed: boolean;
+  /** It waits out the backoff after failed starts (up to 30 s): neither usable nor a start under way. */
+  backingOff: boolean;
 }
 
-/** Open, neither warm nor failed: its session is starting (or waiting out a backoff, or being replaced). */
-const starting = (s: SlotView): boolean => s.state === 'open' && !s.warm && !s.failed;
+/** Open, neither warm nor failed nor backing off: its session is starting (or being replaced). */
+const starting = (s: SlotView): boolean => s.state === 'open' && !s.warm && !s.failed && !s.backingOff;
+/** Open and not backing off: a session that serves, or soon will. */
+const serving = (s: SlotView): boolean => s.state === 'open' && !s.backingOff;
 
 /**
  * The free session a waiting question takes now: the one that holds the conversation, then a warm
@@ -28,7 +32,7 @@ const starting = (s: SlotView): boolean => s.state === 'open' && !s.warm && !s.f
  * question waits and takes whichever session is usable first, a start it caused or one that frees.
  */
 export function chooseSlot<S extends SlotView>(slots: readonly S[], conversationId: string): S | undefined {
-  const free = slots.filter((s) => s.state === 'open' && !s.busy && !starting(s));
+  const free = slots.filter((s) => serving(s) && !s.busy && !starting(s));
   const warm = free.filter((s) => s.warm);
   return warm.find((s) => s.holds === conversationId) ?? warm.find((s) => s.holds === undefined && !s.clearing) ?? warm.find((s) => s.holds === undefined) ?? warm[0] ?? free[0];
 }
@@ -69,11 +73,12 @@ export interface Demand {
 const needed = (open: readonly SlotView[], d: Omit<Demand, 'maxStarts'>): number => Math.max(d.minSessions, open.filter((s) => s.busy).length + d.waiting + d.spare);
 
 /**
- * The closed slots to start now: enough that the open ones cover the demand, as far as there are
- * closed slots and no more than `maxStarts` are starting at once; the rest start as earlier starts end.
+ * The closed slots to start now: enough that the open ones (those backing off after failed starts
+ * left out) cover the demand, as far as there are closed slots and no more than `maxStarts` are
+ * starting at once; the rest start as earlier starts end.
  */
 export function slotsToOpen<S extends SlotView>(slots: readonly S[], d: Demand): S[] {
-  const open = slots.filter((s) => s.state === 'open');
+  const open = slots.filter(serving);
   const room = d.maxStarts - slots.filter(starting).length;
   return slots.filter((s) => s.state === 'closed').slice(0, Math.max(0, Math.min(needed(open, d) - open.length, room)));
 }
@@ -81,9 +86,9 @@ export function slotsToOpen<S extends SlotView>(slots: readonly S[], d: Demand):
 /**
  * An idle session may close while more are open than the demand needs (what slotsToOpen would
  * start again at once otherwise); busy slots count as needed, not as room to close. Closing ones
- * have already left the count.
+ * have already left the count, and slots backing off count as none: they serve nobody for a while.
  */
 export function mayCloseIdle(slots: readonly SlotView[], d: Omit<Demand, 'maxStarts'>): boolean {
-  const open = slots.filter((s) => s.state === 'open');
+  const open = slots.filter(serving);
   return open.length > needed(open, d);
 }
