@@ -37,12 +37,8 @@ describe('a question whose session does not start', () => {
     return { pipeline, consumer, questions };
   }
 
-  /**
-   * The consumer's one question on its way: its warm session killed, the replacement stopped as it
-   * appears (a start that does not finish), then the question asked and taken, waiting for that
-   * start. Returns the stopped process.
-   */
-  async function waitingForAStart(pipeline: SpawnedPipeline, consumer: AutopollProcess, questions: Queue): Promise<number> {
+  /** The consumer's warm session killed, and its replacement stopped as it appears: a start that does not finish. */
+  async function stoppedReplacement(consumer: AutopollProcess): Promise<{ warm: number; stopped: number }> {
     const [warm] = claudeChildren(consumer.pid);
     process.kill(warm!, 'SIGKILL');
     const stopped = await waitFor('the replacement, stopped', () => {
@@ -50,6 +46,15 @@ describe('a question whose session does not start', () => {
       if (replacement !== undefined) process.kill(replacement, 'SIGSTOP');
       return replacement;
     }, 20_000, 5);
+    return { warm: warm!, stopped };
+  }
+
+  /**
+   * The consumer's one question on its way: a start that does not finish (stoppedReplacement), then
+   * the question asked and taken, waiting for that start. Returns the stopped process.
+   */
+  async function waitingForAStart(pipeline: SpawnedPipeline, consumer: AutopollProcess, questions: Queue): Promise<number> {
+    const { stopped } = await stoppedReplacement(consumer);
     onTestFinished(() => {
       if (alive(stopped)) process.kill(stopped, 'SIGKILL');
     });
@@ -76,13 +81,7 @@ describe('a question whose session does not start', () => {
 
   it('a start that fails while no question waits: the slot starts again after its backoff, not left dead for the next question to find', async () => {
     const { pipeline, consumer, questions } = await started(['--attempts', '1']);
-    const [warm] = claudeChildren(consumer.pid);
-    process.kill(warm!, 'SIGKILL');
-    const failed = await waitFor('the replacement, stopped', () => {
-      const replacement = claudeChildren(consumer.pid).find((p) => p !== warm);
-      if (replacement !== undefined) process.kill(replacement, 'SIGSTOP');
-      return replacement;
-    }, 20_000, 5);
+    const { warm, stopped: failed } = await stoppedReplacement(consumer);
     process.kill(failed, 'SIGKILL');
     const next = await waitFor('a new start, no question asked', () => claudeChildren(consumer.pid).find((p) => p !== warm && p !== failed), 15_000, 50);
     await waitFor('it is warm', () => consumer.lines.filter((l) => l.msg === 'Claude Code session ready').length >= 2, 30_000, 50);
