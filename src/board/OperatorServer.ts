@@ -9,6 +9,7 @@ import { loginRoutes, requireToken, type BoardAuth } from './auth.js';
 import { bindRefusal, isLoopback, loopbackHost } from './bindPolicy.js';
 import { bullBoardRouter } from './bullBoard.js';
 import { consumersRoute } from './consumersRoute.js';
+import { findRoute } from './findRoute.js';
 import { refuseCrossSiteWrites } from './crossSite.js';
 import { LoginThrottle } from './loginThrottle.js';
 import type { AutopollMetrics } from './metrics.js';
@@ -27,7 +28,8 @@ export interface OperatorServerOptions {
   /** Express's trust proxy: which X-Forwarded-* headers to believe (TLS for Secure cookies, the client's address). */
   trustProxy: boolean | number | string;
   /**
-   * Bull Board over these queues, and /consumers from the presence in `redis` under `prefix`;
+   * Bull Board over these queues, /consumers from the presence in `redis` under `prefix`, and
+   * /find from the producer's index there;
    * without it the server has health and metrics only.
    */
   board?: { questions: Queue; answers: Queue; readOnly: boolean; redis: RedisConnection; prefix: string } | undefined;
@@ -62,7 +64,7 @@ function refuseForeignHost(req: Request, res: Response, next: NextFunction): voi
 
 /**
  * The operator's HTTP server: /healthz, /readyz, /metrics and (for `board` and `up`) Bull Board
- * and /consumers, behind the board token. Probes need no token only on loopback, where only this
+ * /consumers and /find, behind the board token. Probes need no token only on loopback, where only this
  * machine's users (and its orchestrator) reach them.
  */
 export class OperatorServer {
@@ -104,6 +106,7 @@ export class OperatorServer {
     });
     if (o.board) {
       app.use(consumersRoute(o.board.redis, o.board.prefix, o.board.readOnly));
+      app.use(findRoute(o.board.redis, o.board.prefix, o.board));
       app.use(bullBoardRouter(o.board, o.board.readOnly));
     }
     app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {

@@ -49,8 +49,8 @@ export function bullBoardRouter(queues: { questions: Queue; answers: Queue }, re
       adapter(queues.answers, readOnly, 'Answers on their way to the bridge, written by the producer', answerView),
     ],
     serverAdapter: server,
-    // Bull Board knows queues and workers, not consumers' sessions: our page, linked from its header menu.
-    options: { uiConfig: { boardTitle: 'autopoll', hideDocsLink: true, miscLinks: [{ text: 'Consumers (live/max sessions)', url: '/consumers' }] } },
+    // Bull Board knows queues and workers, not consumers' sessions, and searches no job: our pages, linked from its header menu.
+    options: { uiConfig: { boardTitle: 'autopoll', hideDocsLink: true, miscLinks: [{ text: 'Consumers (live/max sessions)', url: '/consumers' }, { text: 'Find a question', url: '/find' }] } },
   });
   return server.getRouter() as Router;
 }

@@ -19,6 +19,8 @@ export interface IntakeParts {
   taker: MessageTaker;
   backpressure: Backpressure;
   questions: Queue;
+  /** Indexes jobs for the board's find (indexQuestions), before they are enqueued. */
+  index: (jobs: QueuedQuestion[]) => Promise<void>;
 }
 
 export interface IntakeOptions {
@@ -117,7 +119,9 @@ export class Intake {
     }
   }
 
+  /** Indexed for the board's find first: an enqueued job is always findable (see indexQuestions). */
   async enqueue(jobs: QueuedQuestion[]): Promise<void> {
+    await this.parts.index(jobs);
     await this.parts.questions.addBulk(jobs.map(({ id, data }) => ({ name: 'question', data, opts: { jobId: id } })));
     for (const { id, data: j } of jobs) {
       this.logger.debug({ conversation: j.conversationId, messageId: j.messageId, queryId: j.queryId, job: id }, 'question enqueued');

@@ -28,6 +28,7 @@ import { Ledger } from '../bridge/Ledger.js';
 import { MessageTaker } from './MessageTaker.js';
 import { Reconciler, type ReconcileReport } from './Reconciler.js';
 import { ownedFiles } from '../shared/ownedFiles.js';
+import { indexQuestions } from '../shared/findIndex.js';
 
 export interface ProducerOptions {
   connection: RedisConnection;
@@ -145,7 +146,10 @@ export class Producer extends EventEmitter<ProducerEvents> {
     });
     const taker = new MessageTaker(db, this.ledger, this.writer, logger, bridgeId);
     this.intake = new Intake(
-      { db, registry: this.registry, contexts, taker, backpressure: this.backpressure, questions: this.questions },
+      {
+        db, registry: this.registry, contexts, taker, backpressure: this.backpressure, questions: this.questions,
+        index: (jobs) => indexQuestions(options.connection, options.prefix, jobs),
+      },
       { bridgeId, batchSize: options.batchSize, stopping: this.stopping.signal, busy: (what, fn) => this.busy(what, fn), onTaken: (e) => this.emit('taken', e) },
       logger,
     );

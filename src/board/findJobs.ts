@@ -1,0 +1,58 @@
+import type { Queue } from 'bullmq';
+import { findEntries, type FindEntry } from '../shared/findIndex.js';
+import { answerJobId } from '../shared/queues.js';
+import type { RedisConnection } from '../shared/redis.js';
+
+/** One job a search found: the question's ids, where the job is, its state now, its Bull Board page. */
+export interface FoundJob {
+  queryId: string;
+  messageId: number;
+  conversationId: string;
+  queue: string;
+  jobId: string;
+  /** BullMQ's state (waiting, active, delayed, completed, failed, ...), or `gone` once removed. */
+  state: string;
+  url: string;
+}
+
+/** Rounds looked at past the first: a question replayed more often shows its newest rounds' answers. */
+const ROUNDS_SHOWN = 100;
+
+/** Bull Board's page of a job (its UI route /queue/:name/:jobId), under the board's base `/`. */
+export function jobUrl(queue: string, jobId: string): string {
+  return `/queue/${encodeURIComponent(queue)}/${encodeURIComponent(jobId)}`;
+}
+
+/**
+ * The answer and error job ids a question job may have: one pair per round, a round numbered by
+ * the starts before it (its priorAttempts), so every number up to the current round is a candidate.
+ */
+export function answerCandidates(questionJobId: string, priorAttempts: number): string[] {
+  const rounds = new Set([0]);
+  for (let r = Math.max(1, priorAttempts - ROUNDS_SHOWN + 1); r <= priorAttempts; r++) rounds.add(r);
+  return [...rounds].flatMap((r) => [answerJobId(questionJobId, 'answer', r), answerJobId(questionJobId, 'error', r)]);
+}
+
+function priorAttempts(data: unknown): number {
+  const value = (data as { priorAttempts?: unknown } | null)?.priorAttempts;
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : 0;
+}
+
+async function jobsOf(e: FindEntry, queues: { questions: Queue; answers: Queue }): Promise<FoundJob[]> {
+  const row = (queue: Queue, jobId: string, state: string): FoundJob => ({
+    queryId: e.queryId, messageId: e.messageId, conversationId: e.conversationId,
+    queue: queue.name, jobId, state: state === 'unknown' ? 'gone' : state, url: jobUrl(queue.name, jobId),
+  });
+  const question = await queues.questions.getJob(e.jobId);
+  const state = question ? await question.getState() : 'unknown';
+  const candidates = answerCandidates(e.jobId, priorAttempts(question?.data));
+  const answers = await Promise.all(candidates.map(async (id) => ({ id, state: await queues.answers.getJobState(id) })));
+  // A question job is listed gone or not; an answer job only while it is there (most rounds have none).
+  return [row(queues.questions, e.jobId, state), ...answers.filter((a) => a.state !== 'unknown').map((a) => row(queues.answers, a.id, a.state))];
+}
+
+/** What `GET /find?q=` lists: the index's questions for `q`, newest first, each with its answer and error jobs. */
+export async function findJobs(redis: RedisConnection, prefix: string, queues: { questions: Queue; answers: Queue }, q: string): Promise<FoundJob[]> {
+  const entries = await findEntries(redis, prefix, q);
+  return (await Promise.all(entries.map((e) => jobsOf(e, queues)))).flat();
+}

@@ -1,0 +1,33 @@
+import { FIND_BOUNDS, FIND_MAX_CHARS } from '../shared/findIndex.js';
+import type { FoundJob } from './findJobs.js';
+import { escapeHtml } from './html.js';
+
+const COLUMNS = ['Query id', 'Message id', 'Conversation', 'Queue', 'Job', 'State'];
+
+const SCOPE = `Questions enqueued in the last ${FIND_BOUNDS.retentionMs / 86_400_000} days (the newest ${FIND_BOUNDS.questions.toLocaleString('en')}; a conversation's newest ${FIND_BOUNDS.perConversation}). A question rejected when it was taken has no job: the bridge's ledger has it.`;
+
+function row(j: FoundJob): string {
+  const cells = [j.queryId, String(j.messageId), j.conversationId, j.queue].map((t) => `<td>${escapeHtml(t)}</td>`);
+  cells.push(`<td><a href="${escapeHtml(j.url)}">${escapeHtml(j.jobId)}</a></td>`, `<td>${escapeHtml(j.state)}</td>`);
+  return `<tr>${cells.join('')}</tr>`;
+}
+
+function results(q: string, jobs: FoundJob[]): string {
+  if (!jobs.length) return `<p>Nothing matches ${escapeHtml(JSON.stringify(q))}.</p>`;
+  return `<table><thead><tr>${COLUMNS.map((h) => `<th>${h}</th>`).join('')}</tr></thead>
+<tbody>${jobs.map(row).join('\n')}</tbody></table>`;
+}
+
+/** The search box and what it found (or the 400's reason), in the style of the consumers page. */
+export function findPage(o: { q: string; jobs?: FoundJob[]; error?: string | undefined }): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>autopoll board: find</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem;background:#f4f4f5}table{border-collapse:collapse;background:#fff}
+th,td{padding:.4rem .8rem;border-bottom:1px solid #e4e4e7;text-align:left}input{padding:.3rem;width:24rem}.error{color:#b91c1c}</style></head>
+<body><p><a href="/">← queues</a></p>
+<h1>Find a question</h1>
+<form method="get" action="/find"><input name="q" value="${escapeHtml(o.q)}" maxlength="${FIND_MAX_CHARS}" placeholder="query id, message id or conversation id" autofocus> <button>Find</button></form>
+<p>${escapeHtml(SCOPE)}</p>
+${o.error !== undefined ? `<p class="error">${escapeHtml(o.error)}</p>` : ''}${o.jobs ? results(o.q, o.jobs) : ''}
+</body></html>`;
+}

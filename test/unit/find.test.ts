@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { answerCandidates, jobUrl, type FoundJob } from '../../src/board/findJobs.js';
+import { findPage } from '../../src/board/findPage.js';
+import { FindQuerySchema } from '../../src/board/findRoute.js';
+import { entryKeys, entryMember, FIND_BOUNDS, findKey, parseMember, searchKeys } from '../../src/shared/findIndex.js';
+import { JOB_RETENTION } from '../../src/shared/queues.js';
+
+const ENTRY = { jobId: 'm-0123456789abcdef-7', queryId: 'q_1', messageId: 7, conversationId: 'conv-1' };
+
+describe('the find index', () => {
+  it('lives as long as a failed job, and holds as many questions as the questions queue keeps', () => {
+    expect(FIND_BOUNDS.retentionMs).toBe(JOB_RETENTION.removeOnFail.age * 1000);
+    expect(FIND_BOUNDS.questions).toBe(20_000);
+  });
+
+  it('one member per job: the same text each time it is indexed, read back whole; a foreign member is skipped', () => {
+    const member = entryMember(ENTRY);
+    expect(entryMember({ conversationId: 'conv-1', messageId: 7, queryId: 'q_1', jobId: ENTRY.jobId })).toBe(member);
+    expect(parseMember(member, 5)).toEqual({ ...ENTRY, at: 5 });
+    expect(parseMember('not json', 5)).toBeUndefined();
+    expect(parseMember('{"j":"x"}', 5)).toBeUndefined();
+  });
+
+  it('keys are under the prefix (its hash tag), a conversation keeping more entries than an id', () => {
+    expect(findKey('{ap}', 'recent')).toBe('{ap}:autopoll:find:recent');
+    expect(entryKeys('{ap}', ENTRY, FIND_BOUNDS)).toEqual([
+      { key: '{ap}:autopoll:find:query:q_1', cap: FIND_BOUNDS.perId },
+      { key: '{ap}:autopoll:find:message:7', cap: FIND_BOUNDS.perId },
+      { key: '{ap}:autopoll:find:conversation:conv-1', cap: FIND_BOUNDS.perConversation },
+    ]);
+  });
+
+  it('a search text is looked up as a query id and a conversation id, a whole number as a message id too', () => {
+    expect(searchKeys('{ap}', 'q_1')).toEqual(['{ap}:autopoll:find:query:q_1', '{ap}:autopoll:find:conversation:q_1']);
+    expect(searchKeys('{ap}', '42')).toContain('{ap}:autopoll:find:message:42');
+    expect(searchKeys('{ap}', '042')).toHaveLength(2);
+    expect(searchKeys('{ap}', '-1')).toHaveLength(2);
+  });
+});
+
+describe('answerCandidates', () => {
+  it('round 0 and every round up to the current one, answer and error each', () => {
+    expect(answerCandidates('m-x-1', 0)).toEqual(['a-m-x-1', 'e-m-x-1']);
+    expect(answerCandidates('m-x-1', 2)).toEqual(['a-m-x-1', 'e-m-x-1', 'a-m-x-1-r1', 'e-m-x-1-r1', 'a-m-x-1-r2', 'e-m-x-1-r2']);
+  });
+
+  it('the newest 100 rounds past the first, however often it was replayed', () => {
+    const ids = answerCandidates('m-x-1', 1000);
+    expect(ids).toHaveLength(202);
+    expect(ids).toContain('a-m-x-1-r1000');
+    expect(ids).toContain('e-m-x-1-r901');
+    expect(ids).not.toContain('e-m-x-1-r900');
+  });
+});
+
+describe('GET /find?q=', () => {
+  it('takes one text of 1 to 200 characters, trimmed, and says what is wrong otherwise', () => {
+    expect(FindQuerySchema().parse({ q: ' q_1 ' })).toEqual({ q: 'q_1' });
+    const message = (query: unknown) => FindQuerySchema().safeParse(query).error?.issues[0]?.message;
+    expect(message({})).toMatch(/^q is required: \/find\?q=/);
+    expect(message({ q: ['a', 'b'] })).toMatch(/^q must be given once/);
+    expect(message({ q: '  ' })).toMatch(/^q is empty/);
+    expect(message({ q: 'x'.repeat(201) })).toMatch(/^q is longer than 200 characters/);
+  });
+
+  it('links each job to its Bull Board page', () => {
+    expect(jobUrl('answers', 'a-m-x-1')).toBe('/queue/answers/a-m-x-1');
+    expect(jobUrl('questions', 'a b/c')).toBe('/queue/questions/a%20b%2Fc');
+  });
+});
+
+describe('findPage', () => {
+  const job: FoundJob = { ...ENTRY, queue: 'questions', state: 'completed', url: jobUrl('questions', ENTRY.jobId) };
+
+  it('lists each job with its state and a link to it, under the search box holding the text', () => {
+    const html = findPage({ q: 'q_1', jobs: [job, { ...job, queue: 'answers', jobId: 'a-m-1', url: '/queue/answers/a-m-1', state: 'gone' }] });
+    expect(html).toContain('<input name="q" value="q_1"');
+    expect(html).toContain('<td>q_1</td><td>7</td><td>conv-1</td><td>questions</td><td><a href="/queue/questions/m-0123456789abcdef-7">m-0123456789abcdef-7</a></td><td>completed</td>');
+    expect(html).toContain('<td><a href="/queue/answers/a-m-1">a-m-1</a></td><td>gone</td>');
+  });
+
+  it('escapes the search text and every id', () => {
+    const evil = '"><script>x</script>';
+    const html = findPage({ q: evil, jobs: [{ ...job, queryId: evil, conversationId: evil }] });
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('value="&#34;&#62;&#60;script&#62;');
+    expect(findPage({ q: evil, jobs: [] })).toContain('Nothing matches &#34;\\&#34;&#62;&#60;script&#62;');
+  });
+
+  it('without a search, the box alone; with a refused one, why', () => {
+    expect(findPage({ q: '' })).not.toContain('<table>');
+    expect(findPage({ q: '', error: 'q is empty' })).toContain('<p class="error">q is empty</p>');
+  });
+});
