@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FoundJob } from '../../src/board/findJobs.js';
-import { entryMember, FIND_BOUNDS, findEntries, findKey, indexQuestions } from '../../src/shared/findIndex.js';
+import { FIND_BOUNDS, findEntries, findKey, indexQuestions } from '../../src/shared/findIndex.js';
 import { runAutopoll } from '../support/cli.js';
 import { testPrefix, testRedis } from '../support/pipeline.js';
 import { SpawnedPipeline } from '../support/spawnedPipeline.js';
@@ -12,7 +12,7 @@ const DAY = 86_400_000;
 
 describe('the find index in Redis', () => {
   let redis: Redis;
-  const bounds = { ...FIND_BOUNDS, questions: 5, perConversation: 3, perId: 2 };
+  const bounds = { ...FIND_BOUNDS, questions: 5 };
   const job = (n: number, conversationId = 'c1', queryId = `q${n}`) => ({ id: `m-x-${n}`, data: { queryId, messageId: n, conversationId } });
 
   beforeAll(() => {
@@ -22,36 +22,41 @@ describe('the find index in Redis', () => {
     await redis?.quit();
   });
 
-  it('every key it writes expires with the failed jobs (30 days), and no key holds the question or a token', async () => {
+  it('its four keys expire with the failed jobs (30 days) and hold ids only: no question, no token', async () => {
     const prefix = testPrefix();
     await indexQuestions(redis, prefix, [job(1)], Date.now(), bounds);
     const keys = await redis.keys(`${prefix}:autopoll:find:*`);
-    expect(keys.sort()).toEqual([findKey(prefix, 'conversation', 'c1'), findKey(prefix, 'message', '1'), findKey(prefix, 'query', 'q1'), findKey(prefix, 'recent')].sort());
+    expect(keys.sort()).toEqual((['conversation', 'message', 'query', 'recent'] as const).map((k) => findKey(prefix, k)));
     for (const key of keys) {
       const ttl = await redis.ttl(key);
       expect(ttl).toBeGreaterThan(FIND_BOUNDS.retentionMs / 1000 - 60);
       expect(ttl).toBeLessThanOrEqual(FIND_BOUNDS.retentionMs / 1000);
-      expect(await redis.zrange(key, '0', '-1')).toEqual([entryMember({ jobId: 'm-x-1', queryId: 'q1', messageId: 1, conversationId: 'c1' })]);
+      expect(await redis.zrange(key, '0', '-1')).toEqual([expect.stringMatching(/^\[("q1",|1,|"c1",)?\d{13},"m-x-1","q1",1,"c1"\]$/)]);
     }
   });
 
-  it('a conversation keeps its newest entries, a reused query id too; past the global bound the oldest leave every key', async () => {
+  it('past the bound in number the oldest questions leave every set; indexed again, a job is listed once', async () => {
     const prefix = testPrefix();
     const t0 = Date.now();
     for (let n = 1; n <= 4; n++) await indexQuestions(redis, prefix, [job(n, 'c1', 'reused')], t0 + n, bounds);
-    expect((await findEntries(redis, prefix, 'c1')).map((e) => e.jobId)).toEqual(['m-x-4', 'm-x-3', 'm-x-2']);
-    expect((await findEntries(redis, prefix, 'reused')).map((e) => e.jobId)).toEqual(['m-x-4', 'm-x-3']);
-    // Indexed again (the reconciler enqueuing it again): moved, not doubled.
+    expect((await findEntries(redis, prefix, 'c1')).map((e) => e.jobId)).toEqual(['m-x-4', 'm-x-3', 'm-x-2', 'm-x-1']);
+    // Indexed again (the reconciler enqueuing it again): listed once, as of now.
     await indexQuestions(redis, prefix, [job(2, 'c1', 'reused')], t0 + 5, bounds);
-    expect((await findEntries(redis, prefix, 'c1')).map((e) => e.jobId)).toEqual(['m-x-2', 'm-x-4', 'm-x-3']);
-    expect((await findEntries(redis, prefix, 'reused')).map((e) => e.jobId)).toEqual(['m-x-2', 'm-x-4']);
+    expect((await findEntries(redis, prefix, 'reused')).map((e) => e.jobId)).toEqual(['m-x-2', 'm-x-4', 'm-x-3', 'm-x-1']);
 
-    await indexQuestions(redis, prefix, [5, 6, 7].map((n) => job(n, `c${n}`)), t0 + 6, bounds);
-    expect(await redis.zcard(findKey(prefix, 'recent'))).toBe(5);
-    // m-x-1 and m-x-3 were the oldest: gone from the message and conversation keys too.
+    await indexQuestions(redis, prefix, [6, 7].map((n) => job(n, `c${n}`)), t0 + 6, bounds);
+    for (const kind of ['recent', 'query', 'message', 'conversation'] as const) expect(await redis.zcard(findKey(prefix, kind))).toBe(5);
+    // m-x-1 and m-x-2's first entry were the oldest.
     expect(await findEntries(redis, prefix, '1')).toEqual([]);
-    expect(await redis.exists(findKey(prefix, 'message', '3'))).toBe(0);
-    expect((await findEntries(redis, prefix, 'c1')).map((e) => e.jobId)).toEqual(['m-x-2', 'm-x-4']);
+    expect((await findEntries(redis, prefix, 'c1')).map((e) => e.jobId)).toEqual(['m-x-2', 'm-x-4', 'm-x-3']);
+  });
+
+  it('a search lists the newest 200 of a conversation, the newest 20 of a reused query id', async () => {
+    const prefix = testPrefix();
+    await indexQuestions(redis, prefix, Array.from({ length: 250 }, (_, i) => job(i + 1, 'busy', 'again')), Date.now());
+    expect(await findEntries(redis, prefix, 'busy')).toHaveLength(FIND_BOUNDS.perConversation);
+    expect(await findEntries(redis, prefix, 'again')).toHaveLength(FIND_BOUNDS.perId);
+    expect(await findEntries(redis, prefix, '250')).toHaveLength(1);
   });
 
   it('an entry older than the retention leaves the index at the next write', async () => {
@@ -61,7 +66,7 @@ describe('the find index in Redis', () => {
     await indexQuestions(redis, prefix, [job(2)], t0 + 31 * DAY, bounds);
     expect((await findEntries(redis, prefix, 'c1')).map((e) => e.jobId)).toEqual(['m-x-2']);
     expect(await findEntries(redis, prefix, '1')).toEqual([]);
-    expect(await redis.zcard(findKey(prefix, 'recent'))).toBe(1);
+    for (const kind of ['recent', 'query', 'message', 'conversation'] as const) expect(await redis.zcard(findKey(prefix, kind))).toBe(1);
   });
 });
 

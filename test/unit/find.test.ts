@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { answerCandidates, jobUrl, type FoundJob } from '../../src/board/findJobs.js';
 import { findPage } from '../../src/board/findPage.js';
 import { FindQuerySchema } from '../../src/board/findRoute.js';
-import { entryKeys, entryMember, FIND_BOUNDS, findKey, parseMember, searchKeys } from '../../src/shared/findIndex.js';
+import { entryMember, FIND_BOUNDS, findKey, idRange, parseMember, searchKinds } from '../../src/shared/findIndex.js';
 import { JOB_RETENTION } from '../../src/shared/queues.js';
 
 const ENTRY = { jobId: 'm-0123456789abcdef-7', queryId: 'q_1', messageId: 7, conversationId: 'conv-1' };
@@ -13,28 +13,40 @@ describe('the find index', () => {
     expect(FIND_BOUNDS.questions).toBe(20_000);
   });
 
-  it('one member per job: the same text each time it is indexed, read back whole; a foreign member is skipped', () => {
-    const member = entryMember(ENTRY);
-    expect(entryMember({ conversationId: 'conv-1', messageId: 7, queryId: 'q_1', jobId: ENTRY.jobId })).toBe(member);
-    expect(parseMember(member, 5)).toEqual({ ...ENTRY, at: 5 });
-    expect(parseMember('not json', 5)).toBeUndefined();
-    expect(parseMember('{"j":"x"}', 5)).toBeUndefined();
+  it('a member per job and kind: the id first, then the time, the job and its ids; read back whole; a foreign member is skipped', () => {
+    const e = { ...ENTRY, at: 1_800_000_000_000 };
+    expect(entryMember(e)).toBe('[1800000000000,"m-0123456789abcdef-7","q_1",7,"conv-1"]');
+    expect(entryMember(e, 'query')).toBe('["q_1",1800000000000,"m-0123456789abcdef-7","q_1",7,"conv-1"]');
+    expect(entryMember(e, 'message')).toMatch(/^\[7,1800000000000,/);
+    for (const kind of [undefined, 'query', 'message', 'conversation'] as const) expect(parseMember(entryMember(e, kind), kind)).toEqual(e);
+    expect(parseMember('not json')).toBeUndefined();
+    expect(parseMember('[1,"x"]')).toBeUndefined();
   });
 
-  it('keys are under the prefix (its hash tag), a conversation keeping more entries than an id', () => {
+  it('the four keys are under the prefix (its hash tag)', () => {
     expect(findKey('{ap}', 'recent')).toBe('{ap}:autopoll:find:recent');
-    expect(entryKeys('{ap}', ENTRY, FIND_BOUNDS)).toEqual([
-      { key: '{ap}:autopoll:find:query:q_1', cap: FIND_BOUNDS.perId },
-      { key: '{ap}:autopoll:find:message:7', cap: FIND_BOUNDS.perId },
-      { key: '{ap}:autopoll:find:conversation:conv-1', cap: FIND_BOUNDS.perConversation },
-    ]);
+    expect(findKey('{ap}', 'conversation')).toBe('{ap}:autopoll:find:conversation');
   });
 
-  it('a search text is looked up as a query id and a conversation id, a whole number as a message id too', () => {
-    expect(searchKeys('{ap}', 'q_1')).toEqual(['{ap}:autopoll:find:query:q_1', '{ap}:autopoll:find:conversation:q_1']);
-    expect(searchKeys('{ap}', '42')).toContain('{ap}:autopoll:find:message:42');
-    expect(searchKeys('{ap}', '042')).toHaveLength(2);
-    expect(searchKeys('{ap}', '-1')).toHaveLength(2);
+  it("an id's range holds its members only, not those of an id it begins, nor of the same text as a number", () => {
+    const inRange = (id: string | number, member: string) => {
+      const { max, min } = idRange(id);
+      return member >= min.slice(1) && member < max.slice(1);
+    };
+    const e = { ...ENTRY, at: 1_800_000_000_000 };
+    expect(inRange('q_1', entryMember(e, 'query'))).toBe(true);
+    expect(inRange('q_1', entryMember({ ...e, queryId: 'q_10' }, 'query'))).toBe(false);
+    expect(inRange('q_', entryMember(e, 'query'))).toBe(false);
+    expect(inRange(7, entryMember(e, 'message'))).toBe(true);
+    expect(inRange(7, entryMember({ ...e, messageId: 70 }, 'message'))).toBe(false);
+    expect(inRange('7', entryMember(e, 'message'))).toBe(false);
+  });
+
+  it('a search text is looked up as a query id and a conversation id, a whole number as a message id too; newest 20 of an id, 200 of a conversation', () => {
+    expect(searchKinds('q_1')).toEqual([{ kind: 'query', id: 'q_1', limit: 20 }, { kind: 'conversation', id: 'q_1', limit: 200 }]);
+    expect(searchKinds('42')).toContainEqual({ kind: 'message', id: 42, limit: 20 });
+    expect(searchKinds('042')).toHaveLength(2);
+    expect(searchKinds('-1')).toHaveLength(2);
   });
 });
 
