@@ -89,7 +89,8 @@ export function searchKinds(q: string): Array<{ kind: Kind; id: string | number;
   return found;
 }
 
-interface Enqueued {
+/** A question job as the index takes it: its id and the ids it is found by. */
+export interface IndexedJob {
   id: string;
   data: { queryId: string; messageId: number; conversationId: string };
 }
@@ -100,7 +101,7 @@ interface Enqueued {
  * (a second MULTI, only then). Written before the jobs are added: a job that is enqueued is always
  * findable, and an index that cannot be written fails the enqueue, which the reconciler repeats.
  */
-export async function indexQuestions(redis: RedisConnection, prefix: string, jobs: Enqueued[], now = Date.now(), bounds = FIND_BOUNDS): Promise<void> {
+export async function indexQuestions(redis: RedisConnection, prefix: string, jobs: IndexedJob[], now = Date.now(), bounds = FIND_BOUNDS): Promise<void> {
   if (!jobs.length) return;
   const entries = jobs.map(({ id, data }): FindEntry => ({ jobId: id, ...data, at: now }));
   const recent = findKey(prefix, 'recent');

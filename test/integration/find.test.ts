@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FoundJob } from '../../src/board/findJobs.js';
-import { FIND_BOUNDS, findEntries, findKey, indexQuestions } from '../../src/shared/findIndex.js';
+import { entryMember, FIND_BOUNDS, findEntries, findKey, indexQuestions } from '../../src/shared/findIndex.js';
 import { runAutopoll } from '../support/cli.js';
 import { testPrefix, testRedis } from '../support/pipeline.js';
 import { SpawnedPipeline } from '../support/spawnedPipeline.js';
@@ -95,6 +95,14 @@ describe('GET /find on a board that reaches only Redis', () => {
     ids.replayed = bridge.ask(conv.id, 'q_find_replayed', 'fails until replayed #stub-fail-unless-replay');
     ids.rejected = bridge.send(conv.id, '{"type": "query", "query_id": "q_find_rejected"}');
     await waitFor('every question settled', () => ledgerState('ok') === 'answered' && ledgerState('ok2') === 'answered' && ledgerState('replayed') === 'failed' && ledgerState('rejected') === 'rejected');
+    // As if the index had dropped it meanwhile (20,000 newer questions): the replay indexes it again.
+    const redis = testRedis();
+    for (const e of await findEntries(redis, pipeline.prefix, 'q_find_replayed')) {
+      for (const kind of ['query', 'message', 'conversation'] as const) await redis.zrem(findKey(pipeline.prefix, kind), entryMember(e, kind));
+      await redis.zrem(findKey(pipeline.prefix, 'recent'), entryMember(e));
+    }
+    expect(await findEntries(redis, pipeline.prefix, 'q_find_replayed')).toEqual([]);
+    await redis.quit();
     const replay = await runAutopoll(['replay', ...pipeline.common, '--bridge-db', pipeline.bridge.path, '--query-id', 'q_find_replayed']);
     expect(replay.code).toBe(0);
     await waitFor('the replay answered', () => ledgerState('replayed') === 'answered');
@@ -126,7 +134,7 @@ describe('GET /find on a board that reaches only Redis', () => {
     }
   });
 
-  it('by message id the same question; a replayed one shows its round-0 error and the replay round\'s answer', async () => {
+  it('by message id the same question; a replayed one (indexed again by the replay) shows its round-0 error and the replay round\'s answer', async () => {
     const [base] = boards;
     expect((await find(base!, String(ids.ok))).map((j) => j.queryId)).toEqual(['q_find_ok', 'q_find_ok']);
     const qjob = String(pipeline.bridge.ledger(ids.replayed!)?.job_id);

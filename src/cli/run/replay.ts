@@ -5,6 +5,7 @@ import { Replayer, type ReplayResult } from '../../ops/replay/Replayer.js';
 import { planLines, resultLines, unmatchedLines } from '../../ops/replay/replayReport.js';
 import { hasSelector, parseWhen, type ReplaySelector } from '../../ops/replay/replaySelection.js';
 import { closeRedis } from '../../shared/closing.js';
+import { indexQuestions } from '../../shared/findIndex.js';
 import { JOB_RETENTION, ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../../shared/queues.js';
 import { connectOnce } from '../connect.js';
 import type { REPLAY_SPECS } from '../commands/replay.js';
@@ -34,7 +35,7 @@ export async function runReplay(o: Parsed<typeof REPLAY_SPECS>, cmd: Command): P
   const questions = new Queue(QUESTIONS_QUEUE, { ...queueOpts, defaultJobOptions: JOB_RETENTION });
   const answers = new Queue(ANSWERS_QUEUE, queueOpts);
   try {
-    const replayer = Replayer.over(db, o, questions, answers);
+    const replayer = Replayer.over(db, o, questions, answers, (jobs) => indexQuestions(redis, o.prefix, jobs));
     const plan = replayer.plan(selector);
     // A --query-id that selected nothing is reported, and makes the exit 1; the others are replayed all the same.
     const unmatched = unmatchedLines(plan, o.bridgeDb);

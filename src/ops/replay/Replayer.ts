@@ -6,6 +6,7 @@ import { ContextReader } from '../../producer/ContextReader.js';
 import { Ledger, type LedgerRow } from '../../bridge/Ledger.js';
 import { ownedFiles } from '../../shared/ownedFiles.js';
 import { questionFromBridge } from '../../producer/questionFromBridge.js';
+import type { IndexedJob } from '../../shared/findIndex.js';
 import { QuestionJobSchema } from '../../shared/jobs.js';
 import { answerJobId, questionJobId } from '../../shared/queues.js';
 import { decide, matches, type Decision, type ReplaySelector } from './replaySelection.js';
@@ -39,6 +40,8 @@ export class Replayer {
     private readonly answers: Queue,
     /** The bridge file's identity: a rebuilt job carries it, and a job made before it gets it. */
     private readonly bridgeId: string,
+    /** Indexes a replayed job for the board's find: its entry may have left the index since it was taken. */
+    private readonly index: (jobs: IndexedJob[]) => Promise<void>,
   ) {}
 
   /** The bridge file as a replay reads it: read-only, autopoll's ledger in it. */
@@ -47,9 +50,9 @@ export class Replayer {
   }
 
   /** A replayer of the bridge file at `o.bridgeDb`, opened by `Replayer.openBridge`. */
-  static over(db: Db, o: { bridgeDb: string; contextRoot: string; contextMaxBytes: number }, questions: Queue, answers: Queue): Replayer {
+  static over(db: Db, o: { bridgeDb: string; contextRoot: string; contextMaxBytes: number }, questions: Queue, answers: Queue, index: (jobs: IndexedJob[]) => Promise<void>): Replayer {
     const contexts = new ContextReader(o.contextRoot, o.contextMaxBytes, ownedFiles(o.bridgeDb));
-    return new Replayer(new Ledger(db), db, contexts, questions, answers, requireBridgeId(db, o.bridgeDb));
+    return new Replayer(new Ledger(db), db, contexts, questions, answers, requireBridgeId(db, o.bridgeDb), index);
   }
 
   /**
@@ -79,6 +82,7 @@ export class Replayer {
       const data = QuestionJobSchema.safeParse(job.data);
       // An answered job no longer holds its context text: rebuilt from the bridge like a removed one.
       if ((state === 'failed' || state === 'completed') && data.success && !data.data.context?.dropped) {
+        await this.index([{ id, data: data.data }]);
         await job.updateData({ ...data.data, bridgeId: this.bridgeId, ...closingMarks(job) });
         await job.retry(state);
         return { row, replayed: true, how: 'retried' };
@@ -90,6 +94,7 @@ export class Replayer {
     if ('reason' in rebuilt) return { row, replayed: false, reason: `cannot rebuild it from the bridge: ${rebuilt.reason}` };
     // A round-0 answer left from before (dropped as late) would shadow the replay's answer id.
     await this.answers.remove(answerJobId(id, 'answer')).catch(() => undefined);
+    await this.index([{ id, data: rebuilt.job }]);
     await this.questions.add('question', { ...rebuilt.job, replay: true }, { jobId: id });
     return { row, replayed: true, how: 'rebuilt' };
   }
