@@ -115,6 +115,17 @@ describe('the monitoring profile in docker-compose.yml', () => {
     expect(promConfig.rule_files, 'no rules yet: rules would need their metric names checked below too').toBeUndefined();
   });
 
+  it('the board token file is readable by the non-root users the prometheus and grafana images run as', () => {
+    // Compose writes a secret made from a variable owned by root, and some versions with mode 0400
+    // unless told. Compose reads `0444` as octal, as YAML 1.1 does.
+    const raw = parse(read('docker-compose.yml'), { merge: true, version: '1.1' }) as { services: Record<string, Service> };
+    for (const name of ['prometheus', 'grafana']) {
+      const entry = raw.services[name]!.secrets?.find((x) => typeof x === 'object' && x.source === 'board_token') as { mode?: number } | undefined;
+      expect(entry?.mode, `${name}: board_token with a mode`).toBeDefined();
+      expect(entry!.mode! & 0o004, `${name}: board_token readable by others`).toBe(0o004);
+    }
+  });
+
   it('grafana: the datasource is the prometheus service, the dashboards are provisioned from deploy/grafana/dashboards, the admin password is the board token', () => {
     const provisioning = mountedFile(grafana, '/etc/grafana/provisioning');
     const datasources = parse(read(posix.relative(REPO, join(provisioning, 'datasources/prometheus.yml')))) as { datasources: Array<{ type: string; url: string; isDefault?: boolean; jsonData?: { timeInterval?: string } }> };
