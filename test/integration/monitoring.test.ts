@@ -158,7 +158,7 @@ describe('the metrics the dashboard reads', () => {
     const queries = dashboardQueries();
     expect(new Set(queries.flatMap(metricNames)).size).toBeGreaterThanOrEqual(12);
     for (const q of queries.filter((x) => x.includes('('))) {
-      for (const selector of q.match(/\b[a-z_:]+\{[^}]*\}/g) ?? []) expect(selector, q).toMatch(/job=~"\$job"/);
+      for (const selector of q.match(/\b[a-z_:]+\{[^}]*\}/g) ?? []) expect(selector, q).toMatch(/job=~"\$job", instance=~"\$instance"/);
     }
   });
 
