@@ -32,7 +32,7 @@ describe('what each command loads', () => {
     for (const loads of recorders) loads.remove();
   });
 
-  it.each(['--help', 'status --help'])('`autopoll %s` loads none of the heavy packages', async (args) => {
+  it.each(['--help', 'status --help', 'trace --help'])('`autopoll %s` loads none of the heavy packages', async (args) => {
     const loads = recorder();
     const run = await runAutopoll(args.split(' '), loads.env);
     expect(run.code).toBe(0);

@@ -8,6 +8,7 @@ import { ownedFiles } from '../../shared/ownedFiles.js';
 import { questionFromBridge } from '../../producer/questionFromBridge.js';
 import { QuestionJobSchema } from '../../shared/jobs.js';
 import { answerJobId, questionJobId } from '../../shared/queues.js';
+import { replayLogLine } from './replayLog.js';
 import { decide, matches, type Decision, type ReplaySelector } from './replaySelection.js';
 
 export type ReplayResult =
@@ -80,6 +81,8 @@ export class Replayer {
       // An answered job no longer holds its context text: rebuilt from the bridge like a removed one.
       if ((state === 'failed' || state === 'completed') && data.success && !data.data.context?.dropped) {
         await job.updateData({ ...data.data, bridgeId: this.bridgeId, ...closingMarks(job) });
+        // Before the retry: the new round's own log lines follow it.
+        await job.log(replayLogLine(Date.now()));
         await job.retry(state);
         return { row, replayed: true, how: 'retried' };
       }
