@@ -6,12 +6,13 @@ import type { Logger } from '../shared/logger.js';
 import { ConfigError, type CONSUMER, type COMMON, type Parsed, type PRODUCER } from './options.js';
 import { ownedFiles } from '../shared/ownedFiles.js';
 import { checkToolsRoot, prepareContextRoot } from './rootChecks.js';
+import type { Tracing } from '../shared/tracing/telemetry.js';
 
 // Each role's code is imported when that role is built: a producer never loads the Agent SDK, a
 // consumer never loads the bridge (better-sqlite3), and neither pays for the other's start.
 
 /** Builds the producer from validated options. */
-export async function buildProducer(redis: RedisConnection, o: Parsed<typeof COMMON> & Parsed<typeof PRODUCER>, logger: Logger): Promise<Producer> {
+export async function buildProducer(redis: RedisConnection, o: Parsed<typeof COMMON> & Parsed<typeof PRODUCER>, logger: Logger, tracing: Tracing): Promise<Producer> {
   const [{ Producer }] = await Promise.all([import('../producer/Producer.js'), prepareContextRoot(o.contextRoot, ownedFiles(o.bridgeDb), logger)]);
   return Producer.open(
     {
@@ -31,6 +32,7 @@ export async function buildProducer(redis: RedisConnection, o: Parsed<typeof COM
       batchSize: 500,
       maxQueued: o.maxQueued,
       answerConcurrency: 200,
+      tracing,
     },
     logger.child({ component: 'producer' }),
   );
@@ -42,7 +44,7 @@ export async function buildProducer(redis: RedisConnection, o: Parsed<typeof COM
  * exists); returns its builder. `bridgeDb`: the bridge file, when the producer runs in the same
  * process (`up`), so that the tools never read it by any name.
  */
-export async function prepareConsumer(o: Parsed<typeof COMMON> & Parsed<typeof CONSUMER>, logger: Logger, bridgeDb?: string): Promise<(redis: RedisConnection) => Consumer> {
+export async function prepareConsumer(o: Parsed<typeof COMMON> & Parsed<typeof CONSUMER>, logger: Logger, tracing: Tracing, bridgeDb?: string): Promise<(redis: RedisConnection) => Consumer> {
   if (o.minSessions > o.sessions) {
     throw new ConfigError(`invalid configuration:\n  --min-sessions (env AUTOPOLL_MIN_SESSIONS): ${o.minSessions} is more than --sessions (env AUTOPOLL_SESSIONS) ${o.sessions}, the most a consumer runs; lower it or raise --sessions`);
   }
@@ -80,6 +82,7 @@ export async function prepareConsumer(o: Parsed<typeof COMMON> & Parsed<typeof C
         maxDeferMs: o.maxDefer * 1000,
         lockDurationMs: o.lockDurationMs,
         name: o.name,
+        tracing,
       },
       logger.child({ component: 'consumer' }),
     );

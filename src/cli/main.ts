@@ -8,6 +8,7 @@ import { registerReplay } from './commands/replay.js';
 import { registerUp } from './commands/up.js';
 import { registerStatus } from './commands/status.js';
 import { registerAsk } from './commands/ask.js';
+import { registerTrace } from './commands/trace.js';
 import { newcomerSuggestion, usageExitCode } from './usage.js';
 import { packageVersion } from './version.js';
 
@@ -30,6 +31,7 @@ registerReplay(program);
 registerStatus(program);
 registerAsk(program);
 registerDoctor(program);
+registerTrace(program);
 // One line pointing at the help, not the whole help: the error would scroll out of sight above it.
 for (const command of program.commands) command.showHelpAfterError(`Run \`autopoll ${command.name()} --help\` for its options.`);
 

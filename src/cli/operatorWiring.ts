@@ -9,6 +9,7 @@ import type { Check } from '../shared/checks.js';
 import type { Logger } from '../shared/logger.js';
 import { ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../shared/queues.js';
 import type { Parsed, SERVER } from './options.js';
+import type { Tracing } from '../shared/tracing/telemetry.js';
 
 /** A worker with jobs waiting and free slots that started none for this long is not ready. */
 const STALL_MS = 60_000;
@@ -19,6 +20,8 @@ export interface ServedParts {
   producer?: Producer | undefined;
   consumer?: Consumer | undefined;
   board?: { readOnly: boolean } | undefined;
+  /** Flushed last on stop: the spans of the work finished while stopping are exported too. */
+  tracing?: Tracing | undefined;
 }
 
 /**

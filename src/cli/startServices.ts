@@ -37,12 +37,19 @@ export async function startServices(
         await consumer?.close(o.shutdownTimeout * 1000);
         await producer?.close(o.shutdownTimeout * 1000);
         await closeRedis(redis);
+        await flushSpans(parts, logger);
       },
     };
   } catch (err) {
     await server?.stop();
     if (producerStarted) await producer?.close(o.shutdownTimeout * 1000);
     await closeRedis(redis);
+    await flushSpans(parts, logger);
     throw err;
   }
+}
+
+/** A collector that does not answer costs at most its export timeout (OTEL_EXPORTER_OTLP_TIMEOUT), never the stop. */
+async function flushSpans(parts: ServedParts, logger: Logger): Promise<void> {
+  await parts.tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'exporting the last spans failed'));
 }

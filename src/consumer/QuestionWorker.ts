@@ -13,6 +13,8 @@ import type { Answerer } from './Answerer.js';
 import { decideOnFailure, type FailureAction } from './failureDecision.js';
 import { closingMarks, runOf, type Run } from '../shared/attempts.js';
 import type { Failure } from './retryPolicy.js';
+import { NO_TRACING, type Tracing } from '../shared/tracing/telemetry.js';
+import { answerAttributes } from './answerSpan.js';
 
 export interface QuestionWorkerOptions {
   connection: RedisConnection;
@@ -27,6 +29,8 @@ export interface QuestionWorkerOptions {
   lockDurationMs: number;
   /** The worker's name, as BullMQ and `autopoll status` list it. */
   name: string;
+  /** The question's trace: BullMQ's `process` span, the answerer's turn in it (NO_TRACING when off). */
+  tracing?: Tracing | undefined;
 }
 
 /** Enough of a question job to send an error response when the rest of it is unusable. */
@@ -48,6 +52,7 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
   haltedBecause: string | undefined;
   /** Aborted when close begins: questions still waiting for a session are handed back at once. */
   private readonly stopping = new AbortController();
+  private readonly tracing: Tracing;
 
   constructor(
     private readonly answerer: Answerer,
@@ -58,9 +63,10 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
     // Every question in flight may listen for the stop (the Claude pool's queue, and its wait for a
     // start): above Node's 10 it would print an EventTarget leak warning, which this is not.
     setMaxListeners(2 * options.concurrency + 10, this.stopping.signal);
-    this.answers = new Queue(ANSWERS_QUEUE, { connection: options.connection, prefix: options.prefix, defaultJobOptions: ANSWER_JOB_OPTIONS });
+    this.tracing = options.tracing ?? NO_TRACING;
+    this.answers = new Queue(ANSWERS_QUEUE, { connection: options.connection, prefix: options.prefix, defaultJobOptions: ANSWER_JOB_OPTIONS, telemetry: this.tracing.bullmq });
     this.answers.on('error', (err) => logger.debug({ err }, 'answers queue connection error'));
-    this.sender = new AnswerSender(this.answers);
+    this.sender = new AnswerSender(this.answers, this.tracing);
     this.worker = new Worker(QUESTIONS_QUEUE, (job, token, signal) => this.process(job, token, signal), {
       connection: options.connection,
       prefix: options.prefix,
@@ -71,6 +77,7 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
       maxStalledCount: options.attempts,
       name: options.name,
       autorun: false,
+      telemetry: this.tracing.bullmq,
     });
     this.worker.on('error', (err) => logger.debug({ err }, 'questions worker connection error'));
   }
@@ -123,13 +130,17 @@ export class QuestionWorker extends EventEmitter<QuestionWorkerEvents> {
     const { attempt } = run;
     const started = Date.now();
     try {
-      const result = await this.answerer.answer(q, {
-        attempt,
-        replay: run.replay,
-        signal: signal ?? new AbortController().signal,
-        stopping: this.stopping.signal,
-        log: (line) => void job.log(line).catch(() => undefined),
-        progress: (value) => void job.updateProgress({ attempt, ...value }).catch(() => undefined),
+      const result = await this.tracing.inSpan(`answer ${this.answerer.llmType}`, { 'autopoll.attempt': attempt, 'autopoll.round': run.round }, async (span) => {
+        const r = await this.answerer.answer(q, {
+          attempt,
+          replay: run.replay,
+          signal: signal ?? new AbortController().signal,
+          stopping: this.stopping.signal,
+          log: (line) => void job.log(line).catch(() => undefined),
+          progress: (value) => void job.updateProgress({ attempt, ...value }).catch(() => undefined),
+        });
+        span.setAttributes(answerAttributes(r));
+        return r;
       });
       const { sessionPid, ...answered } = result;
       // Redacted with the bridge's rules before it leaves the consumer: the answer job's data sits in

@@ -14,6 +14,7 @@ import { retryBusy } from '../bridge/busyRetry.js';
 import type { Ledger } from '../bridge/Ledger.js';
 import { answerResponseBody } from '../bridge/responseBody.js';
 import type { ProducerEvents } from '../shared/roleEvents.js';
+import type { Tracing } from '../shared/tracing/telemetry.js';
 
 const ANSWER_LOCK_MS = 5_000;
 
@@ -30,6 +31,7 @@ export interface AnswerWriterOptions {
   concurrency: number;
   /** This bridge file's identity: answers naming another are never written here. */
   bridgeId: string;
+  tracing: Tracing;
 }
 
 export type WriteResult =
@@ -68,6 +70,7 @@ export class AnswerWriter extends EventEmitter<AnswerWriterEvents> {
       stalledInterval: ANSWER_LOCK_MS,
       maxStalledCount: 100,
       autorun: false,
+      telemetry: options.tracing.bullmq,
     });
     this.worker.on('error', (err) => this.logger.debug({ err }, 'answers worker connection error'));
   }
@@ -106,7 +109,11 @@ export class AnswerWriter extends EventEmitter<AnswerWriterEvents> {
       this.emit('dropped', { reason: OTHER_BRIDGE });
       throw new UnrecoverableError(why);
     }
-    const result = await this.batcher.submit(answer);
+    const result = await this.options.tracing.inSpan('answer write', { 'autopoll.job_id': job.id, 'autopoll.outcome': answer.outcome.kind }, async (span) => {
+      const r = await this.batcher.submit(answer);
+      span.setAttributes(r.written ? { 'autopoll.state': r.state, 'autopoll.response_message_id': r.responseMessageId } : { 'autopoll.dropped': r.reason });
+      return r;
+    });
     this.log(answer, job.id ?? '', result);
     return result;
   }

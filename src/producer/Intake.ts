@@ -10,6 +10,7 @@ import type { LedgerRow } from '../bridge/Ledger.js';
 import type { MessageTaker, QueuedQuestion } from './MessageTaker.js';
 import { questionFromBridge } from './questionFromBridge.js';
 import { judgeRows } from './QuestionJudge.js';
+import { jobTelemetry, type Tracing } from '../shared/tracing/telemetry.js';
 
 /** The producer's parts the intake uses. */
 export interface IntakeParts {
@@ -21,6 +22,7 @@ export interface IntakeParts {
   questions: Queue;
   /** Indexes jobs for the board's find (indexQuestions), before they are enqueued. */
   index: (jobs: QueuedQuestion[]) => Promise<void>;
+  tracing: Tracing;
 }
 
 export interface IntakeOptions {
@@ -108,9 +110,10 @@ export class Intake {
     try {
       const room = await this.parts.backpressure.admit(verdicts.filter((v) => v.accept).length, this.options.stopping);
       const admitted = withinRoom(verdicts, room);
+      const takeStarted = Date.now();
       const jobs = await this.options.busy('take questions', () => this.parts.taker.take(admitted));
       this.options.onTaken({ queued: jobs.length, rejected: admitted.filter((v) => !v.accept).length });
-      if (jobs.length) await this.enqueue(jobs);
+      if (jobs.length) await this.enqueue(jobs, takeStarted);
       return admitted[admitted.length - 1]!.row.id;
     } catch (err) {
       // Nothing was taken: the rows are still unread, so look at them again.
@@ -119,10 +122,26 @@ export class Intake {
     }
   }
 
-  /** Indexed for the board's find first: an enqueued job is always findable (see indexQuestions). */
-  async enqueue(jobs: QueuedQuestion[]): Promise<void> {
+  /**
+   * Each question starts its own trace here (from its take, when `takeStarted` says when that
+   * began; else a reconcile's re-enqueue), its job carrying the enqueue span to the consumer.
+   */
+  async enqueue(jobs: QueuedQuestion[], takeStarted?: number): Promise<void> {
+    // Indexed for the board's find first: an enqueued job is always findable (see indexQuestions).
     await this.parts.index(jobs);
-    await this.parts.questions.addBulk(jobs.map(({ id, data }) => ({ name: 'question', data, opts: { jobId: id } })));
+    const { tracing } = this.parts;
+    const roots = jobs.map(({ id, data: j }) =>
+      tracing.startRoot(takeStarted === undefined ? 'question re-enqueue' : 'question take', { 'autopoll.job_id': id, 'autopoll.message_id': j.messageId, 'autopoll.query_id': j.queryId, 'autopoll.conversation_id': j.conversationId }, takeStarted),
+    );
+    const spans = roots.map((root) => tracing.startChild(root, 'question enqueue', { 'messaging.destination.name': this.parts.questions.name }));
+    try {
+      await this.parts.questions.addBulk(jobs.map(({ id, data }, i) => ({ name: 'question', data, opts: { jobId: id, ...jobTelemetry(spans[i]!.metadata()) } })));
+    } catch (err) {
+      for (const span of spans) span.fail(err);
+      throw err;
+    } finally {
+      for (const span of [...spans, ...roots]) span.end();
+    }
     for (const { id, data: j } of jobs) {
       this.logger.debug({ conversation: j.conversationId, messageId: j.messageId, queryId: j.queryId, job: id }, 'question enqueued');
     }

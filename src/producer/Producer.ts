@@ -29,6 +29,7 @@ import { MessageTaker } from './MessageTaker.js';
 import { Reconciler, type ReconcileReport } from './Reconciler.js';
 import { ownedFiles } from '../shared/ownedFiles.js';
 import { indexQuestions } from '../shared/findIndex.js';
+import { NO_TRACING, type Tracing } from '../shared/tracing/telemetry.js';
 
 export interface ProducerOptions {
   connection: RedisConnection;
@@ -51,6 +52,8 @@ export interface ProducerOptions {
   /** Taking stops while the questions queue holds this many waiting jobs (--max-queued). */
   maxQueued: number;
   answerConcurrency: number;
+  /** Spans of each question's take, enqueue and answer write (NO_TRACING when off). */
+  tracing?: Tracing;
 }
 
 
@@ -100,7 +103,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
   ) {
     super();
     this.db = db;
-    const queueOpts = { connection: options.connection, prefix: options.prefix };
+    const tracing = options.tracing ?? NO_TRACING;
+    const queueOpts = { connection: options.connection, prefix: options.prefix, telemetry: tracing.bullmq };
     this.questions = new Queue(QUESTIONS_QUEUE, { ...queueOpts, defaultJobOptions: JOB_RETENTION });
     this.answers = new Queue(ANSWERS_QUEUE, { ...queueOpts, defaultJobOptions: ANSWER_JOB_OPTIONS });
     this.questions.on('error', (err) => logger.debug({ err }, 'questions queue connection error'));
@@ -118,6 +122,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       prefix: options.prefix,
       concurrency: options.answerConcurrency,
       bridgeId,
+      tracing,
     });
     this.answerWriter.on('written', (e) => this.emit('written', e));
     this.answerWriter.on('dropped', (e) => this.emit('dropped', e));
@@ -147,7 +152,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const taker = new MessageTaker(db, this.ledger, this.writer, logger, bridgeId);
     this.intake = new Intake(
       {
-        db, registry: this.registry, contexts, taker, backpressure: this.backpressure, questions: this.questions,
+        db, registry: this.registry, contexts, taker, backpressure: this.backpressure, questions: this.questions, tracing,
         index: (jobs) => indexQuestions(options.connection, options.prefix, jobs),
       },
       { bridgeId, batchSize: options.batchSize, stopping: this.stopping.signal, busy: (what, fn) => this.busy(what, fn), onTaken: (e) => this.emit('taken', e) },

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { REPO, tempDir } from '../support/bridge.js';
 import { AutopollProcess } from '../support/cli.js';
 import {
-  AUTOPOLL_SERVICES, COMPOSE_ENV, TOKEN, argv, cliHelp, containerEnv, copies, dockerIgnored, dockerignorePatterns, documentedVariables, durationSeconds, envKeys, flagValue, healthcheckArgs, interpolateAll, isHostPath, loadCompose, parseDockerfile, parseEnvFile, read, secretsIn, volumeMounts, type AutopollService, type Compose, type Env, type Service, type Stage,
+  AUTOPOLL_SERVICES, COMPOSE_ENV, TOKEN, argv, cliHelp, containerEnv, copies, dockerIgnored, dockerignorePatterns, documentedVariables, durationSeconds, envKeys, flagValue, healthcheckArgs, interpolateAll, isHostPath, loadCompose, parseDockerfile, parseEnvFile, read, secretsIn, servicesIn, volumeMounts, type AutopollService, type Compose, type Env, type Service, type Stage,
 } from '../support/deploymentFiles.js';
 import { testPrefix } from '../support/pipeline.js';
 import { waitFor } from '../support/wait.js';
@@ -31,8 +31,8 @@ describe('docker-compose.yml', () => {
     expect(() => loadCompose({ ...withoutToken, AUTOPOLL_BOARD_TOKEN: '' })).toThrow(/AUTOPOLL_BOARD_TOKEN/);
   });
 
-  it('has redis, producer, consumer and board', () => {
-    expect(Object.keys(services).sort()).toEqual(['board', 'consumer', 'producer', 'redis']);
+  it('has redis, producer, consumer and board (and, with --profile monitoring, prometheus and grafana: monitoring.test.ts)', () => {
+    expect(Object.keys(servicesIn(compose)).sort()).toEqual(['board', 'consumer', 'producer', 'redis']);
   });
 
   it('redis: the official 7.x image, AOF on, noeviction, a healthcheck by redis-cli ping, a named volume at /data', () => {
@@ -92,18 +92,22 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('only the board publishes a port, on 127.0.0.1 only', () => {
+  it('only the board, and with --profile monitoring grafana and prometheus, publish a port, on 127.0.0.1 only', () => {
+    const publishing = ['board', 'grafana', 'prometheus'];
     for (const [name, s] of Object.entries(services)) {
-      if (name !== 'board') expect(s.ports, name).toBeUndefined();
+      if (!publishing.includes(name)) expect(s.ports, name).toBeUndefined();
     }
-    const ports = services.board!.ports ?? [];
-    expect(ports.length).toBeGreaterThan(0);
-    for (const p of ports) {
-      if (typeof p === 'object') expect(p.host_ip).toBe('127.0.0.1');
-      else expect(String(p)).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+    for (const name of publishing) {
+      const ports = services[name]!.ports ?? [];
+      expect(ports.length, name).toBeGreaterThan(0);
+      for (const p of ports) {
+        if (typeof p === 'object') expect(p.host_ip).toBe('127.0.0.1');
+        else expect(String(p)).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+      }
     }
-    // Also with the port moved by AUTOPOLL_BOARD_PORT.
-    expect(loadCompose({ ...COMPOSE_ENV, AUTOPOLL_BOARD_PORT: '8080' }).services.board!.ports).toEqual(['127.0.0.1:8080:3000']);
+    // Also with the ports moved by their variables.
+    const moved = loadCompose({ ...COMPOSE_ENV, AUTOPOLL_BOARD_PORT: '8080', AUTOPOLL_GRAFANA_PORT: '8081', AUTOPOLL_PROMETHEUS_PORT: '8082' }).services;
+    expect([moved.board!.ports, moved.grafana!.ports, moved.prometheus!.ports]).toEqual([['127.0.0.1:8080:3000'], ['127.0.0.1:8081:3000'], ['127.0.0.1:8082:9090']]);
   });
 
   it('producer: the bridge file is on a volume (a named one by default, a bind mount of the given folder), the context root too; not root', () => {
@@ -270,7 +274,7 @@ describe('no key-looking literal in the deployment files', () => {
     expect(secretsIn('AUTOPOLL_BOARD_TOKEN: ${AUTOPOLL_BOARD_TOKEN:?set it}')).toEqual([]);
   });
 
-  it.each(['Dockerfile', '.dockerignore', 'docker-compose.yml', '.env.example', 'docker/healthcheck.mjs'])('%s', (file) => {
+  it.each(['Dockerfile', '.dockerignore', 'docker-compose.yml', '.env.example', 'docker/healthcheck.mjs', 'deploy/prometheus/prometheus.yml', 'deploy/grafana/provisioning/datasources/prometheus.yml', 'deploy/grafana/dashboards/autopoll.json'])('%s', (file) => {
     expect(secretsIn(read(file))).toEqual([]);
   });
 });

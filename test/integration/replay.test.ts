@@ -24,14 +24,7 @@ describe('autopoll replay', () => {
   const responsesTo = (queryId: string) => bridge.responses().filter((r) => r.body.query_id === queryId);
 
   beforeAll(async () => {
-    c1 = bridge.createConversation();
-    c2 = bridge.createConversation();
-    pipeline = await new InProcessPipeline(
-      prefix,
-      bridge.path,
-      { conversations: [{ id: c1.id, token: c1.tokenB }, { id: c2.id, token: c2.tokenB }] },
-      { attempts: 1, backoffMs: 0 },
-    ).start();
+    ({ pipeline, conversations: [c1, c2] } = await InProcessPipeline.servingNew(prefix, bridge, 2, { attempts: 1, backoffMs: 0 }));
     questions = new Queue(QUESTIONS_QUEUE, { connection: pipeline.redis, prefix });
     ids.ok = bridge.ask(c1.id, 'q-ok', 'plain question');
     ids.f1 = bridge.ask(c1.id, 'q-f1', 'first #stub-fail-unless-replay');

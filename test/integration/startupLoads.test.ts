@@ -7,6 +7,8 @@ import { waitFor } from '../support/wait.js';
 
 const AGENT_SDK = '@anthropic-ai/claude-agent-sdk';
 const OPERATOR_SERVER = ['express', '@bull-board/api', '@bull-board/express', 'prom-client'];
+/** Tracing's packages: loaded only when an OTEL_* variable turns tracing on. */
+const TRACING = ['@opentelemetry/api', '@opentelemetry/sdk-trace', '@opentelemetry/exporter-trace-otlp-proto', 'bullmq-otel'];
 
 /** Each command loads only what it uses: the packages a spawned autopoll loads, recorded from inside it. */
 describe('what each command loads', () => {
@@ -32,12 +34,13 @@ describe('what each command loads', () => {
     for (const loads of recorders) loads.remove();
   });
 
-  it.each(['--help', 'status --help'])('`autopoll %s` loads none of the heavy packages', async (args) => {
+  it.each(['--help', 'status --help', 'trace --help'])('`autopoll %s` loads none of the heavy packages', async (args) => {
     const loads = recorder();
     const run = await runAutopoll(args.split(' '), loads.env);
     expect(run.code).toBe(0);
     expect(loads.packages()).toContain('commander');
     expect(loads.loaded()).toEqual([]);
+    expect(loads.loaded(TRACING)).toEqual([]);
   });
 
   it('`status` loads neither express nor Bull Board nor prom-client', async () => {
@@ -60,7 +63,19 @@ describe('what each command loads', () => {
       await Promise.all([producer.stop(), consumer.stop()]);
     }
     expect(loads.loaded()).toEqual(expect.arrayContaining(['zod', 'bullmq', 'ioredis', 'better-sqlite3']));
-    expect(loads.loaded([AGENT_SDK, ...OPERATOR_SERVER])).toEqual([]);
+    expect(loads.loaded([AGENT_SDK, ...OPERATOR_SERVER, ...TRACING])).toEqual([]);
+  });
+
+  // The control for TRACING: an OTLP endpoint turns tracing on, and the recorder sees its packages.
+  it('a consumer with OTEL_EXPORTER_OTLP_ENDPOINT loads the OpenTelemetry SDK and bullmq-otel', async () => {
+    const loads = recorder();
+    const consumer = new AutopollProcess(['consumer', '--answerer', 'stub', '--sessions', '1', '--redis', redisUrl, '--prefix', prefix], { ...loads.env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_EXPORTER_OTLP_TIMEOUT: '500' });
+    try {
+      await consumer.waitForLog(/^consumer started$/);
+    } finally {
+      await consumer.stop();
+    }
+    expect(loads.loaded(TRACING)).toEqual(TRACING);
   });
 
   // The control: the recorder does see a heavy package where it is used.

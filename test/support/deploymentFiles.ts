@@ -42,11 +42,25 @@ export interface Service {
   user?: string;
   init?: boolean;
   stop_grace_period?: string;
+  restart?: string;
+  profiles?: string[];
+  secrets?: Array<string | { source: string; target?: string }>;
 }
 
 export interface Compose {
   services: Record<string, Service>;
   volumes?: Record<string, unknown>;
+  secrets?: Record<string, { environment?: string; file?: string }>;
+}
+
+/** The services `docker compose` starts with these `--profile`s: those of no profile, and those of one named. */
+export function servicesIn(compose: Compose, profiles: string[] = []): Record<string, Service> {
+  return Object.fromEntries(Object.entries(compose.services).filter(([, s]) => !s.profiles || s.profiles.some((p) => profiles.includes(p))));
+}
+
+/** Where a service's secrets appear in its container: /run/secrets/<target, else the name>, by secret name. */
+export function secretFiles(service: Service): Map<string, string> {
+  return new Map((service.secrets ?? []).map((s) => (typeof s === 'string' ? [s, `/run/secrets/${s}`] : [s.source, s.target?.startsWith('/') ? s.target : `/run/secrets/${s.target ?? s.source}`])));
 }
 
 /** Compose's interpolation: $$, $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}. */

@@ -10,6 +10,7 @@ import type { QuestionWorkerOptions } from '../../src/consumer/QuestionWorker.js
 import { Producer, type ProducerOptions } from '../../src/producer/Producer.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { createRedis, RedisOutageReporter } from '../../src/shared/redis.js';
+import type { BridgeFixture, Conversation } from './bridge.js';
 import { keysDeletedAfterFile } from './cleanup.js';
 import { RUN_MARKER } from './leftovers.js';
 
@@ -78,6 +79,13 @@ export class InProcessPipeline {
       { connection: this.redis, prefix, concurrency: 8, attempts: 3, backoffMs: 50, maxDeferMs: 1_800_000, lockDurationMs: 30_000, ...consumerExtra },
       logger,
     );
+  }
+
+  /** Started over `count` new conversations of the bridge, each served by its side-b token. */
+  static async servingNew(prefix: string, bridge: BridgeFixture, count: number, consumerExtra: Partial<QuestionWorkerOptions> = {}): Promise<{ pipeline: InProcessPipeline; conversations: Conversation[] }> {
+    const conversations = Array.from({ length: count }, () => bridge.createConversation());
+    const grants = conversations.map((c) => ({ id: c.id, token: c.tokenB }));
+    return { pipeline: await new InProcessPipeline(prefix, bridge.path, { conversations: grants }, consumerExtra).start(), conversations };
   }
 
   /** Started, or (when a part fails to start) closed again: the caller gets no pipeline to close. */

@@ -5,6 +5,7 @@ import { chosenRedis, connect } from '../connect.js';
 import { runService } from '../lifecycle.js';
 import { ConfigError, type Parsed } from '../options.js';
 import { startServices } from '../startServices.js';
+import { startTracing } from '../../shared/tracing/telemetry.js';
 import { buildProducer } from '../buildRoles.js';
 
 export async function runProducer(o: Parsed<typeof PRODUCER_SPECS>, cmd: Command): Promise<void> {
@@ -18,7 +19,8 @@ export async function runProducer(o: Parsed<typeof PRODUCER_SPECS>, cmd: Command
   }
   const logger = createLogger({ level: o.logLevel, format: o.logFormat });
   await runService(logger, async () => {
+    const tracing = await startTracing('autopoll-producer', logger);
     const redis = connect(await chosenRedis(o, cmd, (m) => logger.warn(m)), logger);
-    return startServices(o, { redis, prefix: o.prefix, producer: await buildProducer(redis, o, logger) }, logger);
+    return startServices(o, { redis, prefix: o.prefix, producer: await buildProducer(redis, o, logger, tracing), tracing }, logger);
   }, o.shutdownTimeout);
 }

@@ -7,6 +7,7 @@ import type { UP_SPECS } from '../commands/up.js';
 import { DEFAULT_ROLE, PRODUCER, type Parsed } from '../options.js';
 import { redisTarget } from '../parseOptions.js';
 import { startServices } from '../startServices.js';
+import { startTracing } from '../../shared/tracing/telemetry.js';
 import { systemRedisUid } from '../loopbackListener.js';
 import { foreignListener, onPath, PORT_FLAG, PrivateRedis, recordedPrivateRedis } from '../privateRedis.js';
 import { claimFolder, releaseFolder } from '../privateRedisFolder.js';
@@ -20,13 +21,15 @@ export async function runUp(parsed: Parsed<typeof UP_SPECS>, cmd: Command): Prom
   const logger = createLogger({ level: o.logLevel, format: o.logFormat });
   await runService(logger, async (stopping): Promise<Running> => {
     // Before the private Redis: a refused consumer configuration starts nothing.
-    const buildConsumer = await prepareConsumer(o, logger, o.bridgeDb);
+    // One process, both roles: its spans name the command (OTEL_SERVICE_NAME may rename them).
+    const tracing = await startTracing('autopoll-up', logger);
+    const buildConsumer = await prepareConsumer(o, logger, tracing, o.bridgeDb);
     const { privateRedis, redisUrl, redisShown } = await chooseUpRedis(o, cmd, logger);
     try {
       const redis = connect(redisTarget({ ...o, redis: redisUrl }), logger);
-      const producer = await buildProducer(redis, o, logger);
+      const producer = await buildProducer(redis, o, logger, tracing);
       const consumer = buildConsumer(redis);
-      const running = await startServices(o, { redis, prefix: o.prefix, producer, consumer, board: { readOnly: o.readOnly } }, logger, stopping);
+      const running = await startServices(o, { redis, prefix: o.prefix, producer, consumer, board: { readOnly: o.readOnly }, tracing }, logger, stopping);
       const banner = upBanner({
         role: o.role,
         roleIsDefault,

@@ -9,6 +9,7 @@ import { questionFromBridge } from '../../producer/questionFromBridge.js';
 import type { IndexedJob } from '../../shared/findIndex.js';
 import { QuestionJobSchema } from '../../shared/jobs.js';
 import { answerJobId, questionJobId } from '../../shared/queues.js';
+import { replayLogLine } from './replayLog.js';
 import { decide, matches, type Decision, type ReplaySelector } from './replaySelection.js';
 
 export type ReplayResult =
@@ -84,6 +85,8 @@ export class Replayer {
       if ((state === 'failed' || state === 'completed') && data.success && !data.data.context?.dropped) {
         await this.index([{ id, data: data.data }]);
         await job.updateData({ ...data.data, bridgeId: this.bridgeId, ...closingMarks(job) });
+        // Before the retry: the new round's own log lines follow it.
+        await job.log(replayLogLine(Date.now()));
         await job.retry(state);
         return { row, replayed: true, how: 'retried' };
       }

@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { OtlpReceiver } from '../support/otlpReceiver.js';
+import { SpawnedPipeline } from '../support/spawnedPipeline.js';
+
+/** The producer and the consumer, each in its own process, export one trace per question over OTLP/HTTP JSON. */
+describe('OpenTelemetry traces', () => {
+  let pipeline: SpawnedPipeline | undefined;
+  let receiver: OtlpReceiver | undefined;
+
+  afterEach(async () => {
+    await pipeline?.stop();
+    await receiver?.close();
+  });
+
+  /** Starts both, asks three questions at once (their jobs and answers share batches), waits for the answers, and stops both with SIGTERM (which flushes their spans). */
+  async function answerOne(env: Record<string, string>): Promise<SpawnedPipeline> {
+    pipeline = new SpawnedPipeline(['--redis', inject('redisUrl')], env);
+    const { producer, consumer } = await pipeline.start();
+    pipeline.ask(3, 'otel');
+    await pipeline.expectAllAnsweredOnce();
+    const exits = await Promise.all([producer.stop(), consumer.stop()]);
+    expect(exits.map((e) => e.code)).toEqual([0, 0]);
+    return pipeline;
+  }
+
+  it('one trace crosses the producer and the consumer: take, enqueue, the job, its answer, the answer write', async () => {
+    receiver = await OtlpReceiver.start();
+    const p = await answerOne({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+    for (const queryId of p.queryIds) {
+      const take = receiver.spans.find((s) => s.name === 'question take' && s.attributes['autopoll.query_id'] === queryId);
+      expect(take, `spans received: ${receiver.spans.map((s) => `${s.service} ${s.name}`).join(', ')}`).toBeDefined();
+      const spans = receiver.traces().get(take!.traceId)!;
+      const named = (name: string) => spans.filter((s) => s.name === name).map((s) => s.service);
+      // Each exactly once: a batch's other questions never join this trace.
+      expect(named('question take')).toEqual(['autopoll-producer']);
+      expect(named('question enqueue')).toEqual(['autopoll-producer']);
+      expect(named('process questions')).toEqual(['autopoll-consumer']);
+      expect(named('answer stub')).toEqual(['autopoll-consumer']);
+      expect(named('process answers')).toEqual(['autopoll-producer']);
+      expect(named('answer write')).toEqual(['autopoll-producer']);
+      // One tree: every span but the take has its parent in the trace.
+      const ids = new Set(spans.map((s) => s.spanId));
+      expect(spans.filter((s) => s !== take && !ids.has(s.parentSpanId ?? ''))).toEqual([]);
+      expect(take!.parentSpanId).toBeUndefined();
+      expect(spans.find((s) => s.name === 'answer stub')!.attributes).toMatchObject({ 'gen_ai.response.model': 'stub', 'autopoll.attempt': 1 });
+      expect(spans.find((s) => s.name === 'answer write')!.attributes).toMatchObject({ 'autopoll.state': 'answered', 'autopoll.outcome': 'answer' });
+    }
+    // Ids only: neither the question's text nor a conversation's token leaves in a span.
+    const sent = receiver.bodies.join('\n');
+    for (const secret of ['question otel_', p.conv.tokenA, p.conv.tokenB]) expect(sent).not.toContain(secret);
+  });
+
+  it('http/protobuf, the default protocol, sends protobuf to /v1/traces', async () => {
+    receiver = await OtlpReceiver.start();
+    await answerOne({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    expect(receiver.requests.length).toBeGreaterThan(0);
+    expect(new Set(receiver.requests.map((r) => `${r.path} ${r.contentType}`))).toEqual(new Set(['/v1/traces application/x-protobuf']));
+  });
+
+  // With no OTEL_* variable the SDK is not even loaded (startupLoads.test.ts); here the endpoint is set, and the switch off wins.
+  it.each<Record<string, string>>([{ OTEL_SDK_DISABLED: 'true' }, { OTEL_TRACES_EXPORTER: 'none' }])('nothing is sent with %o', async (off) => {
+    receiver = await OtlpReceiver.start();
+    await answerOne({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', ...off });
+    expect(receiver.bodies).toEqual([]);
+  });
+});
