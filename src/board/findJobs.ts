@@ -3,16 +3,19 @@ import { findEntries, type FindEntry } from '../shared/findIndex.js';
 import { answerJobId } from '../shared/queues.js';
 import type { RedisConnection } from '../shared/redis.js';
 
-/** One job a search found: the question's ids, where the job is, its state now, its Bull Board page. */
+/**
+ * One job a search found: the question's ids, where the job is, its state now, its Bull Board
+ * page. A question rejected at take is one row with no job: queue, job id and url null.
+ */
 export interface FoundJob {
-  queryId: string;
+  queryId: string | null;
   messageId: number;
   conversationId: string;
-  queue: string;
-  jobId: string;
-  /** BullMQ's state (waiting, active, delayed, completed, failed, ...), or `gone` once removed. */
+  queue: string | null;
+  jobId: string | null;
+  /** BullMQ's state (waiting, active, delayed, completed, failed, ...), `gone` once removed, or `rejected`. */
   state: string;
-  url: string;
+  url: string | null;
 }
 
 /** Rounds looked at past the first: a question replayed more often shows its newest rounds' answers. */
@@ -39,9 +42,10 @@ function priorAttempts(data: unknown): number {
 }
 
 async function jobsOf(e: FindEntry, queues: { questions: Queue; answers: Queue }): Promise<FoundJob[]> {
+  const ids = { queryId: e.queryId, messageId: e.messageId, conversationId: e.conversationId };
+  if (e.jobId === null) return [{ ...ids, queue: null, jobId: null, state: 'rejected', url: null }];
   const row = (queue: Queue, jobId: string, state: string): FoundJob => ({
-    queryId: e.queryId, messageId: e.messageId, conversationId: e.conversationId,
-    queue: queue.name, jobId, state: state === 'unknown' ? 'gone' : state, url: jobUrl(queue.name, jobId),
+    ...ids, queue: queue.name, jobId, state: state === 'unknown' ? 'gone' : state, url: jobUrl(queue.name, jobId),
   });
   const question = await queues.questions.getJob(e.jobId);
   const state = question ? await question.getState() : 'unknown';

@@ -4,11 +4,11 @@ import { escapeHtml } from './html.js';
 
 const COLUMNS = ['Query id', 'Message id', 'Conversation', 'Queue', 'Job', 'State'];
 
-const SCOPE = `Questions enqueued in the last ${FIND_BOUNDS.retentionMs / 86_400_000} days (the newest ${FIND_BOUNDS.questions.toLocaleString('en')}; a conversation's newest ${FIND_BOUNDS.perConversation}). A question rejected when it was taken has no job: the bridge's ledger has it.`;
+const SCOPE = `Questions taken in the last ${FIND_BOUNDS.retentionMs / 86_400_000} days (the newest ${FIND_BOUNDS.questions.toLocaleString('en')}; a conversation's newest ${FIND_BOUNDS.perConversation}). A question rejected when it was taken has no job: it is listed as rejected, and the bridge's ledger has its reason.`;
 
 function row(j: FoundJob): string {
-  const cells = [j.queryId, String(j.messageId), j.conversationId, j.queue].map((t) => `<td>${escapeHtml(t)}</td>`);
-  cells.push(`<td><a href="${escapeHtml(j.url)}">${escapeHtml(j.jobId)}</a></td>`, `<td>${escapeHtml(j.state)}</td>`);
+  const cells = [j.queryId ?? '', String(j.messageId), j.conversationId, j.queue ?? ''].map((t) => `<td>${escapeHtml(t)}</td>`);
+  cells.push(`<td>${j.url === null || j.jobId === null ? '' : `<a href="${escapeHtml(j.url)}">${escapeHtml(j.jobId)}</a>`}</td>`, `<td>${escapeHtml(j.state)}</td>`);
   return `<tr>${cells.join('')}</tr>`;
 }
 

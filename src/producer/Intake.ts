@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type { IndexedJob } from '../shared/findIndex.js';
 import type { QuestionJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
 import { withinRoom, type Backpressure } from './Backpressure.js';
@@ -20,8 +21,8 @@ export interface IntakeParts {
   taker: MessageTaker;
   backpressure: Backpressure;
   questions: Queue;
-  /** Indexes jobs for the board's find (indexQuestions), before they are enqueued. */
-  index: (jobs: QueuedQuestion[]) => Promise<void>;
+  /** Indexes jobs (and rejected questions) for the board's find (indexQuestions), before they are enqueued. */
+  index: (jobs: IndexedJob[]) => Promise<void>;
   tracing: Tracing;
 }
 
@@ -111,9 +112,9 @@ export class Intake {
       const room = await this.parts.backpressure.admit(verdicts.filter((v) => v.accept).length, this.options.stopping);
       const admitted = withinRoom(verdicts, room);
       const takeStarted = Date.now();
-      const jobs = await this.options.busy('take questions', () => this.parts.taker.take(admitted));
+      const { jobs, rejected } = await this.options.busy('take questions', () => this.parts.taker.take(admitted));
       this.options.onTaken({ queued: jobs.length, rejected: admitted.filter((v) => !v.accept).length });
-      if (jobs.length) await this.enqueue(jobs, takeStarted);
+      if (jobs.length || rejected.length) await this.enqueue(jobs, takeStarted, rejected);
       return admitted[admitted.length - 1]!.row.id;
     } catch (err) {
       // Nothing was taken: the rows are still unread, so look at them again.
@@ -125,10 +126,12 @@ export class Intake {
   /**
    * Each question starts its own trace here (from its take, when `takeStarted` says when that
    * began; else a reconcile's re-enqueue), its job carrying the enqueue span to the consumer.
+   * The take's rejected questions are indexed with its jobs: one index write per take.
    */
-  async enqueue(jobs: QueuedQuestion[], takeStarted?: number): Promise<void> {
+  async enqueue(jobs: QueuedQuestion[], takeStarted?: number, rejected: IndexedJob[] = []): Promise<void> {
     // Indexed for the board's find first: an enqueued job is always findable (see indexQuestions).
-    await this.parts.index(jobs);
+    await this.parts.index([...jobs, ...rejected]);
+    if (!jobs.length) return;
     const { tracing } = this.parts;
     const roots = jobs.map(({ id, data: j }) =>
       tracing.startRoot(takeStarted === undefined ? 'question re-enqueue' : 'question take', { 'autopoll.job_id': id, 'autopoll.message_id': j.messageId, 'autopoll.query_id': j.queryId, 'autopoll.conversation_id': j.conversationId }, takeStarted),

@@ -1,3 +1,4 @@
+import type { IndexedJob } from '../shared/findIndex.js';
 import type { QuestionJob } from '../shared/jobs.js';
 import type { Logger } from '../shared/logger.js';
 import { questionJobId } from '../shared/queues.js';
@@ -15,6 +16,12 @@ export interface QueuedQuestion {
   data: QuestionJob;
 }
 
+/** What a take took: the jobs to enqueue, and the rejected questions (no job) for the board's find. */
+export interface Taken {
+  jobs: QueuedQuestion[];
+  rejected: IndexedJob[];
+}
+
 /**
  * Takes inbox rows off the bridge in one BEGIN IMMEDIATE transaction: read=1 and the bridge's
  * get_messages audit row, as the bridge's fetch does, plus a ledger row each. A rejected query
@@ -30,9 +37,9 @@ export class MessageTaker {
     private readonly bridgeId: string,
   ) {}
 
-  take(verdicts: Verdict[]): QueuedQuestion[] {
+  take(verdicts: Verdict[]): Taken {
     const jobs: QueuedQuestion[] = [];
-    const rejected: Array<{ id: number; conversation: string; reason: string }> = [];
+    const rejected: Array<IndexedJob & { reason: string }> = [];
     runImmediate(this.db, () => {
       const fetched = new Map<string, number>();
       for (const v of verdicts) {
@@ -47,15 +54,15 @@ export class MessageTaker {
         } else {
           const responseMessageId = v.queryId !== undefined ? this.sendRejection(conversationId, v.queryId, v.reason) : undefined;
           this.ledger.insert({ messageId: id, conversationId, queryId: v.queryId, state: 'rejected', responseMessageId, lastError: v.reason });
-          rejected.push({ id, conversation: conversationId, reason: v.reason });
+          rejected.push({ id: null, data: { queryId: v.queryId ?? null, messageId: id, conversationId }, reason: v.reason });
         }
       }
       for (const [conversationId, count] of fetched) this.writer.auditFetch(conversationId, count);
     });
-    for (const r of rejected) {
-      this.logger.warn({ conversation: r.conversation, messageId: r.id, reason: r.reason }, 'message rejected');
+    for (const { data, reason } of rejected) {
+      this.logger.warn({ conversation: data.conversationId, messageId: data.messageId, reason }, 'message rejected');
     }
-    return jobs;
+    return { jobs, rejected };
   }
 
   /**

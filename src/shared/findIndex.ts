@@ -4,13 +4,15 @@ import type { RedisConnection } from './redis.js';
 
 /**
  * The index the board's find reads (a board may reach only Redis, never the bridge file): query
- * id, message id and conversation id to the question jobs the producer enqueued. Each entry
- * names its job and its three ids (nothing else: no token, no question text), so a job that
- * retention removed is still shown, as gone.
+ * id, message id and conversation id to the questions the producer took. Each entry names its
+ * job and its three ids (nothing else: no token, no question text), so a job that retention
+ * removed is still shown, as gone; a question rejected at take has no job, which marks it.
  */
 export interface FindEntry {
-  jobId: string;
-  queryId: string;
+  /** The question job, or null: rejected at take (the asker got the error response at once). */
+  jobId: string | null;
+  /** Null for a rejected message that named no query id: found by its message and conversation id. */
+  queryId: string | null;
   messageId: number;
   conversationId: string;
   /** When the job was indexed (ms since the epoch). */
@@ -45,13 +47,14 @@ export function findKey(prefix: string, kind: Kind | 'recent'): string {
   return `${prefix}:autopoll:find:${kind}`;
 }
 
-const TailSchema = z.tuple([z.number().int().nonnegative(), z.string().min(1), z.string(), z.number().int().positive(), z.string()]);
+// Entries written before rejected questions were indexed had a job and a query id: still read.
+const TailSchema = z.tuple([z.number().int().nonnegative(), z.string().min(1).nullable(), z.string().nullable(), z.number().int().positive(), z.string()]);
 
 function tail(e: FindEntry): unknown[] {
   return [e.at, e.jobId, e.queryId, e.messageId, e.conversationId];
 }
 
-function idOf(e: FindEntry, kind: Kind): string | number {
+function idOf(e: FindEntry, kind: Kind): string | number | null {
   return kind === 'query' ? e.queryId : kind === 'message' ? e.messageId : e.conversationId;
 }
 
@@ -89,17 +92,23 @@ export function searchKinds(q: string): Array<{ kind: Kind; id: string | number;
   return found;
 }
 
-/** A question job as the index takes it: its id and the ids it is found by. */
+/** A question as the index takes it: its job's id (null: rejected at take) and the ids it is found by. */
 export interface IndexedJob {
-  id: string;
-  data: { queryId: string; messageId: number; conversationId: string };
+  id: string | null;
+  data: { queryId: string | null; messageId: number; conversationId: string };
+}
+
+/** Each kind's members of the entries (a rejected message without a query id has no `query` one). */
+function membersOf(entries: FindEntry[], kind: Kind): string[] {
+  return entries.filter((e) => idOf(e, kind) !== null).map((e) => entryMember(e, kind));
 }
 
 /**
- * Indexes question jobs about to be enqueued, in one MULTI: each job in the four sets, the sets
- * given the retention as TTL. Past the bound in number or age, the oldest entries leave all four
- * (a second MULTI, only then). Written before the jobs are added: a job that is enqueued is always
- * findable, and an index that cannot be written fails the enqueue, which the reconciler repeats.
+ * Indexes question jobs about to be enqueued, and the questions rejected in the same take, in one
+ * MULTI: each in the four sets, the sets given the retention as TTL. Past the bound in number or
+ * age, the oldest entries leave all four (a second MULTI, only then). Written before the jobs are
+ * added: a job that is enqueued is always findable, and an index that cannot be written fails the
+ * enqueue, which the reconciler repeats (not a rejection's entry: the ledger keeps that one).
  */
 export async function indexQuestions(redis: RedisConnection, prefix: string, jobs: IndexedJob[], now = Date.now(), bounds = FIND_BOUNDS): Promise<void> {
   if (!jobs.length) return;
@@ -108,7 +117,10 @@ export async function indexQuestions(redis: RedisConnection, prefix: string, job
   const cutoff = now - bounds.retentionMs;
   const ttl = Math.ceil(bounds.retentionMs / 1000);
   const multi = redis.multi().zadd(recent, ...entries.flatMap((e) => [now, entryMember(e)])).expire(recent, ttl);
-  for (const kind of KINDS) multi.zadd(findKey(prefix, kind), ...entries.flatMap((e) => [0, entryMember(e, kind)])).expire(findKey(prefix, kind), ttl);
+  for (const kind of KINDS) {
+    const members = membersOf(entries, kind);
+    if (members.length) multi.zadd(findKey(prefix, kind), ...members.flatMap((m) => [0, m])).expire(findKey(prefix, kind), ttl);
+  }
   multi.zrange(recent, '0', String(-(bounds.questions + 1))).zrangebyscore(recent, '-inf', String(cutoff));
   const results = await multi.exec();
   if (!results) throw new Error('the find index MULTI was discarded');
@@ -121,11 +133,14 @@ export async function indexQuestions(redis: RedisConnection, prefix: string, job
 async function evict(redis: RedisConnection, prefix: string, members: string[]): Promise<void> {
   const entries = members.map((m) => parseMember(m)).filter((e) => e !== undefined);
   const multi = redis.multi().zrem(findKey(prefix, 'recent'), ...members);
-  if (entries.length) for (const kind of KINDS) multi.zrem(findKey(prefix, kind), ...entries.map((e) => entryMember(e, kind)));
+  for (const kind of KINDS) {
+    const kindMembers = membersOf(entries, kind);
+    if (kindMembers.length) multi.zrem(findKey(prefix, kind), ...kindMembers);
+  }
   await multi.exec();
 }
 
-/** The entries a search text names, newest first, each job once (its newest entry). */
+/** The entries a search text names, newest first, each job once (its newest entry), each rejection once. */
 export async function findEntries(redis: RedisConnection, prefix: string, q: string): Promise<FindEntry[]> {
   const searches = searchKinds(q);
   const pipeline = redis.pipeline();
@@ -133,13 +148,16 @@ export async function findEntries(redis: RedisConnection, prefix: string, q: str
     const { max, min } = idRange(id);
     pipeline.zrevrangebylex(findKey(prefix, kind), max, min, 'LIMIT', 0, limit);
   }
+  // Keyed by job; a rejection, indexed once, by its `recent` member.
   const found = new Map<string, FindEntry>();
   const results = (await pipeline.exec()) ?? [];
   results.forEach(([err, members], i) => {
     if (err) throw err;
     for (const member of members as string[]) {
       const e = parseMember(member, searches[i]!.kind);
-      if (e && (found.get(e.jobId)?.at ?? -1) < e.at) found.set(e.jobId, e);
+      if (!e) continue;
+      const key = e.jobId ?? entryMember(e);
+      if ((found.get(key)?.at ?? -1) < e.at) found.set(key, e);
     }
   });
   return [...found.values()].sort((a, b) => b.at - a.at);

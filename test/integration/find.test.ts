@@ -59,6 +59,27 @@ describe('the find index in Redis', () => {
     expect(await findEntries(redis, prefix, '250')).toHaveLength(1);
   });
 
+  it('a question rejected at take is indexed with the jobs of its take, found by each id it has, listed once, evicted like a job', async () => {
+    const prefix = testPrefix();
+    const t0 = Date.now();
+    const rejected = (n: number, queryId: string | null) => ({ id: null, data: { queryId, messageId: n, conversationId: 'c1' } });
+    await indexQuestions(redis, prefix, [job(1), rejected(2, 'q2'), rejected(3, null)], t0, bounds);
+    // The one without a query id has no `query` member.
+    expect(await redis.zcard(findKey(prefix, 'query'))).toBe(2);
+    expect(await redis.zcard(findKey(prefix, 'recent'))).toBe(3);
+    // One time for the whole take: their order among themselves is not said.
+    expect((await findEntries(redis, prefix, 'c1')).sort((a, b) => a.messageId - b.messageId)).toEqual([
+      { at: t0, jobId: 'm-x-1', queryId: 'q1', messageId: 1, conversationId: 'c1' },
+      { at: t0, jobId: null, queryId: 'q2', messageId: 2, conversationId: 'c1' },
+      { at: t0, jobId: null, queryId: null, messageId: 3, conversationId: 'c1' },
+    ]);
+    expect(await findEntries(redis, prefix, 'q2')).toEqual([{ at: t0, jobId: null, queryId: 'q2', messageId: 2, conversationId: 'c1' }]);
+    expect(await findEntries(redis, prefix, '3')).toEqual([{ at: t0, jobId: null, queryId: null, messageId: 3, conversationId: 'c1' }]);
+    // Past the retention, they leave every set with the job.
+    await indexQuestions(redis, prefix, [job(4)], t0 + 31 * DAY, bounds);
+    for (const kind of ['recent', 'query', 'message', 'conversation'] as const) expect(await redis.zcard(findKey(prefix, kind))).toBe(1);
+  });
+
   it('an entry older than the retention leaves the index at the next write', async () => {
     const prefix = testPrefix();
     const t0 = Date.now();
@@ -146,12 +167,16 @@ describe('GET /find on a board that reaches only Redis', () => {
     ]);
   });
 
-  it('by conversation id every question of it, newest first; a question rejected at take has no job, an unknown text nothing', async () => {
+  it('by conversation id every question of it, newest first; a question rejected at take is listed with no job, an unknown text nothing', async () => {
     const [base] = boards;
     const jobs = await find(base!, pipeline.conv.id);
-    expect(new Set(jobs.map((j) => j.queryId))).toEqual(new Set(['q_find_ok', 'q_find_ok2', 'q_find_replayed']));
+    expect(new Set(jobs.map((j) => j.queryId))).toEqual(new Set(['q_find_ok', 'q_find_ok2', 'q_find_replayed', 'q_find_rejected']));
     expect(jobs.filter((j) => j.queue === 'questions')).toHaveLength(3);
-    expect(await find(base!, 'q_find_rejected')).toEqual([]);
+    const rejected = { queryId: 'q_find_rejected', messageId: ids.rejected, conversationId: pipeline.conv.id, queue: null, jobId: null, state: 'rejected', url: null };
+    expect(jobs).toContainEqual(rejected);
+    for (const q of ['q_find_rejected', String(ids.rejected)]) expect(await find(base!, q)).toEqual([rejected]);
+    const html = await (await get(`${base}/find?q=q_find_rejected`, { ...auth, accept: 'text/html' })).text();
+    expect(html).toContain(`<td>q_find_rejected</td><td>${ids.rejected}</td><td>${pipeline.conv.id}</td><td></td><td></td><td>rejected</td>`);
     expect(await find(base!, 'no-such-id')).toEqual([]);
   });
 

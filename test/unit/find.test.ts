@@ -23,6 +23,16 @@ describe('the find index', () => {
     expect(parseMember('[1,"x"]')).toBeUndefined();
   });
 
+  it('a question rejected at take: no job (null), its query id null when it named none; read back whole', () => {
+    const rejected = { jobId: null, queryId: null, messageId: 8, conversationId: 'conv-1', at: 1_800_000_000_000 };
+    expect(entryMember(rejected)).toBe('[1800000000000,null,null,8,"conv-1"]');
+    expect(entryMember(rejected, 'message')).toBe('[8,1800000000000,null,null,8,"conv-1"]');
+    for (const e of [rejected, { ...rejected, queryId: 'q_2' }]) {
+      for (const kind of [undefined, 'query', 'message', 'conversation'] as const) expect(parseMember(entryMember(e, kind), kind)).toEqual(e);
+    }
+    expect(parseMember('[1800000000000,"",null,8,"conv-1"]')).toBeUndefined();
+  });
+
   it('the four keys are under the prefix (its hash tag)', () => {
     expect(findKey('{ap}', 'recent')).toBe('{ap}:autopoll:find:recent');
     expect(findKey('{ap}', 'conversation')).toBe('{ap}:autopoll:find:conversation');
@@ -97,6 +107,13 @@ describe('findPage', () => {
     expect(html).not.toContain('<script>');
     expect(html).toContain('value="&#34;&#62;&#60;script&#62;');
     expect(findPage({ q: evil, jobs: [] })).toContain('Nothing matches &#34;\\&#34;&#62;&#60;script&#62;');
+  });
+
+  it('a question rejected at take: its ids and state, no queue and no link', () => {
+    const rejected: FoundJob = { ...ENTRY, queryId: null, queue: null, jobId: null, state: 'rejected', url: null };
+    const html = findPage({ q: 'conv-1', jobs: [rejected] });
+    expect(html).toContain('<tr><td></td><td>7</td><td>conv-1</td><td></td><td></td><td>rejected</td></tr>');
+    expect(html).not.toContain('<a href="/queue');
   });
 
   it('without a search, the box alone; with a refused one, why', () => {
