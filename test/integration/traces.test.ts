@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { openTracing } from '../../src/shared/tracing/otelTracing.js';
 import { OtlpReceiver } from '../support/otlpReceiver.js';
 import { SpawnedPipeline } from '../support/spawnedPipeline.js';
 
@@ -62,5 +63,23 @@ describe('OpenTelemetry traces', () => {
     receiver = await OtlpReceiver.start();
     await answerOne({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', ...off });
     expect(receiver.bodies).toEqual([]);
+  });
+
+  // An error's message may quote the model, the API or a process's output: a span carries it redacted, as the logs and the job's failed reason do.
+  it('a failed span carries its error message redacted', async () => {
+    receiver = await OtlpReceiver.start();
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
+    try {
+      const tracing = openTracing([{ kind: 'otlp', protocol: 'http/json' }], 'autopoll-test');
+      const failing = tracing.inSpan('answer claude_code', {}, () => Promise.reject(new Error('the SDK said: api_key=hunter2hunter2 and sk-ant-api03-zzzzzzzzzzzz')));
+      await expect(failing).rejects.toThrow('hunter2hunter2');
+      await tracing.shutdown();
+    } finally {
+      delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    }
+    const sent = receiver.bodies.join('\n');
+    expect(sent).toContain('API_KEY_REDACTED');
+    expect(sent).not.toContain('hunter2hunter2');
+    expect(sent).not.toContain('sk-ant-api03-zzzzzzzzzzzz');
   });
 });

@@ -104,4 +104,12 @@ describe('formatTrace', () => {
     expect(text).toContain('    evil [2J line');
     expect(text.split('\n').filter((l) => l.startsWith('  written'))).toHaveLength(1);
   });
+
+  it("the bridge's conversation id cannot forge lines or send escapes either", () => {
+    const facts = bridge({});
+    facts.question.conversationId = 'conv\u001b]0;pwned\u0007\n  written 1999';
+    const text = formatTrace(buildTrace(facts, reached(questionJob(), [answered])));
+    expect(text).not.toContain('\u001b');
+    expect(text.split('\n')[0]).toBe('query q_1  message 7  conversation conv ]0;pwned    written 1999');
+  });
 });

@@ -13,7 +13,7 @@ function ms(value: number): string {
 /** One question's timeline for a person: a time and the time since the stage before, per stage. */
 export function formatTrace(t: Trace): string {
   const out: string[] = [];
-  out.push(`query ${t.queryId === null ? '(none)' : line(t.queryId, 120)}  message ${t.messageId}  conversation ${t.conversationId}`);
+  out.push(`query ${t.queryId === null ? '(none)' : line(t.queryId, 120)}  message ${t.messageId}  conversation ${line(t.conversationId, 120)}`);
   out.push(`  state ${t.state ?? 'not taken yet (no ledger row)'}${t.jobId ? `  job ${t.jobId}` : ''}`);
   if (!t.redis.reached) out.push(`  Redis was not reached (${line(t.redis.error)}): the bridge's side only`);
   for (const e of t.events) out.push(`  ${e.stage.padEnd(13)} ${e.at}${e.afterMs === null ? '' : `  +${ms(e.afterMs)}`}`);

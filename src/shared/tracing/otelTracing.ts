@@ -6,6 +6,7 @@ import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-t
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ConsoleSpanExporter, TracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { BullMQOtel } from 'bullmq-otel';
+import { redactText } from '../redact.js';
 import type { SpanAttributes, TraceSpan, Tracing } from './telemetry.js';
 import type { TraceExport } from './tracingChoice.js';
 
@@ -39,8 +40,11 @@ export function openTracing(exports: TraceExport[], serviceName: string): Tracin
     span,
     setAttributes: (a) => span.setAttributes(clean(a)),
     fail: (err) => {
-      if (err instanceof Error) span.recordException({ name: err.name, message: err.message });
-      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+      // Redacted as for the logs and the job's failed reason: an error may quote the model, the API
+      // or a process's output, and spans leave for a collector that may be another company's.
+      const message = redactText(err instanceof Error ? err.message : String(err));
+      if (err instanceof Error) span.recordException({ name: err.name, message });
+      span.setStatus({ code: SpanStatusCode.ERROR, message });
     },
     end: () => span.end(),
     metadata: () => metadataOf(trace.setSpan(context.active(), span)),

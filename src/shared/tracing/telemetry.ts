@@ -7,7 +7,7 @@ export type SpanAttributes = Record<string, string | number | boolean | undefine
 /** A span autopoll opens itself (BullMQ opens its own: add, process). */
 export interface TraceSpan {
   setAttributes(attributes: SpanAttributes): void;
-  /** Marks the span failed with this error (its message, never a question's text). */
+  /** Marks the span failed with this error (its message, redacted like a log line; never a question's text). */
   fail(err: unknown): void;
   end(): void;
   /** This span as the parent of a job's spans, for the job's `opts.telemetry.metadata`. */
