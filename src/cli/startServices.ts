@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { closeRedis } from '../shared/closing.js';
 import type { Logger } from '../shared/logger.js';
 import type { Running } from './lifecycle.js';
@@ -49,7 +50,16 @@ export async function startServices(
   }
 }
 
-/** A collector that does not answer costs at most its export timeout (OTEL_EXPORTER_OTLP_TIMEOUT), never the stop. */
+/**
+ * The last spans get a bounded moment: the drain before may already have used most of the stop's
+ * time, and a collector that does not answer (its export timeout is 10 s) must not turn a clean
+ * stop into a forced exit. Spans still unsent then are dropped, with a warning.
+ */
+const FLUSH_SPANS_MS = 3000;
+
 async function flushSpans(parts: ServedParts, logger: Logger): Promise<void> {
-  await parts.tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'exporting the last spans failed'));
+  if (!parts.tracing) return;
+  const flushed = parts.tracing.shutdown().then(() => true, (err: unknown) => (logger.warn({ err }, 'exporting the last spans failed'), true));
+  const done = await Promise.race([flushed, sleep(FLUSH_SPANS_MS, false, { ref: false })]);
+  if (!done) logger.warn({ waitedMs: FLUSH_SPANS_MS }, 'the trace collector did not take the last spans in time; they are dropped');
 }

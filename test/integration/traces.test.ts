@@ -1,3 +1,4 @@
+import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { openTracing } from '../../src/shared/tracing/otelTracing.js';
 import { OtlpReceiver } from '../support/otlpReceiver.js';
@@ -63,6 +64,28 @@ describe('OpenTelemetry traces', () => {
     receiver = await OtlpReceiver.start();
     await answerOne({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', ...off });
     expect(receiver.bodies).toEqual([]);
+  });
+
+  it('a collector that takes the connection and never answers: the stop waits a bounded moment for the last spans, then exits 0', async () => {
+    const held: Socket[] = [];
+    const silent = createServer((socket) => void held.push(socket));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const port = (silent.address() as { port: number }).port;
+      pipeline = new SpawnedPipeline(['--redis', inject('redisUrl')], { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+      const { producer, consumer } = await pipeline.start();
+      pipeline.ask(3, 'silent');
+      await pipeline.expectAllAnsweredOnce();
+      const started = Date.now();
+      const exits = await Promise.all([producer.stop(), consumer.stop()]);
+      expect(exits.map((e) => e.code)).toEqual([0, 0]);
+      // The exporter's own timeout is 10 s: the stop gives it 3 s, and says it dropped them.
+      expect(Date.now() - started).toBeLessThan(8000);
+      expect(producer.hasLog(/the trace collector did not take the last spans in time/)).toBe(true);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   // An error's message may quote the model, the API or a process's output: a span carries it redacted, as the logs and the job's failed reason do.
