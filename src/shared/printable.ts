@@ -13,6 +13,15 @@ export function printableLine(text: string, max: number): string {
 }
 
 /**
+ * JSON of `value` that a terminal shows as written: JSON.stringify escapes C0 controls but leaves
+ * DEL, C1 controls (an 8-bit CSI moves the cursor) and the bidirectional overrides raw; they are
+ * written as \u escapes, so the text parses to the same value.
+ */
+export function terminalSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
  * A string another process wrote where anyone with access to Redis could have (a presence entry),
  * made printable for `status` and the board: it cannot forge lines, move the cursor or flood.
  */

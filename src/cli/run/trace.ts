@@ -7,6 +7,7 @@ import { readBridgeFacts, type TraceSelector } from '../../ops/trace/readBridgeF
 import { TraceQueues } from '../../ops/trace/readRedisFacts.js';
 import type { BridgeFacts, RedisFacts } from '../../ops/trace/traceFacts.js';
 import { closeRedis } from '../../shared/closing.js';
+import { terminalSafeJson } from '../../shared/printable.js';
 import type { TRACE_SPECS } from '../commands/trace.js';
 import { connectOnce } from '../connect.js';
 import { ConfigError, type Parsed } from '../options.js';
@@ -36,7 +37,7 @@ export async function runTrace(o: Parsed<typeof TRACE_SPECS>, cmd: Command, args
   }
   const redisFacts = await readRedis(o, cmd, found);
   const traces = found.map((facts, i) => buildTrace(facts, redisFacts[i]!));
-  process.stdout.write(o.json ? traces.map((t) => `${JSON.stringify(t)}\n`).join('') : traces.map(formatTrace).join('\n'));
+  process.stdout.write(o.json ? traces.map((t) => `${terminalSafeJson(t)}\n`).join('') : traces.map(formatTrace).join('\n'));
 }
 
 /** Each question's jobs; a Redis that does not answer leaves the bridge's side, said in each trace. */
