@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { findEntries, type FindEntry } from '../shared/findIndex.js';
-import { answerJobId } from '../shared/queues.js';
+import { answerJobCandidates } from '../shared/queues.js';
 import type { RedisConnection } from '../shared/redis.js';
 
 /**
@@ -18,22 +18,9 @@ export interface FoundJob {
   url: string | null;
 }
 
-/** Rounds looked at past the first: a question replayed more often shows its newest rounds' answers. */
-const ROUNDS_SHOWN = 100;
-
 /** Bull Board's page of a job (its UI route /queue/:name/:jobId), under the board's base `/`. */
 export function jobUrl(queue: string, jobId: string): string {
   return `/queue/${encodeURIComponent(queue)}/${encodeURIComponent(jobId)}`;
-}
-
-/**
- * The answer and error job ids a question job may have: one pair per round, a round numbered by
- * the starts before it (its priorAttempts), so every number up to the current round is a candidate.
- */
-export function answerCandidates(questionJobId: string, priorAttempts: number): string[] {
-  const rounds = new Set([0]);
-  for (let r = Math.max(1, priorAttempts - ROUNDS_SHOWN + 1); r <= priorAttempts; r++) rounds.add(r);
-  return [...rounds].flatMap((r) => [answerJobId(questionJobId, 'answer', r), answerJobId(questionJobId, 'error', r)]);
 }
 
 function priorAttempts(data: unknown): number {
@@ -49,8 +36,8 @@ async function jobsOf(e: FindEntry, queues: { questions: Queue; answers: Queue }
   });
   const question = await queues.questions.getJob(e.jobId);
   const state = question ? await question.getState() : 'unknown';
-  const candidates = answerCandidates(e.jobId, priorAttempts(question?.data));
-  const answers = await Promise.all(candidates.map(async (id) => ({ id, state: await queues.answers.getJobState(id) })));
+  const candidates = answerJobCandidates(e.jobId, priorAttempts(question?.data));
+  const answers = await Promise.all(candidates.map(async ({ id }) => ({ id, state: await queues.answers.getJobState(id) })));
   // A question job is listed gone or not; an answer job only while it is there (most rounds have none).
   return [row(queues.questions, e.jobId, state), ...answers.filter((a) => a.state !== 'unknown').map((a) => row(queues.answers, a.id, a.state))];
 }

@@ -19,6 +19,20 @@ export function answerJobId(questionJobId: string, kind: 'answer' | 'error', rou
   return `${kind === 'answer' ? 'a' : 'e'}-${questionJobId}${round > 0 ? `-r${round}` : ''}`;
 }
 
+/** Rounds looked at past the first: a question replayed more often shows its newest rounds' answers. */
+const ROUNDS_PROBED = 100;
+
+/**
+ * The answer and error jobs a question job may have, by id: one pair per round, a round numbered by
+ * the starts before it (its priorAttempts), so every number up to `lastRound` is a candidate; round
+ * 0 and the newest ROUNDS_PROBED after it (the board's find and `trace` probe these).
+ */
+export function answerJobCandidates(questionJobId: string, lastRound: number): Array<{ kind: 'answer' | 'error'; round: number; id: string }> {
+  const rounds = new Set([0]);
+  for (let r = Math.max(1, lastRound - ROUNDS_PROBED + 1); r <= lastRound; r++) rounds.add(r);
+  return [...rounds].flatMap((round) => (['answer', 'error'] as const).map((kind) => ({ kind, round, id: answerJobId(questionJobId, kind, round) })));
+}
+
 /** Finished jobs stay for the board to show, bounded so that Redis does not grow without end. */
 export const JOB_RETENTION = {
   removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { answerCandidates, jobUrl, type FoundJob } from '../../src/board/findJobs.js';
+import { jobUrl, type FoundJob } from '../../src/board/findJobs.js';
+import { answerJobCandidates } from '../../src/shared/queues.js';
 import { findPage } from '../../src/board/findPage.js';
 import { FindQuerySchema } from '../../src/board/findRoute.js';
 import { entryMember, FIND_BOUNDS, findKey, idRange, parseMember, searchKinds } from '../../src/shared/findIndex.js';
@@ -60,7 +61,9 @@ describe('the find index', () => {
   });
 });
 
-describe('answerCandidates', () => {
+const answerCandidates = (jobId: string, lastRound: number) => answerJobCandidates(jobId, lastRound).map((c) => c.id);
+
+describe('answerJobCandidates', () => {
   it('round 0 and every round up to the current one, answer and error each', () => {
     expect(answerCandidates('m-x-1', 0)).toEqual(['a-m-x-1', 'e-m-x-1']);
     expect(answerCandidates('m-x-1', 2)).toEqual(['a-m-x-1', 'e-m-x-1', 'a-m-x-1-r1', 'e-m-x-1-r1', 'a-m-x-1-r2', 'e-m-x-1-r2']);

@@ -1,10 +1,7 @@
 import { Queue, type Job } from 'bullmq';
 import type { RedisConnection } from '../../shared/redis.js';
-import { ANSWERS_QUEUE, answerJobId, QUESTIONS_QUEUE } from '../../shared/queues.js';
+import { ANSWERS_QUEUE, answerJobCandidates, QUESTIONS_QUEUE } from '../../shared/queues.js';
 import type { AnswerJobFacts, QuestionJobFacts, RedisFacts } from './traceFacts.js';
-
-/** Rounds probed at most: a round's id is its priorAttempts, at most the job's starts. */
-const MAX_ROUND = 100;
 
 /** The two queues of a deployment, read only. */
 export class TraceQueues {
@@ -18,18 +15,16 @@ export class TraceQueues {
   }
 
   /**
-   * The question job and the answer and error jobs of each round it may have had (rounds are
-   * numbered by the starts before them, so every number up to its starts is probed). Jobs that
-   * retention removed are simply absent.
+   * The question job and the answer and error jobs of each round it may have had
+   * (answerJobCandidates). Jobs that retention removed are simply absent.
    */
   async read(jobId: string, startsHint: number): Promise<RedisFacts> {
     const job = await this.questions.getJob(jobId);
     const questionJob = job ? await this.questionFacts(job) : undefined;
-    const last = Math.min(MAX_ROUND, Math.max(startsHint, job?.attemptsStarted ?? 0));
-    const probes: Array<{ kind: 'answer' | 'error'; round: number }> = [];
-    for (let round = 0; round <= last; round++) probes.push({ kind: 'answer', round }, { kind: 'error', round });
-    const found = await Promise.all(probes.map(async ({ kind, round }) => {
-      const answer = await this.answers.getJob(answerJobId(jobId, kind, round));
+    // A round's id is its priorAttempts, at most the job's starts.
+    const probes = answerJobCandidates(jobId, Math.max(startsHint, job?.attemptsStarted ?? 0));
+    const found = await Promise.all(probes.map(async ({ kind, round, id }) => {
+      const answer = await this.answers.getJob(id);
       return answer ? await answerFacts(answer, kind, round) : undefined;
     }));
     return { reached: true, questionJob, answerJobs: found.filter((f) => f !== undefined) };
