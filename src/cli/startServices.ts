@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { closeRedis } from '../shared/closing.js';
+import { closeRedis, within } from '../shared/closing.js';
 import type { Logger } from '../shared/logger.js';
 import type { Running } from './lifecycle.js';
 import type { COMMON, Parsed, SERVER } from './options.js';
@@ -59,7 +58,6 @@ const FLUSH_SPANS_MS = 3000;
 
 async function flushSpans(parts: ServedParts, logger: Logger): Promise<void> {
   if (!parts.tracing) return;
-  const flushed = parts.tracing.shutdown().then(() => true, (err: unknown) => (logger.warn({ err }, 'exporting the last spans failed'), true));
-  const done = await Promise.race([flushed, sleep(FLUSH_SPANS_MS, false, { ref: false })]);
-  if (!done) logger.warn({ waitedMs: FLUSH_SPANS_MS }, 'the trace collector did not take the last spans in time; they are dropped');
+  const flushed = parts.tracing.shutdown().catch((err: unknown) => logger.warn({ err }, 'exporting the last spans failed'));
+  if (!(await within(flushed, FLUSH_SPANS_MS))) logger.warn({ waitedMs: FLUSH_SPANS_MS }, 'the trace collector did not take the last spans in time; they are dropped');
 }
