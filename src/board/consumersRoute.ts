@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
 import { listConsumers } from '../shared/ConsumerPresence.js';
 import type { RedisConnection } from '../shared/redis.js';
+import { answeredRedisDown } from './redisReady.js';
 import { consumersPage } from './consumersPage.js';
 
 /**
@@ -12,8 +13,7 @@ import { consumersPage } from './consumersPage.js';
 export function consumersRoute(redis: RedisConnection, prefix: string, readOnly: boolean): Router {
   const router = express.Router();
   router.get('/consumers', async (_req, res) => {
-    // Unconnected, the connection would queue the read until Redis returns: say so at once.
-    if (redis.status !== 'ready') return res.status(503).json({ error: `Redis is not connected (${redis.status}): the consumers cannot be read` });
+    if (answeredRedisDown(redis, res, 'the consumers')) return;
     const now = Date.now();
     const consumers = await listConsumers(redis, prefix, now, !readOnly);
     // JSON first: it is what `*/*` (curl, fetch) gets; a browser names text/html above */*.

@@ -3,6 +3,7 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { FIND_MAX_CHARS } from '../shared/findIndex.js';
 import type { RedisConnection } from '../shared/redis.js';
+import { answeredRedisDown } from './redisReady.js';
 import { findJobs } from './findJobs.js';
 import { findPage } from './findPage.js';
 
@@ -34,8 +35,7 @@ export function findRoute(redis: RedisConnection, prefix: string, queues: { ques
         html: () => (req.query.q === undefined ? res.send(findPage({ q })) : res.status(400).send(findPage({ q, error }))),
       });
     }
-    // Unconnected, the connection would queue the read until Redis returns: say so at once.
-    if (redis.status !== 'ready') return res.status(503).json({ error: `Redis is not connected (${redis.status}): the index cannot be read` });
+    if (answeredRedisDown(redis, res, 'the index')) return;
     const { q } = parsed.data;
     const jobs = await findJobs(redis, prefix, queues, q);
     // JSON first: it is what `*/*` (curl, fetch) gets; a browser names text/html above */*.
