@@ -1,7 +1,7 @@
 import { sessionsShown, type ConsumerInfo } from '../shared/ConsumerPresence.js';
 import { formatDuration } from '../shared/duration.js';
 import { PRESENCE_INTERVAL_MS, PRESENCE_STALE_MS } from '../shared/Presence.js';
-import { escapeHtml } from './html.js';
+import { boardPage, escapeHtml } from './html.js';
 
 /** Reloaded as often as consumers refresh their presence: each refresh shows, without a script. */
 const RELOAD_SECONDS = PRESENCE_INTERVAL_MS / 1000;
@@ -17,14 +17,13 @@ function row(c: ConsumerInfo, now: number): string {
 export function consumersPage(consumers: ConsumerInfo[], now: number): string {
   // A reason (with its fix) is too long for a cell: one line each, under the table, as status prints it.
   const reasons = consumers.filter((c) => c.state !== 'running').map((c) => `<li>${escapeHtml(`${c.name} ${c.state}: ${c.reason ?? 'no reason given'}`)}</li>`);
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="${RELOAD_SECONDS}"><title>autopoll board: consumers</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;background:#f4f4f5}table{border-collapse:collapse;background:#fff}
-th,td{padding:.4rem .8rem;border-bottom:1px solid #e4e4e7;text-align:left}td:nth-child(6){font-variant-numeric:tabular-nums}</style></head>
-<body><p><a href="/">← queues</a></p>
-<h1>Consumers: ${consumers.length}</h1>
+  return boardPage({
+    title: 'consumers',
+    head: `<meta http-equiv="refresh" content="${RELOAD_SECONDS}">`,
+    style: 'td:nth-child(6){font-variant-numeric:tabular-nums}',
+    body: `<h1>Consumers: ${consumers.length}</h1>
 ${consumers.length === 0 ? `<p>None seen in the last ${PRESENCE_STALE_MS / 1000} s.</p>` : `<table><thead><tr>${COLUMNS.map((h) => `<th>${h}</th>`).join('')}</tr></thead>
 <tbody>${consumers.map((c) => row(c, now)).join('\n')}</tbody></table>`}
-${reasons.length ? `<ul>${reasons.join('')}</ul>` : ''}
-</body></html>`;
+${reasons.length ? `<ul>${reasons.join('')}</ul>` : ''}`,
+  });
 }

@@ -1,6 +1,6 @@
 import { FIND_BOUNDS, FIND_MAX_CHARS } from '../shared/findIndex.js';
 import type { FoundJob } from './findJobs.js';
-import { escapeHtml } from './html.js';
+import { boardPage, escapeHtml } from './html.js';
 
 const COLUMNS = ['Query id', 'Message id', 'Conversation', 'Queue', 'Job', 'State'];
 
@@ -20,14 +20,12 @@ function results(q: string, jobs: FoundJob[]): string {
 
 /** The search box and what it found (or the 400's reason), in the style of the consumers page. */
 export function findPage(o: { q: string; jobs?: FoundJob[]; error?: string | undefined }): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>autopoll board: find</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;background:#f4f4f5}table{border-collapse:collapse;background:#fff}
-th,td{padding:.4rem .8rem;border-bottom:1px solid #e4e4e7;text-align:left}input{padding:.3rem;width:24rem}.error{color:#b91c1c}</style></head>
-<body><p><a href="/">← queues</a></p>
-<h1>Find a question</h1>
+  return boardPage({
+    title: 'find',
+    style: 'input{padding:.3rem;width:24rem}.error{color:#b91c1c}',
+    body: `<h1>Find a question</h1>
 <form method="get" action="/find"><input name="q" value="${escapeHtml(o.q)}" maxlength="${FIND_MAX_CHARS}" placeholder="query id, message id or conversation id" autofocus> <button>Find</button></form>
 <p>${escapeHtml(SCOPE)}</p>
-${o.error !== undefined ? `<p class="error">${escapeHtml(o.error)}</p>` : ''}${o.jobs ? results(o.q, o.jobs) : ''}
-</body></html>`;
+${o.error !== undefined ? `<p class="error">${escapeHtml(o.error)}</p>` : ''}${o.jobs ? results(o.q, o.jobs) : ''}`,
+  });
 }
