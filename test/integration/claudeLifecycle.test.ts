@@ -108,7 +108,9 @@ describe('Claude Code session lifecycle', () => {
     // replacement may still be starting, or a background /clear finishing, on a loaded machine).
     const settle = async () => {
       const samples: string[] = [];
-      const sample = () => ({ children: descendants().length, fds: openDescriptors() });
+      // The fake API lives in this process: the keep-alive connections Claude Code opens to it are
+      // this process's descriptors too, and their number follows Claude Code's HTTP client, not the pool.
+      const sample = () => ({ children: descendants().length, fds: openDescriptors() - api.openConnections });
       return waitFor('counts that hold still', async () => {
         await new Promise((r) => setTimeout(r, 500));
         const now = sample();

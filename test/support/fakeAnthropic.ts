@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -45,6 +46,12 @@ export class FakeAnthropic {
   responder: Responder = echoResponder;
   private server: Server | undefined;
   private readonly hanging = new Set<ServerResponse>();
+  private readonly sockets = new Set<Socket>();
+
+  /** Connections Claude Code holds open to this server: descriptors of the test's own process. */
+  get openConnections(): number {
+    return this.sockets.size;
+  }
 
   get url(): string {
     const address = this.server?.address();
@@ -55,6 +62,10 @@ export class FakeAnthropic {
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 60_000;
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     return this;
   }
