@@ -41,6 +41,8 @@ export class BridgeClient {
   private readonly unreadAfter;
   private readonly markRead;
   private readonly statusOf;
+  private readonly messageById;
+  private readonly youngestOfRole;
 
   constructor(readonly db: Db) {
     this.insertConversation = db.prepare(
@@ -60,6 +62,12 @@ export class BridgeClient {
     this.markRead = db.prepare('UPDATE messages SET read = 1 WHERE id = ? AND read = 0');
     this.statusOf = db.prepare<[string, Side], { status: string; last_heartbeat: string }>(
       'SELECT status, last_heartbeat FROM session_status WHERE conversation_id = ? AND session_id = ?',
+    );
+    this.messageById = db.prepare<[number, string], { message: string; read: number }>('SELECT message, read FROM messages WHERE id = ? AND conversation_id = ?');
+    this.youngestOfRole = db.prepare<[string, string], { conversation_id: string; status: string; last_heartbeat: string; conversations: number }>(
+      `SELECT s.conversation_id, s.status, MAX(s.last_heartbeat) AS last_heartbeat, COUNT(*) AS conversations
+       FROM conversations c JOIN session_status s ON s.conversation_id = c.id AND s.session_id = 'b'
+       WHERE c.session_b_role = ? AND c.expires_at > ?`,
     );
   }
 
@@ -149,6 +157,21 @@ export class BridgeClient {
   sessionStatus(conversationId: string, side: Side): { status: string; lastHeartbeat: string } | undefined {
     const row = this.statusOf.get(conversationId, side);
     return row && { status: row.status, lastHeartbeat: row.last_heartbeat };
+  }
+
+  /** A message of the conversation by id, its body when it is a JSON object, and whether it was read. */
+  message(conversationId: string, messageId: number): { body: Record<string, unknown> | undefined; read: boolean } | undefined {
+    const row = this.messageById.get(messageId, conversationId);
+    return row && { body: parseObject(row.message), read: row.read === 1 };
+  }
+
+  /**
+   * The youngest side-b heartbeat among the unexpired conversations whose side b has `role`, and
+   * how many of them have one: whether anything serves the role, as askers judge their partner.
+   */
+  youngestSideB(role: string): { conversationId: string; status: string; lastHeartbeat: string; conversations: number } | undefined {
+    const row = this.youngestOfRole.get(role, bridgeNow());
+    return row && row.conversations > 0 ? { conversationId: row.conversation_id, status: row.status, lastHeartbeat: row.last_heartbeat, conversations: row.conversations } : undefined;
   }
 
   close(): void {

@@ -4,6 +4,8 @@ export interface Running {
   stop: () => Promise<void>;
   /** Settles when the service cannot go on (its bridge file was lost): it stops and exits 1. */
   failed?: Promise<unknown> | undefined;
+  /** Settles when the service's work is over (an MCP client closed its stdin): it stops and exits 0. */
+  ended?: Promise<unknown> | undefined;
 }
 
 /**
@@ -52,7 +54,9 @@ export async function runService(logger: Logger, start: (stopping: AbortSignal) 
   const running = start(abortStart.signal);
   try {
     // The reason was logged where it happened; a signal already stopping wins.
-    void (await running).failed?.then(() => stopping || stop(1));
+    const r = await running;
+    void r.failed?.then(() => stopping || stop(1));
+    void r.ended?.then(() => stopping || stop(0));
   } catch (err) {
     // Aborted by a signal: its handler exits.
     if (!abortStart.signal.aborted) throw err;

@@ -9,6 +9,7 @@ import { registerUp } from './commands/up.js';
 import { registerStatus } from './commands/status.js';
 import { registerAsk } from './commands/ask.js';
 import { registerTrace } from './commands/trace.js';
+import { registerMcp } from './commands/mcp.js';
 import { newcomerSuggestion, usageExitCode } from './usage.js';
 import { packageVersion } from './version.js';
 
@@ -32,6 +33,7 @@ registerStatus(program);
 registerAsk(program);
 registerDoctor(program);
 registerTrace(program);
+registerMcp(program);
 // One line pointing at the help, not the whole help: the error would scroll out of sight above it.
 for (const command of program.commands) command.showHelpAfterError(`Run \`autopoll ${command.name()} --help\` for its options.`);
 

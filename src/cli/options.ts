@@ -205,6 +205,29 @@ export const ASK = {
   json,
 } satisfies Record<string, Spec>;
 
+/** `mcp`: side `a` for a Claude session, as an MCP server on stdio. */
+export const MCP = {
+  bridgeDb: existingBridgeDb,
+  role: { flags: '--role <role>', env: 'AUTOPOLL_ROLE', help: `session_b_role of the conversation the server creates and renews: the role the shard serves (default without --conversation: ${DEFAULT_ROLE})`, schema: PRODUCER.role.schema },
+  conversation: {
+    flags: '--conversation <id>', env: 'AUTOPOLL_MCP_CONVERSATION', help: 'ask in this existing conversation as its side a, its side-a token in the variable AUTOPOLL_MCP_TOKEN (never a flag: flags show in ps); it is not renewed',
+    schema: ASK.conversation.schema,
+  },
+  wait: { flags: '--wait <seconds>', env: 'AUTOPOLL_MCP_WAIT', default: '300', help: 'how long ask and get_answer wait for the answer when a call gives no wait_seconds', schema: ({ whole }) => whole(0, DAY_SECONDS) },
+  renewBefore: {
+    flags: '--renew-before <seconds>', env: 'AUTOPOLL_MCP_RENEW_BEFORE', default: '900',
+    help: "a new conversation is created once the current one has less than this left, or less than a call's wait (the bridge refuses a conversation's tokens 3 h after it is made)",
+    schema: ({ whole }) => whole(0, 3 * 3600 - 60),
+  },
+  progressInterval: { flags: '--progress-interval <seconds>', env: 'AUTOPOLL_MCP_PROGRESS_INTERVAL', default: '5', help: 'how often a waiting call sends an MCP progress notification (clients that reset their timeout on progress then never time out)', schema: ({ whole }) => whole(1, 3600) },
+  contextRoot: {
+    flags: '--context-root <dir>', env: 'AUTOPOLL_CONTEXT_ROOT',
+    help: "the shard's --context-root as an absolute path, when this host shares the shard's files: a context_file the shard would refuse is refused before it is asked (without it the shard judges)",
+    schema: ({ z, emptyToUndefined }) => z.preprocess(emptyToUndefined, z.string().refine((p) => p.startsWith('/'), 'give an absolute path: the server runs in its client\'s folder, not the shard\'s').optional()),
+  },
+  pollIntervalMs: PRODUCER.pollIntervalMs,
+} satisfies Record<string, Spec>;
+
 /** `doctor`'s own flags; it also takes the flags of what it checks (Redis, bridge, conversations, Claude). */
 export const DOCTOR = {
   bridgeDb: existingBridgeDb,

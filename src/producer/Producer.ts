@@ -9,7 +9,7 @@ import { hostPid, Presence } from '../shared/Presence.js';
 import { PRODUCERS, type ProducerInfo } from '../shared/ProducerPresence.js';
 import { ANSWER_JOB_OPTIONS, ANSWERS_QUEUE, JOB_RETENTION, QUESTIONS_QUEUE } from '../shared/queues.js';
 import { AnswerWriter } from './AnswerWriter.js';
-import { BridgeWatcher } from './BridgeWatcher.js';
+import { BridgeWatcher } from '../bridge/BridgeWatcher.js';
 import { ensureAutopollSchema, openBridgeDatabase, runImmediate } from '../bridge/BridgeDatabase.js';
 import type { Db } from '../bridge/openBridge.js';
 import { refuseSharedPrefix } from './prefixOwner.js';

@@ -32,7 +32,7 @@ const REDACT_PATHS = [
  * The process's logger. Both formats are the same pino logger (level, redaction, fields): `pretty`
  * only renders each finished JSON line for the eye, so what is censored or carried (ids) is the same.
  */
-export function createLogger(options: { level?: string; name?: string; format?: LogFormat } = {}): Logger {
+export function createLogger(options: { level?: string; name?: string; format?: LogFormat; stream?: 'stdout' | 'stderr' } = {}): Logger {
   const config: LoggerOptions = {
     name: options.name ?? 'autopoll',
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
@@ -42,18 +42,21 @@ export function createLogger(options: { level?: string; name?: string; format?: 
     hooks: { streamWrite: (line) => knownSecrets.redactJson(line) },
     base: { pid: process.pid },
   };
-  return options.format === 'pretty' ? pino(config, prettyStdout()) : pino(config);
+  // stderr where stdout is a protocol's (autopoll mcp speaks MCP on its stdout).
+  const fd = options.stream === 'stderr' ? 2 : 1;
+  if (options.format === 'pretty') return pino(config, prettyTo(fd));
+  return fd === 1 ? pino(config) : pino(config, pino.destination({ dest: 2, sync: true }));
 }
 
 /**
- * pino-pretty's formatter over a synchronous stdout, in this thread rather than as a worker-thread
+ * pino-pretty's formatter over a synchronous stdout (or stderr), in this thread rather than as a worker-thread
  * transport: lines keep their order with what the CLI writes to stderr, and none is lost when the
  * process exits right after logging. Loaded only here, so JSON logging never pays for it.
  */
-function prettyStdout(): { write: (line: string) => void } {
+function prettyTo(fd: 1 | 2): { write: (line: string) => void } {
   const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   const options: PrettyOptions = { translateTime: 'SYS:HH:MM:ss.l', singleLine: true };
   const prettify = prettyFactory(options);
-  const stdout = pino.destination({ dest: 1, sync: true });
-  return { write: (line) => stdout.write(prettify(line)) };
+  const out = pino.destination({ dest: fd, sync: true });
+  return { write: (line) => out.write(prettify(line)) };
 }

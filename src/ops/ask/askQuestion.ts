@@ -57,11 +57,7 @@ const REFUSALS: Record<Exclude<TokenCheck, 'ok'>, (id: string) => string> = {
 export async function askQuestion(req: AskRequest): Promise<AskOutcome> {
   const client = openBridge(req.bridgeDb);
   try {
-    const queryId = `q_${randomBytes(6).toString('hex')}`;
-    const text = queryBody(queryId, req.question, req.contextFile === undefined ? {} : { context_file: req.contextFile });
-    if (text.length > MAX_MESSAGE_CHARS) {
-      throw new AskRefusedError(`the question is too long: the query message would be ${text.length} characters, the bridge takes at most ${MAX_MESSAGE_CHARS}`);
-    }
+    const { queryId, text } = newQuery(req.question, req.contextFile);
     const conversation = openConversation(client, req.target);
     const { id: messageId, redacted } = client.send(conversation.conversationId, 'a', text);
     const sent: AskSent = { ...conversation, queryId, messageId, redacted };
@@ -77,6 +73,16 @@ export async function askQuestion(req: AskRequest): Promise<AskOutcome> {
   } finally {
     client.close();
   }
+}
+
+/** A query with a new id, as the bridge's askers write it; refused when the bridge would not take its message. */
+export function newQuery(question: string, contextFile: string | undefined): { queryId: string; text: string } {
+  const queryId = `q_${randomBytes(6).toString('hex')}`;
+  const text = queryBody(queryId, question, contextFile === undefined ? {} : { context_file: contextFile });
+  if (text.length > MAX_MESSAGE_CHARS) {
+    throw new AskRefusedError(`the question is too long: the query message would be ${text.length} characters, the bridge takes at most ${MAX_MESSAGE_CHARS}`);
+  }
+  return { queryId, text };
 }
 
 /** A missing or foreign file is the caller's to fix, like a bad flag. */

@@ -1,8 +1,8 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '../shared/logger.js';
-import { lostBridgeFile } from '../bridge/BridgeDatabase.js';
-import type { Db } from '../bridge/openBridge.js';
+import { lostBridgeFile } from './BridgeDatabase.js';
+import type { Db } from './openBridge.js';
 
 export interface BridgeWatcherOptions {
   path: string;
@@ -13,7 +13,7 @@ export interface BridgeWatcherOptions {
 }
 
 /**
- * Tells the producer that another process committed to the bridge. In WAL mode commits land in
+ * Tells its owner (the producer, `autopoll mcp`) that another process committed to the bridge. In WAL mode commits land in
  * `<db>-wal`, so the folder is watched for both files; `PRAGMA data_version` then says whether
  * the change came from another connection (our own writes do not move it). A short poll of the
  * same pragma covers file systems where watching is unreliable. Each look first checks that the

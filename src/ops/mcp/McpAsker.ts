@@ -1,0 +1,271 @@
+import { BridgeClient } from '../../bridge/BridgeClient.js';
+import { Ledger } from '../../bridge/Ledger.js';
+import { MAX_MESSAGE_CHARS } from '../../bridge/limits.js';
+import { parseBridgeTimestamp } from '../../bridge/timestamp.js';
+import type { Logger } from '../../shared/logger.js';
+import type { ContextReader } from '../../producer/ContextReader.js';
+import { AskRefusedError, newQuery } from '../ask/askQuestion.js';
+import { AskerConversation, type ConversationSource, type HeldConversation } from './AskerConversation.js';
+import { BridgeChanges, BridgeLostError } from './BridgeChanges.js';
+import { stateOfLedger, stateOfResponse, type QuestionState } from './questionState.js';
+import { ToolRefusal } from './ToolRefusal.js';
+import type { FleetFacts } from './readFleet.js';
+
+/** An asker counts its partner alive while its heartbeat is younger than this (PROTOCOL.md). */
+export const SIDE_ALIVE_MS = 120_000;
+
+/** Questions remembered for get_answer; past this the oldest settled ones are forgotten. */
+const REMEMBERED = 10_000;
+
+export interface McpAskerOptions {
+  bridgeDb: string;
+  source: ConversationSource;
+  /** The producer's context root, when known: a context_file it would refuse is refused before asking. */
+  contexts: ContextReader | undefined;
+  renewBeforeSec: number;
+  progressIntervalMs: number;
+  pollIntervalMs: number;
+  /** How long a new conversation may wait for its first side-b heartbeat before the role counts as unserved. */
+  servingGraceMs: number;
+  /** Queues, consumers and producers in Redis for shard_status; undefined when no Redis is named. */
+  fleet: (() => Promise<FleetFacts>) | undefined;
+}
+
+export interface Asked {
+  queryId: string;
+  conversationId: string;
+  messageId: number;
+  askedAt: number;
+  /** Set once answered or failed: the response row has been taken, so it is read from here after. */
+  settled?: QuestionState;
+}
+
+export interface Answer {
+  asked: Asked;
+  state: QuestionState;
+  waitedSeconds: number;
+}
+
+export type ProgressReport = (p: { elapsedSec: number; totalSec: number; message: string }) => void;
+
+/**
+ * Side `a` for a Claude session: asks in the conversation it keeps, waits for each answer on the
+ * bridge's own changes, and remembers what it asked so that a question whose wait ended can be
+ * fetched later. Any number of calls may wait at once; each reads only its own query's response.
+ */
+export class McpAsker {
+  private readonly asked = new Map<string, Asked>();
+  private readonly serving = new Map<string, Promise<void>>();
+  private ledger: Ledger | undefined;
+
+  private constructor(
+    private readonly client: BridgeClient,
+    private readonly changes: BridgeChanges,
+    readonly conversation: AskerConversation,
+    private readonly options: McpAskerOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  static open(options: McpAskerOptions, logger: Logger): McpAsker {
+    const client = BridgeClient.open(options.bridgeDb);
+    const changes = new BridgeChanges(client.db, { path: options.bridgeDb, pollIntervalMs: options.pollIntervalMs }, logger);
+    changes.start();
+    return new McpAsker(client, changes, new AskerConversation(client, options.source, logger), options, logger);
+  }
+
+  async ask(q: { question: string; contextFile?: string | undefined; waitSec: number }, progress: ProgressReport, signal: AbortSignal): Promise<Answer> {
+    this.usable();
+    if (q.question.trim() === '') throw new ToolRefusal('the question is empty: pass the question as text in `question`');
+    if (q.question.length > MAX_MESSAGE_CHARS) {
+      throw new ToolRefusal(`the question is ${q.question.length} characters; a bridge message holds at most ${MAX_MESSAGE_CHARS}: shorten it, or put the material in a file and name it in context_file`);
+    }
+    if (q.contextFile !== undefined && this.options.contexts) {
+      const read = await this.options.contexts.read(q.contextFile);
+      if (!read.ok) throw new ToolRefusal(`${read.reason} (the shard would refuse it the same way): name a file under the context root, or leave context_file out`);
+    }
+    let query;
+    try {
+      query = newQuery(q.question, q.contextFile);
+    } catch (err) {
+      if (err instanceof AskRefusedError) throw new ToolRefusal(`${err.message}: shorten the question or the context_file path`);
+      throw err;
+    }
+    const conversation = this.conversation.current(Math.max(this.options.renewBeforeSec, q.waitSec) * 1000);
+    await this.servingCheck(conversation);
+    const { id: messageId } = this.client.send(conversation.conversationId, 'a', query.text);
+    const asked: Asked = { queryId: query.queryId, conversationId: conversation.conversationId, messageId, askedAt: Date.now() };
+    this.remember(asked);
+    this.logger.info({ conversationId: asked.conversationId, messageId, queryId: asked.queryId }, 'asked');
+    return this.wait(asked, q.waitSec, progress, signal);
+  }
+
+  async getAnswer(q: { queryId: string; waitSec: number }, progress: ProgressReport, signal: AbortSignal): Promise<Answer> {
+    const asked = this.asked.get(q.queryId);
+    if (!asked) {
+      throw new ToolRefusal(`query ${q.queryId} was not asked through this server since it started (it knows ${this.asked.size}); use the query_id an ask of this server returned, or find any question with \`autopoll trace ${q.queryId} --bridge-db ${this.options.bridgeDb}\``);
+    }
+    if (asked.settled === undefined) this.usable();
+    return this.wait(asked, q.waitSec, progress, signal);
+  }
+
+  /** Ends every wait now (each call answers with where its question stands) and takes no new ones. */
+  async stopWaiting(): Promise<void> {
+    this.changes.stop();
+    // The ended waits read the ledger for their answer: they run before the file is closed.
+    await new Promise((r) => setImmediate(r));
+  }
+
+  close(): void {
+    this.changes.stop();
+    this.client.close();
+  }
+
+  /** Is something serving the role: side b's youngest heartbeat, and the fleet in Redis when named. */
+  async shardStatus(): Promise<ShardStatus> {
+    const held = this.conversation.last;
+    const role = 'role' in this.options.source ? this.options.source.role : (held?.roleB ?? null);
+    const beat = this.youngestBeat(held, role);
+    const ageMs = beat === undefined ? undefined : ageOf(beat.lastHeartbeat);
+    let fleet: ShardStatus['fleet'] = null;
+    if (this.options.fleet) {
+      try {
+        fleet = { reachable: true, ...(await this.options.fleet()) };
+      } catch (err) {
+        fleet = { reachable: false, error: (err as Error).message };
+      }
+    }
+    return {
+      role,
+      serving: ageMs !== undefined && ageMs < SIDE_ALIVE_MS,
+      heartbeatAgeSeconds: ageMs === undefined ? null : Math.round(ageMs / 100) / 10,
+      heartbeatStatus: beat?.status ?? null,
+      conversation: held ? { id: held.conversationId, expiresAt: held.expiresAt } : null,
+      questionsAsked: this.asked.size,
+      fleet,
+      bridgeLost: this.changes.lostBecause ?? null,
+    };
+  }
+
+  private async wait(asked: Asked, waitSec: number, progress: ProgressReport, signal: AbortSignal): Promise<Answer> {
+    const started = Date.now();
+    const tell = () => {
+      const state = asked.settled ?? this.pendingState(asked);
+      progress({ elapsedSec: (Date.now() - started) / 1000, totalSec: waitSec, message: `${asked.queryId}: ${state.status.replace('_', ' ')}` });
+    };
+    tell();
+    const timer = setInterval(tell, this.options.progressIntervalMs);
+    try {
+      const end = await this.changes.waitFor(() => this.settle(asked), started + waitSec * 1000, signal);
+      const state = typeof end === 'string' ? this.pendingState(asked) : end;
+      return { asked, state, waitedSeconds: (Date.now() - started) / 1000 };
+    } catch (err) {
+      if (err instanceof BridgeLostError) throw new ToolRefusal(`the bridge file can no longer be read (${err.message}); restart autopoll mcp`);
+      throw err;
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  /** The question's answer or failure, taking its response row as the bridge's fetch would; undefined while pending. */
+  private settle(asked: Asked): QuestionState | undefined {
+    if (asked.settled) return asked.settled;
+    const found = this.client.findResponse(asked.conversationId, 'a', asked.messageId, asked.queryId);
+    let response = found;
+    if (!response) {
+      // Read by someone else first (another reader of side a): the ledger still names the row.
+      const id = this.ledgerRow(asked)?.response_message_id;
+      const row = id == null ? undefined : this.client.message(asked.conversationId, id);
+      if (id != null && row?.body) response = { id, body: row.body };
+    }
+    if (!response) {
+      const state = this.pendingState(asked);
+      return state.status === 'failed' ? state : undefined;
+    }
+    this.client.take(asked.conversationId, 'a', response.id);
+    asked.settled = stateOfResponse(response.body);
+    this.logger.info({ conversationId: asked.conversationId, messageId: asked.messageId, queryId: asked.queryId, responseMessageId: response.id, status: asked.settled.status }, 'answer read');
+    return asked.settled;
+  }
+
+  private pendingState(asked: Asked): QuestionState {
+    return asked.settled ?? stateOfLedger(this.ledgerRow(asked));
+  }
+
+  /** The producer's ledger row; none while no producer has made its table in this file. */
+  private ledgerRow(asked: Asked) {
+    try {
+      this.ledger ??= new Ledger(this.client.db);
+    } catch {
+      return undefined;
+    }
+    return this.ledger.get(asked.messageId);
+  }
+
+  /**
+   * Refuses to ask when nothing serves the conversation: its side b has no heartbeat younger than
+   * the bridge's 120 s, nor (for a role) any conversation of the role, within a grace that lets a
+   * shard find a conversation just created. Callers asking at once share one check.
+   */
+  private servingCheck(held: HeldConversation): Promise<void> {
+    const fresh = () => {
+      const beat = this.youngestBeat(held, 'role' in this.options.source ? held.roleB : null);
+      return beat !== undefined && ageOf(beat.lastHeartbeat) < SIDE_ALIVE_MS ? true : undefined;
+    };
+    if (fresh()) return Promise.resolve();
+    let check = this.serving.get(held.conversationId);
+    if (!check) {
+      // Not cancelled with the call that started it: other calls may share it.
+      check = this.changes.waitFor(fresh, Date.now() + this.options.servingGraceMs).then((end) => {
+        if (end === true) return;
+        const beat = this.youngestBeat(held, 'role' in this.options.source ? held.roleB : null);
+        const last = beat ? `the last side-b heartbeat was ${Math.round(ageOf(beat.lastHeartbeat) / 1000)} s ago` : 'no side b has ever sent a heartbeat';
+        throw new ToolRefusal(
+          `no shard is serving role ${held.roleB} on ${this.options.bridgeDb} (${last}; a shard beats at least every 120 s): start one, e.g. \`autopoll up --role ${held.roleB} --bridge-db ${this.options.bridgeDb}\`, or see \`autopoll status\``,
+        );
+      }).finally(() => this.serving.delete(held.conversationId));
+      this.serving.set(held.conversationId, check);
+    }
+    return check;
+  }
+
+  /** Side b's heartbeat of the conversation, or (asking for a role) the youngest of any of the role's. */
+  private youngestBeat(held: HeldConversation | undefined, role: string | null): { status: string; lastHeartbeat: string } | undefined {
+    const own = held ? this.client.sessionStatus(held.conversationId, 'b') : undefined;
+    const ofRole = role !== null && 'role' in this.options.source ? this.client.youngestSideB(role) : undefined;
+    if (!own) return ofRole;
+    if (!ofRole) return own;
+    return own.lastHeartbeat >= ofRole.lastHeartbeat ? own : ofRole;
+  }
+
+  private usable(): void {
+    const lost = this.changes.lostBecause;
+    if (lost !== undefined) throw new ToolRefusal(`the bridge file can no longer be used (${lost}); restart autopoll mcp`);
+  }
+
+  private remember(asked: Asked): void {
+    this.asked.set(asked.queryId, asked);
+    if (this.asked.size <= REMEMBERED) return;
+    for (const [id, a] of this.asked) {
+      if (a.settled) {
+        this.asked.delete(id);
+        return;
+      }
+    }
+  }
+}
+
+export interface ShardStatus {
+  role: string | null;
+  serving: boolean;
+  heartbeatAgeSeconds: number | null;
+  heartbeatStatus: string | null;
+  conversation: { id: string; expiresAt: string } | null;
+  questionsAsked: number;
+  fleet: ({ reachable: true } & FleetFacts) | { reachable: false; error: string } | null;
+  bridgeLost: string | null;
+}
+
+function ageOf(bridgeTimestamp: string): number {
+  const micros = parseBridgeTimestamp(bridgeTimestamp);
+  return micros === undefined ? Number.POSITIVE_INFINITY : Date.now() - micros / 1000;
+}
