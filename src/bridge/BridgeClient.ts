@@ -53,8 +53,8 @@ export class BridgeClient {
       `INSERT INTO messages (conversation_id, from_session, to_session, message, metadata, timestamp) VALUES (?, ?, ?, ?, ?, ?)`,
     );
     this.insertAudit = db.prepare(`INSERT INTO audit_log (conversation_id, session_id, action, details, timestamp) VALUES (?, ?, ?, ?, ?)`);
-    this.conversationById = db.prepare<[string], { session_a_token: string; session_b_token: string; session_b_role: string; expires_at: string }>(
-      'SELECT session_a_token, session_b_token, session_b_role, expires_at FROM conversations WHERE id = ?',
+    this.conversationById = db.prepare<[string], { session_a_token: string; session_b_token: string; session_a_role: string; session_b_role: string; expires_at: string }>(
+      'SELECT session_a_token, session_b_token, session_a_role, session_b_role, expires_at FROM conversations WHERE id = ?',
     );
     this.unreadAfter = db.prepare<[string, Side, number], UnreadRow>(
       'SELECT id, message FROM messages WHERE conversation_id = ? AND to_session = ? AND read = 0 AND id > ? ORDER BY id',
@@ -102,10 +102,10 @@ export class BridgeClient {
     return isPast(row.expires_at) ? 'expired' : 'ok';
   }
 
-  /** The conversation's side-b role and expiry, or undefined when it does not exist. */
-  conversation(conversationId: string): { roleB: string; expiresAt: string } | undefined {
+  /** The conversation's roles and expiry, or undefined when it does not exist. */
+  conversation(conversationId: string): { roleA: string; roleB: string; expiresAt: string } | undefined {
     const row = this.conversationById.get(conversationId);
-    return row && { roleB: row.session_b_role, expiresAt: row.expires_at };
+    return row && { roleA: row.session_a_role, roleB: row.session_b_role, expiresAt: row.expires_at };
   }
 
   /**

@@ -6,6 +6,7 @@ import { BridgeFixture, tempDir } from '../support/bridge.js';
 import { AutopollProcess, runAutopoll } from '../support/cli.js';
 import { McpSession } from '../support/mcpClient.js';
 import { testPrefix } from '../support/pipeline.js';
+import { waitFor } from '../support/wait.js';
 
 const ROLE = 'mcp_shard';
 /** The stub's time per answer: long enough to outlast a short wait, short enough for the suite. */
@@ -98,6 +99,22 @@ describe('autopoll mcp', () => {
     expect(again.structured).toMatchObject({ status: 'answered', answer: `Stub answer to ${queryId}.` });
   });
 
+  it('a restarted server still fetches a question an earlier one asked (found through the ledger), not one of another role', async () => {
+    const s = await start();
+    const early = await s.call('ask', { question: 'asked before a restart', wait_seconds: 0 });
+    const queryId = early.structured.queryId as string;
+    // Found through the shard's ledger: once the shard has taken it (a new conversation is taken up within its 2 s refresh).
+    await waitFor('the shard to take the question', () => bridge.ledger(early.structured.messageId as number), 15_000);
+    await s.close();
+    const restarted = await start();
+    const late = await restarted.call('get_answer', { query_id: queryId, wait_seconds: 30 });
+    expect(late.structured).toMatchObject({ queryId, status: 'answered', answer: `Stub answer to ${queryId}.`, conversationId: early.structured.conversationId });
+    expect(restarted.logLines()).toContainEqual(expect.objectContaining({ msg: 'found a question asked before this server started', queryId }));
+    const otherRole = await McpSession.start(serverArgs('--role', 'another_role'));
+    onTestFinished(() => otherRole.close());
+    expect(await otherRole.call('get_answer', { query_id: queryId, wait_seconds: 0 })).toMatchObject({ isError: true });
+  });
+
   it('a question the shard could not answer: a tool error with the reason, and get_answer gives the same', async () => {
     const s = await start();
     const r = await s.call('ask', { question: 'please #stub-fail' });
@@ -126,7 +143,7 @@ describe('autopoll mcp', () => {
       expect(r.text).toMatch(message);
     }
     const unknown = await s.call('get_answer', { query_id: 'q_0123456789ab' });
-    expect(unknown).toMatchObject({ isError: true, text: expect.stringMatching(/not asked through this server.*autopoll trace q_0123456789ab/) });
+    expect(unknown).toMatchObject({ isError: true, text: expect.stringMatching(/not asked through autopoll mcp for this role.*autopoll trace q_0123456789ab/) });
     const malformed = await s.call('get_answer', { query_id: 'DROP TABLE' });
     expect(malformed).toMatchObject({ isError: true, text: expect.stringMatching(/query_id must be the query_id an ask returned/) });
     // Nothing refused reached the bridge, and the server still answers.

@@ -48,9 +48,11 @@ export class AskerConversation {
     return this.held;
   }
 
-  /** The conversation asked in last, if any: what shard_status looks at. */
+  /** What shard_status looks at: the conversation asked in last, or the given one before any ask. */
   get last(): HeldConversation | undefined {
-    return this.held;
+    if (this.held || 'role' in this.source) return this.held;
+    const c = this.client.conversation(this.source.conversationId);
+    return c && { conversationId: this.source.conversationId, roleB: c.roleB, expiresAt: c.expiresAt, created: false };
   }
 
   private renew(role: string): void {

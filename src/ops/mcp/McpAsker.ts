@@ -1,18 +1,15 @@
 import { BridgeClient } from '../../bridge/BridgeClient.js';
-import { Ledger } from '../../bridge/Ledger.js';
+import { Ledger, type LedgerRow } from '../../bridge/Ledger.js';
 import { MAX_MESSAGE_CHARS } from '../../bridge/limits.js';
-import { parseBridgeTimestamp } from '../../bridge/timestamp.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ContextReader } from '../../producer/ContextReader.js';
 import { AskRefusedError, newQuery } from '../ask/askQuestion.js';
-import { AskerConversation, type ConversationSource, type HeldConversation } from './AskerConversation.js';
+import { AskerConversation, MCP_ROLE, type ConversationSource } from './AskerConversation.js';
 import { BridgeChanges, BridgeLostError } from './BridgeChanges.js';
 import { stateOfLedger, stateOfResponse, type QuestionState } from './questionState.js';
+import { ageMs, ShardLiveness, SIDE_ALIVE_MS } from './ShardLiveness.js';
 import { ToolRefusal } from './ToolRefusal.js';
 import type { FleetFacts } from './readFleet.js';
-
-/** An asker counts its partner alive while its heartbeat is younger than this (PROTOCOL.md). */
-export const SIDE_ALIVE_MS = 120_000;
 
 /** Questions remembered for get_answer; past this the oldest settled ones are forgotten. */
 const REMEMBERED = 10_000;
@@ -55,13 +52,13 @@ export type ProgressReport = (p: { elapsedSec: number; totalSec: number; message
  */
 export class McpAsker {
   private readonly asked = new Map<string, Asked>();
-  private readonly serving = new Map<string, Promise<void>>();
   private ledger: Ledger | undefined;
 
   private constructor(
     private readonly client: BridgeClient,
     private readonly changes: BridgeChanges,
     readonly conversation: AskerConversation,
+    private readonly liveness: ShardLiveness,
     private readonly options: McpAskerOptions,
     private readonly logger: Logger,
   ) {}
@@ -70,7 +67,8 @@ export class McpAsker {
     const client = BridgeClient.open(options.bridgeDb);
     const changes = new BridgeChanges(client.db, { path: options.bridgeDb, pollIntervalMs: options.pollIntervalMs }, logger);
     changes.start();
-    return new McpAsker(client, changes, new AskerConversation(client, options.source, logger), options, logger);
+    const liveness = new ShardLiveness(client, changes, options.source, { bridgeDb: options.bridgeDb, graceMs: options.servingGraceMs });
+    return new McpAsker(client, changes, new AskerConversation(client, options.source, logger), liveness, options, logger);
   }
 
   async ask(q: { question: string; contextFile?: string | undefined; waitSec: number }, progress: ProgressReport, signal: AbortSignal): Promise<Answer> {
@@ -91,7 +89,7 @@ export class McpAsker {
       throw err;
     }
     const conversation = this.conversation.current(Math.max(this.options.renewBeforeSec, q.waitSec) * 1000);
-    await this.servingCheck(conversation);
+    await this.liveness.ensure(conversation);
     const { id: messageId } = this.client.send(conversation.conversationId, 'a', query.text);
     const asked: Asked = { queryId: query.queryId, conversationId: conversation.conversationId, messageId, askedAt: Date.now() };
     this.remember(asked);
@@ -100,9 +98,9 @@ export class McpAsker {
   }
 
   async getAnswer(q: { queryId: string; waitSec: number }, progress: ProgressReport, signal: AbortSignal): Promise<Answer> {
-    const asked = this.asked.get(q.queryId);
+    const asked = this.asked.get(q.queryId) ?? this.recover(q.queryId);
     if (!asked) {
-      throw new ToolRefusal(`query ${q.queryId} was not asked through this server since it started (it knows ${this.asked.size}); use the query_id an ask of this server returned, or find any question with \`autopoll trace ${q.queryId} --bridge-db ${this.options.bridgeDb}\``);
+      throw new ToolRefusal(`query ${q.queryId} was not asked through autopoll mcp for this role, or no shard has taken it yet; use the query_id an ask returned, or find any question with \`autopoll trace ${q.queryId} --bridge-db ${this.options.bridgeDb}\``);
     }
     if (asked.settled === undefined) this.usable();
     return this.wait(asked, q.waitSec, progress, signal);
@@ -124,8 +122,8 @@ export class McpAsker {
   async shardStatus(): Promise<ShardStatus> {
     const held = this.conversation.last;
     const role = 'role' in this.options.source ? this.options.source.role : (held?.roleB ?? null);
-    const beat = this.youngestBeat(held, role);
-    const ageMs = beat === undefined ? undefined : ageOf(beat.lastHeartbeat);
+    const beat = this.liveness.youngest(held);
+    const age = beat === undefined ? undefined : ageMs(beat.lastHeartbeat);
     let fleet: ShardStatus['fleet'] = null;
     if (this.options.fleet) {
       try {
@@ -136,8 +134,8 @@ export class McpAsker {
     }
     return {
       role,
-      serving: ageMs !== undefined && ageMs < SIDE_ALIVE_MS,
-      heartbeatAgeSeconds: ageMs === undefined ? null : Math.round(ageMs / 100) / 10,
+      serving: age !== undefined && age < SIDE_ALIVE_MS,
+      heartbeatAgeSeconds: age === undefined ? null : Math.round(age / 100) / 10,
       heartbeatStatus: beat?.status ?? null,
       conversation: held ? { id: held.conversationId, expiresAt: held.expiresAt } : null,
       questionsAsked: this.asked.size,
@@ -166,6 +164,25 @@ export class McpAsker {
     }
   }
 
+  /**
+   * A question this server does not remember (it was restarted, as MCP clients restart their
+   * servers) found through the shard's ledger: asked through `autopoll mcp` in a conversation of this
+   * server's role (or its given one). Only once a shard has taken it: an untaken row has no ledger row.
+   */
+  private recover(queryId: string): Asked | undefined {
+    const ours = (conversationId: string) => {
+      if (!('role' in this.options.source)) return conversationId === this.options.source.conversationId;
+      const c = this.client.conversation(conversationId);
+      return c?.roleA === MCP_ROLE && c.roleB === this.options.source.role;
+    };
+    const row = this.ledgerRows(queryId).filter((r) => ours(r.conversation_id)).at(-1);
+    if (!row) return undefined;
+    const asked: Asked = { queryId, conversationId: row.conversation_id, messageId: row.message_id, askedAt: Date.now() };
+    this.remember(asked);
+    this.logger.info({ conversationId: asked.conversationId, messageId: asked.messageId, queryId }, 'found a question asked before this server started');
+    return asked;
+  }
+
   /** The question's answer or failure, taking its response row as the bridge's fetch would; undefined while pending. */
   private settle(asked: Asked): QuestionState | undefined {
     if (asked.settled) return asked.settled;
@@ -192,49 +209,22 @@ export class McpAsker {
   }
 
   /** The producer's ledger row; none while no producer has made its table in this file. */
-  private ledgerRow(asked: Asked) {
+  private ledgerRow(asked: Asked): LedgerRow | undefined {
+    return this.openLedger()?.get(asked.messageId);
+  }
+
+  /** Every ledger row of a query id, oldest first. */
+  private ledgerRows(queryId: string): LedgerRow[] {
+    return this.openLedger()?.rowsWithQueryId(queryId) ?? [];
+  }
+
+  private openLedger(): Ledger | undefined {
     try {
       this.ledger ??= new Ledger(this.client.db);
     } catch {
       return undefined;
     }
-    return this.ledger.get(asked.messageId);
-  }
-
-  /**
-   * Refuses to ask when nothing serves the conversation: its side b has no heartbeat younger than
-   * the bridge's 120 s, nor (for a role) any conversation of the role, within a grace that lets a
-   * shard find a conversation just created. Callers asking at once share one check.
-   */
-  private servingCheck(held: HeldConversation): Promise<void> {
-    const fresh = () => {
-      const beat = this.youngestBeat(held, 'role' in this.options.source ? held.roleB : null);
-      return beat !== undefined && ageOf(beat.lastHeartbeat) < SIDE_ALIVE_MS ? true : undefined;
-    };
-    if (fresh()) return Promise.resolve();
-    let check = this.serving.get(held.conversationId);
-    if (!check) {
-      // Not cancelled with the call that started it: other calls may share it.
-      check = this.changes.waitFor(fresh, Date.now() + this.options.servingGraceMs).then((end) => {
-        if (end === true) return;
-        const beat = this.youngestBeat(held, 'role' in this.options.source ? held.roleB : null);
-        const last = beat ? `the last side-b heartbeat was ${Math.round(ageOf(beat.lastHeartbeat) / 1000)} s ago` : 'no side b has ever sent a heartbeat';
-        throw new ToolRefusal(
-          `no shard is serving role ${held.roleB} on ${this.options.bridgeDb} (${last}; a shard beats at least every 120 s): start one, e.g. \`autopoll up --role ${held.roleB} --bridge-db ${this.options.bridgeDb}\`, or see \`autopoll status\``,
-        );
-      }).finally(() => this.serving.delete(held.conversationId));
-      this.serving.set(held.conversationId, check);
-    }
-    return check;
-  }
-
-  /** Side b's heartbeat of the conversation, or (asking for a role) the youngest of any of the role's. */
-  private youngestBeat(held: HeldConversation | undefined, role: string | null): { status: string; lastHeartbeat: string } | undefined {
-    const own = held ? this.client.sessionStatus(held.conversationId, 'b') : undefined;
-    const ofRole = role !== null && 'role' in this.options.source ? this.client.youngestSideB(role) : undefined;
-    if (!own) return ofRole;
-    if (!ofRole) return own;
-    return own.lastHeartbeat >= ofRole.lastHeartbeat ? own : ofRole;
+    return this.ledger;
   }
 
   private usable(): void {
@@ -263,9 +253,4 @@ export interface ShardStatus {
   questionsAsked: number;
   fleet: ({ reachable: true } & FleetFacts) | { reachable: false; error: string } | null;
   bridgeLost: string | null;
-}
-
-function ageOf(bridgeTimestamp: string): number {
-  const micros = parseBridgeTimestamp(bridgeTimestamp);
-  return micros === undefined ? Number.POSITIVE_INFINITY : Date.now() - micros / 1000;
 }

@@ -1,0 +1,70 @@
+import type { BridgeClient } from '../../bridge/BridgeClient.js';
+import { parseBridgeTimestamp } from '../../bridge/timestamp.js';
+import type { ConversationSource, HeldConversation } from './AskerConversation.js';
+import type { BridgeChanges } from './BridgeChanges.js';
+import { ToolRefusal } from './ToolRefusal.js';
+
+/** An asker counts its partner alive while its heartbeat is younger than this (PROTOCOL.md). */
+export const SIDE_ALIVE_MS = 120_000;
+
+export interface SideBBeat {
+  status: string;
+  lastHeartbeat: string;
+}
+
+/**
+ * Whether a shard serves what the server asks in, judged as the bridge's askers judge their
+ * partner: side b's heartbeat under 120 s old, on the conversation itself or (asking for a role)
+ * on any conversation of the role, which a shard serving the role beats for all of them.
+ */
+export class ShardLiveness {
+  private readonly checks = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly client: BridgeClient,
+    private readonly changes: BridgeChanges,
+    private readonly source: ConversationSource,
+    private readonly o: { bridgeDb: string; graceMs: number },
+  ) {}
+
+  /** Side b's heartbeat of the conversation, or (asking for a role) the youngest of the role's. */
+  youngest(held: HeldConversation | undefined): SideBBeat | undefined {
+    const own = held ? this.client.sessionStatus(held.conversationId, 'b') : undefined;
+    const ofRole = 'role' in this.source ? this.client.youngestSideB(this.source.role) : undefined;
+    if (!own) return ofRole;
+    if (!ofRole) return own;
+    return own.lastHeartbeat >= ofRole.lastHeartbeat ? own : ofRole;
+  }
+
+  /**
+   * Refuses to ask when nothing serves the conversation, after a grace that lets a shard take up a
+   * conversation just created (it beats at once when it does). Calls asking at once share one check.
+   */
+  ensure(held: HeldConversation): Promise<void> {
+    const fresh = () => {
+      const beat = this.youngest(held);
+      return beat !== undefined && ageMs(beat.lastHeartbeat) < SIDE_ALIVE_MS ? true : undefined;
+    };
+    if (fresh()) return Promise.resolve();
+    let check = this.checks.get(held.conversationId);
+    if (!check) {
+      // Not cancelled with the call that started it: other calls may share it.
+      check = this.changes.waitFor(fresh, Date.now() + this.o.graceMs).then((end) => {
+        if (end === true) return;
+        const beat = this.youngest(held);
+        const last = beat ? `the last side-b heartbeat was ${Math.round(ageMs(beat.lastHeartbeat) / 1000)} s ago` : 'no side b has ever sent a heartbeat';
+        throw new ToolRefusal(
+          `no shard is serving role ${held.roleB} on ${this.o.bridgeDb} (${last}; a shard beats at least every 120 s): start one, e.g. \`autopoll up --role ${held.roleB} --bridge-db ${this.o.bridgeDb}\`, or see \`autopoll status\``,
+        );
+      }).finally(() => this.checks.delete(held.conversationId));
+      this.checks.set(held.conversationId, check);
+    }
+    return check;
+  }
+}
+
+/** How long ago a bridge timestamp was, in ms (infinitely long for one that does not parse). */
+export function ageMs(bridgeTimestamp: string): number {
+  const micros = parseBridgeTimestamp(bridgeTimestamp);
+  return micros === undefined ? Number.POSITIVE_INFINITY : Date.now() - micros / 1000;
+}
