@@ -8,6 +8,14 @@ export interface ToolResult {
   isError?: boolean;
 }
 
+/**
+ * The text, and the facts with the text in `message`: Claude Code shows the model only the
+ * structured content of a result that has some, and the text says what to do next.
+ */
+export function toolResult(text: string, facts: Record<string, unknown>, isError = false): ToolResult {
+  return { content: [{ type: 'text', text }], structuredContent: { ...facts, message: text }, ...(isError ? { isError } : {}) };
+}
+
 /** ask's and get_answer's result: the answer, the failure with its reason, or where the question stands. */
 export function answerResult(a: Answer): ToolResult {
   const { asked, state } = a;
@@ -16,15 +24,15 @@ export function answerResult(a: Answer): ToolResult {
     const lines = [state.answer];
     if (state.sources.length) lines.push('', `Sources: ${state.sources.join(', ')}`);
     lines.push('', `(query ${asked.queryId}${state.model ? `, model ${state.model}` : ''})`);
-    return { content: [{ type: 'text', text: lines.join('\n') }], structuredContent: { ...ids, ...state } };
+    return toolResult(lines.join('\n'), { ...ids, ...state });
   }
   if (state.status === 'failed') {
     const text = `The shard could not answer query ${asked.queryId}: ${state.reason}${state.errorKind ? ` (${state.errorKind})` : ''}. An operator can replay it (\`autopoll replay\`); then get_answer with this query_id returns the new answer.`;
-    return { content: [{ type: 'text', text }], structuredContent: { ...ids, ...state }, isError: true };
+    return toolResult(text, { ...ids, ...state }, true);
   }
   const where = state.status === 'waiting' ? 'it is on the bridge, not yet taken by a shard' : 'a shard has taken it and is answering it';
   const text = `Not answered yet after ${Math.round(a.waitedSeconds)} s: query ${asked.queryId} is ${state.status.replace('_', ' ')} (${where}). Call get_answer with {"query_id": "${asked.queryId}"} to wait for it.`;
-  return { content: [{ type: 'text', text }], structuredContent: { ...ids, ...state } };
+  return toolResult(text, { ...ids, ...state });
 }
 
 export function shardStatusResult(s: ShardStatus): ToolResult {
@@ -41,7 +49,7 @@ export function shardStatusResult(s: ShardStatus): ToolResult {
   } else if (s.fleet) {
     lines.push(`Redis not read: ${s.fleet.error}`);
   }
-  return { content: [{ type: 'text', text: lines.join('\n') }], structuredContent: { ...s } };
+  return toolResult(lines.join('\n'), { ...s });
 }
 
 function round(seconds: number): number {

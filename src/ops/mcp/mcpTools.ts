@@ -1,7 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Logger } from '../../shared/logger.js';
-import { answerResult, shardStatusResult, type ToolResult } from './formatTool.js';
+import { answerResult, shardStatusResult, toolResult, type ToolResult } from './formatTool.js';
 import type { McpAsker, ProgressReport } from './McpAsker.js';
 import { ToolRefusal } from './ToolRefusal.js';
 
@@ -70,6 +70,6 @@ async function guarded(tool: string, logger: Logger, run: () => Promise<ToolResu
   } catch (err) {
     if (!(err instanceof ToolRefusal)) logger.error({ err, tool }, 'tool call failed');
     else logger.info({ tool, reason: err.message }, 'tool call refused');
-    return { content: [{ type: 'text', text: (err as Error).message }], structuredContent: {}, isError: true };
+    return toolResult((err as Error).message, {}, true);
   }
 }
