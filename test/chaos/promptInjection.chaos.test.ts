@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tempDir } from '../support/bridge.js';
 import { claudeEnv } from '../support/claudeEnv.js';
 import { AutopollProcess, errorLines, stopAll } from '../support/cli.js';
-import { FakeAnthropic } from '../support/fakeAnthropic.js';
+import { FakeAnthropic, toolResultsOf } from '../support/fakeAnthropic.js';
 import { CLAUDE_CONSUMER, SpawnedPipeline } from '../support/spawnedPipeline.js';
 import { waitFor } from '../support/wait.js';
 import { expectBridgeRowsValid } from './support/bridgeRows.js';
 import { ProcessMarker } from '../support/leftovers.js';
-import { attackResponder, queryIdOf, toolResultsOf, type Attack } from './support/promptInjection.js';
+import { attackResponder, queryIdOf, type Attack } from './support/promptInjection.js';
 import { redisDump } from '../support/redisDump.js';
 
 /**

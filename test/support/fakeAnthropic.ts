@@ -35,6 +35,27 @@ function textOf(value: unknown): string {
   return '';
 }
 
+type Block = { type?: string; tool_use_id?: string; content?: unknown; is_error?: boolean; text?: string };
+
+function blocksOf(content: unknown): Block[] {
+  return Array.isArray(content) ? (content as Block[]) : [];
+}
+
+/** The tool results a request sends back, with their text. */
+export function toolResultsOf(req: RecordedRequest): Array<{ toolUseId: string; isError: boolean; text: string }> {
+  const messages = Array.isArray(req.body.messages) ? (req.body.messages as Array<{ role: string; content: unknown }>) : [];
+  const out: Array<{ toolUseId: string; isError: boolean; text: string }> = [];
+  for (const m of messages) {
+    if (m.role !== 'user') continue;
+    for (const b of blocksOf(m.content)) {
+      if (b.type !== 'tool_result') continue;
+      const text = typeof b.content === 'string' ? b.content : blocksOf(b.content).map((c) => c.text ?? '').join('\n');
+      out.push({ toolUseId: String(b.tool_use_id), isError: b.is_error === true, text });
+    }
+  }
+  return out;
+}
+
 /**
  * A fake Anthropic Messages API on loopback for the real Claude Code binary
  * (ANTHROPIC_BASE_URL): streaming SSE and plain JSON replies, latency, HTTP errors (429/529)

@@ -1,4 +1,4 @@
-import type { RecordedRequest, Reply, Responder } from '../../support/fakeAnthropic.js';
+import { toolResultsOf, type RecordedRequest, type Reply, type Responder } from '../../support/fakeAnthropic.js';
 
 /**
  * A model that has been talked into an attack: asked a question, it answers with tool calls (run
@@ -11,30 +11,9 @@ export interface Attack {
   steps: Array<{ tool: string; input: Record<string, unknown> }>;
 }
 
-type Block = { type?: string; tool_use_id?: string; content?: unknown; is_error?: boolean; text?: string };
-
-function blocksOf(content: unknown): Block[] {
-  return Array.isArray(content) ? (content as Block[]) : [];
-}
-
 /** The query id of the question a request belongs to (each question is a fresh conversation). */
 export function queryIdOf(req: RecordedRequest): string | undefined {
   return /<question query_id="([^"]+)">/.exec(req.text)?.[1];
-}
-
-/** The tool results a request sends back, with their text. */
-export function toolResultsOf(req: RecordedRequest): Array<{ toolUseId: string; isError: boolean; text: string }> {
-  const messages = Array.isArray(req.body.messages) ? (req.body.messages as Array<{ role: string; content: unknown }>) : [];
-  const out: Array<{ toolUseId: string; isError: boolean; text: string }> = [];
-  for (const m of messages) {
-    if (m.role !== 'user') continue;
-    for (const b of blocksOf(m.content)) {
-      if (b.type !== 'tool_result') continue;
-      const text = typeof b.content === 'string' ? b.content : blocksOf(b.content).map((c) => c.text ?? '').join('\n');
-      out.push({ toolUseId: String(b.tool_use_id), isError: b.is_error === true, text });
-    }
-  }
-  return out;
 }
 
 export function attackResponder(attacks: Attack[]): Responder {
