@@ -125,6 +125,30 @@ describe('autopoll mcp as Claude Code\'s MCP server', () => {
     await expectAnsweredTurn(turn, before, 'dynamic');
   }, 30_000);
 
+  it('an ask whose wait ends first: the model is told the query id and to call get_answer', async () => {
+    const before = api.messageRequests.length;
+    api.responder = (req) => {
+      const [result] = toolResultsOf(req);
+      if (result) return { kind: 'text', text: 'noted' };
+      const tools = Array.isArray(req.body.tools) ? (req.body.tools as Array<{ name?: string }>) : [];
+      if (tools.some((t) => t.name === TOOL)) return { kind: 'tool_use', name: TOOL, input: { question: QUESTION, wait_seconds: 0 } };
+      return { kind: 'text', text: 'ok' };
+    };
+    const session = query({
+      prompt: 'Ask autopoll, without waiting.',
+      options: {
+        env: claudeEnv(api.url), model: 'haiku', tools: [], allowedTools: [TOOL], persistSession: false, maxTurns: 3,
+        cwd: tempDir('autopoll-claude-mcp-cwd-'), settingSources: [], strictMcpConfig: true,
+        mcpServers: { autopoll: { type: 'stdio', command: process.execPath, args: [CLI, ...serverArgs()] } },
+      },
+    });
+    for await (const m of session) void m;
+    const [seen] = api.messageRequests.slice(before).flatMap(toolResultsOf);
+    // What the model reads (Claude Code passes it the structured content) says what to do next.
+    expect(seen!.text).toContain('Not answered yet');
+    expect(seen!.text).toMatch(/call get_answer with .{0,4}query_id.{0,6}q_[0-9a-f]{12}/i);
+  }, 30_000);
+
   it('added with the README\'s `claude mcp add`: `claude mcp list` finds it healthy, and a turn in that folder asks through it', async () => {
     const env = claudeEnv(api.url);
     const cwd = tempDir('autopoll-claude-mcp-project-');
