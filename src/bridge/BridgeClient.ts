@@ -72,11 +72,11 @@ export class BridgeClient {
   }
 
   /**
-   * Opens an existing bridge file as the bridge's own connections do (WAL, their busy timeout);
+   * Opens an existing bridge file as the bridge's own connections do (WAL, their busy timeout unless given);
    * never creates one, since a new file would be a bridge nobody else uses.
    */
-  static open(path: string): BridgeClient {
-    return new BridgeClient(openBridge(path, { access: 'read-write', mustHold: 'bridge' }));
+  static open(path: string, busyTimeoutMs?: number): BridgeClient {
+    return new BridgeClient(openBridge(path, { access: 'read-write', mustHold: 'bridge', busyTimeoutMs }));
   }
 
   /** create_conversation: ids and tokens of the bridge's shape, expiry 3 h on, and its audit row. */

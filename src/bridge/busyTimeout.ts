@@ -8,6 +8,8 @@ export const BUSY_TIMEOUT_MS = {
   producer: 20,
   /** A command with nothing else to do (ask, status, replay): waits as long as the bridge's own connections do. */
   command: 10_000,
+  /** `autopoll mcp`: its calls wait at once, so like the producer it waits out longer locks asynchronously (retryBusy). */
+  mcp: 20,
   /** A doctor check: well inside its runner's timeout, which cannot interrupt a synchronous wait. */
   check: 2000,
 } as const;

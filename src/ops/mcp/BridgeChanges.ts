@@ -1,4 +1,5 @@
 import type { Logger } from '../../shared/logger.js';
+import { isBusyError } from '../../bridge/busyRetry.js';
 import { BridgeWatcher } from '../../bridge/BridgeWatcher.js';
 import type { Db } from '../../bridge/openBridge.js';
 
@@ -71,6 +72,8 @@ export class BridgeChanges {
             if (found !== undefined) end(found);
             return found !== undefined;
           } catch (err) {
+            // Locked for a moment (a checkpoint): the next change or poll looks again.
+            if (isBusyError(err)) return false;
             end(err as Error);
             return true;
           }

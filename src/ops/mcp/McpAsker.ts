@@ -1,4 +1,6 @@
 import { BridgeClient } from '../../bridge/BridgeClient.js';
+import { isBusyError, retryBusy } from '../../bridge/busyRetry.js';
+import { BUSY_TIMEOUT_MS } from '../../bridge/busyTimeout.js';
 import { Ledger, type LedgerRow } from '../../bridge/Ledger.js';
 import { MAX_MESSAGE_CHARS } from '../../bridge/limits.js';
 import type { Logger } from '../../shared/logger.js';
@@ -64,7 +66,7 @@ export class McpAsker {
   ) {}
 
   static open(options: McpAskerOptions, logger: Logger): McpAsker {
-    const client = BridgeClient.open(options.bridgeDb);
+    const client = BridgeClient.open(options.bridgeDb, BUSY_TIMEOUT_MS.mcp);
     const changes = new BridgeChanges(client.db, { path: options.bridgeDb, pollIntervalMs: options.pollIntervalMs }, logger);
     changes.start();
     const liveness = new ShardLiveness(client, changes, options.source, { bridgeDb: options.bridgeDb, graceMs: options.servingGraceMs });
@@ -88,9 +90,9 @@ export class McpAsker {
       if (err instanceof AskRefusedError) throw new ToolRefusal(`${err.message}: shorten the question or the context_file path`);
       throw err;
     }
-    const conversation = this.conversation.current(Math.max(this.options.renewBeforeSec, q.waitSec) * 1000);
+    const conversation = await this.write('create the conversation', signal, () => this.conversation.current(Math.max(this.options.renewBeforeSec, q.waitSec) * 1000));
     await this.liveness.ensure(conversation);
-    const { id: messageId } = this.client.send(conversation.conversationId, 'a', query.text);
+    const { id: messageId } = await this.write('send the query', signal, () => this.client.send(conversation.conversationId, 'a', query.text));
     const asked: Asked = { queryId: query.queryId, conversationId: conversation.conversationId, messageId, askedAt: Date.now() };
     this.remember(asked);
     this.logger.info({ conversationId: asked.conversationId, messageId, queryId: asked.queryId }, 'asked');
@@ -198,7 +200,13 @@ export class McpAsker {
       const state = this.pendingState(asked);
       return state.status === 'failed' ? state : undefined;
     }
-    this.client.take(asked.conversationId, 'a', response.id);
+    try {
+      this.client.take(asked.conversationId, 'a', response.id);
+    } catch (err) {
+      // Not taken while another process holds the lock: its release is a change, and this looks again.
+      if (isBusyError(err)) return undefined;
+      throw err;
+    }
     asked.settled = stateOfResponse(response.body);
     this.logger.info({ conversationId: asked.conversationId, messageId: asked.messageId, queryId: asked.queryId, responseMessageId: response.id, status: asked.settled.status }, 'answer read');
     return asked.settled;
@@ -225,6 +233,21 @@ export class McpAsker {
       return undefined;
     }
     return this.ledger;
+  }
+
+  /**
+   * A bridge write, its lock waited for asynchronously (other calls go on meanwhile) for as long as
+   * the bridge's own connections wait, or until the call is cancelled; then SQLITE_BUSY is the answer.
+   */
+  private async write<T>(what: string, signal: AbortSignal, fn: () => T): Promise<T> {
+    // A timer of our own: AbortSignal.timeout held only by AbortSignal.any may be collected before it fires.
+    const limit = new AbortController();
+    const timer = setTimeout(() => limit.abort(), BUSY_TIMEOUT_MS.command);
+    try {
+      return await retryBusy(what, this.logger, fn, AbortSignal.any([signal, limit.signal]));
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private usable(): void {

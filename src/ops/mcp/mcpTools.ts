@@ -1,5 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { BUSY_TIMEOUT_MS } from '../../bridge/busyTimeout.js';
+import { isBusyError } from '../../bridge/busyRetry.js';
 import type { Logger } from '../../shared/logger.js';
 import { answerResult, shardStatusResult, toolResult, type ToolResult } from './formatTool.js';
 import type { McpAsker, ProgressReport } from './McpAsker.js';
@@ -68,6 +70,10 @@ async function guarded(tool: string, logger: Logger, run: () => Promise<ToolResu
   try {
     return await run();
   } catch (err) {
+    if (isBusyError(err)) {
+      logger.warn({ err, tool }, 'the bridge file stayed locked');
+      return toolResult(`the bridge file stayed locked by another process for longer than the bridge's ${BUSY_TIMEOUT_MS.command / 1000} s busy timeout (SQLITE_BUSY): try the call again`, {}, true);
+    }
     if (!(err instanceof ToolRefusal)) logger.error({ err, tool }, 'tool call failed');
     else logger.info({ tool, reason: err.message }, 'tool call refused');
     return toolResult((err as Error).message, {}, true);
