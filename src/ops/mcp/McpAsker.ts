@@ -1,4 +1,5 @@
 import { BridgeClient } from '../../bridge/BridgeClient.js';
+import { rememberBridgeFile } from '../../bridge/BridgeDatabase.js';
 import { Ledger } from '../../bridge/Ledger.js';
 import { MAX_MESSAGE_CHARS } from '../../bridge/limits.js';
 import { parseBridgeTimestamp } from '../../bridge/timestamp.js';
@@ -68,6 +69,8 @@ export class McpAsker {
 
   static open(options: McpAskerOptions, logger: Logger): McpAsker {
     const client = BridgeClient.open(options.bridgeDb);
+    // The watcher's loss check compares the file at the path with this one: without it a replaced or deleted file went unseen.
+    rememberBridgeFile(client.db, options.bridgeDb);
     const changes = new BridgeChanges(client.db, { path: options.bridgeDb, pollIntervalMs: options.pollIntervalMs }, logger);
     changes.start();
     return new McpAsker(client, changes, new AskerConversation(client, options.source, logger), options, logger);
