@@ -15,9 +15,17 @@ export function openBridgeDatabase(path: string, options: { busyTimeoutMs: numbe
   // WAL + NORMAL survives a process crash; a power cut may undo the last commits, which undoes the
   // take and the ledger row together, so the message is simply taken again.
   db.pragma('synchronous = NORMAL');
+  rememberBridgeFile(db, path);
+  return { db, created };
+}
+
+/**
+ * Notes which file the handle opened at `path`, so that lostBridgeFile (and a BridgeWatcher on the
+ * handle) can tell when that file is replaced or deleted; without it they never see a loss.
+ */
+export function rememberBridgeFile(db: Db, path: string): void {
   const identity = fileIdentity(path);
   if (identity) opened.set(db, { path, identity });
-  return { db, created };
 }
 
 /** The file each writable handle opened, which every write checks is still the one at its path. */

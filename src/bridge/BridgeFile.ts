@@ -23,7 +23,7 @@ export function bridgeFileChange(path: string, opened: FileIdentity): string | u
   } catch (err) {
     return `the bridge file ${path} cannot be looked at: ${err instanceof Error ? err.message : String(err)}`;
   }
-  if (!now) return `the bridge file ${path} was deleted (or moved away) while the producer had it open`;
+  if (!now) return `the bridge file ${path} was deleted (or moved away) while it was open`;
   if (now.dev !== opened.dev || now.ino !== opened.ino) {
     return `the bridge file ${path} was replaced by another file (device ${now.dev} inode ${now.ino}, opened as device ${opened.dev} inode ${opened.ino})`;
   }

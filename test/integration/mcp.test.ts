@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject, onTestFinished } from 'vitest';
 import { BridgeFixture, tempDir } from '../support/bridge.js';
@@ -245,6 +245,26 @@ describe('autopoll mcp', () => {
     expect(answered).toMatchObject({ isError: false, text: expect.stringContaining('Not answered yet') });
     const row = bridge.db.prepare("SELECT COUNT(*) AS n FROM messages WHERE message LIKE '%asked before the stop%'").get() as { n: number };
     expect(row.n).toBe(1);
+  });
+
+  it('the bridge file deleted while an ask waits: the call ends at once with a tool error saying to restart', async () => {
+    const own = BridgeFixture.create();
+    onTestFinished(() => own.close());
+    // A side b that beats, so the ask is sent and waits.
+    const served = own.createConversation({ role: 'lost_role' });
+    own.db.prepare("INSERT INTO session_status (conversation_id, session_id, status, last_heartbeat) VALUES (?, 'b', 'waiting', strftime('%Y-%m-%dT%H:%M:%f', 'now'))").run(served.id);
+    const s = await McpSession.start(['--bridge-db', own.path, '--role', 'lost_role', '--redis', 'redis://127.0.0.1:1']);
+    onTestFinished(() => s.close());
+    const started = Date.now();
+    const waiting = s.call('ask', { question: 'asked before the file goes', wait_seconds: 60 });
+    await new Promise((r) => setTimeout(r, 1000));
+    unlinkSync(own.path);
+    const r = await waiting;
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(r).toMatchObject({ isError: true, text: expect.stringContaining(`the bridge file ${own.path} was deleted`) });
+    expect(r.text).toContain('restart autopoll mcp');
+    const status = await s.call('shard_status');
+    expect(status.text).toContain('The bridge file can no longer be used');
   });
 
   it('what it wrote reads as the bridge\'s own server reads it (Python: token check, expiry, json, audit rows)', async () => {

@@ -1,4 +1,5 @@
 import { BridgeClient } from '../../bridge/BridgeClient.js';
+import { rememberBridgeFile } from '../../bridge/BridgeDatabase.js';
 import { isBusyError, retryBusy } from '../../bridge/busyRetry.js';
 import { BUSY_TIMEOUT_MS } from '../../bridge/busyTimeout.js';
 import { Ledger, type LedgerRow } from '../../bridge/Ledger.js';
@@ -67,6 +68,8 @@ export class McpAsker {
 
   static open(options: McpAskerOptions, logger: Logger): McpAsker {
     const client = BridgeClient.open(options.bridgeDb, BUSY_TIMEOUT_MS.mcp);
+    // The watcher's loss check compares the file at the path with this one: without it a replaced or deleted file went unseen.
+    rememberBridgeFile(client.db, options.bridgeDb);
     const changes = new BridgeChanges(client.db, { path: options.bridgeDb, pollIntervalMs: options.pollIntervalMs }, logger);
     changes.start();
     const liveness = new ShardLiveness(client, changes, options.source, { bridgeDb: options.bridgeDb, graceMs: options.servingGraceMs });
