@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, inject, onTestFinished } fro
 import { BridgeFixture, tempDir } from '../support/bridge.js';
 import { AutopollProcess, runAutopoll } from '../support/cli.js';
 import { McpSession } from '../support/mcpClient.js';
+import { bridgeNow, formatBridgeTimestamp } from '../../src/bridge/timestamp.js';
 import { testPrefix } from '../support/pipeline.js';
 import { waitFor } from '../support/wait.js';
 
@@ -186,19 +187,39 @@ describe('autopoll mcp', () => {
     expect(r.structured).toMatchObject({ serving: true, fleet: { reachable: false, error: expect.stringContaining('127.0.0.1:1') } });
   });
 
-  it('renews its conversation when a wait would outlive it; questions of the old one are still fetched', async () => {
+  it('renews its conversation before it expires; questions of the old one are still fetched; a long wait does not renew each time', async () => {
     const s = await start();
-    const first = await s.call('ask', { question: 'in the first conversation', wait_seconds: 1 });
-    // A wait as long as a conversation's whole life cannot fit in the one held: a new one is made.
-    const second = await s.call('ask', { question: 'in the second', wait_seconds: 10_800 });
+    const first = await s.call('ask', { question: 'in the first conversation', wait_seconds: 0 });
+    const firstId = first.structured.conversationId as string;
+    // Waits longer than a conversation lives keep the one held (it has all the life a new one would).
+    const long = await Promise.all([1, 2].map(() => s.call('ask', { question: 'long wait', wait_seconds: 20_000 })));
+    expect(long.map((r) => r.structured.conversationId)).toEqual([firstId, firstId]);
+    // Time passes: ten minutes left, under --renew-before (900 s).
+    bridge.db.prepare('UPDATE conversations SET expires_at = ? WHERE id = ?').run(formatBridgeTimestamp((Date.now() + 600_000) * 1000), firstId);
+    const second = await s.call('ask', { question: 'in the second', wait_seconds: 30 });
     expect(second.structured).toMatchObject({ status: 'answered' });
-    expect(second.structured.conversationId).not.toBe(first.structured.conversationId);
+    expect(second.structured.conversationId).not.toBe(firstId);
     const third = await s.call('ask', { question: 'stays in the second', wait_seconds: 30 });
     expect(third.structured.conversationId).toBe(second.structured.conversationId);
     const late = await s.call('get_answer', { query_id: first.structured.queryId as string, wait_seconds: 30 });
-    expect(late.structured).toMatchObject({ status: 'answered', conversationId: first.structured.conversationId });
+    expect(late.structured).toMatchObject({ status: 'answered', conversationId: firstId });
     const renewed = s.logLines().filter((l) => l.msg === 'renewed the conversation before it expires');
-    expect(renewed).toEqual([expect.objectContaining({ conversationId: second.structured.conversationId, replaces: first.structured.conversationId })]);
+    expect(renewed).toEqual([expect.objectContaining({ conversationId: second.structured.conversationId, replaces: firstId })]);
+  });
+
+  it('a shard beating other conversations of the role (served by grant) but never this one: no shard serving, nothing asked', async () => {
+    const role = 'granted_only_role';
+    const granted = bridge.createConversation({ role });
+    bridge.db.prepare("INSERT INTO session_status (conversation_id, session_id, status, last_heartbeat) VALUES (?, 'b', 'waiting', ?)").run(granted.id, bridgeNow());
+    const s = await McpSession.start(serverArgs('--role', role));
+    onTestFinished(() => s.close());
+    // Before it asks, the role's heartbeat is all there is to report.
+    expect((await s.call('shard_status')).structured).toMatchObject({ serving: true, conversation: null });
+    const r = await s.call('ask', { question: 'will anyone take this?' });
+    expect(r).toMatchObject({ isError: true, text: expect.stringMatching(/no shard is serving role granted_only_role.*no shard has ever sent a side-b heartbeat for conversation conv_/) });
+    const sent = bridge.db.prepare("SELECT COUNT(*) AS n FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.session_b_role = ? AND c.session_a_role = 'autopoll-mcp'").get(role) as { n: number };
+    expect(sent.n).toBe(0);
+    expect((await s.call('shard_status')).structured).toMatchObject({ serving: false, heartbeatAgeSeconds: null });
   });
 
   it('asks in a given conversation with its side-a token from AUTOPOLL_MCP_TOKEN; a wrong token is a tool error', async () => {
@@ -237,7 +258,8 @@ describe('autopoll mcp', () => {
 
     const t = await start();
     const waiting = t.call('ask', { question: 'asked before the stop' }).catch((err: Error) => err);
-    await new Promise((r) => setTimeout(r, 500));
+    // Once it is on the bridge (a new conversation is asked in once the shard has taken it up).
+    await waitFor('the question on the bridge', () => bridge.db.prepare("SELECT 1 FROM messages WHERE message LIKE '%asked before the stop%'").get(), 15_000);
     process.kill(t.pid, 'SIGTERM');
     expect(await t.exited()).toEqual({ code: 0, signal: null });
     // The waiting call is answered with where its question stands, not dropped.
@@ -250,10 +272,10 @@ describe('autopoll mcp', () => {
   it('the bridge file deleted while an ask waits: the call ends at once with a tool error saying to restart', async () => {
     const own = BridgeFixture.create();
     onTestFinished(() => own.close());
-    // A side b that beats, so the ask is sent and waits.
+    // A given conversation whose side b beats, so the ask is sent and waits.
     const served = own.createConversation({ role: 'lost_role' });
-    own.db.prepare("INSERT INTO session_status (conversation_id, session_id, status, last_heartbeat) VALUES (?, 'b', 'waiting', strftime('%Y-%m-%dT%H:%M:%f', 'now'))").run(served.id);
-    const s = await McpSession.start(['--bridge-db', own.path, '--role', 'lost_role', '--redis', 'redis://127.0.0.1:1']);
+    own.db.prepare("INSERT INTO session_status (conversation_id, session_id, status, last_heartbeat) VALUES (?, 'b', 'waiting', ?)").run(served.id, bridgeNow());
+    const s = await McpSession.start(['--bridge-db', own.path, '--conversation', served.id, '--redis', 'redis://127.0.0.1:1'], { AUTOPOLL_MCP_TOKEN: served.tokenA });
     onTestFinished(() => s.close());
     const started = Date.now();
     const waiting = s.call('ask', { question: 'asked before the file goes', wait_seconds: 60 });
@@ -270,7 +292,8 @@ describe('autopoll mcp', () => {
   it('what it wrote reads as the bridge\'s own server reads it (Python: token check, expiry, json, audit rows)', async () => {
     const s = await start();
     const r = await s.call('ask', { question: 'interop: does Python agree? password=hunter2' });
-    expect(r.structured).toMatchObject({ status: 'answered' });
+    expect(r.structured).toMatchObject({ status: 'answered', questionRedacted: true });
+    expect(r.text).toContain('redacted what looked like a secret in the question');
     const conv = conversationRow(r.structured.conversationId as string);
     const script = `
 import json, sqlite3, hmac, sys

@@ -77,6 +77,8 @@ function openAsker(...args: Parameters<typeof McpAsker.open>): McpAsker {
 /** A role's conversation (created and renewed), or a given one with its side-a token from the environment. */
 function conversationSource(o: Parsed<typeof MCP_SPECS>, cmd: Command): ConversationSource {
   const tokenText = process.env.AUTOPOLL_MCP_TOKEN;
+  // Read once and dropped: nothing the server starts inherits it (its /proc environ, readable by its own user only, still shows the start's).
+  delete process.env.AUTOPOLL_MCP_TOKEN;
   if (o.conversation === undefined) {
     if (tokenText) throw new ConfigError('AUTOPOLL_MCP_TOKEN is set but --conversation (env AUTOPOLL_MCP_CONVERSATION) is not: name the conversation the token is for, or unset it');
     return { role: o.role ?? DEFAULT_ROLE };

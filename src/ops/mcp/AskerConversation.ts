@@ -1,4 +1,4 @@
-import type { BridgeClient } from '../../bridge/BridgeClient.js';
+import { CONVERSATION_TTL_SEC, type BridgeClient } from '../../bridge/BridgeClient.js';
 import { parseBridgeTimestamp } from '../../bridge/timestamp.js';
 import type { Logger } from '../../shared/logger.js';
 import { ToolRefusal } from './ToolRefusal.js';
@@ -32,10 +32,16 @@ export class AskerConversation {
     private readonly logger: Logger,
   ) {}
 
-  /** The conversation to ask in now, with at least `lifeMs` left when this server can give it that. */
+  /**
+   * The conversation to ask in now, with at least `lifeMs` left (at most what a new one has, less a
+   * minute: a longer wait must not make every call create one).
+   */
   current(lifeMs: number): HeldConversation {
     if ('role' in this.source) {
-      if (this.held === undefined || msLeft(this.held.expiresAt) < lifeMs) this.renew(this.source.role);
+      const wanted = Math.min(lifeMs, (CONVERSATION_TTL_SEC - 60) * 1000);
+      // Its expiry as the bridge holds it now, not as it was when made.
+      const expiresAt = this.held && this.client.conversation(this.held.conversationId)?.expiresAt;
+      if (this.held === undefined || expiresAt === undefined || msLeft(expiresAt) < wanted) this.renew(this.source.role);
       return this.held!;
     }
     const { conversationId, token } = this.source;

@@ -8,14 +8,17 @@ import type { Logger } from '../../shared/logger.js';
 import type { ContextReader } from '../../producer/ContextReader.js';
 import { AskRefusedError, newQuery } from '../ask/askQuestion.js';
 import { AskerConversation, MCP_ROLE, type ConversationSource } from './AskerConversation.js';
-import { BridgeChanges, BridgeLostError } from './BridgeChanges.js';
+import { BridgeChanges } from './BridgeChanges.js';
 import { stateOfLedger, stateOfResponse, type QuestionState } from './questionState.js';
 import { ageMs, ShardLiveness, SIDE_ALIVE_MS } from './ShardLiveness.js';
 import { ToolRefusal } from './ToolRefusal.js';
 import type { FleetFacts } from './readFleet.js';
 
-/** Questions remembered for get_answer; past this the oldest settled ones are forgotten. */
-const REMEMBERED = 10_000;
+/**
+ * Questions remembered for get_answer (answers of up to 50,000 characters: ~50 MB at most); past
+ * this the oldest is forgotten, and found again through the ledger if asked for.
+ */
+const REMEMBERED = 1000;
 
 export interface McpAskerOptions {
   bridgeDb: string;
@@ -36,6 +39,8 @@ export interface Asked {
   conversationId: string;
   messageId: number;
   askedAt: number;
+  /** The bridge's send redacted what looked like a secret in the question: the shard read it so. */
+  redacted?: boolean;
   /** Set once answered or failed: the response row has been taken, so it is read from here after. */
   settled?: QuestionState;
 }
@@ -95,8 +100,8 @@ export class McpAsker {
     }
     const conversation = await this.write('create the conversation', signal, () => this.conversation.current(Math.max(this.options.renewBeforeSec, q.waitSec) * 1000));
     await this.liveness.ensure(conversation);
-    const { id: messageId } = await this.write('send the query', signal, () => this.client.send(conversation.conversationId, 'a', query.text));
-    const asked: Asked = { queryId: query.queryId, conversationId: conversation.conversationId, messageId, askedAt: Date.now() };
+    const { id: messageId, redacted } = await this.write('send the query', signal, () => this.client.send(conversation.conversationId, 'a', query.text));
+    const asked: Asked = { queryId: query.queryId, conversationId: conversation.conversationId, messageId, askedAt: Date.now(), ...(redacted ? { redacted } : {}) };
     this.remember(asked);
     this.logger.info({ conversationId: asked.conversationId, messageId, queryId: asked.queryId }, 'asked');
     return this.wait(asked, q.waitSec, progress, signal);
@@ -152,8 +157,13 @@ export class McpAsker {
   private async wait(asked: Asked, waitSec: number, progress: ProgressReport, signal: AbortSignal): Promise<Answer> {
     const started = Date.now();
     const tell = () => {
-      const state = asked.settled ?? this.pendingState(asked);
-      progress({ elapsedSec: (Date.now() - started) / 1000, totalSec: waitSec, message: `${asked.queryId}: ${state.status.replace('_', ' ')}` });
+      let where = 'waiting for its answer';
+      try {
+        where = (asked.settled ?? this.pendingState(asked)).status.replace('_', ' ');
+      } catch {
+        // A timer's throw would end the process: a ledger that cannot be read now only words the note.
+      }
+      progress({ elapsedSec: (Date.now() - started) / 1000, totalSec: waitSec, message: `${asked.queryId}: ${where}` });
     };
     tell();
     const timer = setInterval(tell, this.options.progressIntervalMs);
@@ -161,9 +171,6 @@ export class McpAsker {
       const end = await this.changes.waitFor(() => this.settle(asked), started + waitSec * 1000, signal);
       const state = typeof end === 'string' ? this.pendingState(asked) : end;
       return { asked, state, waitedSeconds: (Date.now() - started) / 1000 };
-    } catch (err) {
-      if (err instanceof BridgeLostError) throw new ToolRefusal(`the bridge file can no longer be read (${err.message}); restart autopoll mcp`);
-      throw err;
     } finally {
       clearInterval(timer);
     }
@@ -260,13 +267,7 @@ export class McpAsker {
 
   private remember(asked: Asked): void {
     this.asked.set(asked.queryId, asked);
-    if (this.asked.size <= REMEMBERED) return;
-    for (const [id, a] of this.asked) {
-      if (a.settled) {
-        this.asked.delete(id);
-        return;
-      }
-    }
+    if (this.asked.size > REMEMBERED) this.asked.delete(this.asked.keys().next().value!);
   }
 }
 

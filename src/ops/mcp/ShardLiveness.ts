@@ -27,18 +27,21 @@ export class ShardLiveness {
     private readonly o: { bridgeDb: string; graceMs: number },
   ) {}
 
-  /** Side b's heartbeat of the conversation, or (asking for a role) the youngest of the role's. */
+  /**
+   * Side b's heartbeat of the conversation; before there is one to ask in, the youngest of the
+   * role's. Only the conversation's own counts once it exists: a shard may serve some of a role's
+   * conversations by grant and never this one.
+   */
   youngest(held: HeldConversation | undefined): SideBBeat | undefined {
-    const own = held ? this.client.sessionStatus(held.conversationId, 'b') : undefined;
-    const ofRole = 'role' in this.source ? this.client.youngestSideB(this.source.role) : undefined;
-    if (!own) return ofRole;
-    if (!ofRole) return own;
-    return own.lastHeartbeat >= ofRole.lastHeartbeat ? own : ofRole;
+    if (held) return this.client.sessionStatus(held.conversationId, 'b');
+    return 'role' in this.source ? this.client.youngestSideB(this.source.role) : undefined;
   }
 
   /**
    * Refuses to ask when nothing serves the conversation, after a grace that lets a shard take up a
-   * conversation just created (it beats at once when it does). Calls asking at once share one check.
+   * conversation just created (it beats for it at once, within its 2 s refresh). Sending sooner
+   * would gain nothing: a shard takes a conversation's questions when it takes up the conversation.
+   * Calls asking at once share one check.
    */
   ensure(held: HeldConversation): Promise<void> {
     const fresh = () => {
@@ -51,8 +54,9 @@ export class ShardLiveness {
       // Not cancelled with the call that started it: other calls may share it.
       check = this.changes.waitFor(fresh, Date.now() + this.o.graceMs).then((end) => {
         if (end === true) return;
+        if (end === 'aborted') throw new ToolRefusal('autopoll mcp is stopping; nothing was asked: ask again once it is back');
         const beat = this.youngest(held);
-        const last = beat ? `the last side-b heartbeat was ${Math.round(ageMs(beat.lastHeartbeat) / 1000)} s ago` : 'no side b has ever sent a heartbeat';
+        const last = beat ? `the last side-b heartbeat of conversation ${held.conversationId} was ${Math.round(ageMs(beat.lastHeartbeat) / 1000)} s ago` : `no shard has ever sent a side-b heartbeat for conversation ${held.conversationId}`;
         throw new ToolRefusal(
           `no shard is serving role ${held.roleB} on ${this.o.bridgeDb} (${last}; a shard beats at least every 120 s): start one, e.g. \`autopoll up --role ${held.roleB} --bridge-db ${this.o.bridgeDb}\`, or see \`autopoll status\``,
         );

@@ -19,11 +19,12 @@ export function toolResult(text: string, facts: Record<string, unknown>, isError
 /** ask's and get_answer's result: the answer, the failure with its reason, or where the question stands. */
 export function answerResult(a: Answer): ToolResult {
   const { asked, state } = a;
-  const ids = { queryId: asked.queryId, conversationId: asked.conversationId, messageId: asked.messageId, waitedSeconds: round(a.waitedSeconds) };
+  const ids = { queryId: asked.queryId, conversationId: asked.conversationId, messageId: asked.messageId, waitedSeconds: round(a.waitedSeconds), questionRedacted: asked.redacted === true };
   if (state.status === 'answered') {
     const lines = [state.answer];
     if (state.sources.length) lines.push('', `Sources: ${state.sources.join(', ')}`);
     lines.push('', `(query ${asked.queryId}${state.model ? `, model ${state.model}` : ''})`);
+    if (asked.redacted) lines.push(REDACTED_NOTE);
     return toolResult(lines.join('\n'), { ...ids, ...state });
   }
   if (state.status === 'failed') {
@@ -51,6 +52,8 @@ export function shardStatusResult(s: ShardStatus): ToolResult {
   }
   return toolResult(lines.join('\n'), { ...s });
 }
+
+const REDACTED_NOTE = '(The bridge redacted what looked like a secret in the question before the shard read it, as it does for every message.)';
 
 function round(seconds: number): number {
   return Math.round(seconds * 1000) / 1000;

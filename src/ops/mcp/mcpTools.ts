@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BUSY_TIMEOUT_MS } from '../../bridge/busyTimeout.js';
 import { isBusyError } from '../../bridge/busyRetry.js';
 import type { Logger } from '../../shared/logger.js';
+import { BridgeLostError } from './BridgeChanges.js';
 import { answerResult, shardStatusResult, toolResult, type ToolResult } from './formatTool.js';
 import type { McpAsker, ProgressReport } from './McpAsker.js';
 import { ToolRefusal } from './ToolRefusal.js';
@@ -74,6 +75,7 @@ async function guarded(tool: string, logger: Logger, run: () => Promise<ToolResu
       logger.warn({ err, tool }, 'the bridge file stayed locked');
       return toolResult(`the bridge file stayed locked by another process for longer than the bridge's ${BUSY_TIMEOUT_MS.command / 1000} s busy timeout (SQLITE_BUSY): try the call again`, {}, true);
     }
+    if (err instanceof BridgeLostError) return toolResult(`the bridge file can no longer be used (${err.message}); restart autopoll mcp`, {}, true);
     if (!(err instanceof ToolRefusal)) logger.error({ err, tool }, 'tool call failed');
     else logger.info({ tool, reason: err.message }, 'tool call refused');
     return toolResult((err as Error).message, {}, true);
