@@ -11,17 +11,44 @@ export interface Distribution {
   mean: number;
 }
 
+/** The nearest-rank `p`th percentile of values sorted ascending (not empty). */
+export function nearestRank(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
 /** Nearest-rank percentiles, in the unit of the values, rounded to 0.1. */
 export function distribution(values: number[]): Distribution | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  const at = (p: number) => nearestRank(sorted, p);
   return {
     n: sorted.length,
     min: round(sorted[0]!, 1),
     p50: round(at(50), 1),
     p90: round(at(90), 1),
     p99: round(at(99), 1),
+    max: round(sorted[sorted.length - 1]!, 1),
+    mean: round(sorted.reduce((s, v) => s + v, 0) / sorted.length, 1),
+  };
+}
+
+/** Times (ms) as a user feels them: the median, the slow tail and the worst. */
+export interface Timing {
+  n: number;
+  p50: number;
+  p95: number;
+  max: number;
+  mean: number;
+}
+
+/** Nearest-rank p50, p95 and max, rounded to 0.1. */
+export function timing(values: number[]): Timing | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    n: sorted.length,
+    p50: round(nearestRank(sorted, 50), 1),
+    p95: round(nearestRank(sorted, 95), 1),
     max: round(sorted[sorted.length - 1]!, 1),
     mean: round(sorted.reduce((s, v) => s + v, 0) / sorted.length, 1),
   };

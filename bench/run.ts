@@ -4,7 +4,7 @@
  *
  * Which benchmarks: the names given as arguments (`npm run bench -- scale`, `... -- pipeline
  * claude`), else BENCH_ONLY (a comma-separated list), else all but the opt-in ones: pipeline,
- * claude, scale, capacity, startup, idle. The knobs benchmark runs only when named (`npm run bench -- knobs`).
+ * claude, scale, capacity, startup, idle, mcp. The knobs benchmark runs only when named (`npm run bench -- knobs`).
  * BENCH_CLAUDE=0 skips the Claude ones (claude, idle).
  *
  * Pipeline knobs (environment): BENCH_N (throughput questions, 20000), BENCH_REPEAT (throughput runs
@@ -12,7 +12,7 @@
  * BENCH_LATENCY_GAP_MS (10), BENCH_WARMUP_N (500), BENCH_OLD_MESSAGES (1000000; 0 skips that
  * scenario), BENCH_SESSIONS (64), BENCH_INSERT_BATCH (100), BENCH_CPU_PROF=1 (children write
  * .cpuprofile files to bench/results/profiles), BENCH_TIMEOUT_SEC (whole run; 420 per benchmark run,
- * 900 for capacity, 300 for startup).
+ * 900 for capacity, 300 for startup and mcp).
  *
  * The Claude benchmark's knobs: BENCH_CLAUDE_N (questions
  * per phase, 200), BENCH_CLAUDE_BASELINE_N (the baseline's, at most BENCH_CLAUDE_N; 200),
@@ -50,6 +50,10 @@
  * BENCH_IDLE_MIN_SESSIONS (--min-sessions; the default when unset, the sessions for a fixed pool). A quick
  * run: BENCH_IDLE_WAIT_SEC=15 BENCH_IDLE_SESSION_TIMEOUT=5 BENCH_IDLE_WINDOW_SEC=10.
  *
+ * The MCP benchmark's knobs: BENCH_MCP_N (questions asked one at a time through `autopoll mcp`, then
+ * again with `autopoll ask`, 30; after 3 warm-up asks through MCP), BENCH_MCP_CONCURRENT (asks in
+ * flight at once through the one server, 50), BENCH_MCP_SESSIONS (--sessions of the stub shard, 16).
+ *
  * At the end it writes bench/REPORT.md and its charts (bench/report/) from the results files, the
  * machine and the versions (recorded in every results file as `environment`); BENCH_REPORT=0 skips
  * that. `npm run bench:report` writes them again from the results files without running anything.
@@ -70,6 +74,8 @@ import { collectEnvironment } from './report/environment.js';
 import { writeReport } from './report/write.js';
 import { runIdleBench } from './idle.js';
 import { formatIdle } from './idle/format.js';
+import { runMcpBench } from './mcp.js';
+import { formatMcp } from './mcp/format.js';
 import { runScaleBench } from './scale.js';
 import { formatScale } from './scale/format.js';
 import { runStartupBench } from './startup.js';
@@ -95,13 +101,13 @@ async function abort(why: string, code: number): Promise<void> {
   process.exit(code);
 }
 
-const BENCHMARKS = ['pipeline', 'claude', 'scale', 'capacity', 'startup', 'idle', 'knobs'] as const;
+const BENCHMARKS = ['pipeline', 'claude', 'scale', 'capacity', 'startup', 'idle', 'mcp', 'knobs'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 /** Run only when named: measurements for a decision, not figures against a target. */
 const OPT_IN: readonly Benchmark[] = ['knobs'];
 
 /** The whole run's default time limit is the sum of its benchmarks' (capacity starts up to 32 Claude Code sessions a size). */
-const BUDGET_SEC: Record<Benchmark, number> = { pipeline: 420, claude: 420, scale: 420, capacity: 900, startup: 300, idle: 420, knobs: 900 };
+const BUDGET_SEC: Record<Benchmark, number> = { pipeline: 420, claude: 420, scale: 420, capacity: 900, startup: 300, idle: 420, mcp: 300, knobs: 900 };
 
 /**
  * The benchmarks to run: those named as arguments, else BENCH_ONLY's list, else all but the
@@ -291,6 +297,21 @@ async function main(): Promise<void> {
     const file = join(RESULTS, 'idle.json');
     writeFileSync(file, `${JSON.stringify({ ...idle, machine, environment, finishedAt: new Date().toISOString() }, null, 2)}\n`);
     report(['', `== idle: consumer --sessions ${idle.config.sessions} between two bursts (real binary, fake API, ${machineLine}) ==`, formatIdle(idle), '', `results: ${file}`]);
+  }
+
+  if (benchmarks.includes('mcp')) {
+    const mcp = await runMcpBench(
+      {
+        n: Math.max(1, envInt('BENCH_MCP_N', 30)),
+        warmup: 3,
+        concurrent: Math.max(1, envInt('BENCH_MCP_CONCURRENT', 50)),
+        sessions: Math.max(1, envInt('BENCH_MCP_SESSIONS', 16)),
+      },
+      log,
+    );
+    const file = join(RESULTS, 'mcp.json');
+    writeFileSync(file, `${JSON.stringify({ ...mcp, machine, environment, finishedAt: new Date().toISOString() }, null, 2)}\n`);
+    report(['', `== mcp: ask through \`autopoll mcp\` (MCP SDK client, stdio) vs \`autopoll ask\`, stub shard at 0 ms (${machineLine}) ==`, formatMcp(mcp), '', `results: ${file}`]);
   }
 
   // The report covers the default benchmarks: a run of opt-in ones alone leaves it as it is.

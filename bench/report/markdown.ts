@@ -6,6 +6,7 @@
 import type { CapacityResult } from '../capacity.js';
 import type { ClaudeResult } from '../claude.js';
 import type { IdleResult } from '../idle.js';
+import type { McpResult } from '../mcp.js';
 import type { PipelineResult } from '../pipeline.js';
 import type { ScaleResult } from '../scale.js';
 import type { StartupResult } from '../startup.js';
@@ -17,6 +18,7 @@ import { claudeSection, claudeSummary, phaseName } from './markdown/claude.js';
 import { mdTable, otherCpu, percent, when } from './markdown/format.js';
 import { idleSection, idleSummary } from './markdown/idle.js';
 import { environmentSection } from './markdown/machine.js';
+import { mcpSection, mcpSummary } from './markdown/mcp.js';
 import { pipelineSection, pipelineSummary } from './markdown/pipeline.js';
 import { scaleSection, scaleSummary } from './markdown/scale.js';
 import { soakSection, soakSummary } from './markdown/soak.js';
@@ -43,6 +45,8 @@ export interface ReportInput {
   startup?: (StartupResult & RunInfo) | null;
   /** Absent from inputs made before the idle benchmark. */
   idle?: (IdleResult & RunInfo) | null;
+  /** Absent from inputs made before the MCP benchmark. */
+  mcp?: (McpResult & RunInfo) | null;
   /** bench/results/soak.json as parsed, null when absent. */
   soak: unknown;
   /** The charts written, as links relative to REPORT.md. */
@@ -82,6 +86,7 @@ export function renderReport(input: ReportInput): string {
     ...(input.idle ? idleSummary(input.idle) : [['idle consumer', notRun('idle'), '', '']]),
     ...soakSummary(input.soak),
     ...(input.startup ? startupSummary(input.startup) : [['start-up', notRun('startup'), '', '']]),
+    ...(input.mcp ? mcpSummary(input.mcp) : [['ask through `autopoll mcp`', notRun('mcp'), '', '']]),
   ];
   const lines = [
     '# autopoll benchmark report',
@@ -103,6 +108,7 @@ export function renderReport(input: ReportInput): string {
     ...section('Idle: an elastic pool between bursts', 'idle', input.idle ? idleSection(input.idle) : null),
     ...soakSection(input),
     ...section('Start-up: each command, spawn to work', 'startup', input.startup ? startupSection(input.startup) : null),
+    ...section('MCP: ask through `autopoll mcp` vs `autopoll ask`', 'mcp', input.mcp ? mcpSection(input.mcp) : null),
   ];
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }

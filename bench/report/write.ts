@@ -8,6 +8,7 @@ import { dirname, join, relative } from 'node:path';
 import type { CapacityResult } from '../capacity.js';
 import type { ClaudeResult } from '../claude.js';
 import type { IdleResult } from '../idle.js';
+import type { McpResult } from '../mcp.js';
 import type { PipelineResult } from '../pipeline.js';
 import type { ScaleResult } from '../scale.js';
 import type { StartupResult } from '../startup.js';
@@ -61,6 +62,7 @@ export async function writeReport(options: WriteReportOptions): Promise<{ report
   const capacity = readJson<CapacityResult & RunInfo>(join(resultsDir, 'capacity.json'));
   const startup = readJson<StartupResult & RunInfo>(join(resultsDir, 'startup.json'));
   const idle = readJson<IdleResult & RunInfo>(join(resultsDir, 'idle.json'));
+  const mcp = readJson<McpResult & RunInfo>(join(resultsDir, 'mcp.json'));
   const soak = readJson<unknown>(join(resultsDir, 'soak.json'));
 
   mkdirSync(chartsDir, { recursive: true });
@@ -80,8 +82,8 @@ export async function writeReport(options: WriteReportOptions): Promise<{ report
     written.push(file);
   }
 
-  const { environment, from } = environmentFor([['pipeline', pipeline], ['claude', claude], ['scale', scale], ['capacity', capacity], ['startup', startup], ['idle', idle]]);
-  const input: ReportInput = { generatedAt: new Date().toISOString(), command: options.command, environment, environmentFrom: from, pipeline, claude, scale, capacity, startup, idle, soak, charts: links };
+  const { environment, from } = environmentFor([['pipeline', pipeline], ['claude', claude], ['scale', scale], ['capacity', capacity], ['startup', startup], ['idle', idle], ['mcp', mcp]]);
+  const input: ReportInput = { generatedAt: new Date().toISOString(), command: options.command, environment, environmentFrom: from, pipeline, claude, scale, capacity, startup, idle, mcp, soak, charts: links };
   writeFileSync(reportFile, renderReport(input));
   return { reportFile, charts: written };
 }

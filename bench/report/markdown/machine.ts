@@ -41,6 +41,7 @@ export function environmentSection(input: ReportInput): string[] {
     ['scale', input.scale, input.scale ? `${input.scale.config.consumers.join(', ')} consumers, ${input.scale.config.windowSec} s windows` : ''],
     ['capacity', input.capacity, input.capacity ? `--sessions ${input.capacity.config.sizes.join(', ')}, ${input.capacity.config.questionsPerSession} questions a session, ${input.capacity.config.latencyMs} ms API latency` : ''],
     ['startup', input.startup ?? null, input.startup ? `${input.startup.config.helpRuns} spawns of each --help, ${input.startup.config.producerRuns} producers, ${input.startup.config.claudeRuns} Claude consumers` : ''],
+    ['mcp', input.mcp ?? null, input.mcp ? `${input.mcp.config.n} questions each way, ${input.mcp.config.concurrent} at once, --sessions ${input.mcp.config.sessions}` : ''],
   ];
   out.push(
     mdTable([
