@@ -4,6 +4,9 @@ import type { Logger } from '../shared/logger.js';
 import { lostBridgeFile } from './BridgeDatabase.js';
 import type { Db } from './openBridge.js';
 
+/** When an event's look found nothing, the looks after it (ms after the one before). */
+const RECHECK_DELAYS_MS = [2, 20] as const;
+
 export interface BridgeWatcherOptions {
   path: string;
   pollIntervalMs: number;
@@ -23,6 +26,7 @@ export interface BridgeWatcherOptions {
 export class BridgeWatcher {
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private recheck: NodeJS.Timeout | undefined;
   private lastVersion = -1;
   private readonly dataVersion;
 
@@ -39,7 +43,7 @@ export class BridgeWatcher {
     const name = basename(this.options.path);
     try {
       this.watcher = watch(dirname(this.options.path), (_event, file) => {
-        if (file === null || file === name || file === `${name}-wal`) this.check();
+        if (file === null || file === name || file === `${name}-wal`) this.onFileEvent();
       });
       this.watcher.on('error', (err) => {
         this.logger.warn({ err }, 'watching the bridge folder failed; relying on the poll');
@@ -58,24 +62,47 @@ export class BridgeWatcher {
     this.watcher = undefined;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    clearTimeout(this.recheck);
+    this.recheck = undefined;
   }
 
-  private check(): void {
+  /**
+   * A commit writes its frames to `-wal` (the events) and then publishes them in the shared-memory
+   * index, which makes no event: a look on the event can come before the commit is visible and see
+   * nothing new. So an event that finds nothing is looked at again a moment later, and once more,
+   * instead of waiting for the poll.
+   */
+  private onFileEvent(): void {
+    if (!this.check()) this.recheckAfter(0);
+  }
+
+  private recheckAfter(step: number): void {
+    const delay = RECHECK_DELAYS_MS[step];
+    if (delay === undefined || this.recheck !== undefined || this.timer === undefined) return;
+    this.recheck = setTimeout(() => {
+      this.recheck = undefined;
+      if (!this.check()) this.recheckAfter(step + 1);
+    }, delay);
+  }
+
+  /** True when another process committed since the last look (and the owner was told). */
+  private check(): boolean {
     const lost = lostBridgeFile(this.db);
     if (lost) {
       this.stop();
       this.options.onLost(lost);
-      return;
+      return true;
     }
     let version: number;
     try {
       version = this.dataVersion.get() ?? 0;
     } catch (err) {
       this.logger.warn({ err }, 'reading PRAGMA data_version failed; will try again');
-      return;
+      return false;
     }
-    if (version === this.lastVersion) return;
+    if (version === this.lastVersion) return false;
     this.lastVersion = version;
     this.options.onChange();
+    return true;
   }
 }

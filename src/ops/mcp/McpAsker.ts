@@ -198,18 +198,15 @@ export class McpAsker {
   /** The question's answer or failure, taking its response row as the bridge's fetch would; undefined while pending. */
   private settle(asked: Asked): QuestionState | undefined {
     if (asked.settled) return asked.settled;
-    const found = this.client.findResponse(asked.conversationId, 'a', asked.messageId, asked.queryId);
-    let response = found;
-    if (!response) {
+    let response = this.client.findResponse(asked.conversationId, 'a', asked.messageId, asked.queryId);
+    // Read once: two reads of the ledger may fall either side of the shard's commit of the answer.
+    const ledger = response ? undefined : this.ledgerRow(asked);
+    if (!response && ledger?.response_message_id != null) {
       // Read by someone else first (another reader of side a): the ledger still names the row.
-      const id = this.ledgerRow(asked)?.response_message_id;
-      const row = id == null ? undefined : this.client.message(asked.conversationId, id);
-      if (id != null && row?.body) response = { id, body: row.body };
+      const row = this.client.message(asked.conversationId, ledger.response_message_id);
+      if (row?.body) response = { id: ledger.response_message_id, body: row.body };
     }
-    if (!response) {
-      const state = this.pendingState(asked);
-      return state.status === 'failed' ? state : undefined;
-    }
+    if (!response) return ledger?.state === 'failed' || ledger?.state === 'rejected' ? stateOfLedger(ledger) : undefined;
     try {
       this.client.take(asked.conversationId, 'a', response.id);
     } catch (err) {
