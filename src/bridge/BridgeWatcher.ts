@@ -4,8 +4,11 @@ import type { Logger } from '../shared/logger.js';
 import { lostBridgeFile } from './BridgeDatabase.js';
 import type { Db } from './openBridge.js';
 
-/** When an event's look found nothing, the looks after it (ms after the one before). */
-const RECHECK_DELAYS_MS = [2, 20] as const;
+/**
+ * The looks after a file event, each this many ms after the one before: a writer with
+ * `synchronous = FULL` (the bridge's own) syncs the `-wal` before it publishes the commit.
+ */
+const RECHECK_DELAYS_MS = [2, 20, 100, 500] as const;
 
 export interface BridgeWatcherOptions {
   path: string;
@@ -69,19 +72,24 @@ export class BridgeWatcher {
   /**
    * A commit writes its frames to `-wal` (the events) and then publishes them in the shared-memory
    * index, which makes no event: a look on the event can come before the commit is visible and see
-   * nothing new. So an event that finds nothing is looked at again a moment later, and once more,
-   * instead of waiting for the poll.
+   * nothing new. So after an event it is looked at again a few times over the next ~0.6 s (a
+   * stopped watcher schedules none), instead of leaving the commit to the poll.
    */
   private onFileEvent(): void {
-    if (!this.check()) this.recheckAfter(0);
+    // Whatever this look finds, the event's own commit may still be on its way: every event starts the looks again.
+    clearTimeout(this.recheck);
+    this.recheck = undefined;
+    this.check();
+    this.recheckAfter(0);
   }
 
   private recheckAfter(step: number): void {
     const delay = RECHECK_DELAYS_MS[step];
-    if (delay === undefined || this.recheck !== undefined || this.timer === undefined) return;
+    if (delay === undefined || this.timer === undefined) return;
     this.recheck = setTimeout(() => {
       this.recheck = undefined;
-      if (!this.check()) this.recheckAfter(step + 1);
+      this.check();
+      this.recheckAfter(step + 1);
     }, delay);
   }
 

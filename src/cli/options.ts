@@ -216,7 +216,7 @@ export const MCP = {
   wait: { flags: '--wait <seconds>', env: 'AUTOPOLL_MCP_WAIT', default: '300', help: 'how long ask and get_answer wait for the answer when a call gives no wait_seconds', schema: ({ whole }) => whole(0, DAY_SECONDS) },
   renewBefore: {
     flags: '--renew-before <seconds>', env: 'AUTOPOLL_MCP_RENEW_BEFORE', default: '900',
-    help: "a new conversation is created once the current one has less than this left, or less than a call's wait (the bridge refuses a conversation's tokens 3 h after it is made)",
+    help: "a new conversation is created once the current one has less than this left (the bridge refuses a conversation's tokens 3 h after it is made)",
     schema: ({ whole }) => whole(0, 3 * 3600 - 60),
   },
   progressInterval: { flags: '--progress-interval <seconds>', env: 'AUTOPOLL_MCP_PROGRESS_INTERVAL', default: '5', help: 'how often a waiting call sends an MCP progress notification (clients that reset their timeout on progress then never time out)', schema: ({ whole }) => whole(1, 3600) },

@@ -4,6 +4,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { bridgeNow } from '../../src/bridge/timestamp.js';
 import { BridgeFixture } from '../support/bridge.js';
 import { McpSession } from '../support/mcpClient.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * `autopoll mcp` when the bridge file misbehaves: locked by another process, replaced under it.
@@ -65,6 +66,38 @@ describe('autopoll mcp on a troubled bridge file', () => {
     expect((await server.call('ask', { question: 'after the lock', wait_seconds: 0 })).structured).toMatchObject({ status: 'waiting' });
     expect(asked(bridge, conversationId)).toBe(1);
   }, 30_000);
+
+  it('a call cancelled while it waits for the shard to beat asks nothing, even once the shard comes', async () => {
+    const bridge = BridgeFixture.create();
+    onTestFinished(() => bridge.close());
+    const conv = bridge.createConversation({ role: 'late_shard' });
+    const server = await McpSession.start(['--bridge-db', bridge.path, '--conversation', conv.id, '--redis', 'redis://127.0.0.1:1'], { AUTOPOLL_MCP_TOKEN: conv.tokenA });
+    onTestFinished(() => server.close());
+    const cancel = new AbortController();
+    const call = server.client.callTool({ name: 'ask', arguments: { question: 'never mind' } }, undefined, { signal: cancel.signal }).catch((err: Error) => err);
+    await new Promise((r) => setTimeout(r, 500));
+    cancel.abort();
+    expect(await call).toBeInstanceOf(Error);
+    // The shard beats now, inside the server's 10 s grace: the cancelled call must not send its question.
+    bridge.db.prepare("INSERT INTO session_status (conversation_id, session_id, status, last_heartbeat) VALUES (?, 'b', 'waiting', ?)").run(conv.id, bridgeNow());
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(asked(bridge, conv.id)).toBe(0);
+    expect((await server.call('ask', { question: 'this one, please', wait_seconds: 0 })).structured).toMatchObject({ status: 'waiting' });
+    expect(asked(bridge, conv.id)).toBe(1);
+  });
+
+  it('an answer already read is still given after the file is replaced', async () => {
+    const { bridge, server, conversationId } = await served();
+    const r = await server.call('ask', { question: 'answered by hand', wait_seconds: 0 });
+    const queryId = r.structured.queryId as string;
+    // Side b answers as the bridge's own server would store it.
+    bridge.client.send(conversationId, 'b', JSON.stringify({ type: 'response', query_id: queryId, answer: 'by hand', sources: [] }), { action_type: 'response' });
+    expect((await server.call('get_answer', { query_id: queryId, wait_seconds: 10 })).structured).toMatchObject({ status: 'answered', answer: 'by hand' });
+    renameSync(bridge.path, `${bridge.path}.old`);
+    copyFileSync(`${bridge.path}.old`, bridge.path);
+    await waitFor('the server to notice', async () => (await server.call('shard_status')).structured.bridgeLost !== null, 10_000);
+    expect((await server.call('get_answer', { query_id: queryId, wait_seconds: 0 })).structured).toMatchObject({ status: 'answered', answer: 'by hand' });
+  });
 
   it('the file replaced while an ask waits: the call ends with a tool error saying to restart, and the server stays up to say so', async () => {
     const { bridge, server } = await served();

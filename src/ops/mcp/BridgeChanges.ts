@@ -24,6 +24,7 @@ export class BridgeChanges {
   private readonly watcher: BridgeWatcher;
   private readonly waiters = new Set<Waiter>();
   private lost: string | undefined;
+  private stopped = false;
 
   constructor(db: Db, options: { path: string; pollIntervalMs: number }, logger: Logger) {
     this.watcher = new BridgeWatcher(db, { ...options, onChange: () => this.lookAll(), onLost: (why) => this.lose(why) }, logger);
@@ -33,10 +34,10 @@ export class BridgeChanges {
     this.watcher.start();
   }
 
-  /** Stops watching; every wait ends now as if aborted, and later ones are refused. */
+  /** Stops watching; every wait ends now as if aborted, and so does any later one. */
   stop(): void {
     this.watcher.stop();
-    this.lost ??= 'autopoll mcp is stopping';
+    this.stopped = true;
     for (const waiter of [...this.waiters]) waiter.abort();
   }
 
@@ -51,6 +52,7 @@ export class BridgeChanges {
    */
   waitFor<T>(look: () => T | undefined, untilMs: number, signal?: AbortSignal): Promise<T | WaitEnd> {
     if (this.lost !== undefined) return Promise.reject(new BridgeLostError(this.lost));
+    if (this.stopped) return Promise.resolve('aborted');
     const first = look();
     if (first !== undefined) return Promise.resolve(first);
     return new Promise<T | WaitEnd>((resolve, reject) => {

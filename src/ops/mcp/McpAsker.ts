@@ -1,6 +1,6 @@
 import { BridgeClient } from '../../bridge/BridgeClient.js';
 import { rememberBridgeFile } from '../../bridge/BridgeDatabase.js';
-import { isBusyError, retryBusy } from '../../bridge/busyRetry.js';
+import { isBusyError } from '../../bridge/busyRetry.js';
 import { BUSY_TIMEOUT_MS } from '../../bridge/busyTimeout.js';
 import { Ledger, type LedgerRow } from '../../bridge/Ledger.js';
 import { MAX_MESSAGE_CHARS } from '../../bridge/limits.js';
@@ -8,6 +8,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { ContextReader } from '../../producer/ContextReader.js';
 import { AskRefusedError, newQuery } from '../ask/askQuestion.js';
 import { AskerConversation, MCP_ROLE, type ConversationSource } from './AskerConversation.js';
+import { askerWrite } from './askerWrite.js';
 import { BridgeChanges } from './BridgeChanges.js';
 import { stateOfLedger, stateOfResponse, type QuestionState } from './questionState.js';
 import { ageMs, ShardLiveness, SIDE_ALIVE_MS } from './ShardLiveness.js';
@@ -61,6 +62,7 @@ export type ProgressReport = (p: { elapsedSec: number; totalSec: number; message
 export class McpAsker {
   private readonly asked = new Map<string, Asked>();
   private ledger: Ledger | undefined;
+  private readonly stopping = new AbortController();
 
   private constructor(
     private readonly client: BridgeClient,
@@ -98,7 +100,7 @@ export class McpAsker {
       if (err instanceof AskRefusedError) throw new ToolRefusal(`${err.message}: shorten the question or the context_file path`);
       throw err;
     }
-    const conversation = await this.write('create the conversation', signal, () => this.conversation.current(Math.max(this.options.renewBeforeSec, q.waitSec) * 1000));
+    const conversation = await this.write('create the conversation', signal, () => this.conversation.current(this.options.renewBeforeSec * 1000));
     await this.liveness.ensure(conversation);
     const { id: messageId, redacted } = await this.write('send the query', signal, () => this.client.send(conversation.conversationId, 'a', query.text));
     const asked: Asked = { queryId: query.queryId, conversationId: conversation.conversationId, messageId, askedAt: Date.now(), ...(redacted ? { redacted } : {}) };
@@ -118,6 +120,7 @@ export class McpAsker {
 
   /** Ends every wait now (each call answers with where its question stands) and takes no new ones. */
   async stopWaiting(): Promise<void> {
+    this.stopping.abort();
     this.changes.stop();
     // The ended waits read the ledger for their answer: they run before the file is closed.
     await new Promise((r) => setImmediate(r));
@@ -156,6 +159,8 @@ export class McpAsker {
 
   private async wait(asked: Asked, waitSec: number, progress: ProgressReport, signal: AbortSignal): Promise<Answer> {
     const started = Date.now();
+    // Remembered once read: given even after the file is lost or while the server stops.
+    if (asked.settled) return { asked, state: asked.settled, waitedSeconds: 0 };
     const tell = () => {
       let where = 'waiting for its answer';
       try {
@@ -206,7 +211,8 @@ export class McpAsker {
       const row = this.client.message(asked.conversationId, ledger.response_message_id);
       if (row?.body) response = { id: ledger.response_message_id, body: row.body };
     }
-    if (!response) return ledger?.state === 'failed' || ledger?.state === 'rejected' ? stateOfLedger(ledger) : undefined;
+    // The shard writes the ledger row and the response in one transaction: a row read once is final.
+    if (!response) return ledger && ledger.state !== 'queued' ? stateOfLedger(ledger) : undefined;
     try {
       this.client.take(asked.conversationId, 'a', response.id);
     } catch (err) {
@@ -242,19 +248,8 @@ export class McpAsker {
     return this.ledger;
   }
 
-  /**
-   * A bridge write, its lock waited for asynchronously (other calls go on meanwhile) for as long as
-   * the bridge's own connections wait, or until the call is cancelled; then SQLITE_BUSY is the answer.
-   */
-  private async write<T>(what: string, signal: AbortSignal, fn: () => T): Promise<T> {
-    // A timer of our own: AbortSignal.timeout held only by AbortSignal.any may be collected before it fires.
-    const limit = new AbortController();
-    const timer = setTimeout(() => limit.abort(), BUSY_TIMEOUT_MS.command);
-    try {
-      return await retryBusy(what, this.logger, fn, AbortSignal.any([signal, limit.signal]));
-    } finally {
-      clearTimeout(timer);
-    }
+  private write<T>(what: string, signal: AbortSignal, fn: () => T): Promise<T> {
+    return askerWrite({ what, db: this.client.db, logger: this.logger, call: signal, stopping: this.stopping.signal }, fn);
   }
 
   private usable(): void {
