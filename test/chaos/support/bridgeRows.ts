@@ -22,7 +22,8 @@ export function insertRaw(bridge: BridgeFixture, conversationId: string, message
   }).immediate();
 }
 
-const BRIDGE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/;
+/** Python's `utcnow().isoformat()`: six digits of fraction, none at all when the microsecond is 0 (one row in a million). */
+const BRIDGE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{6})?$/;
 
 interface MessageRow {
   id: number;
