@@ -39,7 +39,6 @@ export interface Asked {
   queryId: string;
   conversationId: string;
   messageId: number;
-  askedAt: number;
   /** The bridge's send redacted what looked like a secret in the question: the shard read it so. */
   redacted?: boolean;
   /** Set once answered or failed: the response row has been taken, so it is read from here after. */
@@ -103,7 +102,7 @@ export class McpAsker {
     const conversation = await this.write('create the conversation', signal, () => this.conversation.current(this.options.renewBeforeSec * 1000));
     await this.liveness.ensure(conversation);
     const { id: messageId, redacted } = await this.write('send the query', signal, () => this.client.send(conversation.conversationId, 'a', query.text));
-    const asked: Asked = { queryId: query.queryId, conversationId: conversation.conversationId, messageId, askedAt: Date.now(), ...(redacted ? { redacted } : {}) };
+    const asked: Asked = { queryId: query.queryId, conversationId: conversation.conversationId, messageId, ...(redacted ? { redacted } : {}) };
     this.remember(asked);
     this.logger.info({ conversationId: asked.conversationId, messageId, queryId: asked.queryId }, 'asked');
     return this.wait(asked, q.waitSec, progress, signal);
@@ -194,7 +193,7 @@ export class McpAsker {
     };
     const row = this.ledgerRows(queryId).filter((r) => ours(r.conversation_id)).at(-1);
     if (!row) return undefined;
-    const asked: Asked = { queryId, conversationId: row.conversation_id, messageId: row.message_id, askedAt: Date.now() };
+    const asked: Asked = { queryId, conversationId: row.conversation_id, messageId: row.message_id };
     this.remember(asked);
     this.logger.info({ conversationId: asked.conversationId, messageId: asked.messageId, queryId }, 'found a question asked before this server started');
     return asked;
