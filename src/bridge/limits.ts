@@ -4,3 +4,6 @@
  * longer answer.
  */
 export const MAX_MESSAGE_CHARS = 50_000;
+
+/** An asker counts its partner alive while the partner's heartbeat is younger than this (PROTOCOL.md). */
+export const SIDE_ALIVE_MS = 120_000;

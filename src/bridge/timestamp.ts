@@ -22,6 +22,12 @@ export function parseBridgeTimestamp(text: string): number | undefined {
   return millis * 1000 + fraction;
 }
 
+/** Milliseconds from a bridge timestamp to `nowMs`; infinitely many for one that does not parse. */
+export function msSince(text: string, nowMs = Date.now()): number {
+  const micros = parseBridgeTimestamp(text);
+  return micros === undefined ? Number.POSITIVE_INFINITY : nowMs - micros / 1000;
+}
+
 let lastMicros = 0;
 
 /**

@@ -1,5 +1,5 @@
 import { CONVERSATION_TTL_SEC, type BridgeClient } from '../../bridge/BridgeClient.js';
-import { parseBridgeTimestamp } from '../../bridge/timestamp.js';
+import { msSince } from '../../bridge/timestamp.js';
 import type { Logger } from '../../shared/logger.js';
 import { ToolRefusal } from './ToolRefusal.js';
 
@@ -41,7 +41,7 @@ export class AskerConversation {
       const wanted = Math.min(lifeMs, (CONVERSATION_TTL_SEC - 60) * 1000);
       // Its expiry as the bridge holds it now, not as it was when made.
       const expiresAt = this.held && this.client.conversation(this.held.conversationId)?.expiresAt;
-      if (this.held === undefined || expiresAt === undefined || msLeft(expiresAt) < wanted) this.renew(this.source.role);
+      if (this.held === undefined || expiresAt === undefined || -msSince(expiresAt) < wanted) this.renew(this.source.role);
       return this.held!;
     }
     const { conversationId, token } = this.source;
@@ -67,9 +67,4 @@ export class AskerConversation {
     this.held = { conversationId: c.id, roleB: role, expiresAt: c.expiresAt, created: true };
     this.logger.info({ conversationId: c.id, role, expiresAt: c.expiresAt, replaces: before?.conversationId }, before ? 'renewed the conversation before it expires' : 'created the conversation to ask in');
   }
-}
-
-function msLeft(expiresAt: string): number {
-  const micros = parseBridgeTimestamp(expiresAt);
-  return micros === undefined ? -1 : micros / 1000 - Date.now();
 }

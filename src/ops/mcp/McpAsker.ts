@@ -3,7 +3,8 @@ import { rememberBridgeFile } from '../../bridge/BridgeDatabase.js';
 import { isBusyError } from '../../bridge/busyRetry.js';
 import { BUSY_TIMEOUT_MS } from '../../bridge/busyTimeout.js';
 import { Ledger, type LedgerRow } from '../../bridge/Ledger.js';
-import { MAX_MESSAGE_CHARS } from '../../bridge/limits.js';
+import { MAX_MESSAGE_CHARS, SIDE_ALIVE_MS } from '../../bridge/limits.js';
+import { msSince } from '../../bridge/timestamp.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ContextReader } from '../../producer/ContextReader.js';
 import { AskRefusedError, newQuery } from '../ask/askQuestion.js';
@@ -11,7 +12,7 @@ import { AskerConversation, MCP_ROLE, type ConversationSource } from './AskerCon
 import { askerWrite } from './askerWrite.js';
 import { BridgeChanges } from './BridgeChanges.js';
 import { stateOfLedger, stateOfResponse, type QuestionState } from './questionState.js';
-import { ageMs, ShardLiveness, SIDE_ALIVE_MS } from './ShardLiveness.js';
+import { ShardLiveness } from './ShardLiveness.js';
 import { ToolRefusal } from './ToolRefusal.js';
 import type { FleetFacts } from './readFleet.js';
 
@@ -135,7 +136,7 @@ export class McpAsker {
     const held = this.conversation.last;
     const role = 'role' in this.options.source ? this.options.source.role : (held?.roleB ?? null);
     const beat = this.liveness.youngest(held);
-    const age = beat === undefined ? undefined : ageMs(beat.lastHeartbeat);
+    const age = beat === undefined ? undefined : msSince(beat.lastHeartbeat);
     let fleet: ShardStatus['fleet'] = null;
     if (this.options.fleet) {
       try {

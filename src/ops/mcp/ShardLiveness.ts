@@ -1,11 +1,9 @@
 import type { BridgeClient } from '../../bridge/BridgeClient.js';
-import { parseBridgeTimestamp } from '../../bridge/timestamp.js';
+import { SIDE_ALIVE_MS } from '../../bridge/limits.js';
+import { msSince } from '../../bridge/timestamp.js';
 import type { ConversationSource, HeldConversation } from './AskerConversation.js';
 import type { BridgeChanges } from './BridgeChanges.js';
 import { ToolRefusal } from './ToolRefusal.js';
-
-/** An asker counts its partner alive while its heartbeat is younger than this (PROTOCOL.md). */
-export const SIDE_ALIVE_MS = 120_000;
 
 export interface SideBBeat {
   status: string;
@@ -46,7 +44,7 @@ export class ShardLiveness {
   ensure(held: HeldConversation): Promise<void> {
     const fresh = () => {
       const beat = this.youngest(held);
-      return beat !== undefined && ageMs(beat.lastHeartbeat) < SIDE_ALIVE_MS ? true : undefined;
+      return beat !== undefined && msSince(beat.lastHeartbeat) < SIDE_ALIVE_MS ? true : undefined;
     };
     if (fresh()) return Promise.resolve();
     let check = this.checks.get(held.conversationId);
@@ -56,7 +54,7 @@ export class ShardLiveness {
         if (end === true) return;
         if (end === 'aborted') throw new ToolRefusal('autopoll mcp is stopping; nothing was asked: ask again once it is back');
         const beat = this.youngest(held);
-        const last = beat ? `the last side-b heartbeat of conversation ${held.conversationId} was ${Math.round(ageMs(beat.lastHeartbeat) / 1000)} s ago` : `no shard has ever sent a side-b heartbeat for conversation ${held.conversationId}`;
+        const last = beat ? `the last side-b heartbeat of conversation ${held.conversationId} was ${Math.round(msSince(beat.lastHeartbeat) / 1000)} s ago` : `no shard has ever sent a side-b heartbeat for conversation ${held.conversationId}`;
         throw new ToolRefusal(
           `no shard is serving role ${held.roleB} on ${this.o.bridgeDb} (${last}; a shard beats at least every 120 s): start one, e.g. \`autopoll up --role ${held.roleB} --bridge-db ${this.o.bridgeDb}\`, or see \`autopoll status\``,
         );
@@ -65,10 +63,4 @@ export class ShardLiveness {
     }
     return check;
   }
-}
-
-/** How long ago a bridge timestamp was, in ms (infinitely long for one that does not parse). */
-export function ageMs(bridgeTimestamp: string): number {
-  const micros = parseBridgeTimestamp(bridgeTimestamp);
-  return micros === undefined ? Number.POSITIVE_INFINITY : Date.now() - micros / 1000;
 }

@@ -5,11 +5,9 @@ import { Ledger } from '../../bridge/Ledger.js';
 import { listConsumers } from '../../shared/ConsumerPresence.js';
 import { listProducers } from '../../shared/ProducerPresence.js';
 import { ANSWERS_QUEUE, QUESTIONS_QUEUE } from '../../shared/queues.js';
-import { formatBridgeTimestamp, parseBridgeTimestamp } from '../../bridge/timestamp.js';
+import { formatBridgeTimestamp, msSince } from '../../bridge/timestamp.js';
+import { SIDE_ALIVE_MS } from '../../bridge/limits.js';
 import { JOB_STATES, mergeConversations, type BridgeConversation, type JobCounts, type StatusReport } from './statusReport.js';
-
-/** An asker counts its partner alive while its heartbeat is younger than this (PROTOCOL.md). */
-const SIDE_ALIVE_MS = 120_000;
 
 /**
  * Everything `autopoll status` shows, read once: RedisConnection (queues, workers, presence) and, when the
@@ -88,6 +86,6 @@ function liveSideB(db: Db, now: number): BridgeConversation[] {
     )
     .all(formatBridgeTimestamp(now * 1000));
   return rows
-    .filter((r) => now - (parseBridgeTimestamp(r.last_heartbeat) ?? 0) / 1000 < SIDE_ALIVE_MS)
+    .filter((r) => msSince(r.last_heartbeat, now) < SIDE_ALIVE_MS)
     .map((r) => ({ id: r.id, expiresAt: r.expires_at, sideB: { status: r.status, lastHeartbeat: r.last_heartbeat } }));
 }
