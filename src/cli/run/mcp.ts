@@ -33,10 +33,10 @@ export async function runMcp(o: Parsed<typeof MCP_SPECS>, cmd: Command): Promise
     progressIntervalMs: o.progressInterval * 1000,
     pollIntervalMs: o.pollIntervalMs,
     servingGraceMs: SERVING_GRACE_MS,
-    fleet: async () => {
+    fleet: async (role) => {
       const redis = await connectOnce(o, cmd, 3000);
       try {
-        return await readFleet(redis, o.prefix, 'role' in source ? source.role : (asker.conversation.last?.roleB ?? null));
+        return await readFleet(redis, o.prefix, role);
       } finally {
         redis.disconnect();
       }

@@ -10,7 +10,7 @@ import type { ContextReader } from '../../producer/ContextReader.js';
 import { AskRefusedError, newQuery } from '../ask/askQuestion.js';
 import { AskerConversation, MCP_ROLE, type ConversationSource } from './AskerConversation.js';
 import { askerWrite } from './askerWrite.js';
-import { BridgeChanges } from './BridgeChanges.js';
+import { BridgeChanges, BridgeLostError } from './BridgeChanges.js';
 import { stateOfLedger, stateOfResponse, type QuestionState } from './questionState.js';
 import { ShardLiveness } from './ShardLiveness.js';
 import { ToolRefusal } from './ToolRefusal.js';
@@ -32,8 +32,8 @@ export interface McpAskerOptions {
   pollIntervalMs: number;
   /** How long a new conversation may wait for its first side-b heartbeat before the role counts as unserved. */
   servingGraceMs: number;
-  /** Queues, consumers and producers in Redis for shard_status; undefined when no Redis is named. */
-  fleet: (() => Promise<FleetFacts>) | undefined;
+  /** Queues, consumers and the role's producers in Redis for shard_status; undefined when no Redis is named. */
+  fleet: ((role: string | null) => Promise<FleetFacts>) | undefined;
 }
 
 export interface Asked {
@@ -140,7 +140,7 @@ export class McpAsker {
     let fleet: ShardStatus['fleet'] = null;
     if (this.options.fleet) {
       try {
-        fleet = { reachable: true, ...(await this.options.fleet()) };
+        fleet = { reachable: true, ...(await this.options.fleet(role)) };
       } catch (err) {
         fleet = { reachable: false, error: (err as Error).message };
       }
@@ -254,7 +254,7 @@ export class McpAsker {
 
   private usable(): void {
     const lost = this.changes.lostBecause;
-    if (lost !== undefined) throw new ToolRefusal(`the bridge file can no longer be used (${lost}); restart autopoll mcp`);
+    if (lost !== undefined) throw new BridgeLostError(lost);
   }
 
   private remember(asked: Asked): void {
