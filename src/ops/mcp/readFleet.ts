@@ -3,6 +3,7 @@ import { listConsumers } from '../../shared/ConsumerPresence.js';
 import { listProducers } from '../../shared/ProducerPresence.js';
 import { QUESTIONS_QUEUE } from '../../shared/queues.js';
 import type { RedisConnection } from '../../shared/redis.js';
+import { jobCounts } from '../status/collectStatus.js';
 
 /** What Redis says of the fleet serving a role: shard_status's second half. */
 export interface FleetFacts {
@@ -18,13 +19,13 @@ export async function readFleet(redis: RedisConnection, prefix: string, role: st
   questions.on('error', () => undefined); // the awaited calls below reject instead
   try {
     const [counts, producers, consumers] = await Promise.all([
-      questions.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
+      jobCounts(questions),
       listProducers(redis, prefix, now),
       listConsumers(redis, prefix, now),
     ]);
     const age = (seenAt: number) => Math.max(0, Math.round((now - seenAt) / 100) / 10);
     return {
-      queue: { waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0, delayed: counts.delayed ?? 0, failed: counts.failed ?? 0 },
+      queue: { waiting: counts.waiting + counts.prioritized, active: counts.active, delayed: counts.delayed, failed: counts.failed },
       producers: producers.filter((p) => role === null || p.role === role).map((p) => ({ name: p.name, host: p.host, role: p.role, ageSeconds: age(p.seenAt) })),
       consumers: consumers.map((c) => ({
         name: c.name, host: c.host, state: c.state, busy: c.busy,

@@ -49,7 +49,8 @@ export async function collectStatus(redis: RedisConnection, prefix: string, brid
   }
 }
 
-async function jobCounts(queue: Queue): Promise<JobCounts> {
+/** A queue's jobs in every state status shows, 0 for a state with none (shard_status reads it too). */
+export async function jobCounts(queue: Queue): Promise<JobCounts> {
   const counts = await queue.getJobCounts(...JOB_STATES);
   return Object.fromEntries(JOB_STATES.map((s) => [s, counts[s] ?? 0])) as JobCounts;
 }
