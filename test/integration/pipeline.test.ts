@@ -97,8 +97,9 @@ describe('pipeline: bridge -> questions -> consumer -> answers -> bridge', () =>
     expect(err.answer).toMatch(/^autopoll could not answer this query \(stub_failure\): /);
     expect(bridge.ledger(flaky)).toMatchObject({ state: 'answered', attempts: 3 });
     expect(bridge.ledger(doomed)).toMatchObject({ state: 'failed', attempts: 3, error_kind: 'stub_failure' });
+    // The consumer writes the error response before its throw moves the job to failed.
     const job = await pipeline.producer.questions.getJob(bridge.jobId(doomed));
-    expect(await job!.getState()).toBe('failed');
+    await waitFor('the doomed job failed', async () => (await job!.getState()) === 'failed');
   });
 
   it('drops a second answer for an answered query, and writes a real answer once after an error response', async () => {
