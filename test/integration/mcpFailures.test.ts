@@ -47,7 +47,7 @@ describe('autopoll mcp on a troubled bridge file', () => {
     const asking = server.call('ask', { question: 'asked through a lock', wait_seconds: 0 });
     // A synchronous busy wait would hold every call: this one answers while the ask waits.
     const status = await server.call('shard_status');
-    expect(Date.now() - started).toBeLessThan(2000);
+    expect(Date.now() - started, 'not after the 3 s lock').toBeLessThan(2500);
     expect(status.structured).toMatchObject({ serving: true, conversation: { id: conversationId } });
     const r = await asking;
     await released;

@@ -116,7 +116,7 @@ describe('board auth', () => {
   });
 
   it('authorize accepts the right bearer at once from an address whose wrong ones wait, and answers wrong ones past the waiting cap with 429', async () => {
-    const limits = { ...LOGIN_LIMITS, perAddress: 2, overall: 10, firstPauseMs: 100, maxPauseMs: 100, maxWaiting: 2 };
+    const limits = { ...LOGIN_LIMITS, perAddress: 2, overall: 10, firstPauseMs: 1000, maxPauseMs: 1000, maxWaiting: 2 };
     const auth: BoardAuth = { token, sessions: new BoardSessions(3600), throttle: new LoginThrottle(limits) };
     const as = (ip: string, bearer: string) => ({ headers: { authorization: `Bearer ${bearer}` }, ip });
     expect(await authorize(as('10.0.0.1', 'wrong-0123456789'), auth)).toBe(false);
@@ -125,9 +125,9 @@ describe('board auth', () => {
     const waiting = [0, 1].map(() => authorize(as('10.0.0.1', 'wrong-0123456789'), auth));
     expect(await authorize(as('10.0.0.1', 'wrong-0123456789'), auth)).toBe(1);
     expect(await authorize(as('10.0.0.1', token), auth)).toBe(true);
-    expect(Date.now() - started, 'the right token did not wait').toBeLessThan(100);
+    expect(Date.now() - started, 'the right token did not wait').toBeLessThan(500);
     expect(await Promise.all(waiting)).toEqual([false, false]);
-    expect(Date.now() - started, 'the wrong ones were answered one per pause').toBeGreaterThanOrEqual(190);
+    expect(Date.now() - started, 'the wrong ones were answered one per pause').toBeGreaterThanOrEqual(1900);
   });
 
   it('a guesser at 3 wrong tokens a second from 127.0.0.1 never keeps the right token out: it is checked, and accepted, at once', async () => {
@@ -142,7 +142,7 @@ describe('board auth', () => {
         const started = Date.now();
         expect(await authorize(as('127.9.8.7', token), auth), `at ${now} ms`).toBe(true);
         expect(await authorize(as('127.0.0.1', token), auth), `at ${now} ms`).toBe(true);
-        expect(Date.now() - started).toBeLessThan(100);
+        expect(Date.now() - started, 'no pause (each is 1 s or more)').toBeLessThan(500);
       }
     }
     expect(refused.length, 'the guesser itself was refused').toBeGreaterThan(0);

@@ -159,11 +159,11 @@ describe('runDoctorChecks', () => {
       timeoutFix: 'look at it',
       run: (signal) => new Promise(() => signal.addEventListener('abort', () => (aborted = true))),
     };
-    const thrower: Check = { name: 'thrower', timeoutMs: 1000, run: () => Promise.reject(new Error('bad')) };
-    const two: Check = { name: 'two', timeoutMs: 1000, run: async () => [ok('two-a', 'x'), ok('two-b', 'y')] };
+    const thrower: Check = { name: 'thrower', timeoutMs: 5000, run: () => Promise.reject(new Error('bad')) };
+    const two: Check = { name: 'two', timeoutMs: 5000, run: async () => [ok('two-a', 'x'), ok('two-b', 'y')] };
     const started = Date.now();
     const results = await runDoctorChecks([never, thrower, two]);
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started, 'not the others\' 5 s').toBeLessThan(2500);
     expect(results).toEqual([
       { name: 'slow', status: 'fail', detail: 'no answer within 0.1 s', fix: 'look at it' },
       { name: 'thrower', status: 'fail', detail: 'the check itself failed: bad' },
