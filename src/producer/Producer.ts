@@ -31,6 +31,8 @@ import { ownedFiles } from '../shared/ownedFiles.js';
 import { indexQuestions } from '../shared/findIndex.js';
 import { NO_TRACING, type Tracing } from '../shared/tracing/telemetry.js';
 
+const REFRESH_FAILED = 'reading the served conversations from the bridge failed; the next refresh retries';
+
 export interface ProducerOptions {
   connection: RedisConnection;
   prefix: string;
@@ -155,7 +157,9 @@ export class Producer extends EventEmitter<ProducerEvents> {
         db, registry: this.registry, contexts, taker, backpressure: this.backpressure, questions: this.questions, tracing,
         index: (jobs) => indexQuestions(options.connection, options.prefix, jobs),
       },
-      { bridgeId, batchSize: options.batchSize, stopping: this.stopping.signal, busy: (what, fn) => this.busy(what, fn), onTaken: (e) => this.emit('taken', e) },
+      { bridgeId, batchSize: options.batchSize, stopping: this.stopping.signal, busy: (what, fn) => this.busy(what, fn), onTaken: (e) => this.emit('taken', e),
+        onUnserved: () => void this.refreshConversations().catch((err: unknown) => this.logger.error({ err }, REFRESH_FAILED)),
+      },
       logger,
     );
   }
@@ -197,7 +201,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       added = this.registry.refresh();
     } catch (err) {
       // Not knowing what it serves is no proof that it serves nothing: it starts, and retries.
-      this.logger.error({ err }, 'reading the served conversations from the bridge failed; the next refresh retries');
+      this.logger.error({ err }, REFRESH_FAILED);
     }
     if (added !== undefined && this.registry.ids().length === 0 && !this.options.role) throw new NothingToServeError(this.registry.refusals(), this.options.bridgeDb);
     // Not awaited, like the reconcile below: taking a backlog enqueues, which waits for Redis,

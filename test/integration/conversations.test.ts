@@ -80,6 +80,25 @@ describe('which conversations the producer serves', () => {
     expect(status.map((s) => s.conversation_id).sort()).toEqual([before.id, later.id].sort());
   });
 
+  it('takes the first questions of a role conversation created while running at once, not at the next refresh; another role\'s stay unread', async () => {
+    bridge = BridgeFixture.create();
+    const { logger, lines } = capturingLogger();
+    // No refresh within the test: only the intake's own look can pick the new conversation up.
+    pipeline = await new InProcessPipeline(testPrefix(), bridge.path, { role: 'haiku_shard', refreshIntervalMs: 600_000 }, {}, logger).start();
+    for (let i = 0; i < 3; i++) {
+      const other = bridge.createConversation({ role: 'someone_else' });
+      const otherQ = bridge.ask(other.id, `q_other_${i}`, 'not for us');
+      const conv = bridge.createConversation({ role: 'haiku_shard' });
+      bridge.ask(conv.id, `q_new_${i}_a`, 'first');
+      bridge.ask(conv.id, `q_new_${i}_b`, 'second');
+      await waitFor(`the answers in conversation ${i + 1}`, () => bridge.responses(conv.id).length === 2);
+      expect(bridge.responses(conv.id).map((r) => r.body.query_id).sort()).toEqual([`q_new_${i}_a`, `q_new_${i}_b`]);
+      expect(bridge.ledger(otherQ)).toBeUndefined();
+      expect((bridge.db.prepare('SELECT read FROM messages WHERE id = ?').get(otherQ) as { read: number }).read).toBe(0);
+    }
+    expect(lines.filter((l) => l.msg === 'serving conversation')).toHaveLength(3);
+  });
+
   it('creates the bridge file with the bridge schema when it does not exist', async () => {
     const dir = (await import('../support/bridge.js')).tempDir();
     const path = `${dir}/nested/new-bridge.db`;
