@@ -14,6 +14,7 @@ export class ConversationRegistry {
   private served = new Map<string, string>(); // id -> expires_at
   private refused = new Map<string, string>(); // id -> why, as of the last refresh
   private reported = new Set<string>();
+  private newestSeen = 0;
   private readonly rows: ConversationRows;
 
   constructor(
@@ -27,6 +28,7 @@ export class ConversationRegistry {
 
   /** Re-reads the conversations; returns the ids that became served with this refresh. */
   refresh(): string[] {
+    this.newestSeen = this.rows.newestRowid();
     const now = bridgeNow();
     const next = new Map<string, string>();
     this.refused = new Map();
@@ -59,6 +61,11 @@ export class ConversationRegistry {
     for (const id of added) this.logger.info({ conversation: id, expiresAt: next.get(id) }, 'serving conversation');
     this.served = next;
     return added;
+  }
+
+  /** A conversation was created since the last refresh (the bridge never deletes one). */
+  hasNewConversations(): boolean {
+    return this.rows.newestRowid() > this.newestSeen;
   }
 
   isServed(conversationId: string): boolean {

@@ -35,12 +35,7 @@ export interface IntakeOptions {
   /** Runs a bridge write, retrying while the file is busy (until `stopping`). */
   busy: <T>(what: string, fn: () => T) => Promise<T>;
   onTaken: (e: { queued: number; rejected: number }) => void;
-  /** Rows came for a conversation not served, first seen now: the registry should look again at once. */
-  onUnserved: () => void;
 }
-
-/** How many unserved conversations the intake remembers having reported; past it, it forgets them all. */
-const MAX_UNSERVED = 10_000;
 
 /**
  * The producer's taking: scans the bridge for questions of the served conversations, judges them,
@@ -52,7 +47,6 @@ export class Intake {
   private pumping: Promise<void> | undefined;
   private pumpAgain = false;
   private retry: NodeJS.Timeout | undefined;
-  private readonly unserved = new Set<string>();
 
   constructor(
     private readonly parts: IntakeParts,
@@ -95,7 +89,6 @@ export class Intake {
       for (;;) {
         const rows = this.scanner.next(batch);
         const served = rows.filter((r) => this.parts.registry.isServed(r.conversation_id));
-        if (served.length < rows.length) this.noticeUnserved(rows);
         const last = served.length ? await this.takeRows(served) : undefined;
         if (last !== undefined && last < served[served.length - 1]!.id) {
           // Backpressure took part of the batch: the rest is scanned again (and waits for room).
@@ -110,22 +103,6 @@ export class Intake {
       clearTimeout(this.retry);
       this.retry = setTimeout(() => this.pump(), 1000);
     }
-  }
-
-  /**
-   * A conversation created since the registry's last refresh: its first question would wait up to the
-   * refresh interval. The registry looks again at once and takes it as a backlog. Once per
-   * conversation: another role's conversations stay unserved, and must not cost a refresh per row.
-   */
-  private noticeUnserved(rows: InboxRow[]): void {
-    let fresh = false;
-    for (const { conversation_id: id } of rows) {
-      if (this.unserved.has(id) || this.parts.registry.isServed(id)) continue;
-      if (this.unserved.size >= MAX_UNSERVED) this.unserved.clear();
-      this.unserved.add(id);
-      fresh = true;
-    }
-    if (fresh) this.options.onUnserved();
   }
 
   /** Takes the rows, as many as the questions queue has room for; returns the id of the last one taken. */

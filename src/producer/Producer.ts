@@ -118,7 +118,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       // The path comes from the asker: redacted like any bridge text before it reaches a log line.
       logger.warn({ contextFile: redactText(contextFile).slice(0, 300), contextRoot }, 'a context_file does not exist under the context root (only the first is logged): if the files are elsewhere, pass --context-root (env AUTOPOLL_CONTEXT_ROOT) with a folder holding only the files to share'),
     );
-    this.watcher = new BridgeWatcher(db, { path: options.bridgeDb, pollIntervalMs: options.pollIntervalMs, onChange: () => this.intake.pump(), onLost: (why) => this.lose(why) }, logger);
+    this.watcher = new BridgeWatcher(db, { path: options.bridgeDb, pollIntervalMs: options.pollIntervalMs, onChange: () => this.bridgeChanged(), onLost: (why) => this.lose(why) }, logger);
     this.answerWriter = new AnswerWriter(db, this.ledger, this.writer, logger, {
       connection: options.connection,
       prefix: options.prefix,
@@ -157,9 +157,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
         db, registry: this.registry, contexts, taker, backpressure: this.backpressure, questions: this.questions, tracing,
         index: (jobs) => indexQuestions(options.connection, options.prefix, jobs),
       },
-      { bridgeId, batchSize: options.batchSize, stopping: this.stopping.signal, busy: (what, fn) => this.busy(what, fn), onTaken: (e) => this.emit('taken', e),
-        onUnserved: () => void this.refreshConversations().catch((err: unknown) => this.logger.error({ err }, REFRESH_FAILED)),
-      },
+      { bridgeId, batchSize: options.batchSize, stopping: this.stopping.signal, busy: (what, fn) => this.busy(what, fn), onTaken: (e) => this.emit('taken', e) },
       logger,
     );
   }
@@ -254,6 +252,20 @@ export class Producer extends EventEmitter<ProducerEvents> {
       this.logger.error({ err }, 'reconciler pass failed; the next one will try again');
       return undefined;
     }
+  }
+
+  /**
+   * Another process committed. A conversation created since the last refresh is served now, not up
+   * to 2 s later: its first question taken at once, and side b's heartbeat for it there for an
+   * asker that waits to see one before it asks (`autopoll mcp`).
+   */
+  private bridgeChanged(): void {
+    try {
+      if (this.registry.hasNewConversations()) void this.refreshConversations().catch((err: unknown) => this.logger.error({ err }, REFRESH_FAILED));
+    } catch (err) {
+      this.logger.error({ err }, REFRESH_FAILED);
+    }
+    this.intake.pump();
   }
 
   private async refreshConversations(): Promise<void> {

@@ -80,11 +80,15 @@ describe('which conversations the producer serves', () => {
     expect(status.map((s) => s.conversation_id).sort()).toEqual([before.id, later.id].sort());
   });
 
-  it('takes the first questions of a role conversation created while running at once, not at the next refresh; another role\'s stay unread', async () => {
+  it('serves a role conversation created while running at once, not at the next refresh: side b\'s heartbeat, then its first questions; another role\'s stay unread', async () => {
     bridge = BridgeFixture.create();
     const { logger, lines } = capturingLogger();
-    // No refresh within the test: only the intake's own look can pick the new conversation up.
+    // No refresh within the test: only the producer's look at each commit can pick a new conversation up.
     pipeline = await new InProcessPipeline(testPrefix(), bridge.path, { role: 'haiku_shard', refreshIntervalMs: 600_000 }, {}, logger).start();
+    const sideB = (id: string) => bridge.db.prepare("SELECT status FROM session_status WHERE conversation_id = ? AND session_id = 'b'").get(id);
+    // An asker that waits for side b's heartbeat before it asks (autopoll mcp) gets one.
+    const quiet = bridge.createConversation({ role: 'haiku_shard' });
+    await waitFor('side b beats for the new conversation', () => sideB(quiet.id));
     for (let i = 0; i < 3; i++) {
       const other = bridge.createConversation({ role: 'someone_else' });
       const otherQ = bridge.ask(other.id, `q_other_${i}`, 'not for us');
@@ -96,7 +100,7 @@ describe('which conversations the producer serves', () => {
       expect(bridge.ledger(otherQ)).toBeUndefined();
       expect((bridge.db.prepare('SELECT read FROM messages WHERE id = ?').get(otherQ) as { read: number }).read).toBe(0);
     }
-    expect(lines.filter((l) => l.msg === 'serving conversation')).toHaveLength(3);
+    expect(lines.filter((l) => l.msg === 'serving conversation')).toHaveLength(4);
   });
 
   it('creates the bridge file with the bridge schema when it does not exist', async () => {

@@ -19,7 +19,7 @@ import { packageVersion } from '../version.js';
 /** The token is a secret: the message never repeats it. */
 const TokenSchema = z.string().regex(/^[0-9a-f]{64}$/, 'expected the 64 lowercase hex digits of the side-a token (session_a_token)');
 
-/** A new conversation's shard registers it within its 2 s refresh; this leaves room for a loaded host. */
+/** A shard takes up a new conversation at the commit that made it (an earlier autopoll at its 2 s refresh); room for a loaded host. */
 const SERVING_GRACE_MS = 10_000;
 
 export async function runMcp(o: Parsed<typeof MCP_SPECS>, cmd: Command): Promise<void> {

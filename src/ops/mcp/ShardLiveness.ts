@@ -37,7 +37,7 @@ export class ShardLiveness {
 
   /**
    * Refuses to ask when nothing serves the conversation, after a grace that lets a shard take up a
-   * conversation just created (it beats for it at once, within its 2 s refresh). Sending sooner
+   * conversation just created (it beats for it once it sees the commit, an earlier autopoll at its 2 s refresh). Sending sooner
    * would gain nothing: a shard takes a conversation's questions when it takes up the conversation.
    * Calls asking at once share one check.
    */
