@@ -3,8 +3,9 @@ import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject, onTestFinished } from 'vitest';
 import { BridgeFixture, tempDir } from '../support/bridge.js';
-import { AutopollProcess, runAutopoll } from '../support/cli.js';
+import { type AutopollProcess, runAutopoll } from '../support/cli.js';
 import { McpSession } from '../support/mcpClient.js';
+import { startStubShard } from '../support/stubShard.js';
 import { bridgeNow, formatBridgeTimestamp } from '../../src/bridge/timestamp.js';
 import { testPrefix } from '../support/pipeline.js';
 import { waitFor } from '../support/wait.js';
@@ -36,11 +37,7 @@ describe('autopoll mcp', () => {
     prefix = testPrefix();
     contextRoot = tempDir('autopoll-mcp-context-');
     writeFileSync(join(contextRoot, 'notes.md'), 'line one\n');
-    up = new AutopollProcess([
-      'up', '--answerer', 'stub', '--stub-latency-ms', String(LATENCY_MS), '--sessions', '12', '--attempts', '1', '--backoff-ms', '0',
-      '--role', ROLE, '--bridge-db', bridge.path, '--context-root', contextRoot, '--redis', inject('redisUrl'), '--prefix', prefix, '--port', '0',
-    ]);
-    await up.waitForLog(/consumer started/);
+    up = await startStubShard({ role: ROLE, bridgePath: bridge.path, prefix, latencyMs: LATENCY_MS, contextRoot });
   });
 
   afterAll(async () => {
