@@ -123,7 +123,7 @@ describe('two autopoll mcp servers asking in one conversation', () => {
     });
     const queryId = asked.structured.queryId as string;
     expect(asked.structured).toMatchObject({ status: 'waiting', conversationId: conv.id });
-    expect(before).toMatchObject({ isError: true, text: expect.stringContaining(`query ${queryId} was not asked through autopoll mcp for this role, or no shard has taken it yet`) });
+    expect(before).toMatchObject({ isError: true, text: expect.stringContaining(`query ${queryId} was not asked through autopoll mcp in conversation ${conv.id}, or no shard has taken it yet`) });
 
     await waitFor('the shard to take the question', () => bridge.ledger(asked.structured.messageId as number), 15_000);
     // Both wait for the answer at once: one of them marks it read, the other still reads it.

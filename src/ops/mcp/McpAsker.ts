@@ -112,7 +112,8 @@ export class McpAsker {
   async getAnswer(q: { queryId: string; waitSec: number }, progress: ProgressReport, signal: AbortSignal): Promise<Answer> {
     const asked = this.asked.get(q.queryId) ?? this.recover(q.queryId);
     if (!asked) {
-      throw new ToolRefusal(`query ${q.queryId} was not asked through autopoll mcp for this role, or no shard has taken it yet; use the query_id an ask returned, or find any question with \`autopoll trace ${q.queryId} --bridge-db ${this.options.bridgeDb}\``);
+      const where = 'role' in this.options.source ? `for role ${this.options.source.role}` : `in conversation ${this.options.source.conversationId}`;
+      throw new ToolRefusal(`query ${q.queryId} was not asked through autopoll mcp ${where}, or no shard has taken it yet; use the query_id an ask returned, or find any question with \`autopoll trace ${q.queryId} --bridge-db ${this.options.bridgeDb}\``);
     }
     if (asked.settled === undefined) this.usable();
     return this.wait(asked, q.waitSec, progress, signal);
@@ -196,7 +197,7 @@ export class McpAsker {
     if (!row) return undefined;
     const asked: Asked = { queryId, conversationId: row.conversation_id, messageId: row.message_id };
     this.remember(asked);
-    this.logger.info({ conversationId: asked.conversationId, messageId: asked.messageId, queryId }, 'found a question asked before this server started');
+    this.logger.info({ conversationId: asked.conversationId, messageId: asked.messageId, queryId }, 'found a question this server did not ask or does not remember (asked before it started, or by another server)');
     return asked;
   }
 
