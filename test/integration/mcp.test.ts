@@ -107,7 +107,8 @@ describe('autopoll mcp', () => {
     const restarted = await start();
     const late = await restarted.call('get_answer', { query_id: queryId, wait_seconds: 30 });
     expect(late.structured).toMatchObject({ queryId, status: 'answered', answer: `Stub answer to ${queryId}.`, conversationId: early.structured.conversationId });
-    expect(restarted.logLines()).toContainEqual(expect.objectContaining({ msg: 'found a question this server did not ask or does not remember (asked before it started, or by another server)', queryId }));
+    // Its log is another pipe than the call's result: waited for, not read at once.
+    await waitFor('the found question in the log', () => restarted.logLines().find((l) => l.msg === 'found a question this server did not ask or does not remember (asked before it started, or by another server)' && l.queryId === queryId));
     const otherRole = await McpSession.start(serverArgs('--role', 'another_role'));
     onTestFinished(() => otherRole.close());
     expect(await otherRole.call('get_answer', { query_id: queryId, wait_seconds: 0 })).toMatchObject({ isError: true });

@@ -126,6 +126,10 @@ describe('autopoll mcp as Claude Code\'s MCP server', () => {
   }, 30_000);
 
   it('an ask whose wait ends first: the model is told the query id and to call get_answer', async () => {
+    // A conversation the shard has taken up, so that it can be frozen for the turn and still count as serving.
+    const conv = bridge.createConversation({ role: ROLE });
+    await waitFor('the shard to take up the conversation', () => bridge.client.sessionStatus(conv.id, 'b'), 15_000);
+    const args = ['mcp', '--bridge-db', bridge.path, '--conversation', conv.id, '--redis', inject('redisUrl'), '--prefix', prefix];
     const before = api.messageRequests.length;
     api.responder = (req) => {
       const [result] = toolResultsOf(req);
@@ -139,10 +143,13 @@ describe('autopoll mcp as Claude Code\'s MCP server', () => {
       options: {
         env: claudeEnv(api.url), model: 'haiku', tools: [], allowedTools: [TOOL], persistSession: false, maxTurns: 3,
         cwd: tempDir('autopoll-claude-mcp-cwd-'), settingSources: [], strictMcpConfig: true,
-        mcpServers: { autopoll: { type: 'stdio', command: process.execPath, args: [CLI, ...serverArgs()] } },
+        mcpServers: { autopoll: { type: 'stdio', command: process.execPath, args: [CLI, ...args], env: { AUTOPOLL_MCP_TOKEN: conv.tokenA } } },
       },
     });
-    for await (const m of session) void m;
+    // The shard frozen for the turn: a stub answers in milliseconds, sooner than the ask's one look.
+    await up.frozen(async () => {
+      for await (const m of session) void m;
+    });
     const [seen] = api.messageRequests.slice(before).flatMap(toolResultsOf);
     // What the model reads (Claude Code passes it the structured content) says what to do next.
     expect(seen!.text).toContain('Not answered yet');

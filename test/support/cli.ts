@@ -78,6 +78,16 @@ export class AutopollProcess {
     return this.child.pid ?? -1;
   }
 
+  /** The process frozen (SIGSTOP) while `fn` runs: it does nothing meanwhile, however slow the machine. */
+  async frozen<T>(fn: () => Promise<T>): Promise<T> {
+    process.kill(this.pid, 'SIGSTOP');
+    try {
+      return await fn();
+    } finally {
+      process.kill(this.pid, 'SIGCONT');
+    }
+  }
+
   get running(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
