@@ -32,17 +32,28 @@ export function sentLine(sent: AskSent, waitSec: number): string {
   return `${where}: asked ${sent.queryId}, waiting up to ${formatDuration(waitSec)} for the answer${warning}\n`;
 }
 
+export interface AskOutput {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
 /**
  * The command's output and exit code. Text: the answer alone on stdout. JSON: one object on stdout
  * with the whole response body; side a's token only for a conversation ask created, side b's never.
  */
-export function askOutput(outcome: AskOutcome, json: boolean): { stdout: string; stderr: string; exitCode: number } {
+export function askOutput(outcome: AskOutcome, json: boolean): AskOutput {
   const verdict = verdictOf(outcome);
   const exitCode = ASK_EXIT_CODES[verdict.kind];
   const stderr = verdict.kind === 'error' ? `autopoll: the answer is an error response (${verdict.error})\n`
     : verdict.kind === 'timeout' ? timeoutHint(outcome) : '';
   if (json) return { stdout: `${JSON.stringify(askJson(outcome))}\n`, stderr, exitCode };
   return { stdout: verdict.kind === 'answered' ? `${verdict.answer}\n` : '', stderr, exitCode };
+}
+
+/** The bridge file replaced or deleted while ask waited: no answer can come through it; refused as a missing file is. */
+export function bridgeLostOutput(reason: string): AskOutput {
+  return { stdout: '', stderr: `autopoll: the bridge file can no longer be used (${reason}); ask again\n`, exitCode: 2 };
 }
 
 function askJson(o: AskOutcome): Record<string, unknown> {
