@@ -1,12 +1,6 @@
-import { z } from 'zod';
+import { readResponse } from '../../bridge/readResponse.js';
 import { formatDuration } from '../../shared/duration.js';
 import type { AskOutcome, AskSent } from './askQuestion.js';
-
-/** What askers read of a response (PROTOCOL.md), plus autopoll's error object. */
-const ResponseSchema = z.object({
-  answer: z.string(),
-  error: z.object({ kind: z.string(), message: z.string() }).optional(),
-});
 
 export type AskVerdict =
   | { kind: 'answered'; answer: string }
@@ -17,9 +11,9 @@ export const ASK_EXIT_CODES: Record<AskVerdict['kind'], number> = { answered: 0,
 
 export function verdictOf(outcome: AskOutcome): AskVerdict {
   if (!outcome.response) return { kind: 'timeout' };
-  const parsed = ResponseSchema.safeParse(outcome.response);
-  if (!parsed.success) return { kind: 'error', error: 'the response has no answer text (not a response as PROTOCOL.md describes it)' };
-  const { answer, error } = parsed.data;
+  const { answer, error } = readResponse(outcome.response);
+  // Checked before the error object: ask calls a body without answer text a broken response, whatever else it holds.
+  if (answer === undefined) return { kind: 'error', error: 'the response has no answer text (not a response as PROTOCOL.md describes it)' };
   return error ? { kind: 'error', error: `${error.kind}: ${error.message}` } : { kind: 'answered', answer };
 }
 
