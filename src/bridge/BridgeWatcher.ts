@@ -19,7 +19,7 @@ export interface BridgeWatcherOptions {
 }
 
 /**
- * Tells its owner (the producer, `autopoll mcp`) that another process committed to the bridge. In WAL mode commits land in
+ * Tells its owner (the producer; `autopoll ask` and `autopoll mcp` through BridgeChanges) that another process committed to the bridge. In WAL mode commits land in
  * `<db>-wal`, so the folder is watched for both files; `PRAGMA data_version` then says whether
  * the change came from another connection (our own writes do not move it). A short poll of the
  * same pragma covers file systems where watching is unreliable. Each look first checks that the

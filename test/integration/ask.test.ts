@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, inject, onTestFinished } from 'vitest';
+import { askQuestion } from '../../src/ops/ask/askQuestion.js';
 import { BridgeFixture, tempDir } from '../support/bridge.js';
 import { AutopollProcess, runAutopoll } from '../support/cli.js';
-import { testPrefix } from '../support/pipeline.js';
+import { testLogger, testPrefix } from '../support/pipeline.js';
+import { waitFor } from '../support/wait.js';
 
 const ROLE = 'ask_shard';
 
@@ -134,5 +136,50 @@ describe('autopoll ask', () => {
     expect(code).toBe(2);
     expect(stderr).toContain(`bridge file ${missing} does not exist`);
     expect(existsSync(missing)).toBe(false);
+  });
+
+  it('the answer is read when the producer commits it, not on the fallback poll', async () => {
+    // A poll of a minute and a wait of ten: before the test's own limit, only watching the file can see the answer.
+    const outcome = await askQuestion({
+      bridgeDb: bridge.path, question: 'watched?', target: { role: ROLE }, waitMs: 600_000, pollMs: 60_000, logger: testLogger(),
+    });
+    expect(outcome.response).toMatchObject({ type: 'response', query_id: outcome.sent.queryId, answer: `Stub answer to ${outcome.sent.queryId}.` });
+  }, 45_000);
+
+  describe('the bridge file replaced or deleted while ask waits', () => {
+    /** An ask nobody answers, on a bridge file of its own, once its question is on the bridge. */
+    async function waiting(): Promise<{ own: BridgeFixture; asking: AutopollProcess }> {
+      const own = BridgeFixture.create();
+      onTestFinished(() => own.close());
+      const asking = new AutopollProcess(['ask', 'still there?', '--role', 'nobody_serves_this', '--wait', '600', '--bridge-db', own.path]);
+      onTestFinished(async () => void (await asking.kill()));
+      await waitFor('the question on the bridge', () => /asked q_[0-9a-f]+/.test(asking.stderr), { timeoutMs: 20_000, guard: [asking] });
+      return { own, asking };
+    }
+
+    it('replaced: the wait ends at once with exit 2, saying why', async () => {
+      const { own, asking } = await waiting();
+      // Another file moved into its place in one step, as a restore would.
+      copyFileSync(own.path, `${own.path}.new`);
+      renameSync(`${own.path}.new`, own.path);
+      expect(await asking.exited).toEqual({ code: 2, signal: null });
+      expect(asking.stderr).toMatch(/autopoll: the bridge file can no longer be used \(the bridge file .* was replaced by another file .*\); ask again\n$/);
+    });
+
+    it('deleted: likewise', async () => {
+      const { own, asking } = await waiting();
+      unlinkSync(own.path);
+      expect(await asking.exited).toEqual({ code: 2, signal: null });
+      expect(asking.stderr).toMatch(/autopoll: the bridge file can no longer be used \(the bridge file .* was deleted \(or moved away\) while it was open\); ask again\n$/);
+    });
+  });
+
+  it('SIGINT or SIGTERM while ask waits ends it by that signal, as before ask watched the file', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const asking = new AutopollProcess(['ask', `stopped by ${signal}`, '--role', 'nobody_serves_this', '--wait', '600', '--bridge-db', bridge.path]);
+      onTestFinished(async () => void (await asking.kill()));
+      await waitFor('the question on the bridge', () => /asked q_[0-9a-f]+/.test(asking.stderr), { timeoutMs: 20_000, guard: [asking] });
+      expect(await asking.kill(signal)).toEqual({ code: null, signal });
+    }
   });
 });

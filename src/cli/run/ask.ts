@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { BridgeLostError } from '../../bridge/BridgeChanges.js';
 import { askQuestion, AskRefusedError, type AskTarget } from '../../ops/ask/askQuestion.js';
-import { askOutput, sentLine } from '../../ops/ask/formatAsk.js';
+import { askOutput, bridgeLostOutput, sentLine, type AskOutput } from '../../ops/ask/formatAsk.js';
+import { createLogger } from '../../shared/logger.js';
 import { type ASK, ConfigError, DEFAULT_ROLE, type Parsed } from '../options.js';
 
 const QuestionSchema = z.string().trim().min(1, 'the question must not be empty');
@@ -9,21 +11,24 @@ const QuestionSchema = z.string().trim().min(1, 'the question must not be empty'
 export async function runAsk(o: Parsed<typeof ASK>, _cmd: Command, args: unknown[]): Promise<void> {
   const question = QuestionSchema.safeParse(args[0]);
   if (!question.success) throw new ConfigError(`invalid question: ${question.error.issues[0]!.message}`);
-  let outcome;
+  let out: AskOutput;
   try {
-    outcome = await askQuestion({
+    const outcome = await askQuestion({
       bridgeDb: o.bridgeDb,
       question: question.data,
       target: askTarget(o),
       contextFile: o.contextFile,
       waitMs: o.wait * 1000,
       onSent: (sent) => process.stderr.write(sentLine(sent, o.wait)),
+      // Only warnings (the folder cannot be watched): stderr is for people, stdout only the answer's.
+      logger: createLogger({ level: 'warn', stream: 'stderr', name: 'autopoll-ask', format: process.stderr.isTTY ? 'pretty' : 'json' }),
     });
+    out = askOutput(outcome, o.json);
   } catch (err) {
     if (err instanceof AskRefusedError) throw new ConfigError(err.message);
-    throw err;
+    if (!(err instanceof BridgeLostError)) throw err;
+    out = bridgeLostOutput(err.message);
   }
-  const out = askOutput(outcome, o.json);
   process.stdout.write(out.stdout);
   process.stderr.write(out.stderr);
   process.exitCode = out.exitCode;

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { BridgeChanges } from '../../bridge/BridgeChanges.js';
 import { BridgeClient, queryBody, type TokenCheck } from '../../bridge/BridgeClient.js';
+import { rememberBridgeFile } from '../../bridge/BridgeDatabase.js';
 import { MAX_MESSAGE_CHARS } from '../../bridge/limits.js';
+import type { Logger } from '../../shared/logger.js';
 
 /** The role `ask` gives side `a` of the conversations it creates, so they are told apart in the bridge. */
 export const ASK_ROLE = 'autopoll-ask';
@@ -17,7 +19,10 @@ export interface AskRequest {
   target: AskTarget;
   contextFile?: string | undefined;
   waitMs: number;
+  /** The fallback poll of the bridge file, for file systems where watching it tells nothing (200 ms when left out). */
   pollMs?: number;
+  /** Told when the bridge folder cannot be watched (the poll then does it all). */
+  logger: Logger;
   /** Called once the query is on the bridge, before the wait: the caller says where it went. */
   onSent?: (sent: AskSent) => void;
 }
@@ -53,9 +58,14 @@ const REFUSALS: Record<Exclude<TokenCheck, 'ok'>, (id: string) => string> = {
 /**
  * Asks one question as side `a`, as a bridge asker would: a query row in a conversation it
  * creates or is given, then the response to its query_id, taken as the bridge's fetch takes it.
+ * The wait is `autopoll mcp`'s: woken by each commit of another process (BridgeChanges), it
+ * rejects with BridgeLostError when the bridge file is replaced or deleted meanwhile.
  */
 export async function askQuestion(req: AskRequest): Promise<AskOutcome> {
   const client = openBridge(req.bridgeDb);
+  // The watcher's loss check compares the file at the path with this one: without it a replaced or deleted file went unseen.
+  rememberBridgeFile(client.db, req.bridgeDb);
+  const changes = new BridgeChanges(client.db, { path: req.bridgeDb, pollIntervalMs: req.pollMs ?? 200 }, req.logger);
   try {
     const { queryId, text } = newQuery(req.question, req.contextFile);
     const conversation = openConversation(client, req.target);
@@ -63,7 +73,9 @@ export async function askQuestion(req: AskRequest): Promise<AskOutcome> {
     const sent: AskSent = { ...conversation, queryId, messageId, redacted };
     req.onSent?.(sent);
     const started = Date.now();
-    const response = await waitForResponse(client, sent, started + req.waitMs, req.pollMs ?? 200);
+    changes.start();
+    const end = await changes.waitFor(() => takeResponse(client, sent), started + req.waitMs);
+    const response = typeof end === 'string' ? null : end;
     return {
       sent,
       response,
@@ -71,6 +83,7 @@ export async function askQuestion(req: AskRequest): Promise<AskOutcome> {
       sideB: response ? null : client.sessionStatus(sent.conversationId, 'b') ?? null,
     };
   } finally {
+    changes.stop();
     client.close();
   }
 }
@@ -105,16 +118,11 @@ function openConversation(client: BridgeClient, target: AskTarget): Omit<AskSent
   return { conversationId: target.conversationId, created: false, roleB, expiresAt };
 }
 
-async function waitForResponse(client: BridgeClient, sent: AskSent, deadline: number, pollMs: number): Promise<Record<string, unknown> | null> {
-  for (;;) {
-    const found = client.findResponse(sent.conversationId, 'a', sent.messageId, sent.queryId);
-    if (found) {
-      // Taken even if another reader of side a marked it read in between: the answer is ours.
-      client.take(sent.conversationId, 'a', found.id);
-      return found.body;
-    }
-    const left = deadline - Date.now();
-    if (left <= 0) return null;
-    await sleep(Math.min(pollMs, left));
-  }
+/** The response to our query, taken as the bridge's fetch takes it; undefined while there is none. */
+function takeResponse(client: BridgeClient, sent: AskSent): Record<string, unknown> | undefined {
+  const found = client.findResponse(sent.conversationId, 'a', sent.messageId, sent.queryId);
+  if (!found) return undefined;
+  // Taken even if another reader of side a marked it read in between: the answer is ours.
+  client.take(sent.conversationId, 'a', found.id);
+  return found.body;
 }

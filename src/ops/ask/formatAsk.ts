@@ -1,12 +1,6 @@
-import { z } from 'zod';
+import { readResponse } from '../../bridge/readResponse.js';
 import { formatDuration } from '../../shared/duration.js';
 import type { AskOutcome, AskSent } from './askQuestion.js';
-
-/** What askers read of a response (PROTOCOL.md), plus autopoll's error object. */
-const ResponseSchema = z.object({
-  answer: z.string(),
-  error: z.object({ kind: z.string(), message: z.string() }).optional(),
-});
 
 export type AskVerdict =
   | { kind: 'answered'; answer: string }
@@ -17,9 +11,9 @@ export const ASK_EXIT_CODES: Record<AskVerdict['kind'], number> = { answered: 0,
 
 export function verdictOf(outcome: AskOutcome): AskVerdict {
   if (!outcome.response) return { kind: 'timeout' };
-  const parsed = ResponseSchema.safeParse(outcome.response);
-  if (!parsed.success) return { kind: 'error', error: 'the response has no answer text (not a response as PROTOCOL.md describes it)' };
-  const { answer, error } = parsed.data;
+  const { answer, error } = readResponse(outcome.response);
+  // Checked before the error object: ask calls a body without answer text a broken response, whatever else it holds.
+  if (answer === undefined) return { kind: 'error', error: 'the response has no answer text (not a response as PROTOCOL.md describes it)' };
   return error ? { kind: 'error', error: `${error.kind}: ${error.message}` } : { kind: 'answered', answer };
 }
 
@@ -32,17 +26,28 @@ export function sentLine(sent: AskSent, waitSec: number): string {
   return `${where}: asked ${sent.queryId}, waiting up to ${formatDuration(waitSec)} for the answer${warning}\n`;
 }
 
+export interface AskOutput {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
 /**
  * The command's output and exit code. Text: the answer alone on stdout. JSON: one object on stdout
  * with the whole response body; side a's token only for a conversation ask created, side b's never.
  */
-export function askOutput(outcome: AskOutcome, json: boolean): { stdout: string; stderr: string; exitCode: number } {
+export function askOutput(outcome: AskOutcome, json: boolean): AskOutput {
   const verdict = verdictOf(outcome);
   const exitCode = ASK_EXIT_CODES[verdict.kind];
   const stderr = verdict.kind === 'error' ? `autopoll: the answer is an error response (${verdict.error})\n`
     : verdict.kind === 'timeout' ? timeoutHint(outcome) : '';
   if (json) return { stdout: `${JSON.stringify(askJson(outcome))}\n`, stderr, exitCode };
   return { stdout: verdict.kind === 'answered' ? `${verdict.answer}\n` : '', stderr, exitCode };
+}
+
+/** The bridge file replaced or deleted while ask waited: no answer can come through it; refused as a missing file is. */
+export function bridgeLostOutput(reason: string): AskOutput {
+  return { stdout: '', stderr: `autopoll: the bridge file can no longer be used (${reason}); ask again\n`, exitCode: 2 };
 }
 
 function askJson(o: AskOutcome): Record<string, unknown> {

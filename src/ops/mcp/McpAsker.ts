@@ -1,3 +1,4 @@
+import { BridgeChanges, BridgeLostError } from '../../bridge/BridgeChanges.js';
 import { BridgeClient } from '../../bridge/BridgeClient.js';
 import { rememberBridgeFile } from '../../bridge/BridgeDatabase.js';
 import { isBusyError } from '../../bridge/busyRetry.js';
@@ -10,7 +11,6 @@ import type { ContextReader } from '../../producer/ContextReader.js';
 import { AskRefusedError, newQuery } from '../ask/askQuestion.js';
 import { AskerConversation, MCP_ROLE, type ConversationSource } from './AskerConversation.js';
 import { askerWrite } from './askerWrite.js';
-import { BridgeChanges, BridgeLostError } from './BridgeChanges.js';
 import { stateOfLedger, stateOfResponse, type QuestionState } from './questionState.js';
 import { ShardLiveness } from './ShardLiveness.js';
 import { ToolRefusal } from './ToolRefusal.js';

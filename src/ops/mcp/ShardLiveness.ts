@@ -1,8 +1,8 @@
+import type { BridgeChanges } from '../../bridge/BridgeChanges.js';
 import type { BridgeClient } from '../../bridge/BridgeClient.js';
 import { SIDE_ALIVE_MS } from '../../bridge/limits.js';
 import { msSince } from '../../bridge/timestamp.js';
 import type { ConversationSource, HeldConversation } from './AskerConversation.js';
-import type { BridgeChanges } from './BridgeChanges.js';
 import { ToolRefusal } from './ToolRefusal.js';
 
 export interface SideBBeat {

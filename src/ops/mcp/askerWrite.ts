@@ -1,9 +1,9 @@
+import { BridgeLostError } from '../../bridge/BridgeChanges.js';
 import { lostBridgeFile } from '../../bridge/BridgeDatabase.js';
 import { retryBusy } from '../../bridge/busyRetry.js';
 import { BUSY_TIMEOUT_MS } from '../../bridge/busyTimeout.js';
 import type { Db } from '../../bridge/openBridge.js';
 import type { Logger } from '../../shared/logger.js';
-import { BridgeLostError } from './BridgeChanges.js';
 import { ToolRefusal } from './ToolRefusal.js';
 
 /**

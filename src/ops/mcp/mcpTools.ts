@@ -1,9 +1,9 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { BridgeLostError } from '../../bridge/BridgeChanges.js';
 import { BUSY_TIMEOUT_MS } from '../../bridge/busyTimeout.js';
 import { isBusyError } from '../../bridge/busyRetry.js';
 import type { Logger } from '../../shared/logger.js';
-import { BridgeLostError } from './BridgeChanges.js';
 import { answerResult, shardStatusResult, toolResult, type ToolResult } from './formatTool.js';
 import type { McpAsker, ProgressReport } from './McpAsker.js';
 import { ToolRefusal } from './ToolRefusal.js';

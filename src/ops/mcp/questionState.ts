@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import type { LedgerRow } from '../../bridge/Ledger.js';
+import { readResponse } from '../../bridge/readResponse.js';
 
 /** Where a question asked through the server stands, as the tools report it. */
 export type QuestionState =
@@ -10,23 +10,11 @@ export type QuestionState =
   /** Taken by a shard: in its queue or being answered. */
   | { status: 'being_answered' };
 
-/**
- * A response row is input from another process: only the fields the asker reads are trusted, each
- * with a fallback, so a shard that writes less (the old one wrote errors as the answer) still reads.
- */
-const ResponseSchema = z.object({
-  answer: z.string().catch(''),
-  sources: z.array(z.string()).catch([]),
-  model: z.string().nullable().catch(null).default(null),
-  response_time_sec: z.number().nullable().catch(null).default(null),
-  error: z.object({ kind: z.string(), message: z.string() }).optional().catch(undefined),
-});
-
-/** A response body as the asker reads it: an answer, or autopoll's error response with its reason. */
+/** A response body as the asker reads it: an answer (empty when it has no answer text), or autopoll's error response with its reason. */
 export function stateOfResponse(body: Record<string, unknown>): QuestionState {
-  const r = ResponseSchema.parse(body);
+  const r = readResponse(body);
   if (r.error) return { status: 'failed', reason: r.error.message, errorKind: r.error.kind };
-  return { status: 'answered', answer: r.answer, sources: r.sources, model: r.model, responseTimeSec: r.response_time_sec };
+  return { status: 'answered', answer: r.answer ?? '', sources: r.sources, model: r.model, responseTimeSec: r.responseTimeSec };
 }
 
 /** With no response row to read: what the producer's ledger says of the question (no row: not taken yet). */

@@ -1,7 +1,7 @@
-import type { Logger } from '../../shared/logger.js';
-import { isBusyError } from '../../bridge/busyRetry.js';
-import { BridgeWatcher } from '../../bridge/BridgeWatcher.js';
-import type { Db } from '../../bridge/openBridge.js';
+import type { Logger } from '../shared/logger.js';
+import { isBusyError } from './busyRetry.js';
+import { BridgeWatcher } from './BridgeWatcher.js';
+import type { Db } from './openBridge.js';
 
 /** Why a wait ended without what it waited for. */
 export type WaitEnd = 'deadline' | 'aborted';
