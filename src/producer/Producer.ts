@@ -255,16 +255,13 @@ export class Producer extends EventEmitter<ProducerEvents> {
   }
 
   /**
-   * Another process committed. A conversation created since the last refresh is served now, not up
-   * to 2 s later: its first question taken at once, and side b's heartbeat for it there for an
-   * asker that waits to see one before it asks (`autopoll mcp`).
+   * Another process committed: a conversation it created is served now, not at the next refresh (and
+   * side b beats for it at once, which `autopoll mcp` waits to see before it asks).
    */
   private bridgeChanged(): void {
-    try {
-      if (this.registry.hasNewConversations()) void this.refreshConversations().catch((err: unknown) => this.logger.error({ err }, REFRESH_FAILED));
-    } catch (err) {
-      this.logger.error({ err }, REFRESH_FAILED);
-    }
+    void (async () => {
+      if (this.registry.hasNewConversations()) await this.refreshConversations();
+    })().catch((err: unknown) => this.logger.error({ err }, REFRESH_FAILED));
     this.intake.pump();
   }
 
