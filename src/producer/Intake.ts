@@ -7,6 +7,7 @@ import type { Db } from '../bridge/openBridge.js';
 import type { ContextReader } from './ContextReader.js';
 import type { ConversationRegistry } from './ConversationRegistry.js';
 import { InboxScanner, type InboxRow } from './InboxScanner.js';
+import { Coalesced } from '../shared/Coalesced.js';
 import type { LedgerRow } from '../bridge/Ledger.js';
 import type { MessageTaker, QueuedQuestion } from './MessageTaker.js';
 import { questionFromBridge } from './questionFromBridge.js';
@@ -44,8 +45,8 @@ export interface IntakeOptions {
  */
 export class Intake {
   private readonly scanner: InboxScanner;
-  private pumping: Promise<void> | undefined;
-  private pumpAgain = false;
+  // A queued pass does nothing once the producer stops: the bridge file is closed after stop().
+  private readonly pumping = new Coalesced(async () => (this.options.stopping.aborted ? undefined : this.drain()));
   private retry: NodeJS.Timeout | undefined;
 
   constructor(
@@ -64,23 +65,12 @@ export class Intake {
   /** Clears a pending retry and waits for the pass under way. */
   async stop(): Promise<void> {
     clearTimeout(this.retry);
-    await this.pumping;
+    await this.pumping.settled();
   }
 
   /** Scans for new questions now (coalesced: one pass at a time, rerun if asked meanwhile). */
   pump(): void {
-    if (this.options.stopping.aborted) return;
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = this.drain().finally(() => {
-      this.pumping = undefined;
-      if (this.pumpAgain) {
-        this.pumpAgain = false;
-        this.pump();
-      }
-    });
+    if (!this.options.stopping.aborted) this.pumping.run();
   }
 
   private async drain(): Promise<void> {

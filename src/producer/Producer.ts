@@ -30,6 +30,7 @@ import { Reconciler, type ReconcileReport } from './Reconciler.js';
 import { ownedFiles } from '../shared/ownedFiles.js';
 import { indexQuestions } from '../shared/findIndex.js';
 import { NO_TRACING, type Tracing } from '../shared/tracing/telemetry.js';
+import { Coalesced } from '../shared/Coalesced.js';
 
 const REFRESH_FAILED = 'reading the served conversations from the bridge failed; the next refresh retries';
 
@@ -58,7 +59,6 @@ export interface ProducerOptions {
   tracing?: Tracing;
 }
 
-
 /**
  * The bridge side of autopoll, the role that answers on the bridge file (through src/bridge):
  * watches for questions, takes them into the ledger, enqueues them, writes the answers back, and
@@ -81,6 +81,14 @@ export class Producer extends EventEmitter<ProducerEvents> {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly stopping = new AbortController();
   private lostBecause: string | undefined;
+  /** The look bridgeChanged runs for conversations created since the last refresh. */
+  private readonly newConversations = new Coalesced(async () => {
+    try {
+      if (!this.stopping.signal.aborted && this.registry.hasNewConversations()) await this.refreshConversations();
+    } catch (err) {
+      this.logger.error({ err }, REFRESH_FAILED);
+    }
+  });
 
   /** Opens (or creates) the bridge file and adds autopoll's tables, then builds the producer. */
   static async open(options: ProducerOptions, logger: Logger): Promise<Producer> {
@@ -119,13 +127,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
       logger.warn({ contextFile: redactText(contextFile).slice(0, 300), contextRoot }, 'a context_file does not exist under the context root (only the first is logged): if the files are elsewhere, pass --context-root (env AUTOPOLL_CONTEXT_ROOT) with a folder holding only the files to share'),
     );
     this.watcher = new BridgeWatcher(db, { path: options.bridgeDb, pollIntervalMs: options.pollIntervalMs, onChange: () => this.bridgeChanged(), onLost: (why) => this.lose(why) }, logger);
-    this.answerWriter = new AnswerWriter(db, this.ledger, this.writer, logger, {
-      connection: options.connection,
-      prefix: options.prefix,
-      concurrency: options.answerConcurrency,
-      bridgeId,
-      tracing,
-    });
+    const { connection, prefix, answerConcurrency: concurrency } = options;
+    this.answerWriter = new AnswerWriter(db, this.ledger, this.writer, logger, { connection, prefix, concurrency, bridgeId, tracing });
     this.answerWriter.on('written', (e) => this.emit('written', e));
     this.answerWriter.on('dropped', (e) => this.emit('dropped', e));
     this.reconciler = new Reconciler(
@@ -256,12 +259,11 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   /**
    * Another process committed: a conversation it created is served now, not at the next refresh (and
-   * side b beats for it at once, which `autopoll mcp` waits to see before it asks).
+   * side b beats for it at once, which `autopoll mcp` waits to see before it asks). Coalesced: a burst
+   * of new conversations (each `autopoll ask` makes one) costs a refresh and a heartbeat or two.
    */
   private bridgeChanged(): void {
-    void (async () => {
-      if (this.registry.hasNewConversations()) await this.refreshConversations();
-    })().catch((err: unknown) => this.logger.error({ err }, REFRESH_FAILED));
+    this.newConversations.run();
     this.intake.pump();
   }
 
