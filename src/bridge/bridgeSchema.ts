@@ -74,4 +74,5 @@ CREATE TABLE IF NOT EXISTS autopoll_bridge (
   created_at  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS autopoll_messages_inbox ON messages (conversation_id, to_session, read);
+CREATE INDEX IF NOT EXISTS autopoll_conversations_role ON conversations (session_b_role, expires_at);
 `;

@@ -63,9 +63,17 @@ export class ConversationRegistry {
     return added;
   }
 
-  /** A conversation was created since the last refresh (the bridge never deletes one). */
+  /**
+   * A conversation was created since the last refresh: its rowid is above the largest then. A
+   * lower rowid (a row deleted and its rowid reused, a table rebuilt) waits for the next refresh,
+   * as does a look that fails (that refresh logs why).
+   */
   hasNewConversations(): boolean {
-    return this.rows.newestRowid() > this.newestSeen;
+    try {
+      return this.rows.newestRowid() > this.newestSeen;
+    } catch {
+      return false;
+    }
   }
 
   isServed(conversationId: string): boolean {

@@ -23,13 +23,14 @@ export class Heartbeat {
     );
   }
 
-  /** One beat for every served conversation; a write, so the caller retries SQLITE_BUSY. */
-  beat(): void {
+  /** One beat for every served conversation, or `only` these; a write, so the caller retries SQLITE_BUSY. */
+  beat(only?: string[]): void {
     const inFlight = this.ledger.queuedCounts();
     const now = bridgeNow();
-    for (const id of this.conversations()) {
+    const ids = only ?? this.conversations();
+    for (const id of ids) {
       this.upsert.run(id, (inFlight.get(id) ?? 0) > 0 ? 'working' : 'waiting', now);
     }
-    this.logger.debug({ conversations: this.conversations().length }, 'heartbeat');
+    this.logger.debug({ conversations: ids.length }, 'heartbeat');
   }
 }

@@ -31,6 +31,7 @@ import { ownedFiles } from '../shared/ownedFiles.js';
 import { indexQuestions } from '../shared/findIndex.js';
 import { NO_TRACING, type Tracing } from '../shared/tracing/telemetry.js';
 import { Coalesced } from '../shared/Coalesced.js';
+import { Periodic } from '../shared/Periodic.js';
 
 const REFRESH_FAILED = 'reading the served conversations from the bridge failed; the next refresh retries';
 
@@ -78,16 +79,23 @@ export class Producer extends EventEmitter<ProducerEvents> {
   private readonly heartbeat: Heartbeat;
   private readonly presence: Presence<ProducerInfo>;
   private readonly backpressure: Backpressure;
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly periodic = new Periodic((err) => this.logger.error({ err }, 'periodic producer task failed; will run again'));
   private readonly stopping = new AbortController();
   private lostBecause: string | undefined;
-  /** The look bridgeChanged runs for conversations created since the last refresh. */
-  private readonly newConversations = new Coalesced(async () => {
+  /**
+   * Re-reads the served conversations every refresh interval and when a commit created one (side b
+   * beats for it and its first question is taken at once, not up to 2 s later). Coalesced: a burst
+   * of new conversations, each `autopoll ask` making one, costs a refresh or two.
+   */
+  private readonly refreshing = new Coalesced(async () => {
+    if (this.stopping.signal.aborted) return;
+    let added: string[];
     try {
-      if (!this.stopping.signal.aborted && this.registry.hasNewConversations()) await this.refreshConversations();
+      added = this.registry.refresh();
     } catch (err) {
-      this.logger.error({ err }, REFRESH_FAILED);
+      return this.logger.error({ err }, REFRESH_FAILED);
     }
+    await this.takeBacklogs(added);
   });
 
   /** Opens (or creates) the bridge file and adds autopoll's tables, then builds the producer. */
@@ -207,14 +215,14 @@ export class Producer extends EventEmitter<ProducerEvents> {
     if (added !== undefined && this.registry.ids().length === 0 && !this.options.role) throw new NothingToServeError(this.registry.refusals(), this.options.bridgeDb);
     // Not awaited, like the reconcile below: taking a backlog enqueues, which waits for Redis,
     // and the producer must start (answer writer, heartbeat) while Redis is down.
-    this.takeBacklogs(added ?? []).catch((err: unknown) => this.logger.error({ err }, 'taking the backlog failed; the next refresh retries'));
+    void this.takeBacklogs(added ?? []);
     this.answerWriter.start();
     this.watcher.start();
     this.intake.pump();
     void this.reconcile(0);
-    this.every(this.options.refreshIntervalMs, () => this.refreshConversations());
-    this.every(this.options.heartbeatIntervalSec * 1000, () => this.beat());
-    this.every(this.options.reconcileIntervalSec * 1000, () => this.reconcile());
+    this.periodic.every(this.options.refreshIntervalMs, () => (this.refreshing.run(), this.refreshing.settled()));
+    this.periodic.every(this.options.heartbeatIntervalSec * 1000, () => this.beat());
+    this.periodic.every(this.options.reconcileIntervalSec * 1000, () => this.reconcile());
     this.presence.start();
     this.logger.info({ bridgeDb: this.options.bridgeDb, conversations: this.registry.ids().length, role: this.options.role }, 'producer started');
   }
@@ -228,7 +236,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.lostBecause = reason;
     this.stopping.abort();
     this.watcher.stop();
-    for (const t of this.timers) clearInterval(t);
+    void this.periodic.stop();
     void this.intake.stop();
     this.answerWriter.worker.pause(true).catch(() => undefined);
     this.logger.error({ bridgeDb: this.options.bridgeDb, bridgeId: this.bridgeId, reason }, `bridge file lost: ${reason}; the producer stops taking and writing and exits`);
@@ -239,8 +247,9 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.stopping.abort();
     await this.presence.stop();
     this.watcher.stop();
-    for (const t of this.timers) clearInterval(t);
+    await this.periodic.stop();
     await this.intake.stop();
+    await this.refreshing.settled();
     await this.answerWriter.close(timeoutMs);
     await Promise.all([this.questions.close(), this.answers.close()]);
     this.db.close();
@@ -257,44 +266,35 @@ export class Producer extends EventEmitter<ProducerEvents> {
     }
   }
 
-  /**
-   * Another process committed: a conversation it created is served now, not at the next refresh (and
-   * side b beats for it at once, which `autopoll mcp` waits to see before it asks). Coalesced: a burst
-   * of new conversations (each `autopoll ask` makes one) costs a refresh and a heartbeat or two.
-   */
+  /** Another process committed: new questions, maybe a new conversation (a cheap look: the table's largest rowid). */
   private bridgeChanged(): void {
-    this.newConversations.run();
+    if (this.registry.hasNewConversations()) this.refreshing.run();
     this.intake.pump();
   }
 
-  private async refreshConversations(): Promise<void> {
-    await this.takeBacklogs(this.registry.refresh());
-  }
-
-  /** Takes the unread questions of conversations it has just started to serve. */
+  /**
+   * Beats for conversations it has just started to serve (only those: an asker may be waiting to
+   * see side b alive), then takes their unread questions. Never throws: a take that fails rewound
+   * the intake's scan to its first row, and the intake's pass takes it (retrying every 1 s).
+   */
   private async takeBacklogs(added: string[]): Promise<void> {
-    if (added.length) void this.presence.publish();
-    for (const id of added) await this.intake.takeBacklog(id);
-    if (added.length) await this.beat();
+    if (!added.length) return;
+    void this.presence.publish();
+    try {
+      await this.beat(added);
+      for (const id of added) await this.intake.takeBacklog(id);
+    } catch (err) {
+      if (this.stopping.signal.aborted) return;
+      this.logger.error({ err, conversations: added }, 'taking the unread questions of newly served conversations failed; the intake takes them again, retrying every 1 s');
+      this.intake.pump();
+    }
   }
 
-  private async beat(): Promise<void> {
-    await this.busy('heartbeat', () => runImmediate(this.db, () => this.heartbeat.beat()));
+  private async beat(only?: string[]): Promise<void> {
+    await this.busy('heartbeat', () => runImmediate(this.db, () => this.heartbeat.beat(only)));
   }
 
   private busy<T>(what: string, fn: () => T): Promise<T> {
     return retryBusy(what, this.logger, fn, this.stopping.signal);
-  }
-
-  private every(ms: number, fn: () => Promise<unknown>): void {
-    let running = false;
-    const t = setInterval(() => {
-      if (running || this.stopping.signal.aborted) return;
-      running = true;
-      fn()
-        .catch((err) => this.logger.error({ err }, 'periodic producer task failed; will run again'))
-        .finally(() => (running = false));
-    }, ms);
-    this.timers.push(t);
   }
 }

@@ -163,14 +163,14 @@ describe('autopoll ask', () => {
       copyFileSync(own.path, `${own.path}.new`);
       renameSync(`${own.path}.new`, own.path);
       expect(await asking.exited).toEqual({ code: 2, signal: null });
-      expect(asking.stderr).toMatch(/autopoll: the bridge file can no longer be used \(the bridge file .* was replaced by another file .*\); ask again\n$/);
+      expect(asking.stderr).toMatch(/autopoll: the bridge file can no longer be used \(the bridge file .* was replaced by another file .*\); q_[0-9a-f]{12} was asked in conversation conv_[0-9a-f]{16} before: once the file is back, find it with `autopoll trace q_[0-9a-f]{12}` before asking again\n$/);
     });
 
     it('deleted: likewise', async () => {
       const { own, asking } = await waiting();
       unlinkSync(own.path);
       expect(await asking.exited).toEqual({ code: 2, signal: null });
-      expect(asking.stderr).toMatch(/autopoll: the bridge file can no longer be used \(the bridge file .* was deleted \(or moved away\) while it was open\); ask again\n$/);
+      expect(asking.stderr).toMatch(/autopoll: the bridge file can no longer be used \(the bridge file .* was deleted \(or moved away\) while it was open\); q_[0-9a-f]{12} was asked in conversation conv_[0-9a-f]{16} before: once the file is back, find it with `autopoll trace q_[0-9a-f]{12}` before asking again\n$/);
     });
   });
 

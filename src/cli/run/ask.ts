@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { BridgeLostError } from '../../bridge/BridgeChanges.js';
-import { askQuestion, AskRefusedError, type AskTarget } from '../../ops/ask/askQuestion.js';
+import { askQuestion, AskRefusedError, type AskSent, type AskTarget } from '../../ops/ask/askQuestion.js';
 import { askOutput, bridgeLostOutput, sentLine, type AskOutput } from '../../ops/ask/formatAsk.js';
 import { createLogger } from '../../shared/logger.js';
 import { type ASK, ConfigError, DEFAULT_ROLE, type Parsed } from '../options.js';
@@ -12,6 +12,7 @@ export async function runAsk(o: Parsed<typeof ASK>, _cmd: Command, args: unknown
   const question = QuestionSchema.safeParse(args[0]);
   if (!question.success) throw new ConfigError(`invalid question: ${question.error.issues[0]!.message}`);
   let out: AskOutput;
+  let asked: AskSent | undefined;
   try {
     const outcome = await askQuestion({
       bridgeDb: o.bridgeDb,
@@ -19,7 +20,10 @@ export async function runAsk(o: Parsed<typeof ASK>, _cmd: Command, args: unknown
       target: askTarget(o),
       contextFile: o.contextFile,
       waitMs: o.wait * 1000,
-      onSent: (sent) => process.stderr.write(sentLine(sent, o.wait)),
+      onSent: (sent) => {
+        asked = sent;
+        process.stderr.write(sentLine(sent, o.wait));
+      },
       // Only warnings (the folder cannot be watched): stderr is for people, stdout only the answer's.
       logger: createLogger({ level: 'warn', stream: 'stderr', name: 'autopoll-ask', format: process.stderr.isTTY ? 'pretty' : 'json' }),
     });
@@ -27,7 +31,7 @@ export async function runAsk(o: Parsed<typeof ASK>, _cmd: Command, args: unknown
   } catch (err) {
     if (err instanceof AskRefusedError) throw new ConfigError(err.message);
     if (!(err instanceof BridgeLostError)) throw err;
-    out = bridgeLostOutput(err.message);
+    out = bridgeLostOutput(err.message, asked);
   }
   process.stdout.write(out.stdout);
   process.stderr.write(out.stderr);

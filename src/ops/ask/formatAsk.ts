@@ -46,8 +46,12 @@ export function askOutput(outcome: AskOutcome, json: boolean): AskOutput {
 }
 
 /** The bridge file replaced or deleted while ask waited: no answer can come through it; refused as a missing file is. */
-export function bridgeLostOutput(reason: string): AskOutput {
-  return { stdout: '', stderr: `autopoll: the bridge file can no longer be used (${reason}); ask again\n`, exitCode: 2 };
+/** The file went while ask waited: the question may live on in the file put back, so asking again could ask it twice. */
+export function bridgeLostOutput(reason: string, sent: AskSent | undefined): AskOutput {
+  const asked = sent
+    ? `; ${sent.queryId} was asked in conversation ${sent.conversationId} before: once the file is back, find it with \`autopoll trace ${sent.queryId}\` before asking again`
+    : '; ask again';
+  return { stdout: '', stderr: `autopoll: the bridge file can no longer be used (${reason})${asked}\n`, exitCode: 2 };
 }
 
 function askJson(o: AskOutcome): Record<string, unknown> {
