@@ -32,6 +32,7 @@ import { indexQuestions } from '../shared/findIndex.js';
 import { NO_TRACING, type Tracing } from '../shared/tracing/telemetry.js';
 import { Coalesced } from '../shared/Coalesced.js';
 import { Periodic } from '../shared/Periodic.js';
+import { within } from '../shared/closing.js';
 
 const REFRESH_FAILED = 'reading the served conversations from the bridge failed; the next refresh retries';
 
@@ -247,9 +248,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.stopping.abort();
     await this.presence.stop();
     this.watcher.stop();
-    await this.periodic.stop();
-    await this.intake.stop();
-    await this.refreshing.settled();
+    // Bounded: a pass enqueueing while Redis is down would hold the stop (then it fails quietly: stopping).
+    await within(Promise.all([this.periodic.stop(), this.intake.stop(), this.refreshing.settled()]), timeoutMs);
     await this.answerWriter.close(timeoutMs);
     await Promise.all([this.questions.close(), this.answers.close()]);
     this.db.close();
