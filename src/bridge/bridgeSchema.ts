@@ -50,7 +50,8 @@ export const BRIDGE_TABLES = ['conversations', 'messages', 'session_status', 'au
 /**
  * autopoll's own objects, all prefixed autopoll_. autopoll_bridge holds the file's identity (one
  * row, made once): job ids and job data carry it, so answers cannot reach another bridge's file. The inbox index serves the backfill of a
- * conversation's unread rows (and the bridge's own reader, which filters on the same columns).
+ * conversation's unread rows (and the bridge's own reader, which filters on the same columns); the
+ * role index, the producer's re-read of its role's unexpired conversations on each new one.
  */
 export const AUTOPOLL_SCHEMA = `
 CREATE TABLE IF NOT EXISTS autopoll_ledger (

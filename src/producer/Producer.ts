@@ -22,6 +22,7 @@ import { ContextReader } from './ContextReader.js';
 import { redactText } from '../shared/redact.js';
 import type { ConversationGrant } from '../bridge/conversations.js';
 import { ConversationRegistry, NothingToServeError } from './ConversationRegistry.js';
+import { ConversationRefresher, REFRESH_FAILED } from './ConversationRefresher.js';
 import { Heartbeat } from './Heartbeat.js';
 import { Intake } from './Intake.js';
 import { Ledger } from '../bridge/Ledger.js';
@@ -30,11 +31,11 @@ import { Reconciler, type ReconcileReport } from './Reconciler.js';
 import { ownedFiles } from '../shared/ownedFiles.js';
 import { indexQuestions } from '../shared/findIndex.js';
 import { NO_TRACING, type Tracing } from '../shared/tracing/telemetry.js';
-import { Coalesced } from '../shared/Coalesced.js';
 import { Periodic } from '../shared/Periodic.js';
 import { within } from '../shared/closing.js';
 
-const REFRESH_FAILED = 'reading the served conversations from the bridge failed; the next refresh retries';
+/** How long a stop waits for the refresh, heartbeat, reconcile and intake passes under way. */
+const STOP_WAIT_MS = 1000;
 
 export interface ProducerOptions {
   connection: RedisConnection;
@@ -83,21 +84,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   private readonly periodic = new Periodic((err) => this.logger.error({ err }, 'periodic producer task failed; will run again'));
   private readonly stopping = new AbortController();
   private lostBecause: string | undefined;
-  /**
-   * Re-reads the served conversations every refresh interval and when a commit created one (side b
-   * beats for it and its first question is taken at once, not up to 2 s later). Coalesced: a burst
-   * of new conversations, each `autopoll ask` making one, costs a refresh or two.
-   */
-  private readonly refreshing = new Coalesced(async () => {
-    if (this.stopping.signal.aborted) return;
-    let added: string[];
-    try {
-      added = this.registry.refresh();
-    } catch (err) {
-      return this.logger.error({ err }, REFRESH_FAILED);
-    }
-    await this.takeBacklogs(added);
-  });
+  private readonly refresher: ConversationRefresher;
 
   /** Opens (or creates) the bridge file and adds autopoll's tables, then builds the producer. */
   static async open(options: ProducerOptions, logger: Logger): Promise<Producer> {
@@ -172,6 +159,10 @@ export class Producer extends EventEmitter<ProducerEvents> {
       { bridgeId, batchSize: options.batchSize, stopping: this.stopping.signal, busy: (what, fn) => this.busy(what, fn), onTaken: (e) => this.emit('taken', e) },
       logger,
     );
+    this.refresher = new ConversationRefresher({
+      registry: this.registry, takeBacklog: (id) => this.intake.takeBacklog(id), beat: (ids) => this.beat(ids),
+      announce: () => void this.presence.publish(), stopping: this.stopping.signal,
+    }, logger);
   }
 
   /**
@@ -216,12 +207,12 @@ export class Producer extends EventEmitter<ProducerEvents> {
     if (added !== undefined && this.registry.ids().length === 0 && !this.options.role) throw new NothingToServeError(this.registry.refusals(), this.options.bridgeDb);
     // Not awaited, like the reconcile below: taking a backlog enqueues, which waits for Redis,
     // and the producer must start (answer writer, heartbeat) while Redis is down.
-    void this.takeBacklogs(added ?? []);
+    void this.refresher.serve(added ?? []);
     this.answerWriter.start();
     this.watcher.start();
     this.intake.pump();
     void this.reconcile(0);
-    this.periodic.every(this.options.refreshIntervalMs, () => (this.refreshing.run(), this.refreshing.settled()));
+    this.periodic.every(this.options.refreshIntervalMs, async () => this.refresher.refresh());
     this.periodic.every(this.options.heartbeatIntervalSec * 1000, () => this.beat());
     this.periodic.every(this.options.reconcileIntervalSec * 1000, () => this.reconcile());
     this.presence.start();
@@ -248,8 +239,9 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.stopping.abort();
     await this.presence.stop();
     this.watcher.stop();
-    // Bounded: a pass enqueueing while Redis is down would hold the stop (then it fails quietly: stopping).
-    await within(Promise.all([this.periodic.stop(), this.intake.stop(), this.refreshing.settled()]), timeoutMs);
+    // Their bridge waits end with `stopping`; what is left past a moment waits on Redis (down), and
+    // fails quietly once the file is closed (stopping).
+    await within(Promise.all([this.periodic.stop(), this.intake.stop(), this.refresher.settled()]), STOP_WAIT_MS);
     await this.answerWriter.close(timeoutMs);
     await Promise.all([this.questions.close(), this.answers.close()]);
     this.db.close();
@@ -261,33 +253,15 @@ export class Producer extends EventEmitter<ProducerEvents> {
     try {
       return await this.reconciler.run(graceMs);
     } catch (err) {
-      this.logger.error({ err }, 'reconciler pass failed; the next one will try again');
+      if (!this.stopping.signal.aborted) this.logger.error({ err }, 'reconciler pass failed; the next one will try again');
       return undefined;
     }
   }
 
-  /** Another process committed: new questions, maybe a new conversation (a cheap look: the table's largest rowid). */
+  /** Another process committed: new questions, maybe a new conversation. */
   private bridgeChanged(): void {
-    if (this.registry.hasNewConversations()) this.refreshing.run();
+    this.refresher.changed();
     this.intake.pump();
-  }
-
-  /**
-   * Beats for conversations it has just started to serve (only those: an asker may be waiting to
-   * see side b alive), then takes their unread questions. Never throws: a take that fails rewound
-   * the intake's scan to its first row, and the intake's pass takes it (retrying every 1 s).
-   */
-  private async takeBacklogs(added: string[]): Promise<void> {
-    if (!added.length) return;
-    void this.presence.publish();
-    try {
-      await this.beat(added);
-      for (const id of added) await this.intake.takeBacklog(id);
-    } catch (err) {
-      if (this.stopping.signal.aborted) return;
-      this.logger.error({ err, conversations: added }, 'taking the unread questions of newly served conversations failed; the intake takes them again, retrying every 1 s');
-      this.intake.pump();
-    }
   }
 
   private async beat(only?: string[]): Promise<void> {

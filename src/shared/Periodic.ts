@@ -14,7 +14,8 @@ export class Periodic {
     let run: Promise<void> | undefined;
     this.timers.push(setInterval(() => {
       if (run || this.stopped) return;
-      const current = fn().then(() => undefined, this.onError);
+      // Through a promise: a task that throws at once is a failure like any other, not an uncaught throw.
+      const current = Promise.resolve().then(fn).then(() => undefined, this.onError);
       run = current;
       this.running.add(current);
       void current.finally(() => {

@@ -14,8 +14,8 @@ describe('conversations the producer starts to serve', () => {
   afterEach(() => bridge?.close());
 
   /** With neither its refresh nor its periodic heartbeat within the test: only the look at each commit serves a new conversation. */
-  async function started(extra: { maxQueued?: number } = {}, fixture = BridgeFixture.create()) {
-    bridge = fixture;
+  async function started(extra: { maxQueued?: number } = {}) {
+    bridge = BridgeFixture.create();
     const { logger, lines } = capturingLogger();
     const redis = testRedis(undefined, logger);
     const producer = await Producer.open(producerOptions(redis, testPrefix(), bridge.path, { role: 'haiku_shard', refreshIntervalMs: 600_000, heartbeatIntervalSec: 600, ...extra }), logger);
@@ -31,22 +31,50 @@ describe('conversations the producer starts to serve', () => {
   const afterStop = (lines: Array<Record<string, unknown>>) => lines.slice(lines.findIndex((l) => l.msg === 'producer stopped') + 1);
   const errors = (lines: Array<Record<string, unknown>>) => lines.filter((l) => Number(l.level) >= 50).map((l) => l.msg);
 
-  it('side b beats for every newly served conversation at once, even while one\'s backlog waits for room in a full queue; a stop meanwhile is clean', async () => {
-    // Before the producer starts: a conversation with two questions (one fills --max-queued 1, the
-    // other waits for room: no consumer here) and one with none. The start serves both at once.
-    bridge = BridgeFixture.create();
-    const busy = bridge.createConversation();
-    const [fills, waits] = [bridge.ask(busy.id, 'q_fills', 'fills the queue'), bridge.ask(busy.id, 'q_waits', 'waits for room')];
-    const quiet = bridge.createConversation();
-    const { lines, close } = await started({ maxQueued: 1 }, bridge);
+  /**
+   * A conversation the producer's look at each commit misses (made with a rowid below the largest:
+   * as after a delete), holding questions: they are scanned past while it is not served, so they
+   * are a backlog when the next conversation's commit gets it served with that one.
+   */
+  function missedWithQuestions(roleA: string, questions: string[]): { id: string; asked: number[] } {
+    return bridge.db.transaction(() => {
+      const c = bridge.client.createConversation({ roleA, roleB: 'haiku_shard' });
+      bridge.db.prepare('UPDATE conversations SET rowid = (SELECT MIN(rowid) FROM conversations) - 1 WHERE id = ?').run(c.id);
+      return { id: c.id, asked: questions.map((q, i) => bridge.ask(c.id, `q_${roleA}_${i}`, q)) };
+    })();
+  }
+
+  it('side b beats for newly served conversations at once, and for ones created later, while a backlog waits for room in a full queue; a stop meanwhile is clean', async () => {
+    const { producer, lines, close } = await started({ maxQueued: 1 });
+    const first = bridge.createConversation();
+    const fills = bridge.ask(first.id, 'q_fills', 'fills the queue (no consumer here)');
     await waitFor('the queue full', () => bridge.ledger(fills));
-    // An asker that looks for side b before it asks (autopoll mcp) must see it while a backlog waits.
-    await waitFor('side b beats for both conversations', () => sideB(busy.id) && sideB(quiet.id));
-    expect(bridge.ledger(waits)).toBeUndefined();
+    const missed = missedWithQuestions('worker', ['waits for room']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(producer.serves(missed.id)).toBe(false);
+    const next = bridge.createConversation(); // served with the missed one, whose backlog then waits for room
+    // An asker that looks for side b before it asks (autopoll mcp) must see it meanwhile.
+    await waitFor('side b beats for both', () => sideB(missed.id) && sideB(next.id));
+    const later = bridge.createConversation();
+    await waitFor('side b beats for a conversation created while the backlog waits', () => sideB(later.id));
+    expect(bridge.ledger(missed.asked[0]!)).toBeUndefined();
     await close();
     await new Promise((r) => setTimeout(r, 500));
     expect(afterStop(lines)).toEqual([]);
     expect(errors(lines)).toEqual([]);
+  });
+
+  it('a heartbeat that fails for newly served conversations holds up nothing: their backlog is still taken', async () => {
+    const { lines, close } = await started();
+    // The file refuses side b's status rows of this role_a's conversations (broken, full: as far as the beat can tell).
+    bridge.db.exec("CREATE TRIGGER no_beat BEFORE INSERT ON session_status WHEN NEW.conversation_id IN (SELECT id FROM conversations WHERE session_a_role = 'unbeatable') BEGIN SELECT RAISE(ABORT, 'no beat for you'); END");
+    const missed = missedWithQuestions('unbeatable', ['taken anyway?']);
+    await new Promise((r) => setTimeout(r, 300));
+    bridge.createConversation();
+    await waitFor('the backlog taken', () => bridge.ledger(missed.asked[0]!));
+    expect(sideB(missed.id)).toBeUndefined();
+    expect(lines.some((l) => l.msg === 'side b heartbeat for newly served conversations failed; the periodic heartbeat beats for them')).toBe(true);
+    await close();
   });
 
   it('stopped while its heartbeat waits out a lock: close() waits for it, and nothing touches the bridge file or logs after "producer stopped"', async () => {

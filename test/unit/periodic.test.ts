@@ -24,4 +24,16 @@ describe('Periodic', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(runs).toBe(2);
   });
+
+  it('a task that throws at once (before a promise) is a failure handed to onError, not an uncaught throw', async () => {
+    const errors: unknown[] = [];
+    const p = new Periodic((err) => errors.push(err));
+    p.every(10, () => {
+      throw new Error('at once');
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    await p.stop();
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]).toEqual(new Error('at once'));
+  });
 });

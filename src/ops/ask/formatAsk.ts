@@ -45,7 +45,6 @@ export function askOutput(outcome: AskOutcome, json: boolean): AskOutput {
   return { stdout: verdict.kind === 'answered' ? `${verdict.answer}\n` : '', stderr, exitCode };
 }
 
-/** The bridge file replaced or deleted while ask waited: no answer can come through it; refused as a missing file is. */
 /** The file went while ask waited: the question may live on in the file put back, so asking again could ask it twice. */
 export function bridgeLostOutput(reason: string, sent: AskSent | undefined): AskOutput {
   const asked = sent
