@@ -3,8 +3,8 @@
  * private redis-server and a real bridge file, `autopoll up --answerer stub --stub-latency-ms 0
  * --role R` is the shard; `autopoll mcp --bridge-db F --role R` is spawned and driven by the MCP
  * SDK's own client over stdio (test/support/mcpClient.ts). Figures: an ask's round trip through
- * MCP, one at a time; the same questions with `autopoll ask` (the CLI a person runs, one process a
- * question, polling the bridge every 200 ms) as the baseline of the same run; and many asks at
+ * MCP, one at a time; the same questions with `autopoll ask` (the CLI a person runs, one process and
+ * one new conversation a question) as the baseline of the same run; and many asks at
  * once through the one server, each answered exactly once.
  */
 import { randomBytes } from 'node:crypto';

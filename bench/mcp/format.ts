@@ -21,8 +21,8 @@ export function formatMcp(r: McpResult): string {
   ];
   const notes = [
     `one at a time after ${r.config.warmup} warm-up asks, ${r.config.n} questions each way; shard: \`up --answerer stub --stub-latency-ms 0 --sessions ${r.config.sessions}\` (up started in ${r.upStartSec} s).`,
-    `the CLI's median is ${ratio ?? '-'}x MCP's: each \`autopoll ask\` starts node, creates a conversation the shard takes up on its next refresh (2 s), and polls every 200 ms;`,
-    '  the MCP server keeps one conversation and notices answers by watching the bridge file.',
+    `the CLI's median is ${ratio ?? '-'}x MCP's: each \`autopoll ask\` starts node, opens the bridge file and creates a conversation (the shard takes it up at that commit);`,
+    '  both notice the answer by watching the bridge file, and the MCP server keeps one conversation for all its asks.',
     `wrong or missing answers: MCP ${r.wrongAnswers.mcp}, CLI ${r.wrongAnswers.cli} (each answer must be \`Stub answer to <its queryId>.\`).`,
     `concurrency: ${c.asked} asks in flight through one server took ${c.seconds} s wall, ${c.perSecond} q/s; ${c.answeredOnce} of ${c.asked} answered exactly once ` +
       `(${c.distinctQueryIds} distinct query ids, ${c.conversations} conversation${c.conversations === 1 ? '' : 's'}, ${c.wrongAnswers} wrong answers).`,
