@@ -130,3 +130,19 @@ export class Ledger {
     return new Map(this.queuedByConversation.all().map((r) => [r.conversation_id, r.n]));
   }
 }
+
+/**
+ * The ledger of a bridge file once a producer has made its table (undefined before: its statements
+ * cannot be prepared), looked for again on each call until then; for the askers, which never make it.
+ */
+export function ledgerOnceMade(db: Db): () => Ledger | undefined {
+  let ledger: Ledger | undefined;
+  return () => {
+    try {
+      ledger ??= new Ledger(db);
+    } catch {
+      return undefined;
+    }
+    return ledger;
+  };
+}

@@ -71,6 +71,34 @@ describe('autopoll ask', () => {
     expect(stdout + stderr).not.toContain(conv.tokenB);
   });
 
+  it('an answer another reader of side a marked read first is still printed (found through the ledger), exit 0', async () => {
+    const conv = bridge.createConversation({ role: ROLE });
+    let asking!: AutopollProcess;
+    let readByOther!: Promise<{ id: number; body: Record<string, unknown> }>;
+    let thawShard!: () => void;
+    const shardThawed = new Promise<void>((r) => (thawShard = r));
+    // The shard frozen until the question is on the bridge, then ask frozen until the answer has
+    // landed and been marked read by the other reader (as its check_messages would): ask cannot see it unread.
+    await up.frozen(async () => {
+      asking = new AutopollProcess(['ask', 'read by another first?', '--conversation', conv.id, '--wait', '30', '--bridge-db', bridge.path], { AUTOPOLL_ASK_TOKEN: conv.tokenA });
+      onTestFinished(async () => void (await asking.kill()));
+      await waitFor('the question on the bridge', () => /asked q_[0-9a-f]+/.test(asking.stderr), { timeoutMs: 20_000, guard: [asking] });
+      readByOther = asking.frozen(async () => {
+        await shardThawed;
+        const response = await waitFor('the answer on the bridge', () => bridge.responses(conv.id)[0], 20_000);
+        bridge.db.prepare('UPDATE messages SET read = 1 WHERE id = ?').run(response.id);
+        return response;
+      });
+    });
+    thawShard();
+    const response = await readByOther;
+    const [, queryId] = /asked (q_[0-9a-f]+)/.exec(asking.stderr)!;
+    expect(response.body).toMatchObject({ type: 'response', query_id: queryId });
+    // Without the ledger's look, ask waited out its 30 s and exited 3 ("no answer").
+    expect(await asking.exited).toEqual({ code: 0, signal: null });
+    expect(asking.lines).toEqual([{ msg: `Stub answer to ${queryId}.` }]);
+  });
+
   it('--json on a created conversation gives side a its token (never side b its)', async () => {
     const { code, stdout } = await ask('again?', '--role', ROLE, '--wait', '30', '--json');
     expect(code).toBe(0);

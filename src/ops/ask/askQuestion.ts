@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { BridgeChanges } from '../../bridge/BridgeChanges.js';
 import { BridgeClient, queryBody, type TokenCheck } from '../../bridge/BridgeClient.js';
 import { rememberBridgeFile } from '../../bridge/BridgeDatabase.js';
+import { findAskedResponse } from '../../bridge/findAskedResponse.js';
+import { ledgerOnceMade, type Ledger } from '../../bridge/Ledger.js';
 import { MAX_MESSAGE_CHARS } from '../../bridge/limits.js';
 import type { Logger } from '../../shared/logger.js';
 
@@ -74,7 +76,8 @@ export async function askQuestion(req: AskRequest): Promise<AskOutcome> {
     req.onSent?.(sent);
     const started = Date.now();
     changes.start();
-    const end = await changes.waitFor(() => takeResponse(client, sent), started + req.waitMs);
+    const ledger = ledgerOnceMade(client.db);
+    const end = await changes.waitFor(() => takeResponse(client, ledger, sent), started + req.waitMs);
     const response = typeof end === 'string' ? null : end;
     return {
       sent,
@@ -118,11 +121,15 @@ function openConversation(client: BridgeClient, target: AskTarget): Omit<AskSent
   return { conversationId: target.conversationId, created: false, roleB, expiresAt };
 }
 
-/** The response to our query, taken as the bridge's fetch takes it; undefined while there is none. */
-function takeResponse(client: BridgeClient, sent: AskSent): Record<string, unknown> | undefined {
-  const found = client.findResponse(sent.conversationId, 'a', sent.messageId, sent.queryId);
-  if (!found) return undefined;
+/**
+ * The response to our query, taken as the bridge's fetch takes it; undefined while there is none.
+ * One another reader of side a marked read first is found through the producer's ledger; a ledger
+ * row that failed without a response row is waited past, as before (ask reads only responses).
+ */
+function takeResponse(client: BridgeClient, ledger: () => Ledger | undefined, sent: AskSent): Record<string, unknown> | undefined {
+  const { response } = findAskedResponse(client, ledger, sent);
+  if (!response) return undefined;
   // Taken even if another reader of side a marked it read in between: the answer is ours.
-  client.take(sent.conversationId, 'a', found.id);
-  return found.body;
+  client.take(sent.conversationId, 'a', response.id);
+  return response.body;
 }

@@ -3,7 +3,8 @@ import { BridgeClient } from '../../bridge/BridgeClient.js';
 import { rememberBridgeFile } from '../../bridge/BridgeDatabase.js';
 import { isBusyError } from '../../bridge/busyRetry.js';
 import { BUSY_TIMEOUT_MS } from '../../bridge/busyTimeout.js';
-import { Ledger, type LedgerRow } from '../../bridge/Ledger.js';
+import { findAskedResponse } from '../../bridge/findAskedResponse.js';
+import { ledgerOnceMade, type Ledger, type LedgerRow } from '../../bridge/Ledger.js';
 import { MAX_MESSAGE_CHARS, SIDE_ALIVE_MS } from '../../bridge/limits.js';
 import { msSince } from '../../bridge/timestamp.js';
 import type { Logger } from '../../shared/logger.js';
@@ -61,7 +62,7 @@ export type ProgressReport = (p: { elapsedSec: number; totalSec: number; message
  */
 export class McpAsker {
   private readonly asked = new Map<string, Asked>();
-  private ledger: Ledger | undefined;
+  private readonly ledger: () => Ledger | undefined;
   private readonly stopping = new AbortController();
 
   private constructor(
@@ -71,7 +72,9 @@ export class McpAsker {
     private readonly liveness: ShardLiveness,
     private readonly options: McpAskerOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.ledger = ledgerOnceMade(client.db);
+  }
 
   static open(options: McpAskerOptions, logger: Logger): McpAsker {
     const client = BridgeClient.open(options.bridgeDb, BUSY_TIMEOUT_MS.mcp);
@@ -204,16 +207,10 @@ export class McpAsker {
   /** The question's answer or failure, taking its response row as the bridge's fetch would; undefined while pending. */
   private settle(asked: Asked): QuestionState | undefined {
     if (asked.settled) return asked.settled;
-    let response = this.client.findResponse(asked.conversationId, 'a', asked.messageId, asked.queryId);
-    // Read once: two reads of the ledger may fall either side of the shard's commit of the answer.
-    const ledger = response ? undefined : this.ledgerRow(asked);
-    if (!response && ledger?.response_message_id != null) {
-      // Read by someone else first (another reader of side a): the ledger still names the row.
-      const row = this.client.message(asked.conversationId, ledger.response_message_id);
-      if (row?.body) response = { id: ledger.response_message_id, body: row.body };
-    }
+    const found = findAskedResponse(this.client, this.ledger, asked);
     // The shard writes the ledger row and the response in one transaction: a row read once is final.
-    if (!response) return ledger && ledger.state !== 'queued' ? stateOfLedger(ledger) : undefined;
+    if (!found.response) return found.ledger && found.ledger.state !== 'queued' ? stateOfLedger(found.ledger) : undefined;
+    const { response } = found;
     try {
       this.client.take(asked.conversationId, 'a', response.id);
     } catch (err) {
@@ -226,27 +223,14 @@ export class McpAsker {
     return asked.settled;
   }
 
+  /** Unsettled: what the producer's ledger row says (no row, or no table yet in this file: waiting). */
   private pendingState(asked: Asked): QuestionState {
-    return asked.settled ?? stateOfLedger(this.ledgerRow(asked));
-  }
-
-  /** The producer's ledger row; none while no producer has made its table in this file. */
-  private ledgerRow(asked: Asked): LedgerRow | undefined {
-    return this.openLedger()?.get(asked.messageId);
+    return asked.settled ?? stateOfLedger(this.ledger()?.get(asked.messageId));
   }
 
   /** Every ledger row of a query id, oldest first. */
   private ledgerRows(queryId: string): LedgerRow[] {
-    return this.openLedger()?.rowsWithQueryId(queryId) ?? [];
-  }
-
-  private openLedger(): Ledger | undefined {
-    try {
-      this.ledger ??= new Ledger(this.client.db);
-    } catch {
-      return undefined;
-    }
-    return this.ledger;
+    return this.ledger()?.rowsWithQueryId(queryId) ?? [];
   }
 
   private write<T>(what: string, signal: AbortSignal, fn: () => T): Promise<T> {
