@@ -125,7 +125,10 @@ describe('Claude Code session lifecycle', () => {
       const at500 = await settle();
       expect(at50.children).toBeGreaterThanOrEqual(2);
       expect(at500.children).toBe(at50.children);
-      expect(at500.fds).toBe(at50.fds);
+      // Within 2: the test process's own descriptors (its workers' pipes, its Redis and HTTP sockets)
+      // move by one now and then, down as often as up. A leak is far more: one descriptor a turn is
+      // 450, one a recycled session (every 50 turns of each of the 2 sessions) is 9.
+      expect(at500.fds).toBeLessThanOrEqual(at50.fds + 2);
     } finally {
       await a.close();
     }
