@@ -23,9 +23,10 @@ export function findAskedResponse(client: BridgeClient, ledger: () => Pick<Ledge
   if (unread) return { response: unread };
   // Read once: two reads of the ledger may fall either side of the shard's commit of the answer.
   const row = ledger()?.get(asked.messageId);
-  if (row?.response_message_id != null) {
+  if (row?.response_message_id != null && row.response_message_id > asked.messageId) {
     const body = client.message(asked.conversationId, row.response_message_id)?.body;
-    if (body) return { response: { id: row.response_message_id, body } };
+    // The ledger is a table of the shared file: what it names is taken only if it is our answer.
+    if (body?.type === 'response' && body.query_id === asked.queryId) return { response: { id: row.response_message_id, body } };
   }
   return { response: undefined, ledger: row };
 }

@@ -67,7 +67,10 @@ export class ConversationRefresher {
     }
   }
 
-  /** Until taken or stopping: questions already taken are passed over, so a retry takes only the rest. */
+  /**
+   * Until taken or stopping: questions already taken are passed over, so a retry takes only the
+   * rest (rows a failed take left to the intake's pass are out of its reach: that pass takes them).
+   */
   private async takeBacklogs(added: string[]): Promise<void> {
     while (!this.parts.stopping.aborted) {
       try {

@@ -140,13 +140,22 @@ export class Intake {
     }
   }
 
-  /** Takes the unread questions of a conversation it has just started to serve. */
+  /**
+   * Takes the unread questions of a conversation it has just started to serve. A take that fails
+   * rewound the scan below its rows, out of the backlog's reach: the intake's own pass takes them
+   * (and retries every 1 s), started now rather than at the next commit of another process.
+   */
   async takeBacklog(conversationId: string): Promise<void> {
     let after = 0;
     for (;;) {
       const rows = this.scanner.backlogOf(conversationId, after, this.options.batchSize);
       if (rows.length === 0) return;
-      after = await this.takeRows(rows);
+      try {
+        after = await this.takeRows(rows);
+      } catch (err) {
+        this.pump();
+        throw err;
+      }
     }
   }
 

@@ -81,7 +81,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   private readonly heartbeat: Heartbeat;
   private readonly presence: Presence<ProducerInfo>;
   private readonly backpressure: Backpressure;
-  private readonly periodic = new Periodic((err) => this.logger.error({ err }, 'periodic producer task failed; will run again'));
+  private readonly periodic = new Periodic((err) => this.stopping.signal.aborted || this.logger.error({ err }, 'periodic producer task failed; will run again'));
   private readonly stopping = new AbortController();
   private lostBecause: string | undefined;
   private readonly refresher: ConversationRefresher;
@@ -130,7 +130,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.reconciler = new Reconciler(
       this.ledger, this.questions, this.answers,
       (row) => this.intake.rebuild(row), (jobs) => this.intake.enqueue(jobs), logger,
-      { graceMs: options.reconcileGraceMs, pageSize: 500, bridgeId },
+      { graceMs: options.reconcileGraceMs, pageSize: 500, bridgeId, stopping: this.stopping.signal },
     );
     this.heartbeat = new Heartbeat(db, this.ledger, () => this.registry.ids(), logger);
     const startedAt = Date.now();

@@ -18,6 +18,8 @@ export interface ReconcilerOptions {
   /** Rows taken more recently than this are left to the normal path. */
   graceMs: number;
   pageSize: number;
+  /** The producer stopping: a pass under way checks and writes nothing more, and logs nothing. */
+  stopping?: AbortSignal;
 }
 
 export interface ReconcileReport {
@@ -62,9 +64,12 @@ export class Reconciler {
       const lost: QueuedQuestion[] = [];
       // One row that fails (a job that moved meanwhile) must not stop the pass for the others.
       // Bounded: a row Redis lost is rebuilt, and its context file read, as it is checked.
-      await mapWithin(due, RECONCILE_CONCURRENCY, (row) =>
-        this.check(row, report, lost).catch((err: unknown) => this.logger.warn({ err }, 'reconciling one question failed; the next pass retries it')),
-      );
+      const stopping = this.options.stopping;
+      await mapWithin(due, RECONCILE_CONCURRENCY, async (row) => {
+        if (stopping?.aborted) return;
+        await this.check(row, report, lost).catch((err: unknown) => stopping?.aborted || this.logger.warn({ err }, 'reconciling one question failed; the next pass retries it'));
+      });
+      if (stopping?.aborted) break;
       if (lost.length) {
         await this.enqueue(lost);
         report.requeued += lost.length;

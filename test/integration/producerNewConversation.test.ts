@@ -77,6 +77,18 @@ describe('conversations the producer starts to serve', () => {
     await close();
   });
 
+  it('a backlog take that fails for a while is taken once it can be, though no other commit wakes the producer', async () => {
+    const { close } = await started();
+    // The file refuses the question's ledger row for 2.5 s of wall time: lifted by the clock, not by a commit.
+    const until = new Date(Date.now() + 2500).toISOString().replace('T', ' ').replace('Z', '');
+    bridge.db.exec(`CREATE TRIGGER refuse_take BEFORE INSERT ON autopoll_ledger WHEN NEW.query_id = 'q_refused_0' AND julianday('now') < julianday('${until}') BEGIN SELECT RAISE(ABORT, 'not yet'); END`);
+    const missed = missedWithQuestions('refused', ['taken in the end?']);
+    await new Promise((r) => setTimeout(r, 300));
+    bridge.createConversation(); // serves the missed one with it: its backlog take fails
+    await waitFor('the backlog taken once the file takes it', () => bridge.ledger(missed.asked[0]!), 15_000);
+    await close();
+  });
+
   it('stopped while its heartbeat waits out a lock: close() waits for it, and nothing touches the bridge file or logs after "producer stopped"', async () => {
     const { producer, lines, close } = await started();
     const conv = bridge.createConversation();
