@@ -28,7 +28,7 @@ export function mcpSection(r: McpResult): string[] {
     `On a private \`redis-server\` and a bridge file, \`autopoll up --answerer stub --stub-latency-ms 0 --sessions ${c.sessions} --role ${c.role}\` is the shard; ` +
       `\`autopoll mcp --bridge-db F --role ${c.role}\` is driven by the MCP SDK's client over stdio, as Claude Code runs it. ` +
       `${c.n} questions one at a time through MCP (after ${c.warmup} warm-up asks), the same ${c.n} with \`autopoll ask "..." --role ${c.role} --bridge-db F\` ` +
-      `(a process a question: a new conversation each, polled every 200 ms), then ${k.asked} asks at once through the one server. ` +
+      `(a process a question: a new conversation each, the answer noticed by watching the bridge file), then ${k.asked} asks at once through the one server. ` +
       'Method: [README.md#mcp](README.md#mcp).',
     '',
     mdTable([
