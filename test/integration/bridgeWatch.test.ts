@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { BridgeFixture } from '../support/bridge.js';
-import { AutopollProcess } from '../support/cli.js';
+import type { AutopollProcess } from '../support/cli.js';
 import { McpSession } from '../support/mcpClient.js';
 import { testPrefix } from '../support/pipeline.js';
+import { startStubShard } from '../support/stubShard.js';
 
 const ROLE = 'watch_shard';
 /** Long enough that an answer in time can only have come from watching the file. */
@@ -21,10 +22,7 @@ describe('watching the bridge file', () => {
 
   beforeAll(async () => {
     bridge = BridgeFixture.create();
-    up = new AutopollProcess([
-      'up', '--answerer', 'stub', '--role', ROLE, '--bridge-db', bridge.path, '--redis', inject('redisUrl'), '--prefix', testPrefix(), '--port', '0', ...NO_POLL,
-    ]);
-    await up.waitForLog(/consumer started/);
+    up = await startStubShard({ role: ROLE, bridgePath: bridge.path, prefix: testPrefix(), latencyMs: 0, extra: NO_POLL });
     mcp = await McpSession.start(['--bridge-db', bridge.path, '--role', ROLE, '--redis', inject('redisUrl'), ...NO_POLL]);
   });
 
@@ -35,7 +33,7 @@ describe('watching the bridge file', () => {
   });
 
   it('40 questions asked one at a time are each taken, answered and read without the poll', async () => {
-    // The first takes up the conversation (the producer's own 2 s refresh, not the poll).
+    // The first creates the conversation, which the producer takes up at that commit.
     expect((await mcp.call('ask', { question: 'first', wait_seconds: 30 })).structured).toMatchObject({ status: 'answered' });
     const late: string[] = [];
     for (let i = 0; i < 40; i++) {

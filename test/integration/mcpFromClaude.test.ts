@@ -9,6 +9,7 @@ import { alive } from '../support/claudeProcesses.js';
 import { AutopollProcess, CLI } from '../support/cli.js';
 import { FakeAnthropic, toolResultsOf, type Responder } from '../support/fakeAnthropic.js';
 import { testPrefix } from '../support/pipeline.js';
+import { startStubShard } from '../support/stubShard.js';
 import { processTable } from '../support/procStat.js';
 import { waitFor } from '../support/wait.js';
 
@@ -56,10 +57,7 @@ describe('autopoll mcp as Claude Code\'s MCP server', () => {
     bridge = BridgeFixture.create();
     prefix = testPrefix();
     api = await new FakeAnthropic().start();
-    up = new AutopollProcess([
-      'up', '--answerer', 'stub', '--role', ROLE, '--bridge-db', bridge.path, '--redis', inject('redisUrl'), '--prefix', prefix, '--port', '0',
-    ]);
-    await up.waitForLog(/consumer started/);
+    up = await startStubShard({ role: ROLE, bridgePath: bridge.path, prefix, latencyMs: 0 });
   });
 
   afterAll(async () => {
